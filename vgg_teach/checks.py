@@ -404,7 +404,8 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
         for key in "ABCDE":
             with torch.device("meta"):
                 try:
-                    ours = make_layers(list(CFGS[key]), batch_norm=batch_norm)
+                    cfg = list(CFGS[key])
+                    ours = make_layers(cfg, batch_norm=True) if batch_norm else make_layers(cfg)
                 except NotImplementedError:
                     raise
                 except TypeError as exc:

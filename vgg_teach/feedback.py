@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import html
 import traceback
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, TypeVar
 
@@ -141,8 +142,12 @@ class CheckResult:
 
     # -- continuing the lesson --------------------------------------------------------------
     def use(self, learner: T, reference: T, what: str | None = None) -> T:
-        """Return ``learner`` if this check passed, else ``reference`` — and say which, in both languages."""
-        label = what or self.name
+        """Show this report, then return ``learner`` if the check passed, else ``reference``.
+
+        Says in both languages which one the rest of the lesson uses.
+        """
+        _show(self)
+        label = what or getattr(learner, "__name__", None) or type(learner).__name__
         if self.passed:
             print(f"▶ 여러분이 작성한 {label}(으)로 레슨을 이어 갑니다. / "
                   f"Continuing the lesson with your {label}.")
@@ -155,9 +160,24 @@ class CheckResult:
         return reference
 
 
+def _show(obj: Any) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        print(obj)
+        return
+    if get_ipython() is None:
+        print(obj)
+    else:
+        display(obj)
+
+
 def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
     """A short (ko, en) description of an exception raised by learner code, with its last frames."""
-    frames = traceback.extract_tb(exc.__traceback__)[-limit:]
+    package = str(Path(__file__).resolve().parent)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith(package) and "/torch/" not in f.filename][-limit:]
     where = "; ".join(f"{f.name}() line {f.lineno}: {f.line}" for f in frames if f.line)
     msg = f"{type(exc).__name__}: {exc}".strip()
     tail = f" — {where}" if where else ""

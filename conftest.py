@@ -1,0 +1,47 @@
+"""Test-suite wiring shared by the unit tests and nbval's notebook runs.
+
+- Smoke mode (``VGG_TEACH_SMOKE=1``) and a non-interactive matplotlib backend are set before any
+  kernel starts, so notebooks shrink data and epochs but run the same code path.
+- A check cell (tag ``check``) must report ✅ in ``solutions/`` and must *not* report ✅ in
+  ``lessons/``: the generated stubs are proven to be "not done" by their own checks.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("VGG_TEACH_SMOKE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TQDM_MININTERVAL", "60")
+
+ROOT = Path(__file__).resolve().parent
+PASSED = "✅ 통과(passed)"
+
+
+def _outputs_text(outputs) -> str:
+    parts = []
+    for out in outputs or []:
+        if "text" in out:
+            parts.append(out["text"])
+        data = out.get("data", {})
+        parts.append(data.get("text/plain", ""))
+    return "\n".join(parts)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    outcome = yield
+    cell = getattr(item, "cell", None)
+    if cell is None or outcome.excinfo is not None or "check" not in cell.get("metadata", {}).get("tags", []):
+        return
+    folder = Path(str(item.fspath)).parent.name
+    text = _outputs_text(getattr(item, "test_outputs", []))
+    if folder == "solutions" and PASSED not in text:
+        outcome.force_exception(AssertionError(
+            f"check cell did not pass in the solution notebook:\n{text}"))
+    elif folder == "lessons" and PASSED in text:
+        outcome.force_exception(AssertionError(
+            f"check cell reports ✅ for the unfilled lesson: its stub is not detected as not done:\n{text}"))
