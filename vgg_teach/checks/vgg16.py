@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .feedback import CheckResult, describe_exception, never_raises
-from .models import CFGS, LayerSpec, make_layers as reference_make_layers
-from .trace import OpEvent, record_ops
+from ..feedback import CheckResult, describe_exception, never_raises
+from ..models import CFGS, LayerSpec, make_layers as reference_make_layers
+from ..trace import OpEvent, record_ops
 
 __all__ = ["check_vgg16", "check_make_layers", "VGG16_PARAMS"]
 
