@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-import torch
 
 from .checkpoint import atomic_write_json, load_checkpoint
 from .data import (DataError, ImageTensors, bilingual, hold_out, load_cifar10, load_image_folder,
