@@ -91,11 +91,17 @@ def _formula(module: nn.Module) -> str:
     return ""
 
 
-def _own_params(module: nn.Module) -> int:
+def _own_params(module: nn.Module, conv_formula: Callable[[int, int, int], int] | None = None,
+                linear_formula: Callable[[int, int], int] | None = None) -> int:
     if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        if conv_formula is not None and kh == kw and module.groups == 1 and module.bias is not None:
+            return int(conv_formula(module.in_channels, module.out_channels, kh))
         return conv_params(module.in_channels, module.out_channels, module.kernel_size,
                            module.bias is not None, module.groups)
     if isinstance(module, nn.Linear):
+        if linear_formula is not None and module.bias is not None:
+            return int(linear_formula(module.in_features, module.out_features))
         return linear_params(module.in_features, module.out_features, module.bias is not None)
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return batchnorm_params(module.num_features, module.affine)
@@ -270,7 +276,9 @@ class LayerTable(Table):
         return self.activation_elements * BYTES_PER_ELEMENT
 
 
-def layer_table(model: nn.Module, input_size: int | Sequence[int] = 224, compact: bool = False) -> LayerTable:
+def layer_table(model: nn.Module, input_size: int | Sequence[int] = 224, compact: bool = False,
+                conv_formula: Callable[[int, int, int], int] | None = None,
+                linear_formula: Callable[[int, int], int] | None = None) -> LayerTable:
     """Lesson 02: the layer-by-layer table of ``model`` for one input of ``input_size``.
 
     Each :class:`LayerRow` has the paper-style ``name`` (conv1_1, pool1, fc6, …), the module
@@ -283,6 +291,10 @@ def layer_table(model: nn.Module, input_size: int | Sequence[int] = 224, compact
     The forward pass runs on the ``meta`` device (shapes only), so even a real VGG16 is tabled
     without computing anything. Totals: ``total_params``, ``total_macs``, ``flops_counted``
     (FlopCounterMode), ``activation_elements`` and ``activation_bytes`` (see :class:`LayerTable`).
+
+    ``conv_formula(c_in, c_out, k)`` and ``linear_formula(n_in, n_out)`` (lesson 02's exercise) count
+    the parameters of convolutions and linear layers with a bias (square kernel, ``groups=1`` — every
+    VGG layer) instead of :func:`conv_params` / :func:`linear_params`; other layers keep those.
     """
     leaves, shapes, total_flops = _traced(model, input_size)
     rows: list[LayerRow] = []
@@ -291,7 +303,7 @@ def layer_table(model: nn.Module, input_size: int | Sequence[int] = 224, compact
         shape = shapes.get(path)
         if shape is None:  # not called by forward
             continue
-        n = _own_params(m)
+        n = _own_params(m, conv_formula, linear_formula)
         total += n
         rows.append(LayerRow(name, path, type(m).__name__, shape, _formula(m), n, total,
                              _macs(m, shape), int(torch.Size(shape).numel()) if _makes_new_tensor(m) else 0))

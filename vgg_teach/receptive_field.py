@@ -309,16 +309,17 @@ def linearised(net: nn.Module) -> nn.Sequential:
     Convolutions keep kernel, stride, padding (zero padding) and dilation but average (weights
     ``1/fan_in``, no bias); max and average poolings become uniform averages over the same window;
     activations, normalisation and dropout become identities. ``∂output/∂input`` of the copy is
-    positive exactly on each unit's receptive field. The copy lives on the CPU (a ``meta`` or GPU
-    ``net`` works too) and ``net`` is not changed.
+    positive exactly on each unit's receptive field. The copy has **one channel** throughout: fed
+    a constant input, every channel of an averaging stack would carry the same values, so one
+    channel has the same gradient support at a small fraction of the cost.
+    It lives on the CPU (a ``meta`` or GPU ``net`` works too) and ``net`` is not changed.
     """
     layers: list[nn.Module] = []
     for _, m, _ in _walk(net):
         if isinstance(m, nn.Conv2d):
-            conv = nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, m.dilation,
-                             m.groups, bias=False, device="cpu")
+            conv = nn.Conv2d(1, 1, m.kernel_size, m.stride, m.padding, m.dilation, bias=False, device="cpu")
             with torch.no_grad():
-                conv.weight.fill_(1 / conv.weight[0].numel())
+                conv.weight.fill_(1 / conv.weight.numel())
             layers.append(conv)
         elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
             layers.append(_AveragePool((_geometry(m, 0), _geometry(m, 1))))
@@ -410,7 +411,8 @@ def _measure(module: nn.Module, layer: LayerRef, input_size: int | Sequence[int]
         # The smallest path weight is Π 1/(kh·kw); use float64 if float32 could underflow.
         depth = sum(math.log10(g.kernel) for r in (t0, t1) for g in r[: index + 1])
         dtype = torch.float64 if depth > 30 else torch.float32
-        x = torch.ones(1, in_channels, *size, dtype=dtype)
+        x = torch.ones(1, 1, *size, dtype=dtype)  # the linearised copy has one channel
+        channel = None
         net = net.to(dtype)
     elif method in ("naive", "union", "erf"):
         device = model_device(truncated)
@@ -451,7 +453,8 @@ def empirical_receptive_field(module: nn.Module, layer: LayerRef, input_size: in
     analytic value; ``"naive"`` uses the real network and one random input — max pooling and ReLU make
     it smaller; ``"union"`` joins the supports of ``n_samples`` random inputs on the real network
     (one batch: about 15 s for pool5 with 16 samples on two CPU cores).
-    ``channel`` picks the output channel (``None``: all channels summed).
+    ``channel`` picks the output channel (``None``: all channels summed); ``"linear"`` ignores it (its
+    copy has one channel, and every channel has the same receptive field).
 
     ``input_size`` defaults to the smallest square input that holds the whole field of the centre
     unit. With a smaller input the field is clipped: compare ``measured`` with ``expected`` (the

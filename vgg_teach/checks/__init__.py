@@ -1,11 +1,17 @@
 """Exercise checks, one module per topic; every check returns a bilingual CheckResult and never raises.
 
 - :mod:`.vgg16` (lesson 01): :func:`check_vgg16`, :func:`check_make_layers`
+- :mod:`.params` (lesson 02): :func:`check_conv_params`, :func:`check_linear_params`
+- :mod:`.receptive_field` (lesson 03): :func:`check_receptive_fields`
+  (reference :func:`.receptive_field.receptive_fields`)
 
 Import checks from here (``from vgg_teach.checks import check_vgg16``) so lessons do not depend on
 the module layout.
 """
 
+from .params import check_conv_params, check_linear_params
+from .receptive_field import check_receptive_fields
 from .vgg16 import VGG16_PARAMS, check_make_layers, check_vgg16
 
-__all__ = ["check_vgg16", "check_make_layers", "VGG16_PARAMS"]
+__all__ = ["check_vgg16", "check_make_layers", "VGG16_PARAMS", "check_conv_params", "check_linear_params",
+           "check_receptive_fields"]
