@@ -13,8 +13,12 @@ from pathlib import Path
 
 import pytest
 
+import matplotlib
+
 os.environ.setdefault("VGG_TEACH_SMOKE", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
+# Headless plotting for the unit tests, in this process only: an MPLBACKEND variable would be
+# inherited by nbval's kernels and replace their inline backend, so figures would vanish there.
+matplotlib.use("Agg")
 os.environ.setdefault("TQDM_MININTERVAL", "60")
 
 ROOT = Path(__file__).resolve().parent

@@ -1,0 +1,392 @@
+"""Exercise checks for lesson 04: swapping VGG16-BN's head and counting what is left to train.
+
+Both checks judge *behaviour* on torchvision's real ``vgg16_bn`` built on PyTorch's ``meta`` device
+(shapes without memory, so a 134-million-parameter model costs nothing):
+
+- :func:`check_head_swap` calls the learner's ``swap_head(model, num_classes)`` on a fresh model,
+  inspects the layers it left behind, runs a forward and a backward pass and looks at which
+  parameters actually received a gradient, then repeats with another number of classes;
+- :func:`check_parameter_count` compares the learner's ``count_parameters(model)`` with the truth
+  on small models built to expose the usual slips (counting tensors instead of numbers, counting
+  the batch-norm buffers of ``state_dict``, swapping trainable and frozen, counting a shared
+  parameter twice) and on the swapped VGG16-BN.
+
+Never raise: errors in the learner's code become ❌ lines, a stub (``NotImplementedError``) ⏳.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ..feedback import CheckResult, describe_exception, never_raises
+from ..pretrained import count_parameters as reference_count
+
+__all__ = ["check_head_swap", "check_parameter_count", "VGG16_BN_PARAMS", "VGG16_BN_FEATURE_PARAMS",
+           "head_swap_counts"]
+
+#: torchvision's vgg16_bn: parameters with the ImageNet head (1000 classes), and of ``features`` alone.
+VGG16_BN_PARAMS = 138_365_992
+VGG16_BN_FEATURE_PARAMS = 14_723_136
+
+
+def head_swap_counts(num_classes: int) -> tuple[int, int, int]:
+    """``(total, trainable, frozen)`` of VGG16-BN after a correct head swap: 134,309,962 total for 10 classes."""
+    total = VGG16_BN_PARAMS - (4096 + 1) * (1000 - num_classes)
+    return total, total - VGG16_BN_FEATURE_PARAMS, VGG16_BN_FEATURE_PARAMS
+
+
+def _fresh_vgg16_bn(meta: bool = True) -> nn.Module:
+    """torchvision's VGG16-BN (random weights, nothing downloaded), on the ``meta`` device by default."""
+    import torchvision
+
+    if not meta:
+        return torchvision.models.vgg16_bn(weights=None)
+    with torch.device("meta"):
+        return torchvision.models.vgg16_bn(weights=None)
+
+
+def _frozen_share(params: list[nn.Parameter]) -> tuple[int, int]:
+    """(frozen numbers, all numbers) of a list of parameters."""
+    return sum(p.numel() for p in params if not p.requires_grad), sum(p.numel() for p in params)
+
+
+def _call_swap(swap_head: Callable[..., Any], num_classes: int, meta: bool) -> tuple[nn.Module, Any, dict[str, Any]]:
+    """A fresh VGG16-BN, what ``swap_head`` returned for it, and the layers it had before."""
+    model = _fresh_vgg16_bn(meta)
+    before = {"fc8": model.classifier[6], "features": _layout(model.features)}
+    if not meta:
+        return model, swap_head(model, num_classes), before
+    with torch.device("meta"):  # a new nn.Linear made inside lands on "meta" too
+        return model, swap_head(model, num_classes), before
+
+
+def _layout(module: nn.Module) -> list[tuple[str, str, tuple[int, ...]]]:
+    """Every parameter's name, layer type and shape: equal for a model and its deep copy."""
+    types = {name: type(m).__name__ for name, m in module.named_modules()}
+    return [(name, types.get(name.rpartition(".")[0], ""), tuple(p.shape)) for name, p in module.named_parameters()]
+
+
+def _is_meta_copy(exc: BaseException) -> bool:
+    """The learner's code moved a ``meta`` tensor to a real device (``.to(device)``, ``.cuda()``)."""
+    return "meta" in str(exc).lower()
+
+
+@never_raises("check_head_swap")
+def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_classes: int = 10) -> CheckResult:
+    """Does ``swap_head(model, num_classes)`` give VGG16-BN a new trainable last layer and frozen features?
+
+    Checked on a fresh torchvision ``vgg16_bn`` (``meta`` device): what it returns, that only
+    ``classifier[6]`` changed and became ``nn.Linear(4096, num_classes)``, that a forward pass gives
+    ``num_classes`` scores, that after a backward pass no parameter of ``features`` has a gradient
+    and every parameter of ``classifier`` has one, that ``num_classes`` is honoured (tried with 7
+    as well), and the parameter counts (134,309,962 in total for 10 classes).
+    """
+    if not callable(swap_head):
+        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(swap_head).__name__}).",
+                    f"Pass a function (got a {type(swap_head).__name__}).")
+        return result
+    meta = True
+    try:
+        model, returned, before = _call_swap(swap_head, num_classes, meta=True)
+    except NotImplementedError as exc:
+        if not _is_meta_copy(exc):
+            raise  # the exercise's stub: ⏳
+        meta = False  # `.to(device)` inside: check on a real model on the CPU instead (slower, same checks)
+        model, returned, before = _call_swap(swap_head, num_classes, meta=False)
+        result.note("함수가 계층을 다른 장치로 옮겨서(.to(device) 등) 실제 모델로 CPU에서 검사했습니다 (조금 느림).",
+                    "Your function moves layers between devices (.to(device) or similar), so it was checked on a real "
+                    "model on the CPU (a little slower).")
+
+    # 1. What comes back.
+    if returned is None:
+        result.fail("함수가 아무것도 돌려주지 않습니다(None). 아래 검사는 함수가 고친 모델로 이어 갑니다.",
+                    "The function returns None. The checks below go on with the model it changed in place.",
+                    "함수 마지막에 return model 을 쓰세요: 다음 셀이 돌려받은 모델을 씁니다.",
+                    "End the function with return model: the next cells use the model it returns.")
+        net = model
+    elif not isinstance(returned, nn.Module):
+        result.fail(f"함수가 nn.Module이 아니라 {type(returned).__name__}을(를) 돌려줍니다.",
+                    f"The function returns a {type(returned).__name__}, not an nn.Module.",
+                    "받은 모델의 계층을 바꾼 뒤 그 모델을 그대로 돌려주세요 (return model).",
+                    "Change a layer of the model you were given and return that model (return model).")
+        return result
+    elif not (hasattr(returned, "features") and hasattr(returned, "classifier")):
+        result.fail(f"함수가 모델 전체가 아니라 {type(returned).__name__} 하나를 돌려줍니다.",
+                    f"The function returns a {type(returned).__name__}, not the whole model.",
+                    "바꾼 계층이 아니라 모델을 돌려주세요 (return model).",
+                    "Return the model, not the layer you changed (return model).")
+        return result
+    else:
+        net = returned
+        result.ok("모델(nn.Module)을 돌려줍니다.", "Returns the model (an nn.Module).")
+    device = "meta" if meta else "cpu"
+    net.to(device)  # a layer moved elsewhere (e.g. .to(device) or .cuda()) must not make the forward pass fail
+
+    # 2. Which layer changed, and into what.
+    classifier = getattr(net, "classifier", None)
+    if not isinstance(classifier, nn.Sequential):
+        result.fail(f"model.classifier가 nn.Sequential이 아니라 {type(classifier).__name__}입니다: 분류기 전체를 "
+                    "바꿔 버렸습니다.",
+                    f"model.classifier is a {type(classifier).__name__}, not an nn.Sequential: the whole classifier "
+                    "was replaced.",
+                    "분류기 전체가 아니라 마지막 계층 하나만 바꾸세요: model.classifier[6] = nn.Linear(4096, num_classes)",
+                    "Replace only the last layer, not the whole classifier: "
+                    "model.classifier[6] = nn.Linear(4096, num_classes)")
+        return result
+    if len(classifier) != 7:
+        extra = ("분류기 끝에 계층을 덧붙였습니다: 출력이 여전히 4096 → 1000을 먼저 거칩니다."
+                 if len(classifier) > 7 else "분류기에서 계층을 뺐습니다.")
+        extra_en = ("A layer was appended to the classifier: the output still goes 4096 → 1000 first."
+                    if len(classifier) > 7 else "Layers were removed from the classifier.")
+        result.fail(f"분류기 계층이 {len(classifier)}개입니다 (7개여야 함). {extra}",
+                    f"The classifier has {len(classifier)} layers (expected 7). {extra_en}",
+                    "덧붙이지 말고 바꾸세요: model.classifier[6] = nn.Linear(4096, num_classes)",
+                    "Replace, do not append: model.classifier[6] = nn.Linear(4096, num_classes)")
+        return result
+    layers_ok = True
+    for idx, name, shape in ((0, "fc6", (25088, 4096)), (3, "fc7", (4096, 4096))):
+        layer = classifier[idx]
+        if not (isinstance(layer, nn.Linear) and (layer.in_features, layer.out_features) == shape
+                and tuple(layer.weight.shape) == shape[::-1]):
+            got = (f"{type(layer).__name__}({layer.in_features}, {layer.out_features})"
+                   if isinstance(layer, nn.Linear) else type(layer).__name__)
+            result.fail(f"classifier[{idx}]({name}, Linear{shape})를 {got}(으)로 바꿨습니다: 엉뚱한 계층을 바꿨습니다.",
+                        f"classifier[{idx}] ({name}, Linear{shape}) was replaced by {got}: the wrong layer changed.",
+                        "ImageNet의 1000개 클래스를 내는 것은 마지막 계층 classifier[6]입니다. 그것만 바꾸세요.",
+                        "The layer that outputs ImageNet's 1000 classes is the last one, classifier[6]: "
+                        "replace only that one.")
+            layers_ok = False
+    if _layout(getattr(net, "features", nn.Identity())) != before["features"]:
+        result.fail("model.features의 계층이 바뀌었습니다: 사전 학습된 합성곱 계층은 그대로 두어야 합니다.",
+                    "model.features changed: the pretrained convolution layers must stay as they are.",
+                    "features는 얼리기(requires_grad=False)만 하고 바꾸지 마세요.",
+                    "Only freeze features (requires_grad=False); do not replace anything in it.")
+        layers_ok = False
+    last = classifier[6]
+    if not isinstance(last, nn.Linear):
+        result.fail(f"classifier[6]이 nn.Linear가 아니라 {type(last).__name__}입니다.",
+                    f"classifier[6] is a {type(last).__name__}, not an nn.Linear.",
+                    "model.classifier[6] = nn.Linear(4096, num_classes)")
+        return result
+    if last is before["fc8"]:
+        if last.out_features != 1000:
+            result.fail("classifier[6]이 원래 계층 그대로이고 out_features 속성만 바뀌었습니다.",
+                        "classifier[6] is still the original layer; only its out_features attribute changed.",
+                        "속성만 바꾸면 가중치 모양(1000×4096)은 그대로입니다. 새 nn.Linear(4096, num_classes)를 만들어 넣으세요.",
+                        "Changing an attribute leaves the 1000×4096 weight as it was: put a new "
+                        "nn.Linear(4096, num_classes) there.")
+        else:
+            result.fail("classifier[6]은 여전히 ImageNet의 4096 → 1000 계층입니다: 새 계층을 넣지 않았습니다.",
+                        "classifier[6] is still ImageNet's 4096 → 1000 layer: no new layer was put there.",
+                        "model.classifier[6] = nn.Linear(4096, num_classes)", "model.classifier[6] = nn.Linear(4096, num_classes)")
+        return result
+    shape = tuple(last.weight.shape)
+    if shape != (num_classes, 4096):
+        result.fail(f"새 마지막 계층의 가중치 모양이 {shape}입니다: nn.Linear({shape[1] if len(shape) == 2 else '?'}, "
+                    f"{shape[0] if shape else '?'}). nn.Linear(4096, {num_classes})이어야 합니다.",
+                    f"The new last layer's weight has shape {shape}; expected nn.Linear(4096, {num_classes}).",
+                    "입력 수는 앞 계층의 출력 수 4096 (model.classifier[6].in_features), 출력 수는 num_classes입니다.",
+                    "Inputs: the 4096 outputs of the layer before (model.classifier[6].in_features); "
+                    "outputs: num_classes.")
+        return result
+    if layers_ok:
+        result.ok(f"마지막 계층만 새 nn.Linear(4096, {num_classes})로 바뀌었고 나머지 계층은 그대로입니다.",
+                  f"Only the last layer changed, into a new nn.Linear(4096, {num_classes}); every other layer is untouched.")
+
+    # 3. Behaviour: a forward pass and a backward pass — which parameters get gradients?
+    # on "meta" a 224×224 batch costs nothing; on the CPU a 32×32 one is cheap (AdaptiveAvgPool2d makes it 7×7)
+    size = 224 if meta else 32
+    x = torch.empty(2, 3, size, size, device="meta") if meta else torch.randn(2, 3, size, size)
+    try:
+        out = net.train()(x)
+        out.float().sum().backward()
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        ko, en = describe_exception(exc)
+        result.fail(f"바꾼 모델로 순전파·역전파를 해 보다가 실패했습니다. {ko}",
+                    f"A forward and backward pass through the changed model failed. {en}")
+        return result
+    result.expect(tuple(out.shape) == (2, num_classes),
+                  (f"{size}×{size} 이미지 2장 → 출력 모양 (2, {num_classes}).",
+                   f"Two {size}×{size} images → output shape (2, {num_classes})."),
+                  (f"출력 모양이 {tuple(out.shape)}입니다 ((2, {num_classes})이어야 함).",
+                   f"The output shape is {tuple(out.shape)}, expected (2, {num_classes})."))
+    feat = list(net.features.parameters())
+    frozen, n_feat = _frozen_share(feat)
+    with_grad = sum(p.numel() for p in feat if p.grad is not None)
+    if with_grad == 0 and frozen == n_feat:
+        result.ok(f"특징 추출부(features)의 매개변수(parameter) {n_feat:,}개가 모두 얼었습니다: 역전파 뒤에도 기울기가 없습니다.",
+                  f"All {n_feat:,} parameters of features are frozen: no gradient reaches them in a backward pass.")
+    elif frozen == 0:
+        result.fail(f"features가 얼지 않았습니다: 매개변수 {n_feat:,}개가 모두 학습됩니다 (역전파 뒤 기울기가 생김).",
+                    f"features is not frozen: all {n_feat:,} of its parameters still learn (they get gradients).",
+                    "for p in model.features.parameters(): p.requires_grad = False",
+                    "for p in model.features.parameters(): p.requires_grad = False")
+    else:
+        result.fail(f"features의 매개변수 {n_feat:,}개 중 {n_feat - frozen:,}개가 아직 학습됩니다 "
+                    f"(얼린 것 {frozen:,}개). 합성곱과 배치 정규화(batch normalization)의 매개변수를 모두 얼리세요.",
+                    f"{n_feat - frozen:,} of the {n_feat:,} parameters of features still learn ({frozen:,} frozen): "
+                    "freeze the convolutions and the batch norm layers alike.",
+                    "model.features.parameters()는 합성곱과 BatchNorm의 매개변수를 모두 돌려줍니다.",
+                    "model.features.parameters() yields the parameters of the convolutions and of BatchNorm alike.")
+    head = list(classifier.parameters())
+    head_frozen, n_head = _frozen_share(head)
+    head_without_grad = [n for n, p in classifier.named_parameters() if p.grad is None]
+    if head_frozen == 0 and not head_without_grad:
+        result.ok(f"분류기(classifier)의 매개변수 {n_head:,}개는 모두 학습됩니다: 역전파 뒤 모두 기울기가 있습니다.",
+                  f"All {n_head:,} parameters of the classifier learn: each gets a gradient in a backward pass.")
+    else:
+        names = ", ".join(f"classifier.{n}" for n in head_without_grad[:4]) or "—"
+        result.fail(f"분류기의 매개변수 중 {head_frozen:,}개가 얼었습니다 (기울기 없음: {names}).",
+                    f"{head_frozen:,} parameters of the classifier are frozen (no gradient: {names}).",
+                    "얼리는 것은 features뿐입니다. 모델 전체를 얼렸다면 model.features만 얼리세요; 분류기는 새 데이터에 맞춰 "
+                    "학습해야 합니다.",
+                    "Freeze features only. If you froze the whole model, freeze just model.features: the classifier "
+                    "has to learn the new data.")
+
+    # 4. num_classes honoured (not a fixed 10).
+    try:
+        m7, r7, _ = _call_swap(swap_head, 7, meta=meta)
+        net7 = m7 if r7 is None else r7
+        last7 = net7.classifier[-1] if isinstance(getattr(net7, "classifier", None), nn.Sequential) else None
+        out7 = getattr(last7, "out_features", None)
+        result.expect(out7 == 7,
+                      ("num_classes=7로 부르면 마지막 계층의 출력도 7개입니다: num_classes를 제대로 씁니다.",
+                       "Called with num_classes=7, the last layer outputs 7: num_classes is honoured."),
+                      (f"num_classes=7로 불렀는데 마지막 계층의 출력이 {out7}개입니다.",
+                       f"Called with num_classes=7, the last layer outputs {out7}."),
+                      ("10 같은 숫자 대신 인자 num_classes를 쓰세요.", "Use the num_classes argument, not a fixed number like 10."))
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        ko, en = describe_exception(exc)
+        result.fail(f"num_classes=7로 다시 불러 보다가 실패했습니다. {ko}", f"Calling it again with num_classes=7 failed. {en}")
+
+    # 5. The counts the lesson prints next.
+    got = reference_count(net)
+    want = head_swap_counts(num_classes)
+    result.expect(tuple(got) == want,
+                  (f"매개변수: 전체 {want[0]:,} = 학습 {want[1]:,} + 고정(frozen) {want[2]:,}.",
+                   f"Parameters: {want[0]:,} in total = {want[1]:,} trainable + {want[2]:,} frozen."),
+                  (f"매개변수: 전체 {got.total:,}, 학습 {got.trainable:,}, 고정 {got.frozen:,} — "
+                   f"전체 {want[0]:,}, 학습 {want[1]:,}, 고정 {want[2]:,}이어야 합니다.",
+                   f"Parameters: {got.total:,} total, {got.trainable:,} trainable, {got.frozen:,} frozen; "
+                   f"expected {want[0]:,}, {want[1]:,} and {want[2]:,}."))
+    return result
+
+
+# ------------------------------------------------------------------------------ counting
+class _Tiny(nn.Module):
+    """Conv + BatchNorm (with buffers) + a linear layer: small enough to count by hand."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
+        self.head = nn.Linear(4, 5)
+
+
+class _Tied(nn.Module):
+    """Two layers sharing one weight: model.parameters() lists it once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(6, 6)
+        self.b = nn.Linear(6, 6, bias=False)
+        self.b.weight = self.a.weight
+
+
+def _cases() -> list[tuple[str, str, nn.Module]]:
+    half = _Tiny()
+    half.features.requires_grad_(False)
+    none = _Tiny().requires_grad_(False)
+    tied = _Tied()
+    tied.a.bias.requires_grad_(False)
+    with torch.device("meta"):
+        import torchvision
+
+        vgg = torchvision.models.vgg16_bn(weights=None)
+    vgg.classifier[6] = nn.Linear(4096, 10, device="meta")
+    vgg.features.requires_grad_(False)
+    return [("작은 모델(일부 얼림)", "a small model, partly frozen", half),
+            ("모두 얼린 작은 모델", "a small model, all frozen", none),
+            ("가중치를 나눠 쓰는 모델", "a model whose two layers share one weight", tied),
+            ("머리를 바꾼 VGG16-BN", "VGG16-BN with its head swapped", vgg)]
+
+
+def _as_counts(value: Any) -> tuple[int, int, int] | None:
+    try:
+        items = list(value)
+    except TypeError:
+        return None
+    if len(items) != 3:
+        return None
+    try:
+        return tuple(int(v) for v in items)  # type: ignore[return-value]
+    except (TypeError, ValueError):
+        return None
+
+
+def _diagnose(got: tuple[int, int, int], want: tuple[int, int, int], model: nn.Module) -> tuple[str, str, str, str]:
+    """(ko, en, hint_ko, hint_en) for a wrong count."""
+    params = list(model.parameters())
+    n_tensors = len(params)
+    trainable_tensors = sum(p.requires_grad for p in params)
+    buffers = sum(b.numel() for b in model.buffers())
+    all_named = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
+    msg = (f"(전체, 학습, 고정) = {got}, 정답은 {want}.", f"(total, trainable, frozen) = {got}; expected {want}.")
+    if got == (want[0], want[2], want[1]) and want[1] != want[2]:
+        return (*msg, "학습과 고정이 뒤바뀌었습니다: requires_grad가 True인 것이 학습되는 매개변수입니다.",
+                "Trainable and frozen are swapped: parameters with requires_grad=True are the trainable ones.")
+    if got[0] == n_tensors or got[1] == trainable_tensors and want[1] != trainable_tensors:
+        return (*msg, "매개변수 텐서의 개수를 셌습니다. 각 텐서에 든 숫자의 개수 p.numel()을 더하세요.",
+                "That counts parameter tensors; add up the numbers inside each one, p.numel().")
+    if buffers and got[0] == want[0] + buffers:
+        return (*msg, "state_dict()에는 배치 정규화의 running_mean/running_var 같은 버퍼(buffer)도 들어 있습니다. "
+                      "model.parameters()를 세세요.",
+                "state_dict() also holds buffers such as batch norm's running_mean/running_var; count model.parameters().")
+    if all_named != want[0] and got[0] == all_named:
+        return (*msg, "나눠 쓰는 매개변수를 두 번 셌습니다. model.parameters()는 같은 텐서를 한 번만 돌려줍니다.",
+                "A shared parameter was counted twice; model.parameters() yields each tensor once.")
+    if got[0] != got[1] + got[2]:
+        return (*msg, "전체 = 학습 + 고정이어야 합니다.", "total must equal trainable + frozen.")
+    return (*msg, "p.numel()을 requires_grad에 따라 나눠 더하세요.", "Add up p.numel(), split by p.requires_grad.")
+
+
+@never_raises("check_parameter_count")
+def check_parameter_count(result: CheckResult, count_parameters: Callable[[nn.Module], Any]) -> CheckResult:
+    """Does ``count_parameters(model)`` return ``(total, trainable, frozen)`` correctly?
+
+    Tried on a small conv + batch-norm model partly frozen and all frozen (its ``state_dict`` holds
+    buffers that are not parameters), on a model whose two layers share one weight, and on
+    VGG16-BN after the head swap (134,309,962 = 119,586,826 + 14,723,136, counted on ``meta``).
+    """
+    if not callable(count_parameters):
+        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(count_parameters).__name__}).",
+                    f"Pass a function (got a {type(count_parameters).__name__}).")
+        return result
+    passed = []
+    for ko, en, model in _cases():
+        want = tuple(reference_count(model))
+        value = count_parameters(model)
+        got = _as_counts(value)
+        if got is None:
+            result.fail(f"{ko}: (전체, 학습, 고정) 세 정수를 돌려줘야 하는데 {type(value).__name__}을(를) 돌려줍니다"
+                        f" ({value!r:.60}).",
+                        f"{en}: it should return three integers (total, trainable, frozen), got a "
+                        f"{type(value).__name__} ({value!r:.60}).",
+                        "return total, trainable, frozen", "return total, trainable, frozen")
+            return result
+        if got != want:
+            m_ko, m_en, h_ko, h_en = _diagnose(got, want, model)
+            result.fail(f"{ko}: {m_ko}", f"{en}: {m_en}", h_ko, h_en)
+            return result
+        passed.append(ko)
+    total, trainable, frozen = head_swap_counts(10)
+    result.ok(f"네 가지 모델 모두 맞습니다 — 머리를 바꾼 VGG16-BN: 전체 {total:,} = 학습 {trainable:,} + 고정 {frozen:,}.",
+              f"Right for all four models — VGG16-BN with its head swapped: {total:,} = {trainable:,} trainable "
+              f"+ {frozen:,} frozen.")
+    return result
