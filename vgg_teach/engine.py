@@ -23,7 +23,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence, Union
+from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -47,6 +47,7 @@ __all__ = [
     "lr_factor",
     "make_scheduler",
     "train_one_epoch",
+    "eval_logits",
     "evaluate",
     "fit",
 ]
@@ -265,19 +266,30 @@ def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.O
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Optional[nn.Module] = None,
-             tta: bool = False) -> dict[str, float]:
-    """Loss and accuracy on ``loader``; ``tta=True`` averages the logits of each image and its mirror."""
+def eval_logits(model: nn.Module, loader: Iterable, precision: Precision,
+                tta: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(logits, labels)`` for every batch of ``loader``, in eval mode, under ``precision``'s autocast.
+
+    ``tta=True`` averages the logits of each image and its mirror image (flip test-time augmentation).
+    Shared by :func:`evaluate` and by :func:`vgg_teach.viz.predict`.
+    """
     model.eval()
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    meter = _Meter(0, next(model.parameters()).device, check_every=10**9)
     for images, labels in loader:
         with precision.autocast():
             logits = model(images)
             if tta:
                 logits = (logits + model(images.flip(3))) / 2
-            loss = loss_fn(logits.float(), labels)
-        meter.add(loss, logits, labels)
+        yield logits, labels
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Optional[nn.Module] = None,
+             tta: bool = False) -> dict[str, float]:
+    """Loss and accuracy on ``loader``; ``tta=True`` averages the logits of each image and its mirror."""
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    meter = _Meter(0, next(model.parameters()).device, check_every=10**9)
+    for logits, labels in eval_logits(model, loader, precision, tta):
+        meter.add(loss_fn(logits.float(), labels), logits, labels)
     n = max(1, meter.count)
     return {"loss": float(meter.loss_sum) / n, "acc": float(meter.correct) / n}
 

@@ -185,16 +185,13 @@ def predict(model: torch.nn.Module, data: ImageTensors, batch_size: int = 512,
     engine's :class:`~vgg_teach.engine.Precision`, exactly as the engine's ``evaluate`` sees them.
     Runs on the model's device unless ``device`` is given. Everything returned is on the CPU.
     """
-    from .engine import Precision
+    from .engine import Precision, eval_logits
 
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.eval()
     precision = Precision.for_device(device)
     loader = DeviceLoader(data, batch_size, device, train=False)
     preds, probs = [], []
-    for images, _ in loader:
-        with precision.autocast():
-            logits = model(images)
+    for logits, _ in eval_logits(model, loader, precision):
         p = torch.softmax(logits.float(), dim=1)
         probs.append(p.cpu())
         preds.append(p.argmax(1).cpu())
