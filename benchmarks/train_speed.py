@@ -48,7 +48,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("tarball", nargs="?", default=DEFAULT_TARBALL, help="image-folder archive (train/<class>/*.jpg)")
     p.add_argument("--cache", type=Path, default=Path("data/cifar10-jpg-train-uint8.pt"),
-                   help="decoded uint8 tensor cache ('' to disable)")
+                   help="decoded uint8 tensor cache (see --no-cache)")
+    p.add_argument("--no-cache", action="store_true", help="decode the JPEGs every time, write no cache")
     p.add_argument("--out", type=Path, default=Path("runs/train_speed.json"))
     p.add_argument("--holdout", type=int, default=5000)
     p.add_argument("--limit", type=int, default=None, help="use only this many images (stratified): CPU checks")
@@ -117,7 +118,7 @@ def network_throughput(model_name: str, num_classes: int, config: TrainConfig, d
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     device = get_device(args.device)
-    cache = args.cache if str(args.cache) else None
+    cache = None if args.no_cache else args.cache
     cached = cache is not None and Path(cache).is_file()
 
     t0 = time.perf_counter()

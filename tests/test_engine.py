@@ -223,3 +223,26 @@ def test_benchmark_runs_tiny_on_cpu(tmp_path):
     assert saved["network_images_per_second"] > 0 and "excludes" in saved["timing_note"]
     assert report["heldout_accuracy"] == saved["heldout_accuracy"]
     assert bench.main(args)["data"]["cache_hit"] is True  # the second run skips decoding
+
+
+def test_median_runs_summarises_repeated_benchmarks(tmp_path, monkeypatch):
+    """benchmarks/median_runs.py: N runs of train_speed.py with different seeds, medians in summary.json."""
+    monkeypatch.chdir(tmp_path)  # the default cache path is relative: it would land in tmp_path/data
+    root = make_image_folder(tmp_path / "imgs", classes=("a", "b", "c"), n_train=12, n_test=1)
+    tarball = tmp_path / "train.tar.gz"
+    with tarfile.open(tarball, "w:gz") as tar:
+        tar.add(root / "train", arcname="train")
+    spec = importlib.util.spec_from_file_location("median_runs", REPO / "benchmarks" / "median_runs.py")
+    median_runs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(median_runs)
+    out = tmp_path / "bench"
+    summary = median_runs.main([str(tarball), "--runs", "3", "--out-dir", str(out), "--", "--holdout", "6",
+                                "--epochs", "1", "--batch-size", "8", "--model", "vgg_tiny_cifar", "--no-cache",
+                                "--device", "cpu", "--warmup-steps", "1", "--throughput-images", "16",
+                                "--throughput-batch", "8"])
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["runs"] == 3 and sorted(p.name for p in out.glob("run*.json")) == ["run0.json", "run1.json", "run2.json"]
+    ips = saved["images_per_second"]
+    assert len(ips["values"]) == 3 and ips["median"] == sorted(ips["values"])[1]
+    assert ips["min"] <= ips["median"] <= ips["max"] and summary["device"] == "cpu"
+    assert not (tmp_path / "data").exists()  # --no-cache: no cache file at the default (relative) path
