@@ -21,8 +21,9 @@ os.environ.setdefault("VGG_TEACH_SMOKE", "1")
 matplotlib.use("Agg")
 os.environ.setdefault("TQDM_MININTERVAL", "60")
 
+from vgg_teach.feedback import PASSED_MARK as PASSED
+
 ROOT = Path(__file__).resolve().parent
-PASSED = "✅ 통과(passed)"
 
 
 def _outputs_text(outputs) -> str:

@@ -11,7 +11,6 @@ Writes one JSON per run plus ``summary.json`` (medians, min, max, device, torch 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path

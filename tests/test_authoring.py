@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from vgg_teach import authoring
-from vgg_teach.authoring import AuthoringError, BEGIN, END, make_lesson, strip_solutions
+from vgg_teach.authoring import AuthoringError, BEGIN, END, strip_solutions
 
 ROOT = authoring.ROOT
 SOLUTIONS = authoring.solution_paths()

@@ -229,3 +229,15 @@ def test_make_layers_mistakes_are_named(fn, status, needle):
     result = check_make_layers(fn)
     assert result.status == status
     assert needle in str(result), str(result)
+
+
+class SquashedFeatures(models.HandWrittenVGG16):
+    def forward(self, x):
+        x = torch.sigmoid(self.features(x))  # an extra op between pool5 and fc6
+        return self.classifier(torch.flatten(self.avgpool(x), 1))
+
+
+def test_an_extra_op_between_features_and_classifier_is_named():
+    result = check_vgg16(SquashedFeatures)
+    assert result.status == FAIL
+    assert "'sigmoid' sits between the end of the features and the first linear layer" in str(result)

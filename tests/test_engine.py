@@ -13,7 +13,6 @@ import pytest
 import torch
 from torch import nn
 
-from vgg_teach import checkpoint as ckpt
 from vgg_teach import engine
 from vgg_teach.checkpoint import atomic_save, load_checkpoint, rng_state, set_rng_state
 from vgg_teach.data import load_image_folder_splits, make_image_folder
@@ -200,14 +199,26 @@ def test_out_of_memory_suggests_a_smaller_batch(tiny_data, monkeypatch):
     assert "8 → 4" in msg and "Tried to allocate 2.00 GiB" in msg
 
 
-def test_benchmark_runs_tiny_on_cpu(tmp_path):
-    root = make_image_folder(tmp_path / "imgs", classes=tuple("abcd"), n_train=15, n_test=0, fmt="jpg")
+def _tarball(tmp_path: Path, **folder_kw) -> Path:
+    """A small image-folder archive in the layout of the CIFAR-10 JPEG tarball (train/<class>/…)."""
+    root = make_image_folder(tmp_path / "imgs", **folder_kw)
     tarball = tmp_path / "train.tar.gz"
     with tarfile.open(tarball, "w:gz") as tar:
         tar.add(root / "train", arcname="train")
-    spec = importlib.util.spec_from_file_location("train_speed", REPO / "benchmarks" / "train_speed.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    return tarball
+
+
+def _benchmark(name: str):
+    """Import benchmarks/NAME.py (the benchmarks folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_runs_tiny_on_cpu(tmp_path):
+    tarball = _tarball(tmp_path, classes=tuple("abcd"), n_train=15, n_test=0, fmt="jpg")
+    bench = _benchmark("train_speed")
     args = [str(tarball), "--cache", str(tmp_path / "cache.pt"), "--out", str(tmp_path / "speed.json"),
             "--holdout", "12", "--limit", "56", "--epochs", "2", "--batch-size", "8", "--model", "vgg_tiny_cifar",
             "--device", "cpu", "--warmup-steps", "1", "--throughput-images", "32", "--throughput-batch", "8",
@@ -228,13 +239,8 @@ def test_benchmark_runs_tiny_on_cpu(tmp_path):
 def test_median_runs_summarises_repeated_benchmarks(tmp_path, monkeypatch):
     """benchmarks/median_runs.py: N runs of train_speed.py with different seeds, medians in summary.json."""
     monkeypatch.chdir(tmp_path)  # the default cache path is relative: it would land in tmp_path/data
-    root = make_image_folder(tmp_path / "imgs", classes=("a", "b", "c"), n_train=12, n_test=1)
-    tarball = tmp_path / "train.tar.gz"
-    with tarfile.open(tarball, "w:gz") as tar:
-        tar.add(root / "train", arcname="train")
-    spec = importlib.util.spec_from_file_location("median_runs", REPO / "benchmarks" / "median_runs.py")
-    median_runs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(median_runs)
+    tarball = _tarball(tmp_path, classes=("a", "b", "c"), n_train=12, n_test=1)
+    median_runs = _benchmark("median_runs")
     out = tmp_path / "bench"
     summary = median_runs.main([str(tarball), "--runs", "3", "--out-dir", str(out), "--", "--holdout", "6",
                                 "--epochs", "1", "--batch-size", "8", "--model", "vgg_tiny_cifar", "--no-cache",

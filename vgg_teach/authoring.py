@@ -251,12 +251,12 @@ def stale_files(root: Path = ROOT) -> list[Path]:
 def build(root: Path = ROOT) -> list[Path]:
     """Write every generated file; return those that changed. Orphaned lessons are removed."""
     changed = []
-    for path, text in expected_files(root).items():
+    expected = expected_files(root)
+    for path, text in expected.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             changed.append(path)
-    expected = set(expected_files(root))
     for path in sorted((root / "lessons").glob("*.ipynb")):
         if path not in expected:
             path.unlink()

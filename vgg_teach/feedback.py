@@ -17,7 +17,7 @@ import html
 import traceback
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, TypeVar
 
 __all__ = ["PASS", "FAIL", "TODO", "INFO", "CheckItem", "CheckResult", "never_raises",
            "describe_exception", "PASSED_MARK", "PENDING_MARK"]
@@ -210,8 +210,3 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
         return run
 
     return wrap
-
-
-def summarize(results: Iterable[CheckResult]) -> str:
-    """One line per result: used at the end of a lesson to list what is done."""
-    return "\n".join(r.headline() for r in results)

@@ -186,11 +186,10 @@ def _check_features(result: CheckResult, ops: list[OpEvent]) -> bool:
                   ("공간 크기: 224 → 112 → 56 → 28 → 14 → 7.", "Spatial path: 224 → 112 → 56 → 28 → 14 → 7."),
                   (f"풀링 뒤 공간 크기가 {sizes}입니다 (112, 56, 28, 14, 7이어야 함).",
                    f"Spatial sizes after pooling are {sizes}, expected 112, 56, 28, 14, 7."))
-    rest = ops[pos:]
-    extra = [e for e in rest if e.name != "linear"][:1]
-    if rest and rest[0].name != "linear" and not (rest[0].name.startswith("adaptive") and _is_identity_pool(rest[0])):
-        result.fail(f"특징 추출부(features) 끝과 첫 완전 연결 계층 사이에 '{extra[0].name}'이(가) 있습니다.",
-                    f"'{extra[0].name}' sits between the end of the features and the first linear layer.",
+    if pos < len(ops):  # something left between pool5 and the first linear layer
+        extra = ops[pos].name
+        result.fail(f"특징 추출부(features) 끝과 첫 완전 연결 계층 사이에 '{extra}'이(가) 있습니다.",
+                    f"'{extra}' sits between the end of the features and the first linear layer.",
                     "마지막 풀링의 7×7×512 출력을 펼쳐서(flatten) 바로 nn.Linear(25088, 4096)에 넣으세요.",
                     "Flatten the 7×7×512 output of the last pool straight into nn.Linear(25088, 4096).")
         return False
