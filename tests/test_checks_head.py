@@ -12,10 +12,6 @@ from vgg_teach.checks.head import check_head_swap, check_parameter_count, head_s
 from vgg_teach.feedback import FAIL, PASS, TODO
 
 
-def _text(result) -> str:
-    return str(result)
-
-
 # ------------------------------------------------------------------------------ head swap
 def swap_loop(model, num_classes):
     for p in model.features.parameters():
@@ -120,14 +116,14 @@ def stub(model, num_classes):
 @pytest.mark.parametrize("fn", [swap_loop, swap_copy, pretrained.swap_head], ids=lambda f: f.__name__)
 def test_right_answers_pass(fn):
     result = check_head_swap(fn)
-    assert result.passed, _text(result)
-    assert "134,309,962" in _text(result)
+    assert result.passed, str(result)
+    assert "134,309,962" in str(result)
 
 
 def test_moving_to_a_device_is_checked_on_a_real_model():
     result = check_head_swap(swap_to_device)
-    assert result.passed, _text(result)
-    assert "CPU" in _text(result)
+    assert result.passed, str(result)
+    assert "CPU" in str(result)
 
 
 @pytest.mark.parametrize("fn, expected", [
@@ -146,14 +142,14 @@ def test_moving_to_a_device_is_checked_on_a_real_model():
 ], ids=lambda v: getattr(v, "__name__", "msg"))
 def test_each_mistake_gets_its_own_message(fn, expected):
     result = check_head_swap(fn)
-    assert result.status == FAIL, _text(result)
-    assert expected in _text(result), _text(result)
+    assert result.status == FAIL, str(result)
+    assert expected in str(result), str(result)
 
 
 def test_returning_something_else_is_explained():
     result = check_head_swap(returns_layer)
     assert result.status == FAIL
-    assert "Linear 하나를 돌려줍니다" in _text(result) and "return model" in _text(result)
+    assert "Linear 하나를 돌려줍니다" in str(result) and "return model" in str(result)
 
 
 def test_stub_is_pending_and_non_functions_fail():
@@ -163,8 +159,8 @@ def test_stub_is_pending_and_non_functions_fail():
 
 def test_other_number_of_classes():
     result = check_head_swap(swap_loop, num_classes=37)
-    assert result.passed, _text(result)
-    assert f"{head_swap_counts(37)[0]:,}" in _text(result)
+    assert result.passed, str(result)
+    assert f"{head_swap_counts(37)[0]:,}" in str(result)
 
 
 def test_head_swap_counts():
@@ -215,8 +211,8 @@ def count_stub(model):
 @pytest.mark.parametrize("fn", [count_right, pretrained.count_parameters], ids=lambda f: f.__name__)
 def test_counting_right_answers_pass(fn):
     result = check_parameter_count(fn)
-    assert result.passed, _text(result)
-    assert "134,309,962" in _text(result)
+    assert result.passed, str(result)
+    assert "134,309,962" in str(result)
 
 
 @pytest.mark.parametrize("fn, expected", [
@@ -228,8 +224,8 @@ def test_counting_right_answers_pass(fn):
 ], ids=lambda v: getattr(v, "__name__", "msg"))
 def test_counting_mistakes(fn, expected):
     result = check_parameter_count(fn)
-    assert result.status == FAIL, _text(result)
-    assert expected in _text(result), _text(result)
+    assert result.status == FAIL, str(result)
+    assert expected in str(result), str(result)
 
 
 def test_counting_stub_is_pending():

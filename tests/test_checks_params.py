@@ -17,12 +17,6 @@ from vgg_teach.feedback import FAIL, PASS, TODO
 from vgg_teach.models import HandWrittenVGG16
 
 
-def _failure(result) -> str:
-    """The first ❌/⏳ line, both languages and the hint, as one string."""
-    item = result.failures[0]
-    return " | ".join([item.ko, item.en, item.hint_ko, item.hint_en])
-
-
 # ------------------------------------------------------------------------------------- conv
 def conv_learner(in_channels, out_channels, kernel_size):
     return (kernel_size ** 2 * in_channels + 1) * out_channels
@@ -69,7 +63,7 @@ def test_right_formulas_pass(check, fn, needles):
 def test_conv_mistakes_are_named(fn, where, hint):
     result = check_conv_params(fn)
     assert result.status == FAIL
-    text = _failure(result)
+    text = result.failures[0].text()
     assert where in text and hint in text, str(result)
     assert all(i.ko and i.en for i in result.items)  # bilingual, every line
 
@@ -82,19 +76,19 @@ def test_a_formula_right_only_for_3x3_fails_outside_vgg():
     result = check_conv_params(only_vgg)
     assert result.status == FAIL
     assert [i.status for i in result.items] == [PASS, FAIL]
-    assert "a 5×5 conv (not in VGG)" in _failure(result)
+    assert "a 5×5 conv (not in VGG)" in result.failures[0].text()
 
 
 def test_conv_answers_that_are_not_numbers():
     none = check_conv_params(lambda c_in, c_out, k: None)
-    assert none.status == FAIL and "It returns None: return the number you computed" in _failure(none)
+    assert none.status == FAIL and "It returns None: return the number you computed" in none.failures[0].text()
     half = check_conv_params(lambda c_in, c_out, k: (k * k * c_in + 1) * c_out / 3)
-    assert half.status == FAIL and "not a whole number" in _failure(half)
+    assert half.status == FAIL and "not a whole number" in half.failures[0].text()
     arity = check_conv_params(lambda c_in, c_out: 0)
     assert arity.status == FAIL
-    assert "TypeError" in _failure(arity) and "takes the integers in_channels, out_channels, kernel_size" in _failure(arity)
+    assert "TypeError" in arity.failures[0].text() and "takes the integers in_channels, out_channels, kernel_size" in arity.failures[0].text()
     crash = check_conv_params(lambda c_in, c_out, k: 1 // 0)
-    assert crash.status == FAIL and "ZeroDivisionError" in _failure(crash)
+    assert crash.status == FAIL and "ZeroDivisionError" in crash.failures[0].text()
     assert check_conv_params(42).status == FAIL
 
 
@@ -122,7 +116,7 @@ def test_stubs_are_pending():
 def test_linear_mistakes_are_named(fn, where, hint):
     result = check_linear_params(fn)
     assert result.status == FAIL
-    text = _failure(result)
+    text = result.failures[0].text()
     assert where in text and hint in text, str(result)
 
 

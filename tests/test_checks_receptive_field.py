@@ -18,11 +18,6 @@ from vgg_teach.feedback import FAIL, PASS, TODO
 from vgg_teach.receptive_field import VGG16_RECEPTIVE_FIELDS, receptive_field_table
 
 
-def _failure(result) -> str:
-    item = result.failures[0]
-    return " | ".join([item.ko, item.en, item.hint_ko, item.hint_en])
-
-
 def learner(layers):
     rf, jump, out = 1, 1, []
     for layer in layers:
@@ -112,7 +107,7 @@ def test_right_recurrences_pass(fn):
 def test_mistakes_are_named_at_the_first_wrong_layer(flags, where, hint):
     result = check_receptive_fields(lambda layers: _variant(layers, **flags))
     assert result.status == FAIL
-    text = _failure(result)
+    text = result.failures[0].text()
     assert where in text and hint in text, str(result)
     assert all(i.ko and i.en for i in result.items)
 
@@ -127,7 +122,7 @@ def test_dilation_mistakes_pass_vgg16_first():
     """VGG16 has no dilation: the ✅ for VGG16 stays, the random stacks find the mistake."""
     result = check_receptive_fields(lambda layers: _variant(layers, dilation=False))
     assert [i.status for i in result.items] == [PASS, FAIL]
-    assert "layer #2, a conv (k=3, s=1, d=3)" in _failure(result)
+    assert "layer #2, a conv (k=3, s=1, d=3)" in result.failures[0].text()
 
 
 def test_no_dilation_support_gets_a_hint():
@@ -141,7 +136,7 @@ def test_no_dilation_support_gets_a_hint():
 
     result = check_receptive_fields(two_values_only)
     assert result.status == FAIL
-    text = _failure(result)
+    text = result.failures[0].text()
     assert "ValueError" in text and "Entries may have three values, (kernel, stride, dilation)" in text
 
 
@@ -155,7 +150,7 @@ def test_no_dilation_support_gets_a_hint():
 ])
 def test_answers_of_the_wrong_shape_are_explained(fn, needle):
     result = check_receptive_fields(fn)
-    assert result.status == FAIL and needle in _failure(result), str(result)
+    assert result.status == FAIL and needle in result.failures[0].text(), str(result)
 
 
 def test_stub_is_pending_and_nothing_raises():
