@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 import matplotlib
+import pytest
 
 os.environ.setdefault("VGG_TEACH_SMOKE", "1")
 # Headless plotting for the unit tests, in this process only: an MPLBACKEND variable would be
@@ -21,7 +20,7 @@ os.environ.setdefault("VGG_TEACH_SMOKE", "1")
 matplotlib.use("Agg")
 os.environ.setdefault("TQDM_MININTERVAL", "60")
 
-from vgg_teach.feedback import PASSED_MARK as PASSED
+from vgg_teach.checks.feedback import PASSED_MARK as PASSED
 
 ROOT = Path(__file__).resolve().parent
 

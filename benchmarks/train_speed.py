@@ -7,7 +7,7 @@
 2. holds out 5,000 of them (stratified, seeded) as the test set — the archive has no test split;
 3. warms up (cuDNN autotuning, ``torch.compile`` if asked) on a few batches, then restores the
    model's initial weights;
-4. trains with :func:`vgg_teach.engine.fit` — the same engine as the lesson and the CLI: data and
+4. trains with :func:`vgg_teach.training.engine.fit` — the same engine as the lesson and the CLI: data and
    augmentation on the GPU, bf16 autocast, channels_last;
 5. reports held-out accuracy with and without flip test-time augmentation, the training time
    (sum of the training loops only), images/s, and the pure network throughput (forward + backward
@@ -29,11 +29,15 @@ from typing import Optional, Sequence
 
 import torch
 
-from vgg_teach.checkpoint import atomic_write_json
-from vgg_teach.data import load_jpeg_tarball, hold_out, subsample
-from vgg_teach.engine import (MODELS, Precision, TrainConfig, build_model, fit, make_optimizer,
-                              make_scheduler, train_one_epoch)
 from vgg_teach.env import get_device, seed_everything
+from vgg_teach.models import CIFAR_MODELS, build_model
+from vgg_teach.training.checkpoint import atomic_write_json
+from vgg_teach.training.config import TrainConfig, add_config_arguments, config_from_args
+from vgg_teach.training.data import hold_out, subsample
+from vgg_teach.training.engine import fit, train_one_epoch
+from vgg_teach.training.folders import load_jpeg_tarball
+from vgg_teach.training.optim import make_optimizer, make_scheduler
+from vgg_teach.training.precision import Precision, use_channels_last
 
 DEFAULT_TARBALL = "/work/shared/data/cifar10-jpg-train.tar.gz"
 TARGETS = {"heldout_accuracy": 0.90, "train_seconds": 30.0, "images_per_second": 70_000}
@@ -44,7 +48,6 @@ TIMING_NOTE = ("train_seconds is the sum of the training loops of all epochs (GP
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    d = TrainConfig()
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("tarball", nargs="?", default=DEFAULT_TARBALL, help="image-folder archive (train/<class>/*.jpg)")
     p.add_argument("--cache", type=Path, default=Path("data/cifar10-jpg-train-uint8.pt"),
@@ -53,23 +56,14 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("runs/train_speed.json"))
     p.add_argument("--holdout", type=int, default=5000)
     p.add_argument("--limit", type=int, default=None, help="use only this many images (stratified): CPU checks")
-    p.add_argument("--model", choices=sorted(MODELS), default="vgg16_bn_cifar")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--schedule", choices=["onecycle", "cosine"], default=d.schedule)
-    p.add_argument("--warmup", type=float, default=d.warmup)
-    p.add_argument("--precision", choices=["auto", "bf16", "fp16", "fp32"], default=d.precision)
-    p.add_argument("--compile", action="store_true")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--model", choices=sorted(CIFAR_MODELS), default="vgg16_bn_cifar")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None)
     p.add_argument("--warmup-steps", type=int, default=20, help="batches of warm-up before timing")
     p.add_argument("--throughput-images", type=int, default=50_000)
     p.add_argument("--throughput-batch", type=int, default=512)
     p.add_argument("--checkpoint", action="store_true", help="also write a checkpoint every epoch")
     p.add_argument("--no-progress", action="store_true")
+    add_config_arguments(p.add_argument_group("recipe (TrainConfig; flip TTA is always measured)"))
     return p.parse_args(argv)
 
 
@@ -93,8 +87,7 @@ def network_throughput(model_name: str, num_classes: int, config: TrainConfig, d
                        n_images: int, batch_size: int, progress: bool) -> float:
     """Images/s of the engine's training step alone on one synthetic batch (no data, no augmentation)."""
     seed_everything(config.seed)
-    channels_last = device.type == "cuda" if config.channels_last is None else config.channels_last
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fmt = torch.channels_last if use_channels_last(device, config.channels_last) else torch.contiguous_format
     model = build_model(model_name, num_classes).to(device, memory_format=fmt)
     images = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=fmt)
     labels = torch.randint(0, num_classes, (batch_size,), device=device)
@@ -118,23 +111,20 @@ def network_throughput(model_name: str, num_classes: int, config: TrainConfig, d
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     device = get_device(args.device)
+    config = config_from_args(args, {"tta": True})
     cache = None if args.no_cache else args.cache
     cached = cache is not None and Path(cache).is_file()
 
     t0 = time.perf_counter()
     data = load_jpeg_tarball(args.tarball, cache=cache)
     if args.limit:
-        data = subsample(data, args.limit, args.seed)
-    train, held = hold_out(data, args.holdout, args.seed)
+        data = subsample(data, args.limit, config.seed)
+    train, held = hold_out(data, args.holdout, config.seed)
     data_seconds = time.perf_counter() - t0
     print(f"data: {len(data):,} images ({len(train):,} train, {len(held):,} held out), "
           f"{data_seconds:.1f} s {'from the cache' if cached else 'decoding'}; device {device}", flush=True)
 
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-                         schedule=args.schedule, warmup=args.warmup, precision=args.precision,
-                         compile=args.compile, tta=True, seed=args.seed)
-    seed_everything(args.seed)
+    seed_everything(config.seed)
     model = build_model(args.model, len(data.classes))
     warmup_seconds = warm_up(model, train, held, config, device, args.warmup_steps)
 

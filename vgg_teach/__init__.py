@@ -1,19 +1,34 @@
 """vgg_teach — the helper package of the vgg-teach course (VGG16 in PyTorch, in Korean and English).
 
-Modules, by lesson:
+What a learner's notebook imports, and nothing else (the course's authoring tools live in the
+repository's ``tools/``). Subpackages, by concept:
 
-- ``models`` (all): VGG configurations A–E, ``make_layers``, torchvision-compatible ``VGG``,
-  the CIFAR variant and a hand-written reference VGG16;
-- ``env`` (all): device choice, seeding, smoke mode (``VGG_TEACH_SMOKE=1``), ``setup_lesson``;
-- ``checks`` / ``feedback`` / ``trace`` (exercises): bilingual checks that never raise;
-- ``params``, ``explorer`` (02): parameter, compute and memory tables, the layer explorer;
-- ``receptive_field`` (03): receptive-field tables, measured and effective receptive fields;
-- ``pretrained`` (04): ImageNet-pretrained VGG16-BN, the head swap;
-- ``data``, ``engine``, ``train``, ``checkpoint`` (05): fast CIFAR-10 training, the CLI;
-- ``display``, ``plotting``: tables, widgets and Hangul in figures;
-- ``authoring``: the lesson generator (for instructors).
+- ``models`` — VGG configurations A–E, one builder, the CIFAR variant, torchvision's pretrained VGG16-BN;
+- ``answers`` — the reference answer of every exercise, under the exercise's own name;
+- ``analysis`` — layers in order, parameters and compute, receptive fields (tables, measurements);
+- ``training`` — data as uint8 tensors, augmentation on the device, the engine, checkpoints, metrics, CLI;
+- ``show`` — tables, widgets, figures (one plotting contract) and the Hangul font;
+- ``checks`` — exercise feedback that never raises, one checker module per topic;
+- ``env`` (device, seeds, smoke mode, the setup cell) and ``errors`` (bilingual messages, one error tree).
 
-Submodules are imported on demand, so ``import vgg_teach`` stays light.
+Submodules are imported on demand, so ``import vgg_teach`` stays light. Which lesson uses which
+modules is written once, in :data:`LESSONS`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+#: lesson number → the modules it imports (its helpers, checks and reference answers).
+LESSONS: dict[str, tuple[str, ...]] = {
+    "01": ("vgg_teach.models.architecture", "vgg_teach.checks.vgg16", "vgg_teach.checks.make_layers",
+           "vgg_teach.checks.trace", "vgg_teach.answers"),
+    "02": ("vgg_teach.analysis.params", "vgg_teach.analysis.compare", "vgg_teach.analysis.model_summary",
+           "vgg_teach.show.params_plots", "vgg_teach.show.layer_explorer", "vgg_teach.checks.params",
+           "vgg_teach.answers"),
+    "03": ("vgg_teach.analysis.receptive_field", "vgg_teach.analysis.rf_measure", "vgg_teach.show.rf_plots",
+           "vgg_teach.checks.receptive_field", "vgg_teach.answers"),
+    "04": ("vgg_teach.models.pretrained", "vgg_teach.show.predictions", "vgg_teach.checks.head",
+           "vgg_teach.checks.param_count", "vgg_teach.answers"),
+    "05": ("vgg_teach.training.engine", "vgg_teach.training.cifar10", "vgg_teach.training.folders",
+           "vgg_teach.training.augment", "vgg_teach.training.metrics", "vgg_teach.show.training_plots",
+           "vgg_teach.show.predictions", "vgg_teach.checks.training", "vgg_teach.answers"),
+}

@@ -17,6 +17,8 @@ from typing import TypeVar
 
 import torch
 
+from .errors import UsageError, bilingual
+
 __all__ = ["get_device", "describe_device", "seed_everything", "is_smoke", "smoke_or", "is_colab",
            "setup_lesson", "SMOKE_ENV"]
 
@@ -39,28 +41,31 @@ def is_colab() -> bool:
     return "google.colab" in sys.modules
 
 
-def get_device(prefer: str | None = None) -> torch.device:
+def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """The best available device: CUDA, then Apple's MPS, then the CPU.
 
-    ``prefer`` ("cuda", "mps", "cpu") forces a choice; an unavailable one raises a bilingual error
-    that says what to do instead.
+    ``prefer`` ("cuda", "mps", "cpu", or a ``torch.device``) forces a choice; an unavailable one raises a
+    bilingual :class:`~vgg_teach.errors.UsageError` that says what to do instead.
     """
+    if isinstance(prefer, torch.device):
+        return prefer
     if prefer is not None:
-        prefer = prefer.lower()
+        prefer = str(prefer).lower()
         ok = {
             "cuda": torch.cuda.is_available(),
             "mps": _mps_available(),
             "cpu": True,
         }
-        if prefer not in ok:
-            raise ValueError(f"알 수 없는 장치(device) '{prefer}' — 'cuda', 'mps', 'cpu' 중 하나를 쓰세요. / "
-                             f"Unknown device '{prefer}': use 'cuda', 'mps' or 'cpu'.")
-        if not ok[prefer]:
-            raise RuntimeError(
+        kind = prefer.split(":")[0]  # "cuda:1" is a cuda device
+        if kind not in ok:
+            raise UsageError(bilingual(f"알 수 없는 장치(device) '{prefer}' — 'cuda', 'mps', 'cpu' 중 하나를 쓰세요.",
+                                       f"Unknown device '{prefer}': use 'cuda', 'mps' or 'cpu'."))
+        if not ok[kind]:
+            raise UsageError(bilingual(
                 f"'{prefer}' 장치를 쓸 수 없습니다. Colab이라면 [런타임 → 런타임 유형 변경]에서 GPU를 고르거나, "
-                f"get_device()로 자동 선택하세요. / The '{prefer}' device is not available. On Colab choose "
-                f"Runtime → Change runtime type → GPU, or call get_device() to pick automatically."
-            )
+                "get_device()로 자동 선택하세요.",
+                f"The '{prefer}' device is not available. On Colab choose Runtime → Change runtime type → GPU, "
+                "or call get_device() to pick automatically."))
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -81,8 +86,8 @@ def describe_device(device: torch.device) -> str:
         return f"장치(device): cuda — {name} (GPU를 사용합니다 / using the GPU)"
     if device.type == "mps":
         return "장치(device): mps — Apple GPU를 사용합니다 / using the Apple GPU"
-    return ("장치(device): cpu — GPU가 없어 CPU로 실행합니다. 학습(lesson 05)은 Colab의 GPU 런타임을 권합니다. / "
-            "no GPU found, running on the CPU; for training (lesson 05) use a Colab GPU runtime.")
+    return ("장치(device): cpu — GPU가 없어 CPU로 실행합니다. 학습 레슨은 Colab의 GPU 런타임을 권합니다. / "
+            "no GPU found, running on the CPU; for the training lesson use a Colab GPU runtime.")
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -104,7 +109,7 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = T
     seed_everything(seed)
     device = get_device(prefer)
     if korean_font:
-        from .plotting import use_korean_font
+        from .show.font import use_korean_font
         use_korean_font()
     if verbose:
         print(describe_device(device))

@@ -1,4 +1,4 @@
-"""Exercise checks for lesson 04: swapping VGG16-BN's head and counting what is left to train.
+"""The checks of swapping VGG16-BN's head and counting what is left to train.
 
 Both checks judge *behaviour* on torchvision's real ``vgg16_bn`` built on PyTorch's ``meta`` device
 (shapes without memory, so a 134-million-parameter model costs nothing):
@@ -21,11 +21,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..feedback import CheckResult, describe_exception, never_raises
-from ..pretrained import count_parameters as reference_count
+from ..answers import count_parameters as reference_count
+from .feedback import CheckResult, describe_exception, never_raises
 
-__all__ = ["check_head_swap", "check_parameter_count", "VGG16_BN_PARAMS", "VGG16_BN_FEATURE_PARAMS",
-           "head_swap_counts"]
+__all__ = ["check_head_swap", "VGG16_BN_PARAMS", "VGG16_BN_FEATURE_PARAMS", "head_swap_counts"]
 
 #: torchvision's vgg16_bn: parameters with the ImageNet head (1000 classes), and of ``features`` alone.
 VGG16_BN_PARAMS = 138_365_992
@@ -132,7 +131,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "바꿔 버렸습니다.",
                     f"model.classifier is a {type(classifier).__name__}, not an nn.Sequential: the whole classifier "
                     "was replaced.",
-                    "분류기 전체가 아니라 마지막 계층 하나만 바꾸세요: model.classifier[6] = nn.Linear(4096, num_classes)",
+                    "분류기 전체가 아니라 마지막 계층 하나만 바꾸세요: model.classifier[6] = nn.Linear(4096, "
+                    "num_classes)",
                     "Replace only the last layer, not the whole classifier: "
                     "model.classifier[6] = nn.Linear(4096, num_classes)")
         return result
@@ -175,13 +175,15 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         if last.out_features != 1000:
             result.fail("classifier[6]이 원래 계층 그대로이고 out_features 속성만 바뀌었습니다.",
                         "classifier[6] is still the original layer; only its out_features attribute changed.",
-                        "속성만 바꾸면 가중치 모양(1000×4096)은 그대로입니다. 새 nn.Linear(4096, num_classes)를 만들어 넣으세요.",
+                        "속성만 바꾸면 가중치 모양(1000×4096)은 그대로입니다. 새 nn.Linear(4096, num_classes)를 만들어 "
+                        "넣으세요.",
                         "Changing an attribute leaves the 1000×4096 weight as it was: put a new "
                         "nn.Linear(4096, num_classes) there.")
         else:
             result.fail("classifier[6]은 여전히 ImageNet의 4096 → 1000 계층입니다: 새 계층을 넣지 않았습니다.",
                         "classifier[6] is still ImageNet's 4096 → 1000 layer: no new layer was put there.",
-                        "model.classifier[6] = nn.Linear(4096, num_classes)", "model.classifier[6] = nn.Linear(4096, num_classes)")
+                        "model.classifier[6] = nn.Linear(4096, num_classes)",
+                        "model.classifier[6] = nn.Linear(4096, num_classes)")
         return result
     shape = tuple(last.weight.shape)
     if shape != (num_classes, 4096):
@@ -194,7 +196,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         return result
     if layers_ok:
         result.ok(f"마지막 계층만 새 nn.Linear(4096, {num_classes})로 바뀌었고 나머지 계층은 그대로입니다.",
-                  f"Only the last layer changed, into a new nn.Linear(4096, {num_classes}); every other layer is untouched.")
+                  f"Only the last layer changed, into a new nn.Linear(4096, {num_classes}); "
+                  "every other layer is untouched.")
 
     # 3. Behaviour: a forward pass and a backward pass — which parameters get gradients?
     # on "meta" a 224×224 batch costs nothing; on the CPU a 32×32 one is cheap (AdaptiveAvgPool2d makes it 7×7)
@@ -219,7 +222,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     frozen, n_feat = _frozen_share(feat)
     with_grad = sum(p.numel() for p in feat if p.grad is not None)
     if with_grad == 0 and frozen == n_feat:
-        result.ok(f"특징 추출부(features)의 매개변수(parameter) {n_feat:,}개가 모두 얼었습니다: 역전파 뒤에도 기울기가 없습니다.",
+        result.ok(f"특징 추출부(features)의 매개변수(parameter) {n_feat:,}개가 모두 얼었습니다: "
+                  "역전파 뒤에도 기울기가 없습니다.",
                   f"All {n_feat:,} parameters of features are frozen: no gradient reaches them in a backward pass.")
     elif frozen == 0:
         result.fail(f"features가 얼지 않았습니다: 매개변수 {n_feat:,}개가 모두 학습됩니다 (역전파 뒤 기울기가 생김).",
@@ -243,7 +247,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         names = ", ".join(f"classifier.{n}" for n in head_without_grad[:4]) or "—"
         result.fail(f"분류기의 매개변수 중 {head_frozen:,}개가 얼었습니다 (기울기 없음: {names}).",
                     f"{head_frozen:,} parameters of the classifier are frozen (no gradient: {names}).",
-                    "얼리는 것은 features뿐입니다. 모델 전체를 얼렸다면 model.features만 얼리세요; 분류기는 새 데이터에 맞춰 "
+                    "얼리는 것은 features뿐입니다. 모델 전체를 얼렸다면 model.features만 얼리세요; 분류기는 새 "
+                    "데이터에 맞춰 "
                     "학습해야 합니다.",
                     "Freeze features only. If you froze the whole model, freeze just model.features: the classifier "
                     "has to learn the new data.")
@@ -259,12 +264,14 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                        "Called with num_classes=7, the last layer outputs 7: num_classes is honoured."),
                       (f"num_classes=7로 불렀는데 마지막 계층의 출력이 {out7}개입니다.",
                        f"Called with num_classes=7, the last layer outputs {out7}."),
-                      ("10 같은 숫자 대신 인자 num_classes를 쓰세요.", "Use the num_classes argument, not a fixed number like 10."))
+                      ("10 같은 숫자 대신 인자 num_classes를 쓰세요.",
+                       "Use the num_classes argument, not a fixed number like 10."))
     except NotImplementedError:
         raise
     except Exception as exc:  # noqa: BLE001
         ko, en = describe_exception(exc)
-        result.fail(f"num_classes=7로 다시 불러 보다가 실패했습니다. {ko}", f"Calling it again with num_classes=7 failed. {en}")
+        result.fail(f"num_classes=7로 다시 불러 보다가 실패했습니다. {ko}",
+                    f"Calling it again with num_classes=7 failed. {en}")
 
     # 5. The counts the lesson prints next.
     got = reference_count(net)
@@ -276,117 +283,4 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                    f"전체 {want[0]:,}, 학습 {want[1]:,}, 고정 {want[2]:,}이어야 합니다.",
                    f"Parameters: {got.total:,} total, {got.trainable:,} trainable, {got.frozen:,} frozen; "
                    f"expected {want[0]:,}, {want[1]:,} and {want[2]:,}."))
-    return result
-
-
-# ------------------------------------------------------------------------------ counting
-class _Tiny(nn.Module):
-    """Conv + BatchNorm (with buffers) + a linear layer: small enough to count by hand."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
-        self.head = nn.Linear(4, 5)
-
-
-class _Tied(nn.Module):
-    """Two layers sharing one weight: model.parameters() lists it once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.a = nn.Linear(6, 6)
-        self.b = nn.Linear(6, 6, bias=False)
-        self.b.weight = self.a.weight
-
-
-def _cases() -> list[tuple[str, str, nn.Module]]:
-    half = _Tiny()
-    half.features.requires_grad_(False)
-    none = _Tiny().requires_grad_(False)
-    tied = _Tied()
-    tied.a.bias.requires_grad_(False)
-    with torch.device("meta"):
-        import torchvision
-
-        vgg = torchvision.models.vgg16_bn(weights=None)
-    vgg.classifier[6] = nn.Linear(4096, 10, device="meta")
-    vgg.features.requires_grad_(False)
-    return [("작은 모델(일부 얼림)", "a small model, partly frozen", half),
-            ("모두 얼린 작은 모델", "a small model, all frozen", none),
-            ("가중치를 나눠 쓰는 모델", "a model whose two layers share one weight", tied),
-            ("머리를 바꾼 VGG16-BN", "VGG16-BN with its head swapped", vgg)]
-
-
-def _as_counts(value: Any) -> tuple[int, int, int] | None:
-    try:
-        items = list(value)
-    except TypeError:
-        return None
-    if len(items) != 3:
-        return None
-    try:
-        return tuple(int(v) for v in items)  # type: ignore[return-value]
-    except (TypeError, ValueError):
-        return None
-
-
-def _diagnose(got: tuple[int, int, int], want: tuple[int, int, int], model: nn.Module) -> tuple[str, str, str, str]:
-    """(ko, en, hint_ko, hint_en) for a wrong count."""
-    params = list(model.parameters())
-    n_tensors = len(params)
-    trainable_tensors = sum(p.requires_grad for p in params)
-    buffers = sum(b.numel() for b in model.buffers())
-    all_named = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
-    msg = (f"(전체, 학습, 고정) = {got}, 정답은 {want}.", f"(total, trainable, frozen) = {got}; expected {want}.")
-    if got == (want[0], want[2], want[1]) and want[1] != want[2]:
-        return (*msg, "학습과 고정이 뒤바뀌었습니다: requires_grad가 True인 것이 학습되는 매개변수입니다.",
-                "Trainable and frozen are swapped: parameters with requires_grad=True are the trainable ones.")
-    if got[0] == n_tensors or got[1] == trainable_tensors and want[1] != trainable_tensors:
-        return (*msg, "매개변수 텐서의 개수를 셌습니다. 각 텐서에 든 숫자의 개수 p.numel()을 더하세요.",
-                "That counts parameter tensors; add up the numbers inside each one, p.numel().")
-    if buffers and got[0] == want[0] + buffers:
-        return (*msg, "state_dict()에는 배치 정규화의 running_mean/running_var 같은 버퍼(buffer)도 들어 있습니다. "
-                      "model.parameters()를 세세요.",
-                "state_dict() also holds buffers such as batch norm's running_mean/running_var; count model.parameters().")
-    if all_named != want[0] and got[0] == all_named:
-        return (*msg, "나눠 쓰는 매개변수를 두 번 셌습니다. model.parameters()는 같은 텐서를 한 번만 돌려줍니다.",
-                "A shared parameter was counted twice; model.parameters() yields each tensor once.")
-    if got[0] != got[1] + got[2]:
-        return (*msg, "전체 = 학습 + 고정이어야 합니다.", "total must equal trainable + frozen.")
-    return (*msg, "p.numel()을 requires_grad에 따라 나눠 더하세요.", "Add up p.numel(), split by p.requires_grad.")
-
-
-@never_raises("check_parameter_count")
-def check_parameter_count(result: CheckResult, count_parameters: Callable[[nn.Module], Any]) -> CheckResult:
-    """Does ``count_parameters(model)`` return ``(total, trainable, frozen)`` correctly?
-
-    Tried on a small conv + batch-norm model partly frozen and all frozen (its ``state_dict`` holds
-    buffers that are not parameters), on a model whose two layers share one weight, and on
-    VGG16-BN after the head swap (134,309,962 = 119,586,826 + 14,723,136, counted on ``meta``).
-    """
-    if not callable(count_parameters):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(count_parameters).__name__}).",
-                    f"Pass a function (got a {type(count_parameters).__name__}).")
-        return result
-    passed = []
-    for ko, en, model in _cases():
-        want = tuple(reference_count(model))
-        value = count_parameters(model)
-        got = _as_counts(value)
-        if got is None:
-            result.fail(f"{ko}: (전체, 학습, 고정) 세 정수를 돌려줘야 하는데 {type(value).__name__}을(를) 돌려줍니다"
-                        f" ({value!r:.60}).",
-                        f"{en}: it should return three integers (total, trainable, frozen), got a "
-                        f"{type(value).__name__} ({value!r:.60}).",
-                        "return total, trainable, frozen", "return total, trainable, frozen")
-            return result
-        if got != want:
-            m_ko, m_en, h_ko, h_en = _diagnose(got, want, model)
-            result.fail(f"{ko}: {m_ko}", f"{en}: {m_en}", h_ko, h_en)
-            return result
-        passed.append(ko)
-    total, trainable, frozen = head_swap_counts(10)
-    result.ok(f"네 가지 모델 모두 맞습니다 — 머리를 바꾼 VGG16-BN: 전체 {total:,} = 학습 {trainable:,} + 고정 {frozen:,}.",
-              f"Right for all four models — VGG16-BN with its head swapped: {total:,} = {trainable:,} trainable "
-              f"+ {frozen:,} frozen.")
     return result

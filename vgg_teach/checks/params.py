@@ -1,4 +1,4 @@
-"""Exercise checks for lesson 02: the parameter formulas of a convolution and of a linear layer.
+"""The checks of the parameter formulas of a convolution and of a linear layer.
 
 The learner writes ``conv_params(in_channels, out_channels, kernel_size)`` = ``(k·k·C_in + 1)·C_out``
 and ``linear_params(in_features, out_features)`` = ``(in + 1)·out``. Each check calls the learner's
@@ -18,9 +18,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..feedback import CheckResult, describe_exception, never_raises
+from ..analysis.layers import layer_names, leaf_layers
 from ..models import CFGS, vgg, vgg_cifar
-from ..params import layer_names, leaf_layers
+from .feedback import CheckResult, describe_exception, never_raises
 
 __all__ = ["check_conv_params", "check_linear_params"]
 
@@ -59,7 +59,7 @@ def _shape(m: nn.Module) -> tuple[int, ...]:
 
 
 def _extra_conv_cases() -> list[_Case]:
-    """Convolutions from outside VGG: the 5×5 and 7×7 that lesson 02's "why 3×3" compares with."""
+    """Convolutions from outside VGG: the 5×5 and 7×7 that the "why 3×3" comparison uses."""
     specs = [((64, 64, 5), "5×5 합성곱 (VGG 밖)", "a 5×5 conv (not in VGG)"),
              ((3, 64, 7), "7×7 합성곱 (ResNet의 첫 계층)", "a 7×7 conv (ResNet's first layer)"),
              ((16, 8, 1), "1×1 합성곱 (채널을 줄이는)", "a 1×1 conv that reduces channels")]
@@ -72,7 +72,7 @@ def _extra_conv_cases() -> list[_Case]:
 
 
 def _extra_linear_cases() -> list[_Case]:
-    """The CIFAR head (lesson 05): 512 → 512 → 512 → 10."""
+    """The CIFAR head: 512 → 512 → 512 → 10."""
     with torch.device("meta"):
         model = vgg_cifar("D", num_classes=10)
     linears = [m for m in model.classifier if isinstance(m, nn.Linear)]

@@ -1,4 +1,4 @@
-"""Exercise check for lesson 03: the receptive-field recurrence, written by the learner.
+"""The check of the receptive-field recurrence, written by the learner.
 
 The learner writes ``receptive_fields(layers)``: ``layers`` lists ``(kernel, stride)`` or
 ``(kernel, stride, dilation)`` tuples, one per convolution or pooling layer, and the function
@@ -7,11 +7,11 @@ returns the receptive field after each of them::
     k_eff = dilation·(kernel − 1) + 1;   rf += (k_eff − 1)·jump;   jump *= stride
 
 :func:`check_receptive_fields` compares the answer, layer by layer, with
-:func:`vgg_teach.receptive_field.receptive_field_table` — on VGG16's 18 conv/pool layers and on
+:func:`vgg_teach.analysis.receptive_field.receptive_field_table` — on VGG16's 18 conv/pool layers and on
 random stacks (stride-2 convolutions, kernels 1/5/7, dilation, poolings). A wrong answer is
 reported at the first layer where it differs (which stack, which layer, expected, got), with a
 hint when it matches a known mistake (jump not multiplied by the stride, ``k`` added instead of
-``k − 1``, dilation ignored …). :func:`receptive_fields` is the reference the lesson falls back on.
+``k − 1``, dilation ignored …). The lesson falls back on :func:`vgg_teach.answers.receptive_fields`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from ..feedback import CheckResult, describe_exception, never_raises
+from ..analysis.receptive_field import receptive_field_table
 from ..models import CFGS, conv_layer_names, vgg16
-from ..receptive_field import receptive_field_table
+from .feedback import CheckResult, describe_exception, never_raises
 
-__all__ = ["check_receptive_fields", "receptive_fields", "VGG16_LAYERS", "random_stacks"]
+__all__ = ["check_receptive_fields", "VGG16_LAYERS", "random_stacks"]
 
 #: VGG16's conv/pool layers as ``(kernel, stride)``: every conv is (3, 1), every max pooling (2, 2).
 VGG16_LAYERS: list[tuple[int, int]] = [(2, 2) if spec == "M" else (3, 1) for spec in CFGS["D"]]
@@ -38,7 +38,8 @@ def _geometry(layer: Sequence[int]) -> tuple[int, int, int]:
     """``(kernel, stride, dilation)`` of one ``(kernel, stride[, dilation])`` entry; bilingual error otherwise."""
     values = tuple(layer) if isinstance(layer, (tuple, list)) else ()
     if len(values) not in (2, 3) or not all(isinstance(v, int) and v >= 1 for v in values):
-        raise ValueError(f"계층은 (커널, 보폭) 또는 (커널, 보폭, 팽창) 꼴의 양의 정수 튜플이어야 합니다 (받은 값: {layer!r}). / "
+        raise ValueError("계층은 (커널, 보폭) 또는 (커널, 보폭, 팽창) 꼴의 양의 정수 "
+                         f"튜플이어야 합니다 (받은 값: {layer!r}). / "
                          f"A layer must be a tuple of positive ints, (kernel, stride) or (kernel, stride, "
                          f"dilation); got {layer!r}.")
     k, s, d = (*values, 1)[:3]
@@ -56,16 +57,6 @@ def _stack(layers: Sequence[Sequence[int]], pools: Sequence[bool] = ()) -> nn.Se
             else:
                 modules.append(nn.Conv2d(1, 1, k, stride=s, dilation=d))
     return nn.Sequential(*modules)
-
-
-def receptive_fields(layers: Sequence[Sequence[int]]) -> list[int]:
-    """Reference answer of lesson 03's exercise: the receptive field after each layer.
-
-    ``layers`` lists ``(kernel, stride)`` or ``(kernel, stride, dilation)`` tuples. Computed by
-    :func:`vgg_teach.receptive_field.receptive_field_table` on the same stack of convolutions.
-    """
-    stack = _stack(layers)
-    return [r.receptive_field for r in receptive_field_table(stack)] if len(stack) else []
 
 
 @dataclass(frozen=True)
@@ -134,12 +125,14 @@ def _variant(layers: Sequence[Sequence[int]], *, dilation: bool = True, minus_on
 
 _MISTAKES: list[tuple[dict[str, Any], str, str]] = [
     ({"multiply": False},
-     "점프(jump)에 보폭(stride)을 곱하지 않았습니다: 보폭 2인 계층 뒤에서는 이웃한 유닛이 입력에서 2배 멀리 떨어져 있으므로 "
+     "점프(jump)에 보폭(stride)을 곱하지 않았습니다: 보폭 2인 계층 뒤에서는 이웃한 유닛이 입력에서 2배 멀리 떨어져 "
+     "있으므로 "
      "계층마다 jump *= stride 를 하세요.",
      "The jump is never multiplied by the stride: after a stride-2 layer neighbouring units sit twice as far "
      "apart in the input, so do jump *= stride after every layer."),
     ({"minus_one": False},
-     "k − 1 대신 k를 더했습니다: 커널 k개 중 하나는 이미 보고 있는 위치이므로, 새로 보게 되는 것은 (k − 1)·jump 입니다.",
+     "k − 1 대신 k를 더했습니다: 커널 k개 중 하나는 이미 보고 있는 위치이므로, "
+     "새로 보게 되는 것은 (k − 1)·jump 입니다.",
      "You added k instead of k − 1: one of the k positions is the one already seen, so the field grows by "
      "(k − 1)·jump."),
     ({"dilation": False},
@@ -149,7 +142,8 @@ _MISTAKES: list[tuple[dict[str, Any], str, str]] = [
      "k_eff를 d·k로 계산했습니다: 커널 칸 사이의 간격이 d이므로 k_eff = d·(k − 1) + 1 입니다.",
      "You computed k_eff as d·k: the taps are d apart, so k_eff = d·(k − 1) + 1."),
     ({"jump_first": True},
-     "jump를 rf보다 먼저 바꿨습니다: 이 계층의 커널은 아직 이전 계층의 간격(jump)으로 놓이므로, rf를 먼저 키우고 그다음 "
+     "jump를 rf보다 먼저 바꿨습니다: 이 계층의 커널은 아직 이전 계층의 간격(jump)으로 놓이므로, rf를 먼저 키우고 "
+     "그다음 "
      "jump *= stride 를 하세요.",
      "You updated the jump before the receptive field: this layer's kernel still steps over the previous "
      "layer's jump, so grow rf first, then do jump *= stride."),
@@ -162,7 +156,8 @@ _MISTAKES: list[tuple[dict[str, Any], str, str]] = [
 ]
 
 _RECURRENCE = ("계층마다: k_eff = d·(k − 1) + 1, rf += (k_eff − 1)·jump, jump *= stride (시작: rf = 1, jump = 1).",
-               "For every layer: k_eff = d·(k − 1) + 1, rf += (k_eff − 1)·jump, jump *= stride (start: rf = 1, jump = 1).")
+               "For every layer: k_eff = d·(k − 1) + 1, rf += (k_eff − 1)·jump, jump *= stride "
+               "(start: rf = 1, jump = 1).")
 
 
 def _values(value: Any, n: int) -> tuple[list[int] | None, tuple[str, str] | None]:
@@ -174,7 +169,8 @@ def _values(value: Any, n: int) -> tuple[list[int] | None, tuple[str, str] | Non
                       "It returns None: return a list with the receptive field after each layer.")
     if isinstance(value, numbers.Number):
         return None, (f"숫자 하나({value!r})만 돌려줍니다: 마지막 값만이 아니라 계층마다 하나씩, 리스트로 돌려주세요.",
-                      f"It returns a single number ({value!r}): return a list with one value per layer, not just the last.")
+                      f"It returns a single number ({value!r}): return a list with one value per layer, "
+                      "not just the last.")
     try:
         items = list(value)
     except TypeError:
@@ -250,7 +246,8 @@ def check_receptive_fields(result: CheckResult, candidate: Callable[..., Any], n
         table = receptive_field_table(_stack(stack.layers, stack.pools))
         if not _check_stack(result, candidate, stack, [r.receptive_field for r in table]):
             return result
-    result.ok(f"무작위 스택 {len(stacks)}개(보폭 2 합성곱, 커널 1·5·7, 팽창, 풀링)에서도 receptive_field_table과 같습니다.",
+    result.ok(f"무작위 스택 {len(stacks)}개(보폭 2 합성곱, 커널 1·5·7, 팽창, 풀링)에서도 "
+              "receptive_field_table과 같습니다.",
               f"Also the same as receptive_field_table on {len(stacks)} random stacks (stride-2 convs, kernels "
               f"1, 5 and 7, dilation, pooling).")
     return result

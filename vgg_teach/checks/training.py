@@ -1,8 +1,8 @@
-"""Exercise check for lesson 05: the confusion matrix used by the analysis of the trained models.
+"""The check of the confusion matrix used by the analysis of the trained models.
 
 :func:`check_confusion_matrix` calls the learner's ``confusion_matrix(preds, labels, num_classes)``
 on a small example worked out by hand, on classes that never occur, on no images at all and on
-random predictions, and compares with :func:`vgg_teach.viz.confusion_matrix` (the one
+random predictions, and compares with :func:`vgg_teach.training.metrics.confusion_matrix` (the one
 implementation the lesson's plots use). It tells apart the usual slips: rows and columns swapped,
 a matrix sized by the largest label seen instead of ``num_classes``, floating-point counts, a
 changed input. Never raises.
@@ -14,8 +14,8 @@ from typing import Any, Callable
 
 import torch
 
-from ..feedback import CheckResult, describe_exception, never_raises
-from ..viz import confusion_matrix as reference_confusion_matrix
+from ..training.metrics import confusion_matrix as reference_confusion_matrix
+from .feedback import CheckResult, describe_exception, never_raises
 
 __all__ = ["check_confusion_matrix"]
 
@@ -70,7 +70,8 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             e_ko, e_en = describe_exception(exc)
             hint = ("", "")
             if preds.numel() == 0:
-                hint = ("이미지가 없으면 모두 0인 행렬을 돌려주면 됩니다. labels.max() 같은 값은 빈 텐서에서 오류가 납니다.",
+                hint = ("이미지가 없으면 모두 0인 행렬을 돌려주면 됩니다. "
+                        "labels.max() 같은 값은 빈 텐서에서 오류가 납니다.",
                         "With no images, return a matrix of zeros; labels.max() fails on an empty tensor.")
             result.fail(f"{ko}: {e_ko}", f"{en}: {e_en}", *hint)
             return result
@@ -88,7 +89,8 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                         "Do not modify the input tensors in place (e.g. labels *= …).")
             return result
         if tuple(got.shape) != (c, c):
-            hint = ("행렬의 크기는 labels.max()+1이 아니라 num_classes로 정하세요: 나오지 않는 클래스도 행과 열이 있어야 합니다.",
+            hint = ("행렬의 크기는 labels.max()+1이 아니라 num_classes로 정하세요: "
+                    "나오지 않는 클래스도 행과 열이 있어야 합니다.",
                     "Size the matrix with num_classes, not labels.max()+1: classes that never occur get a row and a "
                     "column too.")
             result.fail(f"{ko}: 모양이 {tuple(got.shape)}입니다 (({c}, {c})이어야 함).",
@@ -96,16 +98,19 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             return result
         if got.dtype.is_floating_point or got.dtype == torch.bool:
             same = torch.equal(got.round().long(), want) if not got.dtype == torch.bool else False
-            result.fail(f"{ko}: 자료형이 {got.dtype}입니다{' (값은 맞음)' if same else ''}. 개수는 정수 int64(torch.long)여야 합니다.",
+            result.fail(f"{ko}: 자료형이 {got.dtype}입니다{' (값은 맞음)' if same else ''}. "
+                        "개수는 정수 int64(torch.long)여야 합니다.",
                         f"{en}: dtype {got.dtype}{' (the values are right)' if same else ''}; counts must be int64 "
                         "(torch.long).",
-                        "torch.zeros(C, C, dtype=torch.long)으로 시작하세요.", "Start from torch.zeros(C, C, dtype=torch.long).")
+                        "torch.zeros(C, C, dtype=torch.long)으로 시작하세요.",
+                        "Start from torch.zeros(C, C, dtype=torch.long).")
             return result
         got = got.long()
         if not torch.equal(got, want):
             if torch.equal(got.T, want):
                 result.fail(f"{ko}: 행과 열이 뒤바뀌었습니다.", f"{en}: rows and columns are swapped.",
-                            "행(첫 번째 인덱스)은 정답 클래스, 열(두 번째 인덱스)은 예측 클래스입니다: cm[label, pred] += 1",
+                            "행(첫 번째 인덱스)은 정답 클래스, 열(두 번째 인덱스)은 예측 클래스입니다: cm[label, pred] "
+                            "+= 1",
                             "The row (first index) is the true class, the column (second) the predicted one: "
                             "cm[label, pred] += 1")
             elif int(got.sum()) != preds.numel():
@@ -124,7 +129,8 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
         if not isinstance(value, torch.Tensor):
             result.note(f"{ko}: NumPy 배열도 받아 주지만, 레슨의 나머지는 torch 텐서를 씁니다.",
                         f"{en}: a NumPy array is accepted, but the rest of the lesson works with torch tensors.")
-    result.ok("손으로 푼 예, 나오지 않는 클래스, 빈 입력, 무작위 2,000개 모두 참고 구현과 같습니다 (행 = 정답, 열 = 예측, int64).",
+    result.ok("손으로 푼 예, 나오지 않는 클래스, 빈 입력, 무작위 2,000개 모두 참고 구현과 같습니다 "
+              "(행 = 정답, 열 = 예측, int64).",
               "The hand-made example, absent classes, empty input and 2,000 random predictions all match the "
               "reference (row = true, column = predicted, int64).")
     return result

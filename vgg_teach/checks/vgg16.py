@@ -1,6 +1,6 @@
-"""Exercise checks for lesson 01: the hand-written VGG16 and the ``make_layers`` builder.
+"""The check of the hand-written VGG16.
 
-Each check returns a :class:`~vgg_teach.feedback.CheckResult` (bilingual, renders in the notebook),
+It returns a :class:`~vgg_teach.feedback.CheckResult` (bilingual, renders in the notebook),
 never raises, and judges *behaviour*: it records the ops the learner's model really runs
 (:mod:`vgg_teach.trace`), compares them with configuration D layer by layer, and finally runs the
 learner's weights through a reference VGG16 forward pass to prove the outputs are the same.
@@ -9,17 +9,17 @@ learner's weights through a reference VGG16 forward pass to prove the outputs ar
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..feedback import CheckResult, describe_exception, never_raises
-from ..models import CFGS, LayerSpec, make_layers as reference_make_layers
-from ..trace import OpEvent, record_ops
+from ..models import CFGS, LayerSpec
+from .feedback import CheckResult, describe_exception, never_raises
+from .trace import OpEvent, record_ops
 
-__all__ = ["check_vgg16", "check_make_layers", "VGG16_PARAMS"]
+__all__ = ["check_vgg16", "VGG16_PARAMS"]
 
 #: torchvision.models.vgg16() has this many parameters (1000 classes).
 VGG16_PARAMS = 138_357_544
@@ -61,7 +61,8 @@ def _instantiate(candidate: Any, num_classes: int, meta: bool) -> nn.Module:
 
 
 def _where(block: int, index: int) -> tuple[str, str]:
-    return f"블록 {block}의 {index}번째 합성곱(conv{block}_{index})", f"block {block}, conv {index} (conv{block}_{index})"
+    return (f"블록 {block}의 {index}번째 합성곱(conv{block}_{index})",
+            f"block {block}, conv {index} (conv{block}_{index})")
 
 
 def _is_identity_pool(e: OpEvent) -> bool:
@@ -353,7 +354,8 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
         result.expect(n_1000 == VGG16_PARAMS,
                       (f"매개변수 {n:,}개 (num_classes=1000이면 {n_1000:,}개).",
                        f"{n:,} parameters ({n_1000:,} with 1000 classes)."),
-                      (f"매개변수가 {n:,}개입니다 (num_classes=1000으로 환산하면 {n_1000:,}개, {VGG16_PARAMS:,}개여야 함).",
+                      (f"매개변수가 {n:,}개입니다 (num_classes=1000으로 환산하면 {n_1000:,}개, "
+                       f"{VGG16_PARAMS:,}개여야 함).",
                        f"{n:,} parameters ({n_1000:,} for 1000 classes; expected {VGG16_PARAMS:,})."))
         result.note("인스턴스를 받아서 num_classes를 바꿔 보는 검사는 건너뛰었습니다: 클래스를 넘기면 함께 검사합니다.",
                     "Got an instance, so num_classes could not be varied: pass the class to check that too.")
@@ -373,79 +375,9 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                        "Look for extra operations in forward (adds, scaling, reordering)."))
     if not dropouts:
         result.note("Dropout이 없어도 통과입니다. 다만 논문은 처음 두 완전 연결 계층 뒤에 dropout 0.5를 씁니다.",
-                    "Passing without Dropout is fine, but the paper uses dropout 0.5 after the first two linear layers.")
+                    "Passing without Dropout is fine, but the paper uses "
+                    "dropout 0.5 after the first two linear layers.")
     elif any(abs(float(e.arg("p", 0.5)) - 0.5) > 1e-9 for e in dropouts):
         result.note("Dropout 확률이 0.5가 아닙니다. 논문은 0.5를 씁니다.",
                     "Your dropout probability is not 0.5; the paper uses 0.5.")
-    return result
-
-
-def _describe_layer(m: nn.Module) -> str:
-    if isinstance(m, nn.Conv2d):
-        return (f"Conv2d({m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, "
-                f"stride={m.stride}, padding={m.padding}, bias={m.bias is not None})")
-    if isinstance(m, nn.MaxPool2d):
-        return f"MaxPool2d(kernel_size={m.kernel_size}, stride={m.stride}, padding={m.padding})"
-    if isinstance(m, nn.BatchNorm2d):
-        return f"BatchNorm2d({m.num_features})"
-    return type(m).__name__
-
-
-@never_raises("check_make_layers")
-def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]) -> CheckResult:
-    """Does the learner's ``make_layers(cfg, batch_norm=False)`` build configurations A–E right?
-
-    Compares, layer by layer, with :func:`vgg_teach.models.make_layers` (the same layout as
-    torchvision's), with and without batch norm; models are built on the "meta" device, so the
-    check is instant.
-    """
-    for batch_norm in (False, True):
-        for key in "ABCDE":
-            with torch.device("meta"):
-                try:
-                    cfg = list(CFGS[key])
-                    ours = make_layers(cfg, batch_norm=True) if batch_norm else make_layers(cfg)
-                except NotImplementedError:
-                    raise
-                except TypeError as exc:
-                    if batch_norm and "batch_norm" in str(exc):
-                        result.fail("make_layers가 batch_norm 인자를 받지 않습니다.",
-                                    "make_layers does not take a batch_norm argument.",
-                                    "def make_layers(cfg, batch_norm=False): 로 정의하세요.",
-                                    "Define it as def make_layers(cfg, batch_norm=False):.")
-                        return result
-                    raise
-                ref = reference_make_layers(CFGS[key], batch_norm=batch_norm)
-            if not isinstance(ours, nn.Module):
-                result.fail(f"make_layers가 nn.Module이 아니라 {type(ours).__name__}을(를) 돌려줍니다.",
-                            f"make_layers returns a {type(ours).__name__}, not an nn.Module.",
-                            "층 리스트를 nn.Sequential(*layers)로 감싸서 돌려주세요.",
-                            "Return nn.Sequential(*layers).")
-                return result
-            mine = [m for m in ours.modules() if not list(m.children())]
-            theirs = [m for m in ref.modules() if not list(m.children())]
-            label = f"구성 {key}{' + BN' if batch_norm else ''}", f"configuration {key}{' + BN' if batch_norm else ''}"
-            for idx, (a, b) in enumerate(zip(mine, theirs)):
-                if _describe_layer(a) != _describe_layer(b):
-                    result.fail(f"{label[0]}: {idx}번째 계층이 {_describe_layer(a)}입니다. "
-                                f"{_describe_layer(b)}이어야 합니다.",
-                                f"{label[1]}: layer {idx} is {_describe_layer(a)}, expected {_describe_layer(b)}.",
-                                "'M'은 MaxPool2d(2, 2), 정수는 3×3 합성곱(padding=1) + [BN] + ReLU, "
-                                "(채널, 커널) 튜플은 그 커널 크기의 합성곱(padding=커널//2)입니다.",
-                                "'M' is MaxPool2d(2, 2); an int is a 3×3 conv (padding=1) + [BN] + ReLU; "
-                                "a (channels, kernel) tuple is a conv of that kernel size (padding=kernel//2).")
-                    return result
-            if len(mine) != len(theirs):
-                result.fail(f"{label[0]}: 계층이 {len(mine)}개입니다 ({len(theirs)}개여야 함).",
-                            f"{label[1]}: {len(mine)} layers, expected {len(theirs)}.")
-                return result
-            keys_ok = list(ours.state_dict().keys()) == list(ref.state_dict().keys())
-            if not keys_ok:
-                result.fail(f"{label[0]}: state_dict 키가 torchvision과 다릅니다.",
-                            f"{label[1]}: state_dict keys differ from torchvision's.",
-                            "층을 하나의 nn.Sequential에 순서대로 담으면 키가 features.0, features.2 … 처럼 맞습니다.",
-                            "Put the layers in one flat nn.Sequential so keys match torchvision's.")
-                return result
-    result.ok("구성 A–E 모두, 배치 정규화 있이/없이, torchvision과 계층 하나하나가 같습니다.",
-              "Configurations A–E, with and without batch norm, match torchvision layer by layer.")
     return result

@@ -1,0 +1,54 @@
+"""Fixtures shared by the tests (pytest finds them here). Nothing here touches the internet or /work/shared."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from vgg_teach.training.fakes import make_fake_cifar10, make_image_folder
+
+
+class NetworkBlocked:
+    """Counts the connection attempts that :func:`no_network` refused."""
+
+    def __init__(self) -> None:
+        self.attempts: list[str] = []
+
+    def refuse(self, *args, **kwargs):
+        self.attempts.append(repr(args[:2]))
+        raise OSError(101, "Network is unreachable (blocked by the test)")
+
+
+@pytest.fixture
+def no_network(monkeypatch) -> NetworkBlocked:
+    """Every DNS lookup and socket connection fails as if the machine were offline."""
+    blocked = NetworkBlocked()
+    monkeypatch.setattr(socket, "getaddrinfo", blocked.refuse)
+    monkeypatch.setattr(socket, "create_connection", blocked.refuse)
+    monkeypatch.setattr(socket.socket, "connect", blocked.refuse)
+    return blocked
+
+
+@pytest.fixture
+def smoke_on(monkeypatch) -> None:
+    monkeypatch.setenv("VGG_TEACH_SMOKE", "1")
+
+
+@pytest.fixture
+def smoke_off(monkeypatch) -> None:
+    monkeypatch.delenv("VGG_TEACH_SMOKE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory) -> Path:
+    """DIR/train/{cat,dog,frog}/ (16 PNGs each) and DIR/test/… (4 each) — read-only for tests."""
+    return make_image_folder(tmp_path_factory.mktemp("folder") / "data", n_train=16, n_test=4)
+
+
+@pytest.fixture
+def fake_cifar(tmp_path) -> tuple[Path, dict[str, str]]:
+    """A fresh ``root`` holding only a tiny ``cifar-10-python.tar.gz`` (250 train, 50 test), and its MD5s."""
+    root = tmp_path / "cifar"
+    return root, make_fake_cifar10(root, n_train=250, n_test=50)

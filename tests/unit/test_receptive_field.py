@@ -1,0 +1,285 @@
+"""Lesson 03's receptive-field module: the analytic table against a brute-force index mapping on
+random stacks and against the VGG16 values, the autograd measurement against the table, the naive
+measurement's shortfall, the effective receptive field, the plots and the slider."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from vgg_teach.analysis.receptive_field import VGG16_RECEPTIVE_FIELDS, receptive_field_table
+from vgg_teach.analysis.rf_measure import effective_receptive_field, empirical_receptive_field
+from vgg_teach.models import conv_layer_names, make_layers, vgg16
+from vgg_teach.show.rf_plots import plot_rf_boxes, plot_rf_growth, rf_slider, show_rf_slider
+
+VGG16_RF = [3, 5, 6, 10, 14, 16, 24, 32, 40, 44, 60, 76, 92, 100, 132, 164, 196, 212]
+
+
+@pytest.fixture(scope="module")
+def features() -> nn.Module:
+    torch.manual_seed(0)
+    return make_layers("D")
+
+
+# ------------------------------------------------------------------------------- analytic table
+def test_vgg16_table_has_the_paper_values():
+    with torch.device("meta"):
+        ours, whole, theirs = vgg16().features, vgg16(), torchvision.models.vgg16().features
+    for module in (ours, whole, theirs):  # a whole VGG stops at avgpool: the same 18 rows
+        table = receptive_field_table(module, 224)
+        assert [r.receptive_field for r in table] == VGG16_RF
+        assert [r.layer for r in table] == conv_layer_names("D")
+        assert [r.jump for r in table][-1] == 32 and table[-1].output_size == 7
+    assert list(VGG16_RECEPTIVE_FIELDS) == VGG16_RF
+    table = receptive_field_table(whole)
+    assert table.row("conv3_3").as_dict()["receptive_field"] == 40
+    assert table.row("features.30").layer == "pool5" and table.row(-1).output_size is None
+
+
+def _random_layer(rng: random.Random, channels: int, jump: tuple[int, int]):
+    """A random conv/max-pool/avg-pool and its geometry per axis: (k, s, p_left, d), ceil_mode."""
+    kind = rng.choice(["conv", "conv", "max", "avg"])
+    square = rng.random() < 0.8
+
+    def pick(options):
+        a = rng.choice(options)
+        b = a if square else rng.choice(options)
+        return a, b
+
+    if kind == "conv":
+        k = pick([1, 2, 3, 5, 7])
+        d = pick([1, 1, 2, 3])
+        s = tuple(1 if j >= 12 else x for x, j in zip(pick([1, 1, 2, 3]), jump))
+        if s == (1, 1) and rng.random() < 0.25:
+            padding = "same"
+            p = tuple(dd * (kk - 1) // 2 for kk, dd in zip(k, d))  # PyTorch pads total//2 on the left
+        else:
+            p = pick([0, 1, 2, 3])
+            padding = p
+        module = nn.Conv2d(channels, rng.choice([1, 2]), k, s, padding, d)
+        return module, list(zip(k, s, p, d)), False
+    k = pick([1, 2, 3, 4])
+    s = tuple(1 if j >= 12 else x for x, j in zip(pick([1, 2, 3]), jump))
+    ceil = rng.random() < 0.3
+    if kind == "max":
+        d = pick([1, 2])
+        p = tuple(rng.randint(0, kk // 2) for kk in k)  # PyTorch allows at most half the kernel
+        module = nn.MaxPool2d(k, s, p, d, ceil_mode=ceil)
+    else:
+        d = (1, 1)
+        p = tuple(rng.randint(0, kk // 2) for kk in k)
+        module = nn.AvgPool2d(k, s, p, ceil_mode=ceil)
+    return module, list(zip(k, s, p, d)), ceil
+
+
+def _random_stack(seed: int):
+    rng = random.Random(seed)
+    layers, geoms, jump, channels = [], [], (1, 1), 1
+    for _ in range(rng.randint(1, 6)):
+        module, geom, _ = _random_layer(rng, channels, jump)
+        if isinstance(module, nn.Conv2d):
+            channels = module.out_channels
+        layers.append(module)
+        geoms.append(geom)
+        jump = tuple(j * g[1] for j, g in zip(jump, geom))
+        if rng.random() < 0.3:
+            layers.append(rng.choice([nn.ReLU(), nn.BatchNorm2d(channels), nn.Dropout()]))
+    return nn.Sequential(*layers), geoms
+
+
+def _sizes(stack: nn.Sequential, n: int) -> list[tuple[int, int]]:
+    """Real output sizes of each conv/pool layer, from a forward pass."""
+    sizes = [(n, n)]
+    x = torch.zeros(1, 1, n, n)
+    with torch.no_grad():
+        for m in stack:
+            x = m(x)
+            if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+                sizes.append((x.shape[2], x.shape[3]))
+    return sizes
+
+
+def _brute_force(geoms, sizes, axis: int, unit: int) -> set[int]:
+    """Input positions connected to output ``unit``, by composing each layer's index mapping."""
+    positions = {unit}
+    for layer in reversed(range(len(geoms))):
+        k, s, p, d = geoms[layer][axis]
+        n_prev = sizes[layer][axis]
+        positions = {i * s - p + t * d for i in positions for t in range(k)}
+        positions = {i for i in positions if 0 <= i < n_prev}
+    return positions
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("seed", range(60))
+def test_table_matches_brute_force_on_random_stacks(seed):
+    stack, geoms = _random_stack(seed)
+    n = 400
+    sizes = _sizes(stack, n)
+    if any(layer[0] != layer[1] for layer in geoms):  # non-square: the default axis=None refuses
+        with pytest.raises(ValueError, match="axis=0.*axis=1"):
+            receptive_field_table(stack)
+    interior = 0
+    for axis in (0, 1):
+        table = receptive_field_table(stack, n, axis=axis)
+        assert len(table) == len(geoms)
+        assert [r.output_size for r in table] == [s[axis] for s in sizes[1:]]
+        last = table[-1]
+        for unit in sorted({0, 1, last.output_size // 2, last.output_size - 1}):
+            if not 0 <= unit < last.output_size:
+                continue
+            seen = _brute_force(geoms, sizes, axis, unit)
+            lo, hi = last.interval(unit)
+            assert seen <= set(range(lo, hi + 1))  # never outside the analytic field
+            if lo >= 0 and hi < n:
+                interior += 1
+                assert (min(seen), max(seen)) == (lo, hi), (seed, axis, unit)
+                assert hi - lo + 1 == last.receptive_field
+    assert interior >= 2  # the check above really ran
+
+
+def test_random_stacks_cover_the_hard_cases():
+    convs, pools = [], []
+    for seed in range(60):
+        stack, _ = _random_stack(seed)
+        convs += [m for m in stack if isinstance(m, nn.Conv2d)]
+        pools += [m for m in stack if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
+    assert {1, 5, 7} <= {m.kernel_size[0] for m in convs}
+    assert any(m.stride[0] == 2 for m in convs) and any(m.dilation[0] > 1 for m in convs)
+    assert any(m.padding == "same" for m in convs) and any(m.kernel_size[0] != m.kernel_size[1] for m in convs)
+    assert any(m.padding not in (0, (0, 0)) for m in pools) and any(m.ceil_mode for m in pools)
+    assert any(isinstance(m, nn.MaxPool2d) and m.dilation not in (1, (1, 1)) for m in pools)
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 5))
+def test_linearised_autograd_matches_table_on_random_stacks(seed):
+    stack, geoms = _random_stack(seed)
+    m = empirical_receptive_field(stack, len(geoms) - 1)
+    assert m.matches and not m.clipped, str(m)
+    assert m.measured == tuple(t[-1].receptive_field for t in
+                               (receptive_field_table(stack, axis=0), receptive_field_table(stack, axis=1)))
+
+
+def test_non_square_stack():
+    stack = nn.Sequential(nn.Conv2d(1, 2, (3, 5), stride=(1, 2), padding=(1, 0), dilation=(2, 1)), nn.ReLU(),
+                          nn.MaxPool2d((2, 3), stride=(2, 1)), nn.Conv2d(2, 1, (1, 3), dilation=(1, 2)))
+    with pytest.raises(ValueError) as err:
+        receptive_field_table(stack)
+    assert "axis" in str(err.value) and "가로" in str(err.value) and "non-square" in str(err.value)
+    h, w = receptive_field_table(stack, axis=0), receptive_field_table(stack, axis=1)
+    assert [r.receptive_field for r in h] == [5, 6, 6]  # 1 + 2·2 (dilated 3), + 1·1, + 0 (1×…)
+    assert [r.receptive_field for r in w] == [5, 9, 17]  # 1 + 4, + 2·2 (jump 2), + (2·2)·2 (dilated 3)
+    m = empirical_receptive_field(stack, 2)
+    assert m.analytic == (6, 17) and m.measured == (6, 17) and m.matches
+
+
+def test_start_and_jump_of_vgg16_pools():
+    with torch.device("meta"):
+        table = receptive_field_table(vgg16().features)
+    pool5 = table.row("pool5")
+    assert (pool5.jump, pool5.start) == (32, 15.5)
+    assert pool5.interval(0) == (-90, 121)  # the first unit's field hangs 90 pixels over the border
+
+
+# ------------------------------------------------------------------------------- measurement
+def test_linearised_measurement_equals_analytic_for_every_vgg16_layer(features):
+    for index, expected in enumerate(VGG16_RF):
+        m = empirical_receptive_field(features, index)
+        assert not m.clipped
+        assert m.measured == (expected, expected) == m.analytic, str(m)
+        assert m.measured_box == m.analytic_box
+
+
+def test_clipped_field_is_reported_as_clipped(features):
+    m = empirical_receptive_field(features, "pool5", input_size=128)
+    assert m.analytic == (212, 212) and m.clipped
+    assert m.expected == (128, 128) == m.measured and m.matches
+
+
+def test_naive_gradient_is_smaller_than_the_receptive_field(features):
+    # Max pooling sends the gradient to one position of each 2×2 window, so pool1's unit seems to
+    # see 5×5 pixels instead of 6×6; the linearised copy and many random inputs recover 6×6.
+    naive = empirical_receptive_field(features, "pool1", method="naive")
+    assert naive.measured == (5, 5) < naive.analytic == (6, 6) and not naive.matches
+    union = empirical_receptive_field(features, "pool2", method="union", n_samples=16)
+    single = empirical_receptive_field(features, "pool2", method="naive")
+    assert single.measured[0] < union.measured[0] == 16
+
+
+def test_effective_receptive_field_is_smaller_than_theoretical(features):
+    erf = effective_receptive_field(features, "pool3", n_samples=4)
+    assert erf.method == "erf" and erf.analytic == (44, 44)
+    g = erf.gradient
+    assert g.shape == erf.input_size and bool((g >= 0).all())
+    assert erf.effective_size(0.5) < erf.effective_size(0.95) < 44
+    top, left, bottom, right = erf.analytic_box
+    peak = divmod(int(g.argmax()), g.shape[1])
+    assert top + 11 <= peak[0] <= bottom - 11 and left + 11 <= peak[1] <= right - 11  # near the centre
+
+
+def test_bad_arguments_give_bilingual_errors(features):
+    with pytest.raises(ValueError, match="찾을 수 없습니다.*No layer 'conv9_9'"):
+        empirical_receptive_field(features, "conv9_9")
+    with pytest.raises(ValueError, match="method"):
+        empirical_receptive_field(features, 0, method="magic")
+    with pytest.raises(ValueError, match="Upsample"):
+        receptive_field_table(nn.Sequential(nn.Conv2d(3, 3, 3), nn.Upsample(scale_factor=2)))
+    with pytest.raises(ValueError, match="GLU"):  # GLU(dim=-1) mixes neighbouring columns
+        receptive_field_table(nn.Sequential(nn.Conv2d(3, 3, 3), nn.GLU()))
+    positionwise = nn.Sequential(nn.Conv2d(3, 3, 3), nn.GELU(), nn.LocalResponseNorm(2), nn.LeakyReLU(),
+                                 nn.MaxPool2d(2), nn.Flatten(), nn.Conv2d(3, 3, 3))  # stops at Flatten
+    assert [r.receptive_field for r in receptive_field_table(positionwise)] == [3, 4]
+    with pytest.raises(ValueError, match="too small"):
+        empirical_receptive_field(features, "pool5", input_size=16)
+    with torch.device("meta"):
+        meta = vgg16().features
+    with pytest.raises(ValueError, match="real weights"):
+        empirical_receptive_field(meta, 0, method="naive")
+    assert empirical_receptive_field(meta, "conv2_1").matches  # the linear method needs no weights
+
+
+# ------------------------------------------------------------------------------------- plots
+@pytest.fixture(scope="module")
+def hangul():
+    import matplotlib
+    matplotlib.use("Agg")
+    from vgg_teach.show.font import use_korean_font
+    use_korean_font()
+
+
+def test_plots_draw_what_they_say(hangul):
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    ax = plot_rf_growth().axes[0]
+    assert [b.get_height() for b in ax.patches] == VGG16_RF
+    assert [t.get_text() for t in ax.get_xticklabels()] == conv_layer_names("D")
+
+    image = torch.rand(3, 224, 224)
+    ax = plot_rf_boxes(image, ["conv3_3", "pool5"]).axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert [(b.get_width(), b.get_height()) for b in boxes] == [(40, 40), (212, 212)]
+    assert ax.get_images()[0].get_array().shape == (224, 224, 3)
+    plt.close("all")
+
+
+def test_rf_slider_redraws_without_a_frontend(monkeypatch, hangul):
+    view = rf_slider(layer="conv1_1")
+    slider = view.controls[0]
+    assert (slider.min, slider.max, slider.value) == (0, 17, 0)
+    first = view.output.outputs[0]["data"]
+    assert "conv1_1" in first["text/plain"] and first["image/png"]
+    slider.value = 17
+    last = view.output.outputs[0]["data"]
+    assert "pool5" in last["text/plain"] and last["image/png"] != first["image/png"]
+
+    shown = []
+    monkeypatch.setattr("IPython.get_ipython", lambda: object())  # as if in a notebook
+    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.append((objs, kw)))
+    show_rf_slider(layer="pool5")
+    assert shown[0][0][0].__class__.__name__ == "VBox"
+    assert "pool5" in shown[-1][0][0]["text/plain"] and "image/png" in shown[-1][0][0]

@@ -1,0 +1,246 @@
+"""VGG models: the paper's configurations A–E as data, one builder, one-line constructors.
+
+The module layout and ``state_dict`` keys match ``torchvision.models.vgg`` exactly
+(``features.N``, ``avgpool``, ``classifier.N``), so torchvision's weights — pretrained or not —
+load into these models with ``strict=True``. Configuration C (with its 1×1 convolutions) is not in
+torchvision; it is built the same way.
+
+Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition", 2014.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence, Union
+
+import torch
+from torch import nn
+
+from ..errors import UsageError, bilingual
+
+__all__ = [
+    "CFGS",
+    "LayerSpec",
+    "make_layers",
+    "VGG",
+    "vgg",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+    "vgg_cifar",
+    "init_vgg_weights",
+    "conv_layer_names",
+    "TINY_CFG",
+    "CIFAR_MODELS",
+    "build_model",
+]
+
+#: One entry of a configuration: ``int`` = 3×3 conv with that many output channels,
+#: ``(channels, kernel)`` = a conv with another kernel size (configuration C's 1×1 convs),
+#: ``"M"`` = 2×2 max pooling with stride 2.
+LayerSpec = Union[int, tuple[int, int], str]
+
+#: Table 1 of the paper. A: 11 weight layers, B: 13, C: 16 (with 1×1 convs), D: 16, E: 19.
+CFGS: dict[str, list[LayerSpec]] = {
+    "A": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "B": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "C": [64, 64, "M", 128, 128, "M", 256, 256, (256, 1), "M", 512, 512, (512, 1), "M",
+          512, 512, (512, 1), "M"],
+    "D": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+          512, 512, 512, 512, "M"],
+}
+
+_DEPTH = {"A": 11, "B": 13, "C": 16, "D": 16, "E": 19}
+
+
+def _resolve_cfg(cfg: Union[str, Sequence[LayerSpec]]) -> list[LayerSpec]:
+    if isinstance(cfg, str):
+        key = cfg.upper()
+        if key not in CFGS:
+            raise UsageError(
+                f"알 수 없는 구성(configuration) '{cfg}'입니다. A, B, C, D, E 중 하나를 고르세요. / "
+                f"Unknown configuration '{cfg}': choose one of A, B, C, D, E."
+            )
+        return list(CFGS[key])
+    return list(cfg)
+
+
+def make_layers(cfg: Union[str, Sequence[LayerSpec]], batch_norm: bool = False,
+                in_channels: int = 3) -> nn.Sequential:
+    """Build the convolutional part (``features``) of a VGG from a configuration.
+
+    ``cfg`` is a key of :data:`CFGS` ("A"–"E") or a list in the same format. Each conv is followed
+    by ``BatchNorm2d`` when ``batch_norm`` is true, then by ``ReLU``; ``"M"`` is ``MaxPool2d(2, 2)``.
+    Padding is ``kernel // 2``, so convolutions keep the spatial size and only pooling halves it.
+    """
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for spec in _resolve_cfg(cfg):
+        if spec == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+            continue
+        if isinstance(spec, tuple):
+            out_channels, kernel = spec
+        elif isinstance(spec, int) and not isinstance(spec, bool):
+            out_channels, kernel = spec, 3
+        else:
+            raise UsageError(
+                f"구성 항목 {spec!r}을(를) 이해할 수 없습니다: 정수, (채널, 커널) 튜플, 'M' 중 하나여야 합니다. / "
+                f"Cannot read configuration entry {spec!r}: use an int, a (channels, kernel) tuple or 'M'."
+            )
+        layers.append(nn.Conv2d(channels, out_channels, kernel_size=kernel, padding=kernel // 2))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(out_channels))
+        layers.append(nn.ReLU(inplace=True))
+        channels = out_channels
+    return nn.Sequential(*layers)
+
+
+def init_vgg_weights(model: nn.Module) -> None:
+    """torchvision's VGG initialisation (Kaiming for convs, N(0, 0.01) for linear layers)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.constant_(m.bias, 0)
+
+
+class VGG(nn.Module):
+    """VGG with the paper's head: 512×7×7 → 4096 → 4096 → ``num_classes``.
+
+    Same attributes and ``state_dict`` keys as ``torchvision.models.VGG``. With ``image_size=32``
+    (the CIFAR variant, see :func:`vgg_cifar`) the features end at 512×1×1, there is no average
+    pooling, and the head is 512 → ``hidden`` → ``hidden`` → ``num_classes``.
+    """
+
+    def __init__(self, features: nn.Module, num_classes: int = 1000, init_weights: bool = True,
+                 dropout: float = 0.5, image_size: int = 224, hidden: int = 4096) -> None:
+        super().__init__()
+        if image_size not in (224, 32):
+            raise UsageError(
+                f"image_size는 224(ImageNet) 또는 32(CIFAR)여야 합니다 (받은 값: {image_size}). / "
+                f"image_size must be 224 (ImageNet) or 32 (CIFAR), got {image_size}."
+            )
+        self.features = features
+        if image_size == 224:
+            self.avgpool: nn.Module = nn.AdaptiveAvgPool2d((7, 7))
+            flat = 512 * 7 * 7
+        else:
+            self.avgpool = nn.Identity()
+            flat = 512
+        self.classifier = nn.Sequential(
+            nn.Linear(flat, hidden),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(True),
+            nn.Dropout(p=dropout),
+            nn.Linear(hidden, num_classes),
+        )
+        if init_weights:
+            init_vgg_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+def vgg(cfg: Union[str, Sequence[LayerSpec]] = "D", batch_norm: bool = False,
+        num_classes: int = 1000, **kwargs) -> VGG:
+    """A VGG of configuration ``cfg`` ("A"–"E"); keyword arguments go to :class:`VGG`."""
+    return VGG(make_layers(cfg, batch_norm=batch_norm), num_classes=num_classes, **kwargs)
+
+
+def vgg11(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("A", False, num_classes, **kw)
+
+
+def vgg11_bn(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("A", True, num_classes, **kw)
+
+
+def vgg13(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("B", False, num_classes, **kw)
+
+
+def vgg13_bn(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("B", True, num_classes, **kw)
+
+
+def vgg16(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("D", False, num_classes, **kw)
+
+
+def vgg16_bn(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("D", True, num_classes, **kw)
+
+
+def vgg19(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("E", False, num_classes, **kw)
+
+
+def vgg19_bn(num_classes: int = 1000, **kw) -> VGG:
+    return vgg("E", True, num_classes, **kw)
+
+
+def vgg_cifar(cfg: Union[str, Sequence[LayerSpec]] = "D", batch_norm: bool = True,
+              num_classes: int = 10, hidden: int = 512, dropout: float = 0.5) -> VGG:
+    """The CIFAR-sized VGG (counted in the parameter lesson, trained in the training lesson).
+
+    A 32×32 input is halved five times to 512×1×1, so the classifier takes 512 features instead of
+    25,088 and its hidden layers shrink from 4096 to ``hidden``: VGG16-BN goes from 138 M to 15 M
+    parameters, almost all of the difference in the first fully connected layer.
+    """
+    return VGG(make_layers(cfg, batch_norm=batch_norm), num_classes=num_classes, dropout=dropout,
+               image_size=32, hidden=hidden)
+
+
+def conv_layer_names(cfg: Union[str, Sequence[LayerSpec]]) -> list[str]:
+    """Paper-style names for the layers of a configuration: conv1_1, conv1_2, pool1, conv2_1, …
+
+    Used to label the layer tables.
+    """
+    names: list[str] = []
+    block, index = 1, 0
+    for spec in _resolve_cfg(cfg):
+        if spec == "M":
+            names.append(f"pool{block}")
+            block, index = block + 1, 0
+        else:
+            index += 1
+            names.append(f"conv{block}_{index}")
+    return names
+
+
+#: A tiny configuration with the same structure (five pooling stages ending in 512 channels, so
+#: ``VGG(image_size=32)``'s 512-feature head fits): for tests and quick CPU checks only.
+TINY_CFG: list[LayerSpec] = [8, "M", 16, "M", 32, "M", 64, "M", 512, "M"]
+
+#: The models the training lesson and ``python -m vgg_teach.train --model`` can train: name → factory(num_classes).
+CIFAR_MODELS: dict[str, Callable[[int], nn.Module]] = {
+    "vgg16_bn_cifar": lambda n: vgg_cifar("D", batch_norm=True, num_classes=n),
+    "vgg11_bn_cifar": lambda n: vgg_cifar("A", batch_norm=True, num_classes=n),
+    "vgg_tiny_cifar": lambda n: vgg_cifar(TINY_CFG, batch_norm=True, num_classes=n, hidden=64),
+}
+
+
+def build_model(name: str = "vgg16_bn_cifar", num_classes: int = 10) -> nn.Module:
+    """A fresh model from :data:`CIFAR_MODELS` (``vgg16_bn_cifar`` is VGG16-BN for 32×32 images)."""
+    if name not in CIFAR_MODELS:
+        raise UsageError(bilingual(f"알 수 없는 모델 '{name}'입니다. "
+                                   f"다음 중 하나를 고르세요: {', '.join(CIFAR_MODELS)}",
+                                   f"Unknown model '{name}'. Choose one of: {', '.join(CIFAR_MODELS)}"))
+    return CIFAR_MODELS[name](num_classes)

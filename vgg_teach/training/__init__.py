@@ -1,0 +1,23 @@
+"""Training: data as uint8 tensors on the device, augmentation, the engine, checkpoints, metrics and the CLI."""
+
+from __future__ import annotations
+
+from .._lazy import lazy_exports
+
+_WHERE = {
+    **{n: ".data" for n in ("ImageTensors", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "hold_out",
+                            "subsample", "stratified_split", "channel_stats")},
+    "load_cifar10": ".cifar10",
+    **{n: ".folders" for n in ("load_image_folder", "load_image_folder_splits", "load_jpeg_tarball")},
+    **{n: ".augment" for n in ("DeviceLoader", "random_crop_flip", "normalize")},
+    **{n: ".fakes" for n in ("make_fake_cifar10", "patched_cifar10_md5", "make_image_folder")},
+    "TrainConfig": ".config",
+    **{n: ".precision" for n in ("Precision", "amp_dtype", "use_channels_last")},
+    **{n: ".optim" for n in ("make_optimizer", "lr_factor", "make_scheduler")},
+    **{n: ".engine" for n in ("fit", "train_one_epoch", "evaluate", "eval_logits")},
+    **{n: ".checkpoint" for n in ("TrainingState", "save_state", "load_state", "atomic_save", "atomic_write_json")},
+    **{n: ".metrics" for n in ("Predictions", "predict", "confusion_matrix", "per_class_accuracy")},
+}
+
+__all__ = sorted(_WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)

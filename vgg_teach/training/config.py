@@ -1,0 +1,168 @@
+"""The training recipe as one dataclass, validated on creation, and the CLI flags generated from it.
+
+Each field of :class:`TrainConfig` carries its help text and its allowed range in ``metadata``; the
+same metadata checks a config made in a notebook (``TrainConfig(lr=-1)`` raises a bilingual
+:class:`~vgg_teach.errors.UsageError`) and makes the ``--flag`` of ``python -m vgg_teach.train``
+(:func:`add_config_arguments`, :func:`config_from_args`) — so the two can never drift apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from ..errors import UsageError, bilingual
+
+__all__ = ["TrainConfig", "add_config_arguments", "config_from_args", "given_flags", "flag_name"]
+
+
+def _opt(help_en: str, *, minimum: float | None = None, maximum: float | None = None,
+         above: float | None = None, below: float | None = None, choices: Sequence[str] = (),
+         cli: bool = True) -> dict[str, Any]:
+    """Metadata of one field: help text, range (``minimum ≤ x ≤ maximum``, ``above < x < below``), choices."""
+    return {"help": help_en, "minimum": minimum, "maximum": maximum, "above": above, "below": below,
+            "choices": tuple(choices), "cli": cli}
+
+
+@dataclass
+class TrainConfig:
+    """The training recipe. The defaults are the recipe the benchmark measures (see benchmarks/README.md)."""
+
+    epochs: int = field(default=30, metadata=_opt("number of epochs", minimum=1))
+    batch_size: int = field(default=512, metadata=_opt("images per training step", minimum=1))
+    lr: float = field(default=0.2, metadata=_opt("peak learning rate (SGD, for the whole batch)", above=0))
+    momentum: float = field(default=0.9, metadata=_opt("SGD momentum", minimum=0, below=1))
+    nesterov: bool = field(default=True, metadata=_opt("Nesterov momentum"))
+    weight_decay: float = field(default=5e-4, metadata=_opt(
+        "weight decay on conv/linear weights (not on biases or batch norm)", minimum=0, below=1))
+    label_smoothing: float = field(default=0.1, metadata=_opt("label smoothing of the loss", minimum=0, below=1))
+    schedule: str = field(default="onecycle", metadata=_opt(
+        "learning-rate schedule: onecycle (linear up, linear down to 0) or cosine", choices=("onecycle", "cosine")))
+    warmup: float = field(default=0.2, metadata=_opt("fraction of all steps spent warming up", minimum=0, maximum=1))
+    precision: str = field(default="auto", metadata=_opt(
+        "auto: bf16 on Ampere or newer GPUs, fp16 on older ones, fp32 on the CPU",
+        choices=("auto", "bf16", "fp16", "fp32")))
+    channels_last: Optional[bool] = field(default=None, metadata=_opt(
+        "channels_last memory format (None: on for CUDA)", cli=False))
+    compile: bool = field(default=False, metadata=_opt("torch.compile the model (slow first epoch, faster after)"))
+    augment: bool = field(default=True, metadata=_opt("random crop (4-pixel padding) and horizontal flip"))
+    tta: bool = field(default=False, metadata=_opt("also report accuracy with flip test-time augmentation"))
+    seed: int = field(default=0, metadata=_opt("random seed of the weights, the shuffling and the augmentation",
+                                               minimum=0))
+    eval_batch_size: int = field(default=1024, metadata=_opt("images per evaluation step", minimum=1))
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            _validate(f, getattr(self, f.name))
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+def flag_name(name: str) -> str:
+    """``batch_size`` → ``--batch-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def _range_text(name: str, meta: dict[str, Any]) -> str:
+    """The allowed range as an inequality: ``"epochs ≥ 1"``, ``"0 ≤ momentum < 1"``, ``"lr > 0"``."""
+    low = (f"{meta['minimum']:g} ≤ " if meta["minimum"] is not None else
+           f"{meta['above']:g} < " if meta["above"] is not None else "")
+    high = (f" ≤ {meta['maximum']:g}" if meta["maximum"] is not None else
+            f" < {meta['below']:g}" if meta["below"] is not None else "")
+    if low and not high:  # "epochs ≥ 1" reads better than "1 ≤ epochs"
+        return f"{name} {'≥' if meta['minimum'] is not None else '>'} {low.split()[0]}"
+    return f"{low}{name}{high}"
+
+
+def _validate(f: dataclasses.Field, value: Any) -> None:
+    meta = f.metadata
+    if not meta:
+        return
+    flag = flag_name(f.name)
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+    if meta["choices"]:
+        if value not in meta["choices"]:
+            raise UsageError(bilingual(
+                f"{f.name} ({flag})은(는) {', '.join(meta['choices'])} 중 하나여야 합니다 (받은 값: {value!r}).",
+                f"{f.name} ({flag}) must be one of {', '.join(meta['choices'])} (got {value!r})."))
+        return
+    if kind.startswith("bool") or kind.startswith("Optional[bool"):
+        if not (isinstance(value, bool) or (value is None and kind.startswith("Optional"))):
+            raise UsageError(bilingual(f"{f.name}은(는) True 또는 False여야 합니다 (받은 값: {value!r}).",
+                                       f"{f.name} must be True or False (got {value!r})."))
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind == "int" and not isinstance(value, int)):
+        raise UsageError(bilingual(f"{f.name} ({flag})은(는) {'정수' if kind == 'int' else '수'}여야 합니다 "
+                                   f"(받은 값: {value!r}).",
+                                   f"{f.name} ({flag}) must be {'an integer' if kind == 'int' else 'a number'} "
+                                   f"(got {value!r})."))
+    ok = math.isfinite(value)
+    ok = ok and (meta["minimum"] is None or value >= meta["minimum"])
+    ok = ok and (meta["maximum"] is None or value <= meta["maximum"])
+    ok = ok and (meta["above"] is None or value > meta["above"])
+    ok = ok and (meta["below"] is None or value < meta["below"])
+    if not ok:
+        allowed = _range_text(f.name, meta)
+        raise UsageError(bilingual(f"{flag} 값은 {allowed} 범위여야 합니다 (받은 값: {value!r}).",
+                                   f"{flag} must be in the range {allowed} (got {value!r})."))
+
+
+def _parse_number(f: dataclasses.Field):
+    def parse(text: str) -> Any:
+        try:
+            value = int(text) if f.type in ("int", int) else float(text)
+        except ValueError:
+            value = text
+        try:
+            _validate(f, value)
+        except UsageError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        return value
+    parse.__name__ = str(f.type)  # argparse names the type in its messages
+    return parse
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, smoke_defaults: dict[str, Any] | None = None) -> None:
+    """Add one ``--flag`` per :class:`TrainConfig` field (booleans: ``--x`` or ``--no-x``, whichever changes it).
+
+    Every flag defaults to ``None`` (= "not given"), so :func:`config_from_args` can tell a given value
+    from the default; ``smoke_defaults`` only shows in the help.
+    """
+    smoke = smoke_defaults or {}
+    for f in dataclasses.fields(TrainConfig):
+        meta = f.metadata
+        if not meta.get("cli"):
+            continue
+        default = f.default
+        note = f" (default {default}" + (f"; smoke: {smoke[f.name]})" if f.name in smoke else ")")
+        if isinstance(default, bool):
+            flag = flag_name(f.name) if not default else "--no-" + f.name.replace("_", "-")
+            parser.add_argument(flag, dest=f.name, action="store_const", const=not default, default=None,
+                                help=meta["help"] + (" off" if default else ""))
+        elif meta["choices"]:
+            parser.add_argument(flag_name(f.name), dest=f.name, choices=meta["choices"], default=None,
+                                help=meta["help"] + note)
+        else:
+            parser.add_argument(flag_name(f.name), dest=f.name, type=_parse_number(f), default=None,
+                                metavar=f.name.upper(), help=meta["help"] + note)
+
+
+def config_from_args(args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> TrainConfig:
+    """The :class:`TrainConfig` of the parsed flags; a flag not given takes ``defaults`` or the field's default."""
+    values = dict(defaults or {})
+    for f in dataclasses.fields(TrainConfig):
+        given = getattr(args, f.name, None)
+        if given is not None:
+            values[f.name] = given
+    return TrainConfig(**values)
+
+
+def given_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`TrainConfig` fields the command line set explicitly."""
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+            if getattr(args, f.name, None) is not None}

@@ -1,0 +1,291 @@
+"""The training engine — one engine for the notebook, ``python -m vgg_teach.train`` and the benchmark.
+
+Read :func:`train_one_epoch` first: forward, loss, backward, step, for every batch. Everything
+else here only makes that loop fast and safe:
+
+- **speed** — data and augmentation already on the GPU (:class:`~.augment.DeviceLoader`), mixed
+  precision (:mod:`.precision`), ``channels_last`` memory format on CUDA, optional ``torch.compile``;
+- **recipe** — :class:`~.config.TrainConfig`, with SGD and its schedule in :mod:`.optim`;
+- **safety** — a checkpoint after every epoch, written atomically (:mod:`.checkpoint`), resuming after a
+  disconnect, a clear error when the loss becomes NaN/inf (learning rate too high) or the device runs out of
+  memory (batch too large).
+
+The main entry point is :func:`fit`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..env import get_device, seed_everything
+from ..errors import CheckpointError, DivergenceError, OutOfMemoryError, bilingual
+from .augment import DeviceLoader
+from .checkpoint import TrainingState, load_state, rng_state, save_state, set_rng_state
+from .config import TrainConfig
+from .data import ImageTensors
+from .optim import make_optimizer, make_scheduler
+from .precision import Precision, use_channels_last
+
+__all__ = ["train_one_epoch", "eval_logits", "evaluate", "fit"]
+
+ModelOrFactory = Union[nn.Module, Callable[[], nn.Module]]
+
+
+class _Meter:
+    """Running loss/accuracy kept on the device (no GPU→CPU sync per step), NaN watch included."""
+
+    def __init__(self, epoch: int, device: torch.device, check_every: int = 50) -> None:
+        self.epoch, self.check_every, self.steps = epoch, check_every, 0
+        self.loss_sum = torch.zeros((), device=device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=device)
+        self.count = 0
+        self.first_bad_step = torch.full((), -1, dtype=torch.int64, device=device)
+
+    def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+        self.steps += 1
+        loss = loss.detach().float()
+        bad = ~torch.isfinite(loss) & (self.first_bad_step < 0)
+        self.first_bad_step = torch.where(bad, self.steps, self.first_bad_step)
+        self.loss_sum += loss * labels.numel()
+        self.correct += (logits.argmax(1) == labels).sum()
+        self.count += labels.numel()
+        if self.steps % self.check_every == 0:
+            self.check()
+
+    def check(self) -> None:
+        step = int(self.first_bad_step)
+        if step >= 0:
+            raise DivergenceError(bilingual(
+                f"학습이 발산했습니다: 에포크 {self.epoch}의 {step}번째 스텝(step)에서 손실(loss)이 NaN 또는 "
+                "무한대가 되었습니다. 학습률(learning rate)을 낮춰(예: 절반으로) 처음부터 다시 학습하세요.",
+                f"Training diverged: the loss became NaN or infinite at epoch {self.epoch}, step {step}. "
+                "Lower the learning rate (for example, halve it) and train again from scratch.",
+            ))
+
+    def result(self) -> dict[str, float]:
+        self.check()
+        n = max(1, self.count)
+        return {"loss": float(self.loss_sum) / n, "acc": float(self.correct) / n}
+
+
+def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer,
+                    scheduler, loss_fn: nn.Module, precision: Precision, epoch: int = 1,
+                    progress: bool = True) -> dict[str, float]:
+    """One pass over the training data: forward, loss, backward, step — for every batch."""
+    model.train()
+    meter = _Meter(epoch, next(model.parameters()).device)
+    for images, labels in tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress):
+        # images arrive augmented, normalised and channels_last, already on the GPU (DeviceLoader)
+        with precision.autocast():                   # bf16/fp16 on a GPU, plain fp32 on the CPU
+            logits = model(images)                   # 1. forward
+            loss = loss_fn(logits, labels)           # 2. loss
+        optimizer.zero_grad(set_to_none=True)
+        precision.scaler.scale(loss).backward()      # 3. backward (the scaler only acts for fp16)
+        precision.scaler.step(optimizer)             # 4. step: update the weights
+        precision.scaler.update()
+        scheduler.step()                             # next learning rate
+        meter.add(loss, logits, labels)              # sums stay on the GPU; NaN/inf is caught here
+    return meter.result()
+
+
+@torch.no_grad()
+def eval_logits(model: nn.Module, loader: Iterable, precision: Precision,
+                tta: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(logits, labels)`` for every batch of ``loader``, in eval mode, under ``precision``'s autocast.
+
+    ``tta=True`` averages the logits of each image and its mirror image (flip test-time augmentation).
+    Shared by :func:`evaluate` and by :func:`vgg_teach.training.metrics.predict`.
+    """
+    model.eval()
+    for images, labels in loader:
+        with precision.autocast():
+            logits = model(images)
+            if tta:
+                logits = (logits + model(images.flip(3))) / 2
+        yield logits, labels
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Optional[nn.Module] = None,
+             tta: bool = False) -> dict[str, float]:
+    """Loss and accuracy on ``loader``; ``tta=True`` averages the logits of each image and its mirror."""
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    meter = _Meter(0, next(model.parameters()).device, check_every=10**9)
+    for logits, labels in eval_logits(model, loader, precision, tta):
+        meter.add(loss_fn(logits.float(), labels), logits, labels)
+    n = max(1, meter.count)
+    return {"loss": float(meter.loss_sum) / n, "acc": float(meter.correct) / n}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _is_oom(err: BaseException) -> bool:
+    """CUDA's, the CPU's and Apple's MPS out-of-memory errors."""
+    if isinstance(err, torch.cuda.OutOfMemoryError):  # torch.OutOfMemoryError is the same class
+        return True
+    text = str(err)
+    return isinstance(err, RuntimeError) and ("out of memory" in text.lower() or "DefaultCPUAllocator" in text)
+
+
+def _oom_error(err: BaseException, batch_size: int, device: torch.device) -> OutOfMemoryError:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    smaller = max(1, batch_size // 2)
+    where = {"cuda": "GPU", "mps": "Apple GPU(MPS)"}.get(device.type, "CPU")
+    return OutOfMemoryError(bilingual(
+        f"{where} 메모리가 부족합니다 ({first_line}). 배치 크기(batch size)를 줄여(예: {batch_size} → {smaller}) "
+        "다시 실행하세요. 노트북에서는 커널을 재시작해야 앞서 쓰던 메모리가 비워집니다.",
+        f"The {where} ran out of memory ({first_line}). Use a smaller batch size (for example "
+        f"{batch_size} → {smaller}) and run again. In a notebook, restart the kernel to free the memory "
+        "that is still held.",
+    ))
+
+
+def _check_run(state: TrainingState, run: dict, checkpoint: Path) -> None:
+    """Refuse to resume a checkpoint made for another model or other classes."""
+    for key in ("model", "classes"):
+        if key in state.run and key in run and state.run[key] != run[key]:
+            raise CheckpointError(bilingual(
+                f"{checkpoint} 는 다른 설정({key}: {state.run[key]!r}, 지금은 {run[key]!r})으로 만든 체크포인트입니다. "
+                "같은 모델과 데이터로 실행하거나, 다른 출력 폴더를 쓰세요.",
+                f"{checkpoint} was made with other settings ({key}: {state.run[key]!r}, now {run[key]!r}). Run "
+                "with the same model and data, or use another output folder.",
+            ))
+
+
+def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors,
+        config: Optional[TrainConfig] = None, *, device: Union[str, torch.device, None] = None,
+        checkpoint: Union[str, Path, None] = None, resume: bool = False,
+        callbacks: Sequence[Callable[[dict], None]] = (), progress: bool = True,
+        log: Optional[Callable[[str], None]] = print, run: Optional[dict] = None) -> dict:
+    """Train ``model`` on ``train_data``, test after every epoch, return the metrics.
+
+    ``model`` is a module, or a function that builds one: it is built right after seeding, so its initial
+    weights follow ``config.seed`` (the CLI does this). ``device`` is a device or a preference ("cuda",
+    "mps", "cpu"; ``None``: the best available) — chosen here, once. ``checkpoint`` (a ``.pt`` path) is
+    rewritten atomically after every epoch; with ``resume=True`` training continues from it — weights,
+    optimizer, schedule, gradient scaler, history, random generators — exactly as if it had never stopped
+    (run with a larger ``config.epochs`` to train longer). ``callbacks`` get each epoch's record after its
+    checkpoint is saved. ``run`` describes the run (the CLI keeps the model name and classes there): it is
+    stored in the checkpoint, checked on resume and returned.
+
+    Returns a dict with ``test_accuracy`` (last epoch), ``test_accuracy_tta`` (if ``config.tta``),
+    ``train_seconds`` (training loops only: no evaluation, no checkpoint writing),
+    ``images_per_second``, ``epochs``, ``history`` (one record per epoch), ``precision``, ``device``.
+    Raises :class:`~vgg_teach.errors.DivergenceError` for a NaN/inf loss and
+    :class:`~vgg_teach.errors.OutOfMemoryError` when the device runs out of memory.
+    """
+    config = config or TrainConfig()
+    run = dict(run or {})
+    device = get_device(device)
+    say = log or (lambda _msg: None)
+    seed_everything(config.seed)
+    model = model if isinstance(model, nn.Module) else model()
+    channels_last = use_channels_last(device, config.channels_last)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for these shapes
+    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+    train_loader = DeviceLoader(train_data, config.batch_size, device, train=True, augment=config.augment,
+                                seed=config.seed, channels_last=channels_last)
+    test_loader = DeviceLoader(test_data, config.eval_batch_size, device, channels_last=channels_last)
+    precision = Precision.for_device(device, config.precision)
+    optimizer = make_optimizer(model, config)
+    scheduler = make_scheduler(optimizer, config, len(train_loader))
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    net = torch.compile(model) if config.compile else model
+
+    history: list[dict] = []
+    start_epoch = 1
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
+        state = load_state(checkpoint, map_location="cpu")
+        _check_run(state, run, Path(checkpoint))
+        try:
+            model.load_state_dict(state.model)
+        except RuntimeError as err:
+            raise CheckpointError(bilingual(
+                f"체크포인트 {checkpoint} 는 다른 모델의 것이라 이어서 학습할 수 없습니다. 다른 출력 폴더를 쓰거나 "
+                "이어 하기(resume)를 끄세요.",
+                f"The checkpoint {checkpoint} belongs to a different model, so training cannot resume from it. "
+                f"Use another output folder or turn resume off. ({str(err).splitlines()[0]})",
+            )) from None
+        optimizer.load_state_dict(state.optimizer)
+        scheduler.load_state_dict(state.scheduler)
+        if state.scaler:
+            precision.scaler.load_state_dict(state.scaler)
+        history = list(state.history)
+        start_epoch = int(state.epoch) + 1
+        set_rng_state(state.rng)
+        say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {start_epoch - 1}까지 끝났습니다 ({checkpoint}).",
+                      f"Resuming from the checkpoint: epochs up to {start_epoch - 1} are done ({checkpoint})."))
+    elif resume:
+        say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
+                      "No checkpoint to resume from: starting a new run."))
+
+    try:
+        for epoch in tqdm(range(start_epoch, config.epochs + 1), desc="training", disable=not progress,
+                          initial=start_epoch - 1, total=config.epochs):
+            train_loader.set_epoch(epoch)
+            _sync(device)
+            lr = optimizer.param_groups[0]["lr"]  # at the start of the epoch
+            t0 = time.perf_counter()
+            train = train_one_epoch(net, train_loader, optimizer, scheduler, loss_fn, precision, epoch, progress)
+            _sync(device)
+            seconds = time.perf_counter() - t0
+            test = evaluate(net, test_loader, precision)
+            record = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"],
+                      "test_loss": test["loss"], "test_acc": test["acc"],
+                      "lr": lr, "seconds": seconds,
+                      "eval_seconds": time.perf_counter() - t0 - seconds,
+                      "images_per_second": train_loader.num_images / seconds}
+            history.append(record)
+            if checkpoint is not None:
+                save_state(TrainingState(model.state_dict(), optimizer.state_dict(), scheduler.state_dict(),
+                                         precision.scaler.state_dict(), history, epoch, rng_state(),
+                                         asdict(config), run), checkpoint)
+            say(f"epoch {epoch:>3}/{config.epochs}  train loss {train['loss']:.3f} acc {train['acc']:.2%}  "
+                f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {seconds:.1f}s "
+                f"{record['images_per_second']:,.0f} img/s")
+            for callback in callbacks:
+                callback(record)
+        result_tta = evaluate(net, test_loader, precision, tta=True) if config.tta else None
+    except KeyboardInterrupt:
+        if checkpoint is not None and history:
+            say(bilingual(f"중단되었습니다. 에포크 {history[-1]['epoch']}까지의 체크포인트가 {checkpoint} 에 "
+                          "있습니다. resume=True (또는 --resume)로 이어서 학습하세요.",
+                          f"Interrupted. The checkpoint up to epoch {history[-1]['epoch']} is at {checkpoint}; "
+                          "continue with resume=True (or --resume)."))
+        raise
+    except (RuntimeError, MemoryError) as err:
+        if isinstance(err, MemoryError) or _is_oom(err):
+            raise _oom_error(err, config.batch_size, device) from None
+        raise
+
+    train_seconds = sum(r["seconds"] for r in history)
+    images = len(history) * train_loader.num_images
+    result = {
+        "test_accuracy": history[-1]["test_acc"] if history else float("nan"),
+        "train_seconds": train_seconds,
+        "images_per_second": images / train_seconds if train_seconds else float("nan"),
+        "epochs": len(history),
+        "history": history,
+        "precision": precision.name,
+        "device": str(device),
+        "num_parameters": sum(p.numel() for p in model.parameters()),
+        "config": asdict(config),
+        **run,
+    }
+    if result_tta is not None:
+        result["test_accuracy_tta"] = result_tta["acc"]
+    return result

@@ -1,0 +1,109 @@
+"""Tiny fake data sets in the real formats — a CIFAR-10 archive, image folders — for the tests and smoke mode."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import pickle
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import torch
+
+from .data import CIFAR10_CLASSES, PathLike
+
+__all__ = ["make_fake_cifar10", "patched_cifar10_md5", "make_image_folder"]
+
+
+def _fake_images(labels: torch.Tensor, size: int, gen: torch.Generator, seed: int) -> torch.Tensor:
+    """Random uint8 images whose average colour depends on the class, so they can be learned."""
+    palette = torch.rand(64, 3, 1, 1, generator=torch.Generator().manual_seed(seed)) * 160 + 48
+    noise = torch.randn(labels.numel(), 3, size, size, generator=gen) * 40
+    return (palette[labels] + noise).clamp(0, 255).to(torch.uint8)
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def make_fake_cifar10(root: PathLike, n_train: int = 250, n_test: int = 50, seed: int = 0) -> dict[str, str]:
+    """Write a tiny ``root/cifar-10-python.tar.gz`` in CIFAR-10's real format; return its MD5s.
+
+    The archive holds ``cifar-10-batches-py/data_batch_1…5``, ``test_batch`` and ``batches.meta``
+    (pickles, like the real one), with ``n_train`` training images (split over the five batches)
+    and ``n_test`` test images of the 10 classes. The returned table maps each of those file names,
+    and the archive's own name, to its MD5: pass it to :func:`patched_cifar10_md5` so torchvision's
+    integrity check accepts them.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    gen = torch.Generator().manual_seed(seed)
+    md5s: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / "cifar-10-batches-py"
+        work.mkdir()
+        batches = [(f"data_batch_{i + 1}", n_train // 5 + (i < n_train % 5)) for i in range(5)]
+        for name, count in batches + [("test_batch", n_test)]:
+            labels = torch.arange(count) % 10
+            labels = labels[torch.randperm(count, generator=gen)]
+            images = _fake_images(labels, 32, gen, seed)
+            entry = {"batch_label": name, "labels": labels.tolist(),
+                     "data": images.reshape(count, -1).numpy(),
+                     "filenames": [f"fake_{name}_{i}.png" for i in range(count)]}
+            (work / name).write_bytes(pickle.dumps(entry, protocol=2))
+        (work / "batches.meta").write_bytes(pickle.dumps(
+            {"label_names": CIFAR10_CLASSES, "num_cases_per_batch": n_train // 5, "num_vis": 3072}, protocol=2))
+        for path in sorted(work.iterdir()):
+            md5s[path.name] = _md5(path)
+        archive = root / "cifar-10-python.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            tar.add(work, arcname="cifar-10-batches-py")
+    md5s[archive.name] = _md5(archive)
+    return md5s
+
+
+@contextlib.contextmanager
+def patched_cifar10_md5(md5s: dict[str, str]) -> Iterator[None]:
+    """Make ``torchvision.datasets.CIFAR10`` expect the MD5s of a :func:`make_fake_cifar10` archive.
+
+    torchvision checks the archive's MD5 (``tgz_md5``) before extracting it, then the MD5 of every
+    file in ``train_list``/``test_list`` and of ``batches.meta``. Inside this block those tables hold
+    the fake files' MD5s, so the real download code path runs — finds the archive already present,
+    verifies it, extracts and checks it — without the internet. Restored on exit.
+    """
+    from torchvision.datasets import CIFAR10
+
+    saved = (CIFAR10.tgz_md5, CIFAR10.train_list, CIFAR10.test_list, CIFAR10.meta)
+    CIFAR10.tgz_md5 = md5s[CIFAR10.filename]
+    CIFAR10.train_list = [[name, md5s[name]] for name, _ in saved[1]]
+    CIFAR10.test_list = [[name, md5s[name]] for name, _ in saved[2]]
+    CIFAR10.meta = {**saved[3], "md5": md5s[saved[3]["filename"]]}
+    try:
+        yield
+    finally:
+        CIFAR10.tgz_md5, CIFAR10.train_list, CIFAR10.test_list, CIFAR10.meta = saved
+
+
+def make_image_folder(root: PathLike, classes: Sequence[str] = ("cat", "dog", "frog"), n_train: int = 8,
+                      n_test: int = 4, size: int = 32, fmt: str = "png", seed: int = 0) -> Path:
+    """Write ``root/train/<class>/NNNN.<fmt>`` (and ``root/test/…`` if ``n_test``) with random images.
+
+    ``n_train``/``n_test`` are images per class; ``fmt`` is ``"png"`` or ``"jpg"``. Each class has its
+    own average colour, so a model can learn them. Returns ``root``.
+    """
+    from PIL import Image
+
+    root = Path(root)
+    gen = torch.Generator().manual_seed(seed)
+    for split, count in (("train", n_train), ("test", n_test)):
+        if count <= 0:
+            continue
+        labels = torch.arange(len(classes)).repeat_interleave(count)
+        images = _fake_images(labels, size, gen, seed)
+        for i, (img, label) in enumerate(zip(images, labels.tolist())):
+            folder = root / split / classes[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i % count:04d}.{fmt}")
+    return root
