@@ -118,12 +118,12 @@ def is_glossed(term: Term, after: str) -> bool:
 def glossary_problems(cells: Iterable[tuple[int, str]], terms: Sequence[Term] = GLOSSARY) -> list[tuple[int, str]]:
     """``(cell index, message)`` for every glossary problem in a notebook's Markdown ``cells`` (index, source).
 
-    A forbidden variant may appear once on purpose, inside the gloss of its term's first use in running text
+    A forbidden variant may appear once on purpose, inside the gloss at its term's first use in running text
     ("계층(layer, 흔히 레이어라고도 합니다)"), so that learners know the word other material uses; anywhere else it
     is reported. The first use of a term in running text (not a heading) must be glossed ``한글(English)``.
     """
     glossed: set[str] = set()
-    glossed_in_text: set[str] = set()  # terms whose first gloss in running text (not a heading) has been seen
+    used_in_text: set[str] = set()  # terms already used in running text (headings do not count)
     reported: set[str] = set()
     problems: list[tuple[int, str]] = []
     for i, markdown in cells:
@@ -135,10 +135,11 @@ def glossary_problems(cells: Iterable[tuple[int, str]], terms: Sequence[Term] = 
             for term in terms:
                 for m in re.finditer(re.escape(term.ko), line):
                     span = gloss_span(term, line, m.end())
-                    if span is not None:
-                        if term.ko not in glossed_in_text and not heading:
+                    if not heading and term.ko not in used_in_text:
+                        used_in_text.add(term.ko)
+                        if span is not None:
                             first_glosses.append((*span, term))
-                            glossed_in_text.add(term.ko)
+                    if span is not None:
                         glossed.add(term.ko)
                     elif not heading and term.ko not in glossed and term.ko not in reported:
                         reported.add(term.ko)

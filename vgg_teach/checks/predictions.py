@@ -168,7 +168,8 @@ def check_quiz(result: CheckResult, lesson: str, answers: Callable[[], Mapping[s
                ) -> CheckResult:
     """The numeric questions of lesson ``lesson``'s quiz: ``answers()`` returns ``{"Q1": 56, …}``.
 
-    A question left out (or ``None``, or ``...``) is ⏳; the others are judged one by one, like :func:`check_prediction`.
+    A question left out (or ``None``, or ``...``) is ⏳; the others are judged one by one, as
+    :func:`check_prediction` judges.
     """
     result.name = f"check_quiz({lesson!r})"
     quiz = QUIZZES.get(str(lesson))

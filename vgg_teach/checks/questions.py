@@ -93,11 +93,13 @@ def param_truth(cfg: str, layer: str, mistakes: Sequence[tuple[Callable[..., boo
 
 
 def rf_mistakes(*stacks: Sequence[tuple[int, ...]]) -> list[Mistake]:
-    """The recurrence check's mistakes: what each gives after the last layer of each stack."""
+    """The recurrence check's mistakes: what each gives after the last layer of each stack (where it differs)."""
+    right = tuple(_variant(s)[-1] for s in stacks)
     out: list[Mistake] = []
     for flags, ko, en in _RF_MISTAKES:
         values = tuple(_variant(s, **flags)[-1] for s in stacks)
-        out.append((values if len(values) > 1 else values[0], ko, en))
+        if values != right:
+            out.append((values if len(values) > 1 else values[0], ko, en))
     return out
 
 

@@ -56,8 +56,8 @@ def _pool5_first_unit() -> Truth:
         unpadded = nn.Sequential(*(nn.Conv2d(1, 1, 3) if isinstance(m, nn.Conv2d) else m for m in features))
     row, no_pad = receptive_field_table(features)[-1], receptive_field_table(unpadded)[-1]
     lo, hi = row.interval(0)
-    return Truth((row.start, lo), f"중심 {row.start:g}, 수용 영역 {row.receptive_field}은 {lo}부터 {hi}까지: 패딩 "
-                                  "때문에 중심이 왼쪽 위로 옮겨 가 이미지 밖(0으로 채운 곳)까지 나갑니다.",
+    return Truth((row.start, lo), f"중심 {row.start:g}, {row.receptive_field}픽셀의 수용 영역은 {lo}부터 {hi}까지: "
+                                  "패딩 때문에 중심이 왼쪽 위로 옮겨 가 이미지 밖(0으로 채운 곳)까지 나갑니다.",
                  f"Center {row.start:g}; the {row.receptive_field}-pixel field spans {lo} to {hi}: padding moves "
                  "it up and left, past the border into the zeros.", [
                      ((no_pad.start, no_pad.interval(0)[0]), "패딩을 빠뜨렸습니다: 합성곱마다 padding·jump만큼 중심이 "
