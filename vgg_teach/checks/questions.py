@@ -161,7 +161,7 @@ def _conv_out_56() -> Truth:
         side = nn.Conv2d(1, 1, 3, padding=1)(torch.empty(1, 1, 56, 56)).shape[-1]
     return Truth(side, f"(56 + 2·1 − 3) / 1 + 1 = {side}: VGG의 합성곱은 크기를 바꾸지 않습니다.",
                  f"(56 + 2·1 − 3) / 1 + 1 = {side}: VGG's convolutions never change the size.", [
-                     (54, "패딩을 빠뜨렸습니다: 양쪽에 1씩 덧대므로 n + 2p − k + 1 입니다.",
+                     (54, "패딩을 빠뜨렸습니다: 양쪽에 1씩 덧대므로 n + 2p − k + 1입니다.",
                       "You left out the padding: 1 on each side, so it is n + 2p − k + 1."),
                      (28, "보폭은 1입니다: 크기를 절반으로 줄이는 것은 풀링입니다.",
                       "The stride is 1: halving the size is the pooling's job.")])

@@ -14,7 +14,7 @@ from torch import nn
 from ..analysis.layers import meta_vgg
 from ..analysis.params import count_flops
 from ..analysis.receptive_field import receptive_field_table
-from ..models import vgg16_bn
+from ..answers import swap_head
 from .params import _LINEAR_MISTAKES
 from .questions import Question, Truth, last_rf, param_truth, registry, rf_mistakes
 from .receptive_field import VGG16_LAYERS
@@ -64,7 +64,7 @@ def _pool5_first_unit() -> Truth:
                       "왼쪽으로 옮겨 갑니다 (start += ((k − 1)/2 − padding)·jump).",
                       "You left out the padding: every conv moves the center left by padding·jump "
                       "(start += ((k − 1)/2 − padding)·jump)."),
-                     ((row.start, row.start - row.receptive_field / 2), "첫 픽셀은 중심 − (rf − 1)/2 입니다: 픽셀 "
+                     ((row.start, row.start - row.receptive_field / 2), "첫 픽셀은 중심 − (rf − 1)/2입니다: 픽셀 "
                       "rf개의 영역은 중심에서 양쪽으로 (rf − 1)/2씩 뻗습니다.",
                       "The first pixel is center − (rf − 1)/2: a field of rf pixels reaches (rf − 1)/2 each way.")])
 
@@ -93,12 +93,8 @@ _ask("rf_dilated", "팽창 2인 3×3 합성곱 하나의 수용 영역은?", "Th
 @functools.lru_cache(maxsize=None)
 def _swapped() -> tuple[int, int, int, int]:
     """(total, trainable, total before, classifier before) of VGG16-BN around a 10-class head swap."""
-    from ..answers import swap_head
-
-    with torch.device("meta"):
-        model = vgg16_bn()
-    before, old_classifier = sum(p.numel() for p in model.parameters()), sum(
-        p.numel() for p in model.classifier.parameters())
+    model = meta_vgg("D", batch_norm=True)
+    before, old_classifier = (sum(p.numel() for p in m.parameters()) for m in (model, model.classifier))
     model = swap_head(model, 10)
     total = sum(p.numel() for p in model.parameters())
     return total, sum(p.numel() for p in model.parameters() if p.requires_grad), before, old_classifier
@@ -148,10 +144,7 @@ def _trainable() -> Truth:
       "How many FLOPs does the new head nn.Linear(4096, 10) take per image, as count_flops counts?",
       "곱셈-덧셈 하나가 2 FLOPs입니다.", "One multiply-add is 2 FLOPs.")
 def _head_flops() -> Truth:
-    from ..answers import swap_head
-
-    with torch.device("meta"):
-        model = swap_head(vgg16_bn(), 10)
+    model = swap_head(meta_vgg("D", batch_norm=True), 10)
     full = count_flops(model, 224)
     model.classifier[6] = nn.Identity()
     flops = full - count_flops(model, 224)
