@@ -26,8 +26,18 @@ from typing import Any, Iterable, Sequence
 import nbformat
 
 from tools import authoring
-from tools.glossary import GLOSSARY
-from tools.prose import ATX_HEADING, HANGUL, WORD, h1_lines, is_bilingual_text, is_glossed, prose, split_headings, words
+from tools.prose import (
+    HANGUL,
+    WORD,
+    glossary_problems,
+    h1_lines,
+    is_bilingual_text,
+    is_glossed,
+    prose,
+    split_headings,
+    words,
+)
+from tools.spelling import uk_spellings
 
 __all__ = ["Problem", "RULES", "lint_notebook", "lint_pair", "lint_course", "lint_paths",
            "notebook_paths", "prose", "split_headings", "is_bilingual_text", "is_glossed", "main"]
@@ -51,8 +61,11 @@ RULES: dict[str, str] = {
     "bilingual": "every Markdown prose cell has Korean (Hangul) and an English sentence (≥ 3 English words, "
                  "one of them a common function word such as 'the', 'is', 'of'); every heading has both "
                  "languages (code, URLs and LaTeX do not count)",
-    "glossary": "Markdown prose uses the course glossary (tools.glossary): no forbidden variant, and the "
-                "first use of a term in running text is written 한글(English)",
+    "glossary": "Markdown prose uses the course glossary (tools.glossary): no forbidden variant (except once, "
+                "inside the gloss of the term's first use: 계층(layer, 흔히 레이어라고도 합니다)), and the first use "
+                "of a term in running text is written 한글(English)",
+    "spelling": "Markdown prose uses US English spelling, as PyTorch's documentation does: no British form from "
+                "tools.spelling (normalise, colour, centre, initialised …)",
 }
 
 SOLUTIONS, LESSONS = "solutions", "lessons"
@@ -133,6 +146,7 @@ class _Linter:
         self.check_gpu(nb)
         self.check_bilingual(nb)
         self.check_glossary(nb)
+        self.check_spelling(nb)
         return self.problems
 
     def check_canonical(self, text: str, nb: Any) -> None:
@@ -284,27 +298,16 @@ class _Linter:
                 self.add("bilingual", f"prose must be in Korean and English: {why}", i, cell)
 
     def check_glossary(self, nb: Any) -> None:
-        glossed: set[str] = set()
-        reported: set[str] = set()
+        markdown = [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+        for i, message in glossary_problems(markdown):
+            self.add("glossary", message, i, nb.cells[i])
+
+    def check_spelling(self, nb: Any) -> None:
         for i, cell in enumerate(nb.cells):
-            if cell.cell_type != "markdown":
-                continue
-            text = prose(cell.source)
-            for term in GLOSSARY:
-                for bad in term.forbidden:
-                    if bad in text:
-                        self.add("glossary", f"{bad!r} is not the course's word: write {term.ko!r} "
-                                             f"({term}) — see tools/glossary.py", i, cell)
-            for line in text.splitlines():
-                heading = bool(ATX_HEADING.match(line))
-                for term in GLOSSARY:
-                    for m in re.finditer(re.escape(term.ko), line):
-                        if is_glossed(term, line[m.end():]):
-                            glossed.add(term.ko)
-                        elif not heading and term.ko not in glossed and term.ko not in reported:
-                            reported.add(term.ko)
-                            self.add("glossary", f"first use of {term.ko!r} in this notebook's prose needs its "
-                                                 f"English: write '{term}' here (or at an earlier use)", i, cell)
+            if cell.cell_type == "markdown":
+                for uk, us in uk_spellings(prose(cell.source)):
+                    self.add("spelling", f"{uk!r} is British spelling; the course writes US English: {us!r} "
+                                         f"(tools/spelling.py)", i, cell)
 
 
 # -- the course ----------------------------------------------------------------------------------

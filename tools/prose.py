@@ -1,17 +1,18 @@
 """Reading the prose of a notebook's Markdown: what counts as text, whether it is bilingual, glossed terms.
 
-Used by :mod:`tools.nblint`. Code fences, `code spans`, URLs, LaTeX, HTML tags and solution markers are
-never prose.
+Used by :mod:`tools.nblint` (whose glossary rule is :func:`glossary_problems`). Code fences, `code spans`,
+URLs, LaTeX, HTML tags and solution markers are never prose.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Iterable, Sequence
 
-from tools.glossary import Term
+from tools.glossary import GLOSSARY, Term
 
-__all__ = ["prose", "h1_lines", "split_headings", "words", "is_bilingual_text", "is_glossed", "FUNCTION_WORDS",
-           "HANGUL", "WORD", "ATX_HEADING", "FENCE"]
+__all__ = ["prose", "h1_lines", "split_headings", "words", "is_bilingual_text", "is_glossed", "gloss_span",
+           "glossary_problems", "FUNCTION_WORDS", "HANGUL", "WORD", "ATX_HEADING", "FENCE"]
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 WORD = re.compile(r"[A-Za-z]+(?:['’-][A-Za-z]+)*")
@@ -98,13 +99,63 @@ def _normalise(text: str) -> str:
 _GLOSS = re.compile(r"(?:[ \t][\uac00-\ud7a3]+){0,2}?[ \t]?\(([^()]*)\)")
 
 
+def gloss_span(term: Term, line: str, end: int) -> tuple[int, int] | None:
+    """Where the parentheses that gloss a use of ``term`` ending at ``line[end]`` are (start, stop), or ``None``."""
+    m = _GLOSS.match(line, end)
+    if not m:
+        return None
+    inside = _normalise(m.group(1))
+    if not any(_normalise(en) in inside for en in (term.en, *term.also)):
+        return None
+    return m.start(1) - 1, m.end(1) + 1
+
+
 def is_glossed(term: Term, after: str) -> bool:
     """Whether the text right ``after`` a use of ``term`` gives its English in parentheses."""
-    m = _GLOSS.match(after)
-    if not m:
-        return False
-    inside = _normalise(m.group(1))
-    return any(_normalise(en) in inside for en in (term.en, *term.also))
+    return gloss_span(term, after, 0) is not None
+
+
+def glossary_problems(cells: Iterable[tuple[int, str]], terms: Sequence[Term] = GLOSSARY) -> list[tuple[int, str]]:
+    """``(cell index, message)`` for every glossary problem in a notebook's Markdown ``cells`` (index, source).
+
+    A forbidden variant may appear once on purpose, inside the gloss at its term's first use in running text
+    ("계층(layer, 흔히 레이어라고도 합니다)"), so that learners know the word other material uses; anywhere else it
+    is reported. The first use of a term in running text (not a heading) must be glossed ``한글(English)``.
+    """
+    glossed: set[str] = set()
+    used_in_text: set[str] = set()  # terms already used in running text (headings do not count)
+    reported: set[str] = set()
+    problems: list[tuple[int, str]] = []
+    for i, markdown in cells:
+        text = prose(markdown)
+        flagged: set[str] = set()
+        for line in text.splitlines():
+            heading = bool(ATX_HEADING.match(line))
+            first_glosses: list[tuple[int, int, Term]] = []
+            for term in terms:
+                for m in re.finditer(re.escape(term.ko), line):
+                    span = gloss_span(term, line, m.end())
+                    if not heading and term.ko not in used_in_text:
+                        used_in_text.add(term.ko)
+                        if span is not None:
+                            first_glosses.append((*span, term))
+                    if span is not None:
+                        glossed.add(term.ko)
+                    elif not heading and term.ko not in glossed and term.ko not in reported:
+                        reported.add(term.ko)
+                        problems.append((i, f"first use of {term.ko!r} in this notebook's prose needs its "
+                                            f"English: write '{term}' here (or at an earlier use)"))
+            for term in terms:
+                for bad in term.forbidden:
+                    for m in re.finditer(re.escape(bad), line):
+                        mention = any(t is term and lo < m.start() and m.end() < hi for lo, hi, t in first_glosses)
+                        if not mention and bad not in flagged:
+                            flagged.add(bad)
+                            problems.append((i, f"{bad!r} is not the course's word: write {term.ko!r} ({term}) — "
+                                                f"to name the word other material uses, do it once, inside the "
+                                                f"first gloss: '{term.ko}({term.en}, 흔히 {bad}라고도 합니다)' — "
+                                                f"see tools/glossary.py"))
+    return problems
 
 
 _H1_HTML = re.compile(r"<h1[\s>]", re.I)

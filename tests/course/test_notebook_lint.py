@@ -13,8 +13,10 @@ from typing import Callable
 import nbformat
 import pytest
 
-from tools import authoring, nblint
+from tools import authoring, glossary, nblint
 from tools.glossary import GLOSSARY
+from tools.prose import glossary_problems
+from tools.spelling import UK_TO_US, uk_spellings
 
 ROOT = authoring.ROOT
 NOTEBOOKS = nblint.notebook_paths(ROOT)
@@ -47,7 +49,7 @@ def test_solutions_and_lessons_pair_up_with_the_same_cell_ids():
 
 def test_every_rule_is_documented():
     assert set(nblint.RULES) == {"json", "canonical", "cell-ids", "pair", "h1", "badge", "outputs", "kernelspec",
-                                 "execution-counts", "error-output", "gpu", "bilingual", "glossary"}
+                                 "execution-counts", "error-output", "gpu", "bilingual", "glossary", "spelling"}
 
 
 def test_glossary_is_consistent():
@@ -199,6 +201,12 @@ _korean_only = _append_markdown("모든 블록은 최대 풀링으로 끝납니�
 _identifiers_only = _append_markdown("VGG16 모델을 만듭니다: VGG16, ReLU, MaxPool2d, GoogLeNet.")
 
 
+_british = _append_markdown("이미지를 채널마다 정규화합니다. *We normalise every channel of the images here, so that "
+                            "they all share one scale.*")
+_variant_in_a_later_gloss = _append_markdown("계층(layer, 흔히 레이어라고도 합니다)을 하나 더 쌓습니다. *One more "
+                                             "layer is stacked on top of the others.*")
+
+
 def _heading_without_english(nb) -> None:
     i = _markdown_with(nb, lambda c: c.source.startswith("## "))
     _, _, rest = nb.cells[i].source.partition("\n")
@@ -245,6 +253,8 @@ DEFECTS: dict[str, tuple[str, str, Callable[[Path], Path | None]]] = {
     "Korean-only heading": (L, "bilingual", _edit(L, _heading_without_english)),
     "forbidden glossary variant": (L, "glossary", _edit(L, _forbidden_variant)),
     "first use without English": (L, "glossary", _edit(L, _unglossed_first_use)),
+    "variant named again in a later gloss": (L, "glossary", _edit(L, _variant_in_a_later_gloss)),
+    "British spelling": (L, "spelling", _edit(L, _british)),
     "repeated cell id": (L, "cell-ids", _duplicate_id),
 }
 
@@ -338,3 +348,53 @@ def test_copy_is_a_faithful_fixture(course: Path):
     real = [_key(p) for p in nblint.lint_notebook(ROOT / "lessons" / SOLUTIONS[0].name)]
     copied = [_key(p) for p in nblint.lint_notebook(course / "lessons" / SOLUTIONS[0].name)]
     assert real == copied
+
+
+# -- the glossary's first-use mention, the spelling list, the README's glossary -------------------
+
+_TITLE = (0, "# 01. 계층 쌓기 (Stacking layers)")
+
+
+@pytest.mark.parametrize("cells, problems", [
+    ([_TITLE, (1, "계층(layer, 흔히 레이어라고도 합니다)을 쌓습니다. *We stack layers.*")], 0),
+    ([(1, "계층(layer, 흔히 레이어라고도 합니다)을 쌓습니다."), (2, "계층(layer, 레이어)을 또 씁니다.")], 1),
+    ([(1, "계층(layer)을 쌓습니다. 흔히 레이어라고도 합니다.")], 1),
+    ([(1, "합성곱(convolution, 레이어)과 계층(layer)을 씁니다.")], 1),
+    ([(1, "계층을 쌓습니다."), (2, "계층(layer, 레이어)이라고 뒤늦게 씁니다.")], 2),
+    ([(1, "흔히 `레이어`라고도 하는 계층(layer)을 씁니다.")], 0),
+])
+def test_a_variant_may_be_named_once_in_the_first_gloss(cells, problems: int):
+    found = glossary_problems(cells)
+    assert len(found) == problems, found
+
+
+def test_the_heading_gloss_does_not_use_up_the_first_mention():
+    """A title may gloss a term; naming the variant is still allowed in the first gloss of running text."""
+    assert glossary_problems([(0, "# 02. 매개변수 세기 (Counting the parameters)"),
+                              (1, "매개변수(parameter, 흔히 파라미터라고도 합니다)를 셉니다.")]) == []
+
+
+@pytest.mark.parametrize("text, found", [
+    ("We normalise and Normalisation", [("normalise", "normalize"), ("Normalisation", "Normalization")]),
+    ("center-crop vs centre-crop; colour, neighbouring, grey, initialised",
+     [("centre", "center"), ("colour", "color"), ("neighbouring", "neighboring"), ("grey", "gray"),
+      ("initialised", "initialized")]),
+    ("an exercise, a surprise, precise analysis with emphasis; your four hours; otherwise raise the noise", []),
+    ("normalize, center, color, analyze, modeling, labeled", []),
+])
+def test_british_spellings_are_found_and_us_ones_are_not(text: str, found: list):
+    assert uk_spellings(text) == found
+
+
+def test_the_spelling_table_is_consistent():
+    assert len(UK_TO_US) > 100
+    for uk, us in UK_TO_US.items():
+        assert uk != us and uk.islower() and us not in UK_TO_US, (uk, us)
+
+
+def test_readme_holds_the_glossary():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert glossary.readme_with_glossary(text) == text, "README's glossary is stale: python -m tools.glossary --readme"
+    assert glossary.markdown_table() in text
+    with pytest.raises(ValueError, match="glossary section"):
+        glossary.readme_with_glossary("# README without the markers\n")

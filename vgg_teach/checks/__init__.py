@@ -16,6 +16,7 @@ _WHERE = {
     "check_receptive_fields": ".receptive_field",
     "check_head_swap": ".head", "check_parameter_count": ".param_count",
     "check_confusion_matrix": ".training",
+    "check_prediction": ".predictions", "check_quiz": ".predictions",
 }
 
 __all__ = sorted(_WHERE)

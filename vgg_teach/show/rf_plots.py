@@ -105,7 +105,7 @@ def plot_rf_boxes(image: Any = None,
     ax.set_xlim(-0.5, size[1] - 0.5)
     ax.set_ylim(size[0] - 0.5, -0.5)
     ax.legend(loc="upper left", fontsize=8, framealpha=0.8)
-    ax.set_title("가운데 유닛의 수용 영역 / Receptive field of the centre unit")
+    ax.set_title("가운데 유닛의 수용 영역 / Receptive field of the center unit")
     return fig
 
 
@@ -135,7 +135,7 @@ def plot_gradient_map(result: RFMeasurement, ax: Any = None, title: str | None =
         cy = (result.analytic_box[0] + result.analytic_box[2]) / 2
         cx = (result.analytic_box[1] + result.analytic_box[3]) / 2
         _draw_box(ax, (round(cy - (s - 1) / 2), round(cx - (s - 1) / 2), round(cy + (s - 1) / 2),
-                       round(cx + (s - 1) / 2)), "#edae49", f"95% 질량 / of mass {s}×{s}")
+                       round(cx + (s - 1) / 2)), "#edae49", f"기울기의 95% / 95% of the gradient {s}×{s}")
     ax.set_xlim(-0.5, result.input_size[1] - 0.5)
     ax.set_ylim(result.input_size[0] - 0.5, -0.5)
     ax.legend(loc="upper left", fontsize=8, framealpha=0.8)

@@ -142,7 +142,7 @@ def plot_lr_schedule(config: Any, steps_per_epoch: int, ax: Any = None):
                label=f"예열 끝 / end of warm-up ({config.warmup:.0%})")
     ax.set_xlabel("에포크 / epoch")
     ax.set_ylabel("학습률 / learning rate")
-    ax.set_title(f"학습률 일정 / learning-rate schedule — {config.schedule}")
+    ax.set_title(f"학습률 스케줄 / learning-rate schedule — {config.schedule}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

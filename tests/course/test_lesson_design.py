@@ -1,0 +1,73 @@
+"""Lessons where the learner does the thinking: predictions before formulas, formulas behind hints, quiz
+answers in the lessons (folded), a challenge in every lesson — and every prediction asks a real question."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from tools import authoring
+from vgg_teach.checks.predictions import QUESTIONS, QUIZZES
+
+ROOT = authoring.ROOT
+SOLUTIONS = authoring.solution_paths()
+HINT = "<details><summary>힌트 / Hint</summary>"
+ANSWER = "<details><summary>답 / Answer</summary>"
+_PREDICTION = re.compile(r'check_prediction\("([^"]+)", (\w+)\)')
+_QUIZ = re.compile(r'check_quiz\("([^"]+)", (\w+)\)')
+
+
+def _cells(path, kind: str) -> list:
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == kind]
+
+
+def _calls(pattern: re.Pattern) -> dict[str, list[tuple[str, str]]]:
+    return {p.name[:2]: [m.groups() for c in _cells(p, "code") for m in pattern.finditer(c.source)] for p in SOLUTIONS}
+
+
+def test_every_prediction_names_a_question_and_every_question_is_asked():
+    asked = {key for calls in _calls(_PREDICTION).values() for key, _ in calls}
+    quizzed = {key for quiz in QUIZZES.values() for key in quiz.values()}
+    assert asked <= set(QUESTIONS), asked - set(QUESTIONS)
+    assert asked | quizzed == set(QUESTIONS), f"questions no lesson asks: {set(QUESTIONS) - asked - quizzed}"
+
+
+def test_each_quiz_check_is_in_its_own_lesson():
+    quizzes = _calls(_QUIZ)
+    for lesson, calls in quizzes.items():
+        assert all(number == lesson for number, _ in calls), (lesson, calls)
+    assert {lesson for lesson, calls in quizzes.items() if calls} == set(QUIZZES)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS[:4], ids=[p.name for p in SOLUTIONS[:4]])
+def test_a_prediction_and_a_hint_in_every_lesson(path):
+    assert _calls(_PREDICTION)[path.name[:2]], f"{path.name}: no prediction cell"
+    assert any(HINT in c.source for c in _cells(path, "markdown")), f"{path.name}: no hint"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_every_lesson_has_an_optional_challenge(path):
+    assert any("도전" in c.source and "challenge" in c.source.lower() for c in _cells(path, "markdown")), path.name
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_every_quiz_answer_is_in_the_lesson_folded(path):
+    lesson = ROOT / "lessons" / path.name
+    quiz = [c.source for c in _cells(lesson, "markdown") if re.search(r"^\*\*Q\d", c.source, re.M)]
+    assert quiz, f"{path.name}: no quiz"
+    for source in quiz:
+        questions = len(re.findall(r"^\*\*Q\d", source, re.M))
+        assert source.count(ANSWER) == questions, f"{lesson.name}: {questions} questions, " \
+                                                  f"{source.count(ANSWER)} folded answers"
+        assert "</details>" in source and authoring.STUB_MARKDOWN not in source
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_hints_and_answers_are_well_formed(path):
+    """Every <details> block closes, and leaves blank lines so its Markdown renders in Jupyter and Colab."""
+    for cell in _cells(path, "markdown"):
+        opened = cell.source.count("<details>")
+        assert opened == cell.source.count("</details>"), cell.id
+        assert cell.source.count("</summary>\n\n") == opened and cell.source.count("\n\n</details>") == opened, cell.id
