@@ -91,7 +91,8 @@ def test_resume_with_another_model_is_refused(image_folder, tmp_path, capsys):
     assert main([*args, "--model", "vgg_tiny_cifar", "--device", "cpu"]) == 0
     assert main([*args, "--model", "vgg11_bn_cifar", "--resume", "--device", "cpu"]) == 2
     err = capsys.readouterr().err
-    assert err.index("설정이 달라") < err.index("other settings") and "model: 'vgg_tiny_cifar' → 'vgg11_bn_cifar'" in err
+    assert err.index("설정이 달라") < err.index("other settings")
+    assert "model: 'vgg_tiny_cifar' → 'vgg11_bn_cifar'" in err
 
 
 @pytest.mark.parametrize("content, korean, english", [

@@ -26,7 +26,7 @@ import math
 import os
 import random
 import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Sequence, Union
 
@@ -161,8 +161,12 @@ class TrainingState:
 
 
 def save_state(state: TrainingState, path: PathLike) -> Path:
-    """Write ``state`` to ``path`` atomically (the previous checkpoint survives any failure)."""
-    return atomic_save(asdict(state), path)
+    """Write ``state`` to ``path`` atomically (the previous checkpoint survives any failure).
+
+    A shallow dict of the fields, not ``dataclasses.asdict``: that deep-copies every tensor (on the GPU, a second
+    copy of the weights and the optimizer's momentum, just to save them).
+    """
+    return atomic_save({f.name: getattr(state, f.name) for f in fields(state)}, path)
 
 
 _TYPES = {"model": dict, "optimizer": dict, "scheduler": dict, "scaler": dict, "history": list, "epoch": int,

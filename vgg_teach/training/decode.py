@@ -117,7 +117,7 @@ def _decode_chunk(part: list[tuple[str, Source]], image_size: int):
             images.append(_decode(data, image_size))
         except _Unreadable as why:
             failures.append((name, why))
-        except OSError as err:  # the file vanished or cannot be read
+        except Exception as err:  # the file vanished, cannot be read, or PIL refuses it (a "decompression bomb" …)
             failures.append((name, _Unreadable(f"읽을 수 없음({cause(err)})", f"cannot be read ({cause(err)})")))
     return images, failures
 
