@@ -76,6 +76,7 @@ def test_resuming_a_finished_run_loads_it_without_training(data, tmp_path, monke
     model = build_model("vgg_tiny_cifar", 3)
     again = _fit(data, path, epochs=2, resume=True, model=model)
     assert again["history"] == first["history"] and again["test_accuracy"] == first["test_accuracy"]
+    assert again["resumes"] == [] and load_state(path).resumes == []
     saved = load_state(path).model
     assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())  # the trained weights are loaded
 

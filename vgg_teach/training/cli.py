@@ -171,8 +171,8 @@ def _check_out(out: Path) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     out: Path = args.out
-    _check_out(out)                                                               # before anything is loaded
-    device = get_device(args.device)
+    device = get_device(args.device)                                              # before anything is loaded
+    _check_out(out)
     checkpoint, metrics_path = out / "checkpoint.pt", out / "metrics.json"
     remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
     refuse_to_replace(checkpoint, resume=args.resume, overwrite=args.overwrite, others=[metrics_path])

@@ -250,7 +250,9 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
             # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
             state = load_state(checkpoint, map_location="cpu")
             changed = check_resume(state, asdict(config), run, checkpoint)
-            resumes = [*state.resumes, {"after_epoch": int(state.epoch), "changed": changed}]
+            resumes = list(state.resumes)
+            if state.epoch < config.epochs:  # it trains on (a finished run is only loaded)
+                resumes.append({"after_epoch": int(state.epoch), "changed": changed})
         elif resume:
             say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
                           "No checkpoint to resume from: starting a new run."))
