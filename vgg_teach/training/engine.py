@@ -310,11 +310,13 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
             for callback in callbacks:
                 callback(record)
         result_tta = evaluate(net, test_loader, precision, tta=True) if config.tta else None
-    except (KeyboardInterrupt, OutputWriteError):
+    except (KeyboardInterrupt, OutputWriteError) as err:
         if checkpoint is not None and saved_epoch:  # what is really on disk, not the epoch being written
-            say(bilingual(f"중단되었습니다. 에포크 {saved_epoch}까지의 체크포인트가 {checkpoint} 에 "
+            interrupted = isinstance(err, KeyboardInterrupt)
+            ko, en = ("중단되었습니다", "Interrupted") if interrupted else ("멈췄습니다", "Stopped")
+            say(bilingual(f"{ko}. 에포크 {saved_epoch}까지의 체크포인트가 {checkpoint} 에 "
                           "있습니다. resume=True (또는 --resume)로 이어서 학습하세요.",
-                          f"Interrupted. The checkpoint up to epoch {saved_epoch} is at {checkpoint}; "
+                          f"{en}. The checkpoint up to epoch {saved_epoch} is at {checkpoint}; "
                           "continue with resume=True (or --resume)."))
         raise
     except (RuntimeError, MemoryError) as err:
