@@ -130,7 +130,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     t0 = time.perf_counter()
     checkpoint = args.out.with_suffix(".checkpoint.pt") if args.checkpoint else None
-    result = fit(model, train, held, config, device=device, checkpoint=checkpoint,
+    result = fit(model, train, held, config, device=device, checkpoint=checkpoint, overwrite=True,  # each run afresh
                  progress=not args.no_progress, log=print)
     fit_wall_seconds = time.perf_counter() - t0
 

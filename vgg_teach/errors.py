@@ -12,7 +12,8 @@ Every error the package raises on purpose is a :class:`VggTeachError`, so a note
     ├── PretrainedWeightsError  the pretrained weights can neither be downloaded nor read
     └── TrainingError           training stopped
         ├── DivergenceError     the loss or the weights became NaN/inf
-        └── OutOfMemoryError    the device ran out of memory
+        ├── OutOfMemoryError    the device ran out of memory
+        └── OutputWriteError    a checkpoint or a result could not be written (disk full …)
 
 ``UsageError``, ``DataError`` and ``CheckpointError`` are also ``ValueError``s; ``TrainingError`` and
 ``PretrainedWeightsError`` are ``RuntimeError``s, as Python code expects of such failures.
@@ -20,8 +21,12 @@ Every error the package raises on purpose is a :class:`VggTeachError`, so a note
 
 from __future__ import annotations
 
-__all__ = ["bilingual", "smoke_note", "VggTeachError", "UsageError", "DataError", "CheckpointError",
-           "PretrainedWeightsError", "TrainingError", "DivergenceError", "OutOfMemoryError"]
+import re
+import unicodedata
+
+__all__ = ["bilingual", "smoke_note", "cause", "readable", "VggTeachError", "UsageError", "DataError",
+           "CheckpointError", "PretrainedWeightsError", "TrainingError", "DivergenceError", "OutOfMemoryError",
+           "OutputWriteError"]
 
 
 def bilingual(korean: str, english: str) -> str:
@@ -33,6 +38,42 @@ def smoke_note(korean: str, english: str) -> str:
     """A boxed, hard-to-miss note (Korean, then English) for what smoke mode or a stand-in replaced."""
     rule = "=" * 78
     return f"{rule}\n⚠ {korean}\n⚠ {english}\n{rule}"
+
+
+# "[enforce fail at alloc_cpu.cpp:127] err == 0. " and the like: where in C++ torch failed, not what happened.
+_CPP_PREFIX = re.compile(r"^\[enforce fail at [^\]]*\]\s*(\S+ == \S+\.\s*)?")
+# "<_io.BytesIO object at 0x7f…>": a memory address, meaningless to a learner.
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
+
+def cause(err: BaseException) -> str:
+    """``"TypeName: first line of the message"`` — an exception in one short line for a learner's message.
+
+    Drops what only a C++ developer can read (``[enforce fail at …]``) and object addresses
+    (``<_io.BytesIO object at 0x7f…>``).
+    """
+    lines = str(err).strip().splitlines()
+    text = _OBJECT_REPR.sub("", _CPP_PREFIX.sub("", lines[0].strip())) if lines else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def readable(name: str) -> str:
+    """A file name as a learner can read it, in NFC.
+
+    Names that are not UTF-8 reach Python with "surrogate escapes" (they cannot be printed, written to JSON
+    or hashed as text). A zip made on a Korean Windows computer stores names in CP949: those are decoded as
+    CP949; anything else undecodable becomes ``�``. macOS writes Hangul decomposed (NFD): normalised to NFC, so
+    names that look the same are the same.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+        try:
+            name = raw.decode("cp949")
+        except UnicodeDecodeError:
+            name = raw.decode("utf-8", "replace")
+    return unicodedata.normalize("NFC", name)
 
 
 class VggTeachError(Exception):
@@ -65,3 +106,7 @@ class DivergenceError(TrainingError):
 
 class OutOfMemoryError(TrainingError):
     """The GPU (or the CPU, or Apple's MPS) ran out of memory."""
+
+
+class OutputWriteError(TrainingError):
+    """A checkpoint or a result file could not be written (disk full, folder gone); the previous file is intact."""

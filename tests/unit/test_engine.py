@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch import nn
 
-from vgg_teach.errors import DivergenceError, OutOfMemoryError
+from vgg_teach.errors import DivergenceError, OutOfMemoryError, OutputWriteError
 from vgg_teach.models import build_model
 from vgg_teach.training import engine
 from vgg_teach.training.checkpoint import atomic_save, rng_state, set_rng_state
@@ -137,7 +137,7 @@ def test_checkpoint_save_is_atomic(tiny_data, tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(torch, "save", crash_midway)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputWriteError, match="No space"):
         _fit(tiny_data, epochs=2, checkpoint=path, resume=True)
     monkeypatch.undo()
     assert path.read_bytes() == before  # the epoch-1 checkpoint is intact …

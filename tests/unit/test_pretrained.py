@@ -1,14 +1,17 @@
-"""vgg_teach.models.pretrained, offline: a weights file in a temporary TORCH_HOME, no internet.
+"""vgg_teach.models.pretrained, offline: weights files in a temporary TORCH_HOME, no internet.
 
-How honest is the cached-file test? torchvision calls ``load_state_dict_from_url(url, check_hash=True)``.
-torch.hub checks the SHA-256 prefix in the file name (``6c64b313``) only *while downloading*; a file
-already present under that name is loaded as it is. So a randomly initialised VGG16-BN saved under
-the exact name goes through torchvision's real call — and the test proves it by comparing outputs.
+The real file's SHA-256 starts with ``6c64b313`` (its name says so). The tests write a randomly initialised
+VGG16-BN under that exact name and make the loader expect *that* file's prefix
+(``expected_sha256_prefix`` monkeypatched), so the hash check, the ``weights_only=True`` read and the strict
+``load_state_dict`` all run as they do on a learner's machine; downloads go to ``file://`` URLs through
+torch.hub's real ``download_url_to_file`` (which checks the hash while it copies).
 """
 
 from __future__ import annotations
 
 import hashlib
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,15 @@ import torchvision
 from torchvision.models import VGG16_BN_Weights
 
 from vgg_teach.answers import count_parameters, swap_head
-from vgg_teach.models.pretrained import PretrainedWeightsError, load_vgg16_bn_pretrained, weights_cached, weights_path
+from vgg_teach.models import pretrained
+from vgg_teach.models.pretrained import (
+    PretrainedWeightsError,
+    expected_sha256_prefix,
+    load_vgg16_bn_pretrained,
+    sha256_of,
+    weights_cached,
+    weights_path,
+)
 
 FILE_NAME = "vgg16_bn-6c64b313.pth"
 
@@ -34,70 +45,181 @@ def torch_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="module")
 def saved_random_vgg16_bn(tmp_path_factory):
-    """A randomly initialised torchvision VGG16-BN (eval mode) and its state_dict saved to a file."""
+    """A randomly initialised torchvision VGG16-BN (eval mode), its state_dict saved to a file, and its SHA-256."""
     torch.manual_seed(123)
     model = torchvision.models.vgg16_bn(weights=None).eval()
     path = tmp_path_factory.mktemp("weights") / FILE_NAME
     torch.save(model.state_dict(), path)
-    return model, path
+    return model, path, sha256_of(path)
 
 
-def test_weights_path_is_where_torchvision_looks(torch_home):
-    assert Path(VGG16_BN_Weights.IMAGENET1K_V1.url).name == FILE_NAME
-    assert weights_path() == torch_home / "hub" / "checkpoints" / FILE_NAME
-    assert not weights_cached()
+def _expect(monkeypatch, digest: str) -> None:
+    """Make the loader expect ``digest``'s first 8 hex digits instead of the real file's ``6c64b313``."""
+    monkeypatch.setattr(pretrained, "expected_sha256_prefix", lambda path: digest[:8])
 
 
-def test_cached_file_is_loaded_by_the_real_torchvision_call(torch_home, saved_random_vgg16_bn, smoke_off,
-                                                            no_network, monkeypatch):
-    reference, source = saved_random_vgg16_bn
-    target = torch_home / "hub" / "checkpoints" / FILE_NAME
-    target.parent.mkdir(parents=True)
-    target.symlink_to(source)  # no 528 MB copy; torch.hub only needs the name to exist
-    # The random file does not carry the hash its name promises — torch.hub does not check cached files.
-    assert not hashlib.sha256(source.read_bytes()).hexdigest().startswith("6c64b313")
-    calls = []
-    real = torchvision.models.vgg16_bn
-    monkeypatch.setattr(torchvision.models, "vgg16_bn", lambda **kw: calls.append(kw) or real(**kw))
+def _no_hub_loader(monkeypatch) -> None:
+    """torch.hub's loader (which unpickles with weights_only=False and trusts the cache) must never be used."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("torch.hub.load_state_dict_from_url was called")
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
 
-    model, weights = load_vgg16_bn_pretrained(progress=False)
 
-    assert calls == [{"weights": VGG16_BN_Weights.IMAGENET1K_V1, "progress": False}]
-    assert not no_network.attempts
-    assert weights.meta["_metrics"]["ImageNet-1K"]["acc@1"] == 73.36 and len(weights.meta["categories"]) == 1000
+def _same_outputs(model, reference) -> bool:
     x = torch.randn(2, 3, 32, 32)  # VGG's adaptive pooling takes any size ≥ 32: small keeps the test fast
     with torch.no_grad():
-        assert torch.equal(model.eval()(x), reference(x))
+        return torch.equal(model.eval()(x), reference(x))
+
+
+def test_weights_path_and_hash_prefix_are_torchvisions(torch_home):
+    assert Path(VGG16_BN_Weights.IMAGENET1K_V1.url).name == FILE_NAME
+    assert weights_path() == torch_home / "hub" / "checkpoints" / FILE_NAME
+    assert expected_sha256_prefix(weights_path()) == "6c64b313" and not weights_cached()
+    data = b"vgg-teach"
+    (torch_home / "x.bin").parent.mkdir(parents=True)
+    (torch_home / "x.bin").write_bytes(data)
+    assert sha256_of(torch_home / "x.bin") == hashlib.sha256(data).hexdigest()
+
+
+def test_cached_file_with_the_promised_hash_loads(torch_home, saved_random_vgg16_bn, smoke_off, no_network,
+                                                  monkeypatch):
+    reference, source, digest = saved_random_vgg16_bn
+    weights_path().parent.mkdir(parents=True)
+    weights_path().symlink_to(source)  # no 528 MB copy
+    _expect(monkeypatch, digest)
+    _no_hub_loader(monkeypatch)
+    model, weights = load_vgg16_bn_pretrained(progress=False)
+    assert not no_network.attempts
+    assert weights is VGG16_BN_Weights.IMAGENET1K_V1 and len(weights.meta["categories"]) == 1000
+    assert weights.meta["_metrics"]["ImageNet-1K"]["acc@1"] == 73.36
+    assert _same_outputs(model, reference)
+
+
+def test_wrong_hash_cached_file_is_not_used_offline(torch_home, saved_random_vgg16_bn, smoke_off, no_network,
+                                                    monkeypatch):
+    """The random file does not carry the 6c64b313 its name promises: it is refused, not loaded."""
+    _, source, digest = saved_random_vgg16_bn
+    assert not digest.startswith("6c64b313")
+    weights_path().parent.mkdir(parents=True)
+    weights_path().symlink_to(source)
+    _no_hub_loader(monkeypatch)
+    loads = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or {})
+    with pytest.raises(PretrainedWeightsError) as err:
+        load_vgg16_bn_pretrained(progress=False)
+    msg = str(err.value)
+    assert no_network.attempts and not loads  # it tried a fresh download and never read the file
+    assert msg.index("체크섬(SHA-256)") < msg.index("checksum (SHA-256) does not match the 6c64b313")
+    assert str(weights_path()) in msg and VGG16_BN_Weights.IMAGENET1K_V1.url in msg
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_wrong_hash_cached_file_is_downloaded_afresh(torch_home, saved_random_vgg16_bn, smoke_off, monkeypatch):
+    reference, source, digest = saved_random_vgg16_bn
+    weights_path().parent.mkdir(parents=True)
+    torch.save({"features.0.weight": torch.zeros(3)}, weights_path())  # some other file
+    _expect(monkeypatch, digest)
+    _no_hub_loader(monkeypatch)
+    real_download, urls = torch.hub.download_url_to_file, []
+
+    def from_disk(url, dst, hash_prefix=None, progress=True):  # the real download, from a file:// URL
+        urls.append(url)
+        real_download(source.as_uri(), dst, hash_prefix=hash_prefix, progress=progress)
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", from_disk)
+    model, _ = load_vgg16_bn_pretrained(progress=False)
+    assert urls == [VGG16_BN_Weights.IMAGENET1K_V1.url]
+    assert sha256_of(weights_path()) == digest and _same_outputs(model, reference)
+
+
+def test_a_download_with_the_wrong_hash_is_refused_and_leaves_no_file(torch_home, tmp_path, smoke_off, monkeypatch):
+    served = tmp_path / "served.pth"
+    torch.save({"w": torch.ones(2)}, served)
+    _expect(monkeypatch, "00000000")
+    real_download = torch.hub.download_url_to_file
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda url, dst, hash_prefix=None, progress=True:
+                        real_download(served.as_uri(), dst, hash_prefix=hash_prefix, progress=progress))
+    with pytest.raises(PretrainedWeightsError) as err:
+        load_vgg16_bn_pretrained(progress=False)
+    assert "invalid hash value" in str(err.value) and "could not be downloaded" in str(err.value)
+    assert not weights_cached() and not list(weights_path().parent.iterdir())  # nothing under the final name
+
+
+class _CreatesAFile:
+    """Unpickling this runs ``open(marker, "w")`` — a file appears where no one asked for one."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_pickle_payload_in_the_cache_never_runs(torch_home, tmp_path, smoke_off, no_network, monkeypatch):
+    marker = tmp_path / "payload-ran"
+    weights_path().parent.mkdir(parents=True)
+    torch.save({"features.0.weight": torch.zeros(1), "evil": _CreatesAFile(marker)}, weights_path())
+    honest = tmp_path / "copy.pth"
+    shutil.copy(weights_path(), honest)
+    _expect(monkeypatch, sha256_of(weights_path()))  # even with the hash it "should" have, it is not unpickled
+    _no_hub_loader(monkeypatch)
+    with pytest.raises(PretrainedWeightsError) as err:
+        load_vgg16_bn_pretrained(progress=False)
+    assert not marker.exists()
+    msg = str(err.value)
+    assert msg.index("코드가 든 파일은 열지 않습니다") < msg.index("a file with code in it is never opened")
+    # Honesty check: the payload is real — a trusting load does create the file.
+    torch.load(honest, weights_only=False)
+    assert marker.exists()
 
 
 def test_smoke_mode_without_file_uses_random_weights_and_says_so(torch_home, smoke_on, no_network, capsys):
     model, weights = load_vgg16_bn_pretrained()
     out = capsys.readouterr().out
     assert out.index("무작위 가중치") < out.index("RANDOM") and str(weights_path()) in out
+    assert "checksum" not in out
     assert isinstance(model, torchvision.models.VGG) and model.classifier[6].out_features == 1000
     assert weights is VGG16_BN_Weights.IMAGENET1K_V1
     assert not no_network.attempts and not weights_cached()  # nothing downloaded, nothing written
+
+
+def test_smoke_mode_ignores_a_wrong_hash_file_and_says_so(torch_home, smoke_on, no_network, capsys):
+    weights_path().parent.mkdir(parents=True)
+    weights_path().write_bytes(b"not the weights")
+    model, _ = load_vgg16_bn_pretrained()
+    out = capsys.readouterr().out
+    assert out.index("체크섬(SHA-256)이 맞지 않아") < out.index("checksum (SHA-256) does not match")
+    assert isinstance(model, torchvision.models.VGG) and not no_network.attempts
 
 
 def test_failed_download_gives_a_bilingual_error(torch_home, smoke_off, no_network):
     with pytest.raises(PretrainedWeightsError) as err:
         load_vgg16_bn_pretrained(progress=False)
     msg = str(err.value)
-    assert no_network.attempts  # torchvision really tried to download
-    assert msg.index("내려받지 못했습니다") < msg.index("Could not download")
+    assert no_network.attempts  # torch.hub really tried to download
+    assert msg.index("내려받지 못했습니다") < msg.index("could not be downloaded")
     assert str(weights_path()) in msg and VGG16_BN_Weights.IMAGENET1K_V1.url in msg and "Colab" in msg
-    assert "URLError" in msg
+    assert "URLError" in msg and "checksum is checked" in msg
     assert err.value.__cause__ is None and err.value.__suppress_context__  # no torch traceback attached
     assert not weights_cached()  # torch.hub left no partial file under the final name
 
 
-def test_broken_cached_file_says_delete_it(torch_home, smoke_off, no_network):
+@pytest.mark.parametrize("content", [b"an interrupted download", pickle.dumps([1, 2, 3], protocol=2), "not VGG16-BN"],
+                         ids=["truncated", "a pickle, not torch.save", "tensors, not VGG16-BN"])
+def test_broken_cached_file_with_the_promised_hash_says_delete_it(torch_home, smoke_off, no_network, monkeypatch,
+                                                                 content):
     weights_path().parent.mkdir(parents=True)
-    weights_path().write_bytes(b"an interrupted download")
+    if content == "not VGG16-BN":  # tensors only, readable, but not VGG16-BN's: strict loading refuses it
+        torch.save({"features.0.weight": torch.zeros(3)}, weights_path())
+    else:
+        weights_path().write_bytes(content)
+    _expect(monkeypatch, sha256_of(weights_path()))
     with pytest.raises(PretrainedWeightsError) as err:
         load_vgg16_bn_pretrained(progress=False)
     msg = str(err.value)
     assert msg.index("지우고") < msg.index("Delete this file") and str(weights_path()) in msg
+    assert not no_network.attempts
 
 
 def test_swap_head_and_parameter_counts():
@@ -116,4 +238,3 @@ def test_swap_head_and_parameter_counts():
     with torch.device("meta"):
         unfrozen = swap_head(torchvision.models.vgg16_bn(), 10, freeze_features=False)
     assert count_parameters(unfrozen).frozen == 0
-

@@ -9,7 +9,8 @@ _WHERE = {name: ".architecture" for name in (
     "vgg19", "vgg19_bn", "vgg_cifar", "init_vgg_weights", "conv_layer_names", "TINY_CFG", "CIFAR_MODELS",
     "build_model")}
 _WHERE.update({name: ".pretrained" for name in (
-    "load_vgg16_bn_pretrained", "weights_path", "weights_cached", "PretrainedWeightsError")})
+    "load_vgg16_bn_pretrained", "weights_path", "weights_cached", "expected_sha256_prefix", "sha256_of",
+    "PretrainedWeightsError")})
 
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -1,29 +1,35 @@
-"""ImageNet-pretrained VGG16-BN from torchvision, with learner-sized errors and a loud smoke-mode stand-in.
+"""ImageNet-pretrained VGG16-BN from torchvision, loaded safely, with learner-sized errors and a loud smoke stand-in.
 
-:func:`load_vgg16_bn_pretrained` always goes through torchvision's own call,
-``torchvision.models.vgg16_bn(weights=VGG16_BN_Weights.IMAGENET1K_V1)``, which downloads the weights
-(528 MB) once into ``torch.hub.get_dir()/checkpoints/vgg16_bn-6c64b313.pth`` and afterwards loads
-them from there. What it adds is for learners:
+:func:`load_vgg16_bn_pretrained` uses torchvision's own weights (``VGG16_BN_Weights.IMAGENET1K_V1``: its URL,
+its file in ``torch.hub.get_dir()/checkpoints/vgg16_bn-6c64b313.pth``, its class names and preprocessing) but
+loads the file itself, because torch.hub's loader trusts whatever sits in that cache:
 
-- in smoke mode (``VGG_TEACH_SMOKE=1``, the test suite) with no cached file it does not download:
-  it builds the same model with random weights and says so loudly;
-- otherwise a failed download or a broken cached file becomes one clear Korean/English message
-  saying what happened and what to do, instead of a long traceback from inside torch.
+- the file's SHA-256 must start with the 8 hex digits in its name (``6c64b313``, torch.hub's own convention) —
+  for a file already in the cache too, not only while downloading. A file that does not match is never used:
+  it is downloaded afresh (checked the same way) or, offline, refused with a message that says what to do;
+- the file is read with ``torch.load(weights_only=True)``: tensors only, nothing in it can run, even if
+  it passed the hash (a pickle with code in it is refused);
+- the weights go into ``torchvision.models.vgg16_bn(weights=None)`` with ``strict=True``: every weight present.
+
+In smoke mode (``VGG_TEACH_SMOKE=1``, the test suite) without a usable file it does not download: it builds
+the same model with random weights and says so loudly. Every failure is one clear Korean/English message
+instead of a long traceback from inside torch.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import pickle
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 
 from ..env import is_smoke
-from ..errors import PretrainedWeightsError, bilingual, smoke_note
+from ..errors import PretrainedWeightsError, bilingual, cause, smoke_note
 
-__all__ = ["PretrainedWeightsError", "weights_path", "weights_cached", "load_vgg16_bn_pretrained"]
+__all__ = ["PretrainedWeightsError", "weights_path", "weights_cached", "expected_sha256_prefix", "sha256_of",
+           "load_vgg16_bn_pretrained"]
 
 
 def _default_weights():
@@ -38,8 +44,23 @@ def weights_path(weights=None) -> Path:
 
 
 def weights_cached(weights=None) -> bool:
-    """True when the weights file is already on this machine (no download needed)."""
+    """True when the weights file is already on this machine (no download needed; not yet checked)."""
     return weights_path(weights).is_file()
+
+
+def expected_sha256_prefix(path: Path) -> str:
+    """The start of the SHA-256 that a weights file's name promises: ``vgg16_bn-6c64b313.pth`` → ``6c64b313``."""
+    found = torch.hub.HASH_REGEX.search(Path(path).name)
+    return found.group(1) if found else ""
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256 (hex), read in 1 MiB pieces (about 0.4 s for the 528 MB of VGG16-BN)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while piece := f.read(1 << 20):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def load_vgg16_bn_pretrained(progress: bool = True):
@@ -47,22 +68,37 @@ def load_vgg16_bn_pretrained(progress: bool = True):
 
     ``weights.meta["categories"]`` holds the 1,000 class names, ``weights.meta["_metrics"]`` the
     published accuracy (acc@1 73.36 %), ``weights.transforms()`` the matching preprocessing.
-    In smoke mode without a cached file the model has random weights (a note says so).
+    The file is checked against the SHA-256 prefix in its name and read with ``weights_only=True``.
+    In smoke mode without a usable file the model has random weights (a note says so).
     Raises :class:`PretrainedWeightsError` when the weights can neither be downloaded nor read.
     """
     import torchvision
 
     weights = _default_weights()
     path = weights_path(weights)
-    if is_smoke() and not path.is_file():
-        print(smoke_note(*(text.format(path=path) for text in _SMOKE_NOTE)), flush=True)
+    prefix = expected_sha256_prefix(path)
+    mismatch = path.is_file() and not sha256_of(path).startswith(prefix)
+    if is_smoke() and (mismatch or not path.is_file()):
+        note = [text.format(path=path) for text in _SMOKE_NOTE]
+        if mismatch:
+            note = [note[0] + " " + _MISMATCH[0].format(path=path), note[1] + " " + _MISMATCH[1].format(path=path)]
+        print(smoke_note(*note), flush=True)
         return torchvision.models.vgg16_bn(weights=None), weights
-    was_cached = path.is_file()
+    if mismatch or not path.is_file():
+        _download(weights.url, path, prefix, progress, mismatch)
     try:
-        model = torchvision.models.vgg16_bn(weights=weights, progress=progress)
-    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as err:  # URLError is an OSError
+        state_dict = torch.load(path, map_location="cpu", weights_only=True)
+        model = torchvision.models.vgg16_bn(weights=None)
+        model.load_state_dict(state_dict, strict=True)
+    except Exception as err:  # a broken file can make the weights-only unpickler fail in any way (IndexError …)
         # ``from None``: the message below says everything; torch's internals would only bury it.
-        raise PretrainedWeightsError(_failure_message(err, path, weights.url, was_cached)) from None
+        raise PretrainedWeightsError(bilingual(
+            f"저장된 가중치 파일 {path} 을(를) 읽지 못했습니다 ({cause(err)}). VGG16-BN의 가중치만 담은 파일이 "
+            "아닙니다(코드가 든 파일은 열지 않습니다). 이 파일을 지우고 셀을 다시 실행하면 새로 내려받습니다.",
+            f"Could not read the saved weights file {path} ({cause(err)}). It does not hold VGG16-BN's "
+            "weights only (a file with code in it is never opened). Delete this file and run the cell again "
+            "to download it afresh.",
+        )) from None
     return model, weights
 
 
@@ -72,22 +108,28 @@ _SMOKE_NOTE = (
     "Smoke mode: no pretrained weights file, so instead of downloading it the model gets RANDOM weights. "
     "The predictions and accuracies below mean nothing. Real weights live at {path}.",
 )
+_MISMATCH = (
+    "({path} 에 파일이 있지만 체크섬(SHA-256)이 맞지 않아 쓰지 않았습니다.)",
+    "(A file is at {path}, but its checksum (SHA-256) does not match, so it is not used.)",
+)
 
 
-def _failure_message(err: BaseException, path: Path, url: str, was_cached: bool) -> str:
-    cause = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
-    if was_cached:
-        return bilingual(
-            f"저장된 가중치 파일 {path} 을(를) 읽지 못했습니다 ({cause}). 내려받다 끊겼거나 손상된 파일입니다. "
-            "이 파일을 지우고 셀을 다시 실행하면 새로 내려받습니다.",
-            f"Could not read the saved weights file {path} ({cause}). It is broken or an interrupted "
-            "download. Delete this file and run the cell again to download it afresh.",
-        )
-    return bilingual(
-        f"사전 학습된 VGG16-BN 가중치(528 MB)를 내려받지 못했습니다 ({cause}). 인터넷 연결을 확인하고 다시 "
-        f"실행하세요. 인터넷이 막혀 있다면 다른 컴퓨터에서 {url} 을(를) 받아 정확히 이 경로에 두세요: {path} . "
-        "Colab이라면 런타임을 다시 연결한 뒤 이 셀을 다시 실행하세요.",
-        f"Could not download the pretrained VGG16-BN weights (528 MB) ({cause}). Check the internet "
-        f"connection and run again. Without internet access, download {url} on another computer and put "
-        f"it at exactly this path: {path} . On Colab, reconnect the runtime and re-run this cell.",
-    )
+def _download(url: str, path: Path, prefix: str, progress: bool, mismatch: bool) -> None:
+    """Download ``url`` to ``path`` through torch.hub, which checks the SHA-256 prefix before the file is in place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=progress)
+    except (OSError, RuntimeError, ValueError) as err:  # URLError is an OSError; a wrong hash a RuntimeError
+        why_ko, why_en = (("저장된 파일의 체크섬(SHA-256)이 파일 이름의 "
+                           f"{prefix} 와 맞지 않아 쓰지 않았고, 새로 내려받지도 못했습니다",
+                           f"the saved file's checksum (SHA-256) does not match the {prefix} in its name, so it "
+                           "was not used, and downloading it afresh failed") if mismatch else
+                          ("내려받지 못했습니다", "could not be downloaded"))
+        raise PretrainedWeightsError(bilingual(
+            f"사전 학습된 VGG16-BN 가중치(528 MB): {why_ko} ({cause(err)}). 인터넷 연결을 확인하고 다시 실행하세요. "
+            f"인터넷이 막혀 있다면 다른 컴퓨터에서 {url} 을(를) 받아 정확히 이 경로에 두세요: {path} (체크섬을 "
+            "확인합니다). Colab이라면 런타임을 다시 연결한 뒤 이 셀을 다시 실행하세요.",
+            f"The pretrained VGG16-BN weights (528 MB) {why_en} ({cause(err)}). Check the internet connection and "
+            f"run again. Without internet access, download {url} on another computer and put it at exactly this "
+            f"path: {path} (its checksum is checked). On Colab, reconnect the runtime and re-run this cell.",
+        )) from None

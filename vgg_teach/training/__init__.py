@@ -11,11 +11,12 @@ _WHERE = {
     **{n: ".folders" for n in ("load_image_folder", "load_image_folder_splits", "load_jpeg_tarball")},
     **{n: ".augment" for n in ("DeviceLoader", "random_crop_flip", "normalize")},
     **{n: ".fakes" for n in ("make_fake_cifar10", "patched_cifar10_md5", "make_image_folder")},
-    "TrainConfig": ".config",
+    **{n: ".config" for n in ("TrainConfig", "batch_size_for")},
     **{n: ".precision" for n in ("Precision", "amp_dtype", "use_channels_last")},
     **{n: ".optim" for n in ("make_optimizer", "lr_factor", "make_scheduler")},
     **{n: ".engine" for n in ("fit", "train_one_epoch", "evaluate", "eval_logits")},
-    **{n: ".checkpoint" for n in ("TrainingState", "save_state", "load_state", "atomic_save", "atomic_write_json")},
+    **{n: ".checkpoint" for n in ("TrainingState", "save_state", "load_state", "atomic_save", "atomic_write_json",
+                                  "check_resume", "refuse_to_replace", "remove_stale_temporaries")},
     **{n: ".metrics" for n in ("Predictions", "predict", "confusion_matrix", "per_class_accuracy")},
 }
 

@@ -18,6 +18,7 @@ training set's). Training, evaluation and prediction all read them from the data
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from dataclasses import dataclass, field
@@ -92,7 +93,37 @@ class ImageTensors:
 
     def class_counts(self) -> list[int]:
         """Images per class, in the order of ``classes``."""
-        return torch.bincount(self.labels, minlength=len(self.classes)).tolist()
+        return torch.bincount(self.labels.cpu(), minlength=len(self.classes)).tolist()
+
+    def fingerprint(self) -> dict:
+        """What identifies this data set: size, classes, images per class, normalisation and a content hash.
+
+        A checkpoint keeps the fingerprint of its data, so resuming on other images — even with the same
+        class names — is refused. The hash is SHA-256 over the uint8 pixels and the labels (about 0.1 s for
+        CIFAR-10's 150 MB).
+        """
+        digest = hashlib.sha256()
+        for tensor in (self.images, self.labels):
+            digest.update(memoryview(tensor.detach().cpu().contiguous().numpy()).cast("B"))
+        return {"images": len(self), "shape": list(self.images.shape[1:]), "classes": list(self.classes),
+                "class_counts": self.class_counts(), "mean": list(self.mean), "std": list(self.std),
+                "sha256": digest.hexdigest()[:16]}
+
+    def require_classes(self, minimum: int = 2) -> None:
+        """Raise :class:`~vgg_teach.errors.DataError` unless at least ``minimum`` classes have images.
+
+        A classifier of one class reaches "100 %" without learning anything.
+        """
+        present = [c for c, n in zip(self.classes, self.class_counts()) if n]
+        if len(present) < minimum:
+            raise DataError(bilingual(
+                f"학습 데이터에 이미지가 있는 클래스가 {len(present)}개({present})뿐입니다. 분류기는 클래스가 적어도 "
+                f"{minimum}개 있어야 배울 것이 있습니다(하나뿐이면 아무것도 배우지 않고도 정확도가 100%입니다). "
+                "train/ 아래에 클래스마다 폴더를 하나씩 두세요.",
+                f"The training data has images of only {len(present)} class(es) ({present}). A classifier needs at "
+                f"least {minimum} classes to learn anything (with one, it scores 100 % without learning). Put one "
+                "folder per class under train/.",
+            ))
 
 
 def stratified_split(labels: torch.Tensor, n_holdout: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,14 +7,17 @@ else here only makes that loop fast and safe:
   precision (:mod:`.precision`), ``channels_last`` memory format on CUDA, optional ``torch.compile``;
 - **recipe** — :class:`~.config.TrainConfig`, with SGD and its schedule in :mod:`.optim`;
 - **safety** — a checkpoint after every epoch, written atomically (:mod:`.checkpoint`), resuming after a
-  disconnect, a clear error when the loss becomes NaN/inf (learning rate too high) or the device runs out of
-  memory (batch too large).
+  disconnect with the same recipe and data (checked), never replacing a saved run unless asked
+  (``overwrite=True``), a clear error when the loss, the test loss or the weights become NaN/inf (learning rate
+  too high: that epoch is never saved) or the device runs out of memory (batch too large).
 
 The main entry point is :func:`fit`.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -25,9 +28,18 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..env import get_device, seed_everything
-from ..errors import CheckpointError, DivergenceError, OutOfMemoryError, bilingual
+from ..errors import CheckpointError, DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause
 from .augment import DeviceLoader
-from .checkpoint import TrainingState, load_state, rng_state, save_state, set_rng_state
+from .checkpoint import (
+    TrainingState,
+    check_resume,
+    load_state,
+    refuse_to_replace,
+    remove_stale_temporaries,
+    rng_state,
+    save_state,
+    set_rng_state,
+)
 from .config import TrainConfig
 from .data import ImageTensors
 from .optim import make_optimizer, make_scheduler
@@ -130,43 +142,71 @@ def _sync(device: torch.device) -> None:
 
 
 def _is_oom(err: BaseException) -> bool:
-    """CUDA's, the CPU's and Apple's MPS out-of-memory errors."""
-    if isinstance(err, torch.cuda.OutOfMemoryError):  # torch.OutOfMemoryError is the same class
+    """CUDA's, the CPU's and Apple's MPS out-of-memory errors (and Python's own ``MemoryError``)."""
+    if isinstance(err, (torch.cuda.OutOfMemoryError, MemoryError)):  # torch.OutOfMemoryError is the same class
         return True
     text = str(err)
-    return isinstance(err, RuntimeError) and ("out of memory" in text.lower() or "DefaultCPUAllocator" in text)
+    return isinstance(err, RuntimeError) and bool(re.search(
+        r"out of memory|DefaultCPUAllocator|can't allocate memory|Cannot allocate memory", text, re.IGNORECASE))
 
 
 def _oom_error(err: BaseException, batch_size: int, device: torch.device) -> OutOfMemoryError:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
-    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     smaller = max(1, batch_size // 2)
     where = {"cuda": "GPU", "mps": "Apple GPU(MPS)"}.get(device.type, "CPU")
     return OutOfMemoryError(bilingual(
-        f"{where} 메모리가 부족합니다 ({first_line}). 배치 크기(batch size)를 줄여(예: {batch_size} → {smaller}) "
+        f"{where} 메모리가 부족합니다 ({cause(err)}). 배치 크기(batch size)를 줄여(예: {batch_size} → {smaller}) "
         "다시 실행하세요. 노트북에서는 커널을 재시작해야 앞서 쓰던 메모리가 비워집니다.",
-        f"The {where} ran out of memory ({first_line}). Use a smaller batch size (for example "
+        f"The {where} ran out of memory ({cause(err)}). Use a smaller batch size (for example "
         f"{batch_size} → {smaller}) and run again. In a notebook, restart the kernel to free the memory "
         "that is still held.",
     ))
 
 
-def _check_run(state: TrainingState, run: dict, checkpoint: Path) -> None:
-    """Refuse to resume a checkpoint made for another model or other classes."""
-    for key in ("model", "classes"):
-        if key in state.run and key in run and state.run[key] != run[key]:
-            raise CheckpointError(bilingual(
-                f"{checkpoint} 는 다른 설정({key}: {state.run[key]!r}, 지금은 {run[key]!r})으로 만든 체크포인트입니다. "
-                "같은 모델과 데이터로 실행하거나, 다른 출력 폴더를 쓰세요.",
-                f"{checkpoint} was made with other settings ({key}: {state.run[key]!r}, now {run[key]!r}). Run "
-                "with the same model and data, or use another output folder.",
-            ))
+def _check_finite(model: nn.Module, test: dict[str, float], epoch: int) -> None:
+    """Raise :class:`DivergenceError` when the test loss or any weight (or BatchNorm statistic) is NaN/inf."""
+    floats = [t for t in model.state_dict().values() if t.is_floating_point()]
+    weights_ok = bool(torch.stack([torch.isfinite(t).all() for t in floats]).all()) if floats else True
+    if weights_ok and math.isfinite(test["loss"]):
+        return
+    what_ko, what_en = (("가중치(weight)", "the weights") if not weights_ok else
+                        ("시험 손실(test loss)", "the test loss"))
+    raise DivergenceError(bilingual(
+        f"학습이 발산했습니다: 에포크 {epoch}이 끝난 뒤 {what_ko}에 NaN 또는 무한대가 생겼습니다. 이 에포크는 "
+        "저장하지 않았습니다. 학습률(learning rate)을 낮춰(예: 절반으로) 처음부터 다시 학습하세요.",
+        f"Training diverged: after epoch {epoch} {what_en} became NaN or infinite. This epoch was not saved. "
+        "Lower the learning rate (for example, halve it) and train again from scratch.",
+    ))
+
+
+def _restore(state: TrainingState, checkpoint: Path, model: nn.Module, optimizer, scheduler,
+             precision: Precision) -> None:
+    """Load weights, optimizer, schedule and gradient scaler from ``state`` (a file of another model is refused)."""
+    try:
+        model.load_state_dict(state.model)
+        optimizer.load_state_dict(state.optimizer)
+        scheduler.load_state_dict(state.scheduler)
+        if state.scaler:
+            precision.scaler.load_state_dict(state.scaler)
+        # The learning rate of the next step under *this* run's schedule (it stretches when epochs grew);
+        # the optimizer's saved one belongs to the old schedule (at its end: 0). Same value when nothing changed.
+        lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
+        for group, lr in zip(optimizer.param_groups, lrs):
+            group["lr"] = lr
+        scheduler._last_lr = lrs
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(bilingual(
+            f"체크포인트 {checkpoint} 는 다른 모델의 것이라 이어서 학습할 수 없습니다. 다른 출력 폴더를 쓰거나 "
+            "이어 하기(resume)를 끄세요.",
+            f"The checkpoint {checkpoint} belongs to a different model, so training cannot resume from it. "
+            f"Use another output folder or turn resume off. ({cause(err)})",
+        )) from None
 
 
 def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors,
         config: Optional[TrainConfig] = None, *, device: Union[str, torch.device, None] = None,
-        checkpoint: Union[str, Path, None] = None, resume: bool = False,
+        checkpoint: Union[str, Path, None] = None, resume: bool = False, overwrite: bool = False,
         callbacks: Sequence[Callable[[dict], None]] = (), progress: bool = True,
         log: Optional[Callable[[str], None]] = print, run: Optional[dict] = None) -> dict:
     """Train ``model`` on ``train_data``, test after every epoch, return the metrics.
@@ -174,66 +214,74 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
     ``model`` is a module, or a function that builds one: it is built right after seeding, so its initial
     weights follow ``config.seed`` (the CLI does this). ``device`` is a device or a preference ("cuda",
     "mps", "cpu"; ``None``: the best available) — chosen here, once. ``checkpoint`` (a ``.pt`` path) is
-    rewritten atomically after every epoch; with ``resume=True`` training continues from it — weights,
-    optimizer, schedule, gradient scaler, history, random generators — exactly as if it had never stopped
-    (run with a larger ``config.epochs`` to train longer). ``callbacks`` get each epoch's record after its
+    rewritten atomically after every epoch. A checkpoint already there is a run someone trained: with
+    ``resume=True`` training continues from it — weights, optimizer, schedule, gradient scaler, history, random
+    generators — exactly as if it had never stopped (a finished run just returns its metrics; run with a
+    larger ``config.epochs`` to train longer); ``overwrite=True`` replaces it with a new run; with neither,
+    :class:`~vgg_teach.errors.CheckpointError` says so. A resume must use the same recipe and data
+    (:func:`~.checkpoint.check_resume` lists what differs). ``callbacks`` get each epoch's record after its
     checkpoint is saved. ``run`` describes the run (the CLI keeps the model name and classes there): it is
-    stored in the checkpoint, checked on resume and returned.
+    stored in the checkpoint with the data's fingerprints, checked on resume and returned.
 
     Returns a dict with ``test_accuracy`` (last epoch), ``test_accuracy_tta`` (if ``config.tta``),
     ``train_seconds`` (training loops only: no evaluation, no checkpoint writing),
-    ``images_per_second``, ``epochs``, ``history`` (one record per epoch), ``precision``, ``device``.
-    Raises :class:`~vgg_teach.errors.DivergenceError` for a NaN/inf loss and
-    :class:`~vgg_teach.errors.OutOfMemoryError` when the device runs out of memory.
+    ``images_per_second``, ``epochs``, ``history`` (one record per epoch), ``precision``, ``device``,
+    ``config`` (the values used) and ``resumes`` (what each resume changed).
+    Raises :class:`~vgg_teach.errors.DivergenceError` for a NaN/inf loss, test loss or weight,
+    :class:`~vgg_teach.errors.OutOfMemoryError` when the device runs out of memory and
+    :class:`~vgg_teach.errors.DataError` for training data of fewer than two classes.
     """
     config = config or TrainConfig()
-    run = dict(run or {})
+    if resume and overwrite:
+        raise UsageError(bilingual("resume(이어 하기)와 overwrite(덮어쓰기)는 함께 쓸 수 없습니다.",
+                                   "resume and overwrite cannot be used together."))
+    train_data.require_classes(2)
+    run = {**(run or {}), "train_data": train_data.fingerprint(), "test_data": test_data.fingerprint()}
     device = get_device(device)
     say = log or (lambda _msg: None)
+    state, resumes = None, []
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        if remove_stale_temporaries(checkpoint):
+            say(bilingual("지난번에 끊긴 저장이 남긴 임시 파일을 지웠습니다.",
+                          "Removed temporary files left by an interrupted save."))
+        refuse_to_replace(checkpoint, resume=resume, overwrite=overwrite)
+        if resume and checkpoint.is_file():
+            # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
+            state = load_state(checkpoint, map_location="cpu")
+            changed = check_resume(state, asdict(config), run, checkpoint)
+            resumes = list(state.resumes)
+            if state.epoch < config.epochs:  # it trains on (a finished run is only loaded)
+                resumes.append({"after_epoch": int(state.epoch), "changed": changed})
+        elif resume:
+            say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
+                          "No checkpoint to resume from: starting a new run."))
+
     seed_everything(config.seed)
-    model = model if isinstance(model, nn.Module) else model()
-    channels_last = use_channels_last(device, config.channels_last)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for these shapes
-    model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
-    train_loader = DeviceLoader(train_data, config.batch_size, device, train=True, augment=config.augment,
-                                seed=config.seed, channels_last=channels_last)
-    test_loader = DeviceLoader(test_data, config.eval_batch_size, device, channels_last=channels_last)
-    precision = Precision.for_device(device, config.precision)
-    optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, len(train_loader))
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    net = torch.compile(model) if config.compile else model
-
     history: list[dict] = []
-    start_epoch = 1
-    if resume and checkpoint is not None and Path(checkpoint).is_file():
-        # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
-        state = load_state(checkpoint, map_location="cpu")
-        _check_run(state, run, Path(checkpoint))
-        try:
-            model.load_state_dict(state.model)
-        except RuntimeError as err:
-            raise CheckpointError(bilingual(
-                f"체크포인트 {checkpoint} 는 다른 모델의 것이라 이어서 학습할 수 없습니다. 다른 출력 폴더를 쓰거나 "
-                "이어 하기(resume)를 끄세요.",
-                f"The checkpoint {checkpoint} belongs to a different model, so training cannot resume from it. "
-                f"Use another output folder or turn resume off. ({str(err).splitlines()[0]})",
-            )) from None
-        optimizer.load_state_dict(state.optimizer)
-        scheduler.load_state_dict(state.scheduler)
-        if state.scaler:
-            precision.scaler.load_state_dict(state.scaler)
-        history = list(state.history)
-        start_epoch = int(state.epoch) + 1
-        set_rng_state(state.rng)
-        say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {start_epoch - 1}까지 끝났습니다 ({checkpoint}).",
-                      f"Resuming from the checkpoint: epochs up to {start_epoch - 1} are done ({checkpoint})."))
-    elif resume:
-        say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
-                      "No checkpoint to resume from: starting a new run."))
-
+    start_epoch, saved_epoch = 1, 0
     try:
+        model = model if isinstance(model, nn.Module) else model()
+        channels_last = use_channels_last(device, config.channels_last)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for these shapes
+        model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+        train_loader = DeviceLoader(train_data, config.batch_size, device, train=True, augment=config.augment,
+                                    seed=config.seed, channels_last=channels_last)
+        test_loader = DeviceLoader(test_data, config.eval_batch_size, device, channels_last=channels_last)
+        precision = Precision.for_device(device, config.precision)
+        optimizer = make_optimizer(model, config)
+        scheduler = make_scheduler(optimizer, config, len(train_loader))
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        net = torch.compile(model) if config.compile else model
+        if state is not None:
+            _restore(state, checkpoint, model, optimizer, scheduler, precision)
+            history, start_epoch = list(state.history), int(state.epoch) + 1
+            saved_epoch = int(state.epoch)
+            set_rng_state(state.rng)
+            say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint}).",
+                          f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."))
+
         for epoch in tqdm(range(start_epoch, config.epochs + 1), desc="training", disable=not progress,
                           initial=start_epoch - 1, total=config.epochs):
             train_loader.set_epoch(epoch)
@@ -244,6 +292,7 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
             _sync(device)
             seconds = time.perf_counter() - t0
             test = evaluate(net, test_loader, precision)
+            _check_finite(model, test, epoch)  # a diverged epoch is never saved
             record = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"],
                       "test_loss": test["loss"], "test_acc": test["acc"],
                       "lr": lr, "seconds": seconds,
@@ -253,22 +302,25 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
             if checkpoint is not None:
                 save_state(TrainingState(model.state_dict(), optimizer.state_dict(), scheduler.state_dict(),
                                          precision.scaler.state_dict(), history, epoch, rng_state(),
-                                         asdict(config), run), checkpoint)
+                                         asdict(config), run, resumes), checkpoint)
+                saved_epoch = epoch
             say(f"epoch {epoch:>3}/{config.epochs}  train loss {train['loss']:.3f} acc {train['acc']:.2%}  "
                 f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {seconds:.1f}s "
                 f"{record['images_per_second']:,.0f} img/s")
             for callback in callbacks:
                 callback(record)
         result_tta = evaluate(net, test_loader, precision, tta=True) if config.tta else None
-    except KeyboardInterrupt:
-        if checkpoint is not None and history:
-            say(bilingual(f"중단되었습니다. 에포크 {history[-1]['epoch']}까지의 체크포인트가 {checkpoint} 에 "
+    except (KeyboardInterrupt, OutputWriteError) as err:
+        if checkpoint is not None and saved_epoch:  # what is really on disk, not the epoch being written
+            interrupted = isinstance(err, KeyboardInterrupt)
+            ko, en = ("중단되었습니다", "Interrupted") if interrupted else ("멈췄습니다", "Stopped")
+            say(bilingual(f"{ko}. 에포크 {saved_epoch}까지의 체크포인트가 {checkpoint} 에 "
                           "있습니다. resume=True (또는 --resume)로 이어서 학습하세요.",
-                          f"Interrupted. The checkpoint up to epoch {history[-1]['epoch']} is at {checkpoint}; "
+                          f"{en}. The checkpoint up to epoch {saved_epoch} is at {checkpoint}; "
                           "continue with resume=True (or --resume)."))
         raise
     except (RuntimeError, MemoryError) as err:
-        if isinstance(err, MemoryError) or _is_oom(err):
+        if _is_oom(err):
             raise _oom_error(err, config.batch_size, device) from None
         raise
 
@@ -284,6 +336,7 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
         "device": str(device),
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "config": asdict(config),
+        "resumes": resumes,
         **run,
     }
     if result_tta is not None:

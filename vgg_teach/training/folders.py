@@ -1,15 +1,21 @@
-"""Your own images: ``DIR/<class>/…`` folders and ``.tar(.gz)`` archives of them, decoded once and cached."""
+"""Your own images: ``DIR/<class>/…`` folders and ``.tar(.gz)`` archives of them, decoded once and cached.
+
+Folders are taken as learners make them: class names are compared in NFC (a macOS copy writes Hangul
+decomposed), names that are not UTF-8 (a zip from a Korean Windows computer: CP949) are handled as bytes
+and shown readably (:func:`vgg_teach.errors.readable`), and files are read while they are decoded.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import tarfile
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import torch
 
-from ..errors import DataError, bilingual
+from ..errors import DataError, bilingual, readable
 from .checkpoint import atomic_save
 from .data import IMAGE_EXTENSIONS, ImageTensors, PathLike
 from .decode import decode_all
@@ -37,9 +43,18 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def _class_dirs(folder: Path) -> list[Path]:
-    # Hidden folders (.ipynb_checkpoints, .DS_Store …) are never classes.
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+def _class_dirs(folder: Path) -> dict[str, list[Path]]:
+    """Class name (readable, NFC) → its folders (two when NFC and NFD copies of one name sit side by side)."""
+    found: dict[str, list[Path]] = {}
+    for p in sorted(folder.iterdir()):
+        if p.is_dir() and not p.name.startswith("."):  # .ipynb_checkpoints, .DS_Store … are never classes
+            found.setdefault(readable(p.name), []).append(p)
+    return dict(sorted(found.items()))
+
+
+def _shown(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder``, readable even when the name is not UTF-8."""
+    return readable(str(path.relative_to(folder)))
 
 
 def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None, image_size: int = 32,
@@ -54,13 +69,13 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(bilingual(f"폴더가 없습니다: {folder}", f"No such folder: {folder}"))
-    found = [p.name for p in _class_dirs(folder)]
+    found = _class_dirs(folder)
     if not found:
         raise DataError(bilingual(
             f"{folder} 안에 클래스 폴더가 없습니다. 이미지를 {folder}/<클래스 이름>/사진.jpg 처럼 넣으세요.",
             f"{folder} has no class folders. Put images at {folder}/<class name>/photo.jpg.",
         ))
-    classes = list(classes) if classes is not None else found
+    classes = [readable(c) for c in classes] if classes is not None else list(found)
     unknown = sorted(set(found) - set(classes))
     if unknown:
         raise DataError(bilingual(
@@ -71,25 +86,26 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
         ))
     files: list[tuple[Path, int]] = []
     for label, name in enumerate(classes):
-        class_dir = folder / name
-        images = sorted(p for p in class_dir.rglob("*") if p.is_file() and _is_image(p)) \
-            if class_dir.is_dir() else []
-        if class_dir.is_dir() and not images:
-            raise DataError(bilingual(
-                f"클래스 폴더 {class_dir} 에 이미지가 없습니다 ({', '.join(IMAGE_EXTENSIONS)} 파일을 넣거나 "
-                "폴더를 지우세요).",
-                f"The class folder {class_dir} holds no images (add {', '.join(IMAGE_EXTENSIONS)} files "
-                "or delete the folder).",
-            ))
-        files += [(p, label) for p in images]
+        for class_dir in found.get(name, []):
+            images = sorted(p for p in class_dir.rglob("*") if p.is_file() and _is_image(p))
+            if not images:
+                shown = folder / _shown(class_dir, folder)
+                raise DataError(bilingual(
+                    f"클래스 폴더 {shown} 에 이미지가 없습니다 ({', '.join(IMAGE_EXTENSIONS)} 파일을 넣거나 "
+                    "폴더를 지우세요).",
+                    f"The class folder {shown} holds no images (add {', '.join(IMAGE_EXTENSIONS)} files "
+                    "or delete the folder).",
+                ))
+            files += [(p, label) for p in images]
 
+    # File names as bytes: a name that is not UTF-8 cannot be encoded as text, but it is still a name.
     digest = hashlib.sha1(f"folder:{image_size}:{classes}".encode())
     for path, label in files:
         stat = path.stat()
-        digest.update(f"{path.relative_to(folder)}:{label}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        digest.update(os.fsencode(path.relative_to(folder)) + f":{label}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
 
-    def build() -> ImageTensors:
-        items = [(str(p), p.read_bytes()) for p, _ in files]
+    def build() -> ImageTensors:  # each file is read by the thread that decodes it
+        items = ((_shown(p, folder), p) for p, _ in files)
         return ImageTensors(decode_all(items, image_size, workers),
                             torch.tensor([label for _, label in files], dtype=torch.int64), classes)
 
@@ -135,18 +151,24 @@ def load_jpeg_tarball(path: PathLike, image_size: int = 32, cache: Optional[Path
     key = f"tar:{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{image_size}"
 
     def build() -> ImageTensors:
-        items: list[tuple[str, bytes]] = []
-        with tarfile.open(path) as tar:
+        names: list[str] = []
+
+        def members(tar: tarfile.TarFile) -> Iterator[tuple[str, bytes]]:  # read as the decoder asks for them
             for member in tar:
                 name = Path(member.name)
                 if member.isfile() and _is_image(name) and len(name.parts) >= 2:
-                    items.append((member.name, tar.extractfile(member).read()))
-        if not items:
+                    names.append(member.name)
+                    yield readable(member.name), tar.extractfile(member).read()
+
+        with tarfile.open(path) as tar:
+            images = decode_all(members(tar), image_size, workers)
+        if not names:
             raise DataError(bilingual(f"{path} 안에 이미지가 없습니다.", f"{path} holds no images."))
-        items.sort()
-        classes = sorted({Path(name).parent.name for name, _ in items})
+        order = sorted(range(len(names)), key=names.__getitem__)
+        class_of = [readable(Path(names[i]).parent.name) for i in order]
+        classes = sorted(set(class_of))
         index = {c: i for i, c in enumerate(classes)}
-        labels = torch.tensor([index[Path(name).parent.name] for name, _ in items], dtype=torch.int64)
-        return ImageTensors(decode_all(items, image_size, workers), labels, classes)
+        labels = torch.tensor([index[c] for c in class_of], dtype=torch.int64)
+        return ImageTensors(images[torch.tensor(order, dtype=torch.int64)], labels, classes)
 
     return _cached(cache, key, build)
