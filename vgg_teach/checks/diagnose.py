@@ -153,7 +153,7 @@ def explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
             have = (f"{shape[1]}·{shape[2]}·{shape[3]} = {n_in:,}" if shape and math.prod(shape[1:]) == n_in
                     else f"{n_in:,}")
             s = _side(w_in)
-            why_ko = f" ({features_arithmetic(w_in)}은 {32 * s}×{32 * s} 이미지에서 나오는 크기입니다)" if s else ""
+            why_ko = f" ({32 * s}×{32 * s} 이미지라면 특징이 {features_arithmetic(w_in)}개입니다)" if s else ""
             why_en = f" ({features_arithmetic(w_in)} is what a {32 * s}×{32 * s} image gives)" if s else ""
             return (f"{name}은 입력 {features_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 특징 "
                     f"추출부는 {have}개를 내놓습니다{why_ko}.",

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .feedback import CheckResult, describe_exception, is_stub, never_raises
+from .feedback import CheckResult, describe_exception, exception_hint, is_stub, never_raises
 from .trace import dropout_active, record_ops
 
 __all__ = ["check_vgg16", "VGG16_PARAMS"]
@@ -43,18 +43,24 @@ VGG16_PARAMS = 138_357_544
 _FEATURE_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "relu", "batch_norm")
 
 
+def _is_factory(candidate: Any) -> bool:
+    """A class, or a function such as ``torchvision.models.vgg16``: called with ``num_classes=...``."""
+    return inspect.isclass(candidate) or (callable(candidate) and not isinstance(candidate, nn.Module))
+
+
 def _build(result: CheckResult, candidate: Any, num_classes: int) -> nn.Module | None:
     from .build import build_for_check
 
-    if inspect.isclass(candidate):
+    if _is_factory(candidate):
         try:
             return build_for_check(candidate, num_classes)
         except Exception as exc:  # noqa: BLE001
             if is_stub(exc):
                 raise
             ko, en = describe_exception(exc)
-            result.fail(f"{candidate.__name__}(num_classes={num_classes})을(를) 만들 수 없습니다. {ko}",
-                        f"Could not build {candidate.__name__}(num_classes={num_classes}). {en}",
+            name = getattr(candidate, "__name__", type(candidate).__name__)
+            result.fail(f"{name}(num_classes={num_classes})을(를) 만들 수 없습니다. {ko}",
+                        f"Could not build {name}(num_classes={num_classes}). {en}",
                         "__init__이 num_classes 인자를 받고 super().__init__()을 먼저 부르는지 확인하세요.",
                         "Check that __init__ takes num_classes and calls super().__init__() first.")
             return None
@@ -65,16 +71,23 @@ def _build(result: CheckResult, candidate: Any, num_classes: int) -> nn.Module |
     return None
 
 
-def _crash(result: CheckResult, rec: Any) -> None:
+def _crash(result: CheckResult, rec: Any, variants: Any) -> None:
+    """The failed forward pass, explained — briefly when a variant named above already explains it."""
     from .diagnose import explain_crash
 
     ko, en = describe_exception(rec.error)
+    f = rec.failed
+    if f is not None and ((variants.cifar and f.name == "linear") or (variants.grayscale and f.name == "conv2d")):
+        result.fail(f"그래서 224×224 이미지 2장으로 순전파(forward)하다가 {f.module}에서 멈췄습니다 ({ko}).",
+                    f"So the forward pass on two 224×224 images stops at {f.module} ({en}).")
+        return
     explained = explain_crash(rec)
     if explained is None:
+        hint = exception_hint(rec.error)
         result.fail(f"224×224 이미지 2장으로 순전파(forward)하다가 실패했습니다. {ko}",
                     f"The forward pass on two 224×224 images failed. {en}",
-                    "각 계층의 출력 모양을 print로 찍어 보며 어디서 어긋나는지 찾아보세요.",
-                    "Print each layer's output shape to find where the shapes stop matching.")
+                    *(hint if hint[0] else ("각 계층의 출력 모양을 print로 찍어 보며 어디서 어긋나는지 찾아보세요.",
+                                            "Print each layer's output shape to find where the shapes stop matching.")))
         return
     e_ko, e_en, h_ko, h_en = explained
     result.fail(f"224×224 이미지 2장으로 순전파(forward)하다가 멈췄습니다: {e_ko} ({ko})",
@@ -197,7 +210,7 @@ def _links(result: CheckResult, rec: Any, structure_ok: bool) -> None:
 
 @never_raises("check_vgg16")
 def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> CheckResult:
-    """Is ``candidate`` (a class called with ``num_classes=...``, or an instance) a correct VGG16?
+    """Is ``candidate`` (a class or function called with ``num_classes=...``, or an instance) a correct VGG16?
 
     Checks configuration D (13 3×3 padding-1 convs in blocks of 2-2-3-3-3 with 64-128-256-512-512
     channels), a ReLU after every conv and after fc6 and fc7, 2×2 stride-2 max pooling after each
@@ -210,7 +223,7 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     from .diagnose import recognise
     from .vgg16_structure import check_classifier, check_features, split
 
-    is_class = inspect.isclass(candidate)
+    is_class = _is_factory(candidate)
     model = _build(result, candidate, num_classes)
     if model is None:
         return result
@@ -248,7 +261,7 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     features_ok = check_features(result, features, complete=done, in_channels=1 if variants.grayscale else 3)
     classifier_ok = structure.error is None and check_classifier(result, classifier, num_classes)
     if rec.error is not None:
-        _crash(result, rec)
+        _crash(result, rec, variants)
     if is_class:
         _num_classes(result, candidate, model)
     if rec.error is None:
