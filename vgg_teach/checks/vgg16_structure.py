@@ -19,7 +19,7 @@ from .feedback import CheckResult
 from .trace import OpEvent, conv_geometry, pool_geometry
 
 __all__ = ["D_BLOCKS", "fc_shape", "is_identity_pool", "split", "check_features", "check_classifier",
-           "conv_name", "fc_name"]
+           "conv_name", "event_names"]
 
 
 def _blocks(cfg: Sequence[LayerSpec]) -> list[list[int]]:
@@ -74,10 +74,6 @@ def split(events: list[OpEvent], drop_batch_norm: bool) -> tuple[list[OpEvent], 
 def conv_name(b: int, i: int, e: OpEvent | None) -> tuple[str, str]:
     where = f"({e.module})" if e is not None and e.module else ""
     return f"conv{b}_{i}{where}", f"conv{b}_{i}{' ' + where if where else ''}"
-
-
-def fc_name(j: int, e: OpEvent | None) -> str:
-    return f"fc{6 + j}" + (f" ({e.module})" if e is not None and e.module else "")
 
 
 def _conv_problems(e: OpEvent, expected_in: int, out_ch: int) -> list[tuple[str, str]]:
@@ -259,18 +255,16 @@ def event_names(events: list[OpEvent]) -> list[tuple[str, str]]:
     block, index, fc, last = 1, 0, 0, ""
     for e in events:
         if fc_shape(e) is not None:
-            name = last = f"fc{6 + fc}"
+            ko = en = last = f"fc{6 + fc}"
             fc += 1
         elif e.name == "conv2d":
             index += 1
-            name = last = f"conv{block}_{index}"
+            ko = en = last = f"conv{block}_{index}"
         elif e.name in ("max_pool2d", "avg_pool2d"):
-            name = last = f"pool{block}"
+            ko = en = last = f"pool{block}"
             block, index = block + 1, 0
         else:
-            op = {"relu": "ReLU", "dropout": "dropout", "batch_norm": "batch norm"}.get(e.name, e.name)
-            names.append((f"{last} 뒤의 {op}" if last else op, f"{op} after {last}" if last else op))
-            names[-1] = tuple(f"{n} ({e.module})" if e.module else n for n in names[-1])  # type: ignore[assignment]
-            continue
-        names.append((f"{name}({e.module})" if e.module else name, f"{name} ({e.module})" if e.module else name))
+            op = {"relu": "ReLU", "batch_norm": "batch norm"}.get(e.name, e.name)
+            ko, en = (f"{last} 뒤의 {op}", f"{op} after {last}") if last else (op, op)
+        names.append((f"{ko}({e.module})", f"{en} ({e.module})") if e.module else (ko, en))
     return names
