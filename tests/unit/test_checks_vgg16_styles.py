@@ -330,3 +330,19 @@ def test_stub_and_torch_not_implemented_are_told_apart():
     assert pending.status == TODO
     assert "run that cell, then run this one again" in str(pending)
     assert "Python still has the old stub" in str(pending)
+
+
+class PlainTensorAttribute(answers.MyVGG16):
+    """A tensor kept as a plain attribute: on "meta" it stays meta, so the check builds this class for real."""
+
+    def __init__(self, num_classes=10):
+        super().__init__(num_classes)
+        self.one = torch.ones(())
+
+    def forward(self, x):
+        return super().forward(x * self.one)
+
+
+def test_a_class_that_cannot_be_materialised_from_meta_is_built_for_real_and_passes():
+    result = check_vgg16(PlainTensorAttribute)
+    assert result.passed, str(result)

@@ -80,6 +80,7 @@ class Recording:
     failed: OpEvent | None = None  #: the op that raised, with its arguments' shapes
     out_linked: bool | None = None  #: ``forward`` returned the last op's output unchanged
     out_diff: float | None = None
+    used: set[int] = field(default_factory=set)  #: ids of the parameters and buffers some op read
 
     def __iter__(self) -> Iterator[Any]:
         yield self.out
@@ -131,6 +132,7 @@ class _Recorder(TorchFunctionMode):
         self.stack: list[nn.Module] = []
         self.link = link is not None
         self.last = link  # a copy of the last significant op's output (first: the model's input)
+        self.used: set[int] = set()
 
     def where(self) -> str:
         for m in reversed(self.stack):
@@ -142,6 +144,7 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         raw = getattr(func, "__name__", str(func))
         name = _NORMALISE.get(raw, raw)
+        self.used.update(id(a) for a in (*args, *kwargs.values()) if isinstance(a, nn.Parameter))
         event = None
         if name in SIGNIFICANT:
             bound = dict(zip(_SIGNATURES.get(name, ("input",)), args))
@@ -219,6 +222,7 @@ def record_ops(model: nn.Module, x: torch.Tensor, root: str | None = None) -> Re
             h.remove()
         model.train(was_training)
     rec = Recording(out, recorder.events, error, recorder.failed)
+    rec.used = recorder.used | {id(t) for e in recorder.events for t in e.args.values() if isinstance(t, torch.Tensor)}
     if error is None and recorder.link and recorder.events:
         rec.out_linked, rec.out_diff = _compare(out, recorder.last)
     return rec

@@ -137,10 +137,9 @@ def _parameters(result: CheckResult, model: nn.Module, rec: Any, classifier: lis
     n = sum(p.numel() for p in model.parameters())
     in_last, out_last = fc_shape(fcs[-1])
     n_1000 = n + (in_last + (fcs[-1].arg("bias") is not None)) * (1000 - out_last)
-    used = {id(t) for e in rec.events for t in e.args.values() if isinstance(t, torch.Tensor)}
     bn = sum(t.numel() for e in rec.events if e.name == "batch_norm" for t in (e.arg("weight"), e.arg("bias"))
              if isinstance(t, torch.Tensor))
-    unused = [(name, p.numel()) for name, p in model.named_parameters() if id(p) not in used]
+    unused = [(name, p.numel()) for name, p in model.named_parameters() if id(p) not in rec.used]
     if batch_norm and n_1000 - bn == VGG16_PARAMS:
         result.note(f"매개변수는 배치 정규화의 {bn:,}개를 빼면 {VGG16_PARAMS:,}개로 VGG16과 같습니다.",
                     f"Batch norm's {bn:,} parameters aside, the {VGG16_PARAMS:,} parameters are VGG16's.")
@@ -219,7 +218,7 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     docstring). fc6/fc7 written as convolutions pass with a note. Never raises.
     """
     from ..analysis.layers import model_device
-    from .build import built_on_meta
+    from .build import build_for_check, built_on_meta
     from .diagnose import recognise
     from .vgg16_structure import check_classifier, check_features, split
 
@@ -236,13 +235,20 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
         return result
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)).to(device)
     rec = record_ops(model, x)
+    if is_class and rec.error is not None and "meta" in str(rec.error).lower():
+        model = build_for_check(candidate, num_classes, real=True)  # __init__ made tensors we could not recreate
+        rec = record_ops(model, x)
     if rec.error is not None and is_stub(rec.error):
         raise rec.error
     variants = recognise(result, rec)
     structure = rec
     if variants.grayscale:  # the rest of the structure, seen with the one channel it was built for
-        gray = built_on_meta(candidate, num_classes) if is_class else model
-        structure = record_ops(gray, torch.zeros(2, 1, 224, 224, device="meta" if is_class else device))
+        try:
+            gray = built_on_meta(candidate, num_classes) if is_class else model
+            structure = record_ops(gray, torch.zeros(2, 1, 224, 224, device="meta" if is_class else device))
+        except Exception as exc:  # noqa: BLE001 - then only what ran before the crash is judged
+            if is_stub(exc):
+                raise
     if rec.error is None:
         if not isinstance(rec.out, torch.Tensor):
             result.fail(f"forward가 텐서가 아니라 {type(rec.out).__name__}을(를) 돌려줍니다.",
