@@ -27,11 +27,12 @@ The helpers are imported when the check runs, so ``from vgg_teach.checks import 
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import nn
 
+from ..models import CFGS, LayerSpec
 from .feedback import CheckResult, describe_exception, exception_hint, is_stub, never_raises
 from .trace import dropout_active, record_ops
 
@@ -41,6 +42,20 @@ __all__ = ["check_vgg16", "VGG16_PARAMS"]
 VGG16_PARAMS = 138_357_544
 
 _FEATURE_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "relu", "batch_norm")
+
+
+def _blocks(cfg: Sequence[LayerSpec]) -> list[list[int]]:
+    """Output channels of each conv, grouped by pooling block: D → [[64,64],[128,128],[256]*3,…]."""
+    blocks: list[list[int]] = [[]]
+    for spec in cfg:
+        if spec == "M":
+            blocks.append([])
+        else:
+            blocks[-1].append(spec[0] if isinstance(spec, tuple) else int(spec))
+    return [b for b in blocks if b]
+
+
+_D_BLOCKS = _blocks(CFGS["D"])  # VGG16: 2-2-3-3-3 convs, 64-128-256-512-512 channels
 
 
 def _is_factory(candidate: Any) -> bool:
@@ -264,7 +279,8 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     features, classifier = split(structure.events, drop_batch_norm=variants.batch_norm)
     failed = structure.failed
     done = structure.error is None or bool(classifier) or (failed is not None and failed.name not in _FEATURE_OPS)
-    features_ok = check_features(result, features, complete=done, in_channels=1 if variants.grayscale else 3)
+    features_ok = check_features(result, features, _D_BLOCKS, complete=done,
+                                 in_channels=1 if variants.grayscale else 3)
     classifier_ok = structure.error is None and check_classifier(result, classifier, num_classes)
     if rec.error is not None:
         _crash(result, rec, variants)

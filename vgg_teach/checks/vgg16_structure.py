@@ -10,30 +10,13 @@ layers they equal (:func:`fc_shape`).
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import torch
 
-from ..models import CFGS, LayerSpec
 from .feedback import CheckResult
 from .trace import OpEvent, conv_geometry, pool_geometry
 
-__all__ = ["D_BLOCKS", "fc_shape", "is_identity_pool", "split", "check_features", "check_classifier",
+__all__ = ["fc_shape", "is_identity_pool", "split", "check_features", "check_classifier",
            "conv_name", "event_names"]
-
-
-def _blocks(cfg: Sequence[LayerSpec]) -> list[list[int]]:
-    """Output channels of each conv, grouped by pooling block: D → [[64,64],[128,128],[256]*3,…]."""
-    blocks: list[list[int]] = [[]]
-    for spec in cfg:
-        if spec == "M":
-            blocks.append([])
-        else:
-            blocks[-1].append(spec[0] if isinstance(spec, tuple) else int(spec))
-    return [b for b in blocks if b]
-
-
-D_BLOCKS = _blocks(CFGS["D"])  # 2-2-3-3-3 convs, 64-128-256-512-512 channels
 
 
 def fc_shape(e: OpEvent) -> tuple[int, int] | None:
@@ -100,8 +83,9 @@ def _conv_problems(e: OpEvent, expected_in: int, out_ch: int) -> list[tuple[str,
     return problems
 
 
-def check_features(result: CheckResult, ops: list[OpEvent], complete: bool = True, in_channels: int = 3) -> bool:
-    """Walk the feature ops against configuration D; report the first place they part.
+def check_features(result: CheckResult, ops: list[OpEvent], blocks: list[list[int]], complete: bool = True,
+                   in_channels: int = 3) -> bool:
+    """Walk the feature ops against a configuration's ``blocks`` (VGG16: D's); report the first place they part.
 
     ``complete=False``: the forward pass stopped (a crash explained elsewhere), so running out of ops
     is not a mistake and nothing is claimed about the layers never reached.
@@ -113,7 +97,7 @@ def check_features(result: CheckResult, ops: list[OpEvent], complete: bool = Tru
     def peek() -> OpEvent | None:
         return ops[pos] if pos < len(ops) else None
 
-    for b, channels in enumerate(D_BLOCKS, start=1):
+    for b, channels in enumerate(blocks, start=1):
         for i, out_ch in enumerate(channels, start=1):
             e = peek()
             ko_w, en_w = conv_name(b, i, e)
@@ -134,7 +118,7 @@ def check_features(result: CheckResult, ops: list[OpEvent], complete: bool = Tru
                                 "Compare the order of your features with Table 1 (configuration D).")
                 return False
             pos += 1
-            expected_in = in_channels if (b, i) == (1, 1) else (D_BLOCKS[b - 2][-1] if i == 1 else out_ch)
+            expected_in = in_channels if (b, i) == (1, 1) else (blocks[b - 2][-1] if i == 1 else out_ch)
             problems = _conv_problems(e, expected_in, out_ch)
             if problems and convs_ok:
                 convs_ok = False
