@@ -146,12 +146,12 @@ def test_missing_dropout_passes_with_a_note():
 
 
 @pytest.mark.parametrize("defect,needle", [
-    ("missing_relu", "No ReLU after block 4, conv 3"),
-    ("pool3x3", "Block 3's max pooling has kernel=(3, 3)"),
+    ("missing_relu", "No ReLU after conv4_3 (features[21])"),
+    ("pool3x3", "pool3 (features[16]): the max pooling has kernel=(3, 3)"),
     ("avgpool", "Block 2 ends in average pooling"),
-    ("stride2_conv", "block 5, conv 3 (conv5_3): stride is (2, 2)"),
-    ("softmax", "'softmax' follows the last layer"),
-    ("scaled", "its output differs from a reference VGG16"),
+    ("stride2_conv", "conv5_3 (features[28]): stride is (2, 2)"),
+    ("softmax", "'softmax' (VGG16_softmax.forward) follows the last layer"),
+    ("scaled", "forward changes the output of the last layer, fc8 (classifier[6])"),
 ])
 def test_behaviourally_wrong_models_with_the_right_parameter_count_fail(defect, needle):
     cls = defective(defect)
@@ -175,6 +175,7 @@ def test_stub_is_pending_not_failed_and_exceptions_never_escape():
     crashed = check_vgg16(Crashes)
     assert crashed.status == FAIL
     assert "forward pass" in str(crashed) and "RuntimeError" in str(crashed)
+    assert "fc6 (classifier[0]) receives a 4-D tensor of shape (2, 512, 7, 7): it was not flattened" in str(crashed)
     assert check_vgg16(42).status == FAIL
 
 
@@ -240,4 +241,4 @@ class SquashedFeatures(answers.MyVGG16):
 def test_an_extra_op_between_features_and_classifier_is_named():
     result = check_vgg16(SquashedFeatures)
     assert result.status == FAIL
-    assert "'sigmoid' sits between the end of the features and the first linear layer" in str(result)
+    assert "'sigmoid' (SquashedFeatures.forward) sits between the end of the features (pool5) and fc6" in str(result)

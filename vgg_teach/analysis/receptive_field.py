@@ -9,9 +9,9 @@ Walking the convolutions and poolings in order, with ``k_eff = dilation·(k − 
 VGG16 gives 3, 5, 6, 10, 14, 16, 24, 32, 40, 44, 60, 76, 92, 100, 132, 164, 196, 212.
 Measuring the same fields with autograd is :mod:`.rf_measure`; drawing them, :mod:`vgg_teach.show.rf_plots`.
 
-Assumption: the module's layers run in the order they are registered (true for ``nn.Sequential``
-and VGG); the walk stops at the first layer that sees the whole image (``Linear``, ``Flatten``,
-adaptive pooling).
+The layers are walked in the order a forward pass runs them, along a single path (a network with
+shortcuts, such as ResNet, is refused with a clear message rather than walked as if in series); the
+walk stops at the first layer that sees the whole image (``Linear``, ``Flatten``, adaptive pooling).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from torch import nn
 from ..errors import UsageError
 from ..models import vgg16
 from ..show.tables import Table
-from .layers import layer_names, leaf_layers, pair
+from .layers import forward_path, layer_names, leaf_layers, pair
 
 __all__ = [
     "RFLayer", "RFTable", "receptive_field_table", "VGG16_RECEPTIVE_FIELDS", "LayerRef", "walk", "geometry",
@@ -49,8 +49,15 @@ LayerRef = Union[int, str]
 
 
 def walk(module: nn.Module) -> list[tuple[str, nn.Module, str]]:
-    """``(path, module, paper name)`` of the leaves up to the first whole-image layer."""
-    leaves = leaf_layers(module)
+    """``(path, module, paper name)`` of the leaves up to the first whole-image layer, in the order they run.
+
+    The order comes from a forward pass on the ``meta`` device (:func:`~.layers.forward_path`), so a
+    pooling module used five times counts five times; a network that is not a single path (ResNet's
+    shortcuts, a concatenation) or that calls a convolution or pooling as a function in ``forward`` is
+    refused with a :class:`UsageError` instead of being walked as if its layers ran in series. A module
+    that cannot run on ``meta`` is walked in registration order.
+    """
+    leaves = forward_path(module, stop_at=_GLOBAL_TYPES) or leaf_layers(module)
     out = []
     for (path, m), name in zip(leaves, layer_names(leaves)):
         if isinstance(m, _GLOBAL_TYPES):

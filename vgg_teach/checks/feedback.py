@@ -6,8 +6,8 @@ renders as HTML in Jupyter/Colab and as plain text elsewhere, is truthy only whe
 and :meth:`CheckResult.use` lets the lesson go on with the learner's code once it passes — or with
 the course's reference implementation, saying so plainly, while it does not.
 
-:func:`never_raises` turns any exception raised by the learner's code into a ❌ (or ⏳ for
-``NotImplementedError``) so that "Run all" never stops at a check cell.
+:func:`never_raises` turns any exception raised by the learner's code into a ❌ (or ⏳ for an
+exercise's stub, :func:`is_stub`) so that "Run all" never stops at a check cell.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 __all__ = ["PASS", "FAIL", "TODO", "INFO", "CheckItem", "CheckResult", "never_raises",
-           "describe_exception", "PASSED_MARK", "PENDING_MARK"]
+           "describe_exception", "exception_hint", "is_stub", "PASSED_MARK", "PENDING_MARK", "NOT_WRITTEN"]
 
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
 _ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
@@ -173,11 +173,45 @@ def _show(obj: Any) -> None:
         display(obj)
 
 
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+#: The ⏳ line of an exercise whose stub still runs — also when the learner filled in the TODO but
+#: re-ran only the check cell, so that Python still holds the old function.
+NOT_WRITTEN = ("아직 작성하지 않았습니다: 위 연습 셀의 TODO를 채우고 그 셀을 실행한 다음 이 셀을 다시 실행하세요. "
+               "이미 채웠다면 연습 셀부터 다시 실행하세요: 그 전까지 파이썬은 예전 코드(빈 칸)를 씁니다.",
+               "Not written yet: fill in the TODO in the exercise cell above, run that cell, then run this one "
+               "again. Already filled it in? Run the exercise cell first: until you do, Python still has the old "
+               "stub.")
+
+#: torch's message when a module without ``forward`` (an ``nn.ModuleList``, a bare ``nn.Module``) is called.
+_NO_FORWARD = 'missing the required "forward" function'
+
+
+def _outside(filename: str) -> bool:
+    """A frame of the learner's code: neither torch's nor this package's."""
+    return not filename.startswith(_PACKAGE) and "/torch/" not in filename and "\\torch\\" not in filename
+
+
+def is_stub(exc: BaseException) -> bool:
+    """Is ``exc`` an exercise's unwritten stub, i.e. a ``raise NotImplementedError`` in the learner's code?
+
+    A ``NotImplementedError`` that torch raises (calling an ``nn.ModuleList``, an op the ``meta``
+    device lacks) is not a stub: it is an error in code the learner did write.
+    """
+    if not isinstance(exc, NotImplementedError) or _NO_FORWARD in str(exc):
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return True  # raised straight at us: we cannot tell, so believe it is the stub
+    last = frames[-1]
+    if not _outside(last.filename):
+        return False
+    return not last.line or last.line.lstrip().startswith("raise")
+
+
 def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
     """A short (ko, en) description of an exception raised by learner code, with its last frames."""
-    package = str(Path(__file__).resolve().parent)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if not f.filename.startswith(package) and "/torch/" not in f.filename][-limit:]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _outside(f.filename)][-limit:]
     where = "; ".join(f"{f.name}() line {f.lineno}: {f.line}" for f in frames if f.line)
     msg = f"{type(exc).__name__}: {exc}".strip()
     tail = f" — {where}" if where else ""
@@ -185,11 +219,23 @@ def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
             f"Your code raised an error — {msg}{tail}")
 
 
+def exception_hint(exc: BaseException) -> tuple[str, str]:
+    """A (ko, en) hint for errors that have one well-known cause, else ``("", "")``."""
+    if _NO_FORWARD in str(exc):
+        return ("nn.ModuleList(과 forward가 없는 nn.Module)은 계층을 담아 두기만 할 뿐 호출할 수 없습니다. "
+                "nn.Sequential(*layers)을 쓰거나, forward에서 for layer in self.layers: x = layer(x) 처럼 차례로 "
+                "부르세요.",
+                "An nn.ModuleList (or an nn.Module without forward) only holds layers; it cannot be called. Use "
+                "nn.Sequential(*layers), or call them in turn in forward: for layer in self.layers: x = layer(x).")
+    return "", ""
+
+
 def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
     """Decorator for check functions: whatever the learner's code raises becomes a ⏳/❌ line.
 
-    ``NotImplementedError`` (the stub of an exercise not yet written) becomes ⏳; any other exception
-    becomes ❌ with its message and the lines where it happened.
+    An exercise's stub (:func:`is_stub`) becomes ⏳ with :data:`NOT_WRITTEN`; any other exception —
+    a ``NotImplementedError`` that torch raised included — becomes ❌ with its message and the lines
+    where it happened.
     """
 
     def wrap(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
@@ -198,13 +244,13 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
             result = CheckResult(name)
             try:
                 return check(result, *args, **kwargs)
-            except NotImplementedError:
-                result.todo("아직 작성하지 않았습니다: TODO 부분을 채운 뒤 이 셀을 다시 실행하세요.",
-                            "Not written yet: fill in the TODO part, then re-run this cell.")
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - the whole point is to never raise
-                result.fail(*describe_exception(exc))
+                if is_stub(exc):
+                    result.todo(*NOT_WRITTEN)
+                else:
+                    result.fail(*describe_exception(exc), *exception_hint(exc))
             return result
 
         return run

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..answers import count_parameters as reference_count
-from .feedback import CheckResult, describe_exception, never_raises
+from .feedback import CheckResult, describe_exception, is_stub, never_raises
 
 __all__ = ["check_head_swap", "VGG16_BN_PARAMS", "VGG16_BN_FEATURE_PARAMS", "head_swap_counts"]
 
@@ -45,6 +45,10 @@ def _fresh_vgg16_bn(meta: bool = True) -> nn.Module:
         return torchvision.models.vgg16_bn(weights=None)
     with torch.device("meta"):
         return torchvision.models.vgg16_bn(weights=None)
+
+
+#: Attributes a learner may set on a module, hoping to freeze it (PyTorch reads none of them).
+_SWITCHES = ("requires_grad", "trainable", "frozen", "freeze")
 
 
 def _frozen_share(params: list[nn.Parameter]) -> tuple[int, int]:
@@ -205,9 +209,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     x = torch.empty(2, 3, size, size, device="meta") if meta else torch.randn(2, 3, size, size)
     try:
         out = net.train()(x)
-        out.float().sum().backward()
-    except NotImplementedError:
-        raise
+        if out.requires_grad:  # everything frozen: nothing to go back through, the counts below say so
+            out.float().sum().backward()
     except Exception as exc:  # noqa: BLE001
         ko, en = describe_exception(exc)
         result.fail(f"바꾼 모델로 순전파·역전파를 해 보다가 실패했습니다. {ko}",
@@ -226,10 +229,20 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                   "역전파 뒤에도 기울기가 없습니다.",
                   f"All {n_feat:,} parameters of features are frozen: no gradient reaches them in a backward pass.")
     elif frozen == 0:
+        attribute = next((a for a in _SWITCHES if a in vars(net.features)), None)
+        hint = (("for p in model.features.parameters(): p.requires_grad = False",
+                 "for p in model.features.parameters(): p.requires_grad = False") if attribute is None else
+                (f"model.features.{attribute} = False는 모듈 객체에 새 속성을 하나 만들 뿐, 아무것도 얼리지 않습니다: "
+                 "모듈에는 자기만의 requires_grad 스위치가 없고, 얼리는 것은 매개변수 하나하나입니다. "
+                 "model.features.requires_grad_(False)(밑줄이 붙은 메서드)를 부르거나 매개변수마다 "
+                 "p.requires_grad = False 를 하세요.",
+                 f"model.features.{attribute} = False only sets a new attribute on the module object and freezes "
+                 "nothing: a module has no requires_grad switch of its own, its parameters do. Call "
+                 "model.features.requires_grad_(False) (the method, with the underscore) or set "
+                 "p.requires_grad = False for each parameter."))
         result.fail(f"features가 얼지 않았습니다: 매개변수 {n_feat:,}개가 모두 학습됩니다 (역전파 뒤 기울기가 생김).",
                     f"features is not frozen: all {n_feat:,} of its parameters still learn (they get gradients).",
-                    "for p in model.features.parameters(): p.requires_grad = False",
-                    "for p in model.features.parameters(): p.requires_grad = False")
+                    *hint)
     else:
         result.fail(f"features의 매개변수 {n_feat:,}개 중 {n_feat - frozen:,}개가 아직 학습됩니다 "
                     f"(얼린 것 {frozen:,}개). 합성곱과 배치 정규화(batch normalization)의 매개변수를 모두 얼리세요.",
@@ -266,9 +279,9 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                        f"Called with num_classes=7, the last layer outputs {out7}."),
                       ("10 같은 숫자 대신 인자 num_classes를 쓰세요.",
                        "Use the num_classes argument, not a fixed number like 10."))
-    except NotImplementedError:
-        raise
     except Exception as exc:  # noqa: BLE001
+        if is_stub(exc):
+            raise
         ko, en = describe_exception(exc)
         result.fail(f"num_classes=7로 다시 불러 보다가 실패했습니다. {ko}",
                     f"Calling it again with num_classes=7 failed. {en}")

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..analysis.layers import layer_names, leaf_layers
 from ..models import CFGS, vgg, vgg_cifar
-from .feedback import CheckResult, describe_exception, never_raises
+from .feedback import CheckResult, describe_exception, is_stub, never_raises
 
 __all__ = ["check_conv_params", "check_linear_params"]
 
@@ -121,6 +121,11 @@ _CONV_MISTAKES: list[_Diagnosis] = [
     (lambda got, ci, co, k: ci != co and got == (k * k * co + 1) * ci,
      "C_in과 C_out을 바꿨습니다: 필터는 C_out개이고, 필터 한 장은 k·k·C_in개의 가중치와 편향 1개입니다.",
      "You swapped C_in and C_out: there are C_out filters, each with k·k·C_in weights and one bias."),
+    (lambda got, ci, co, k: got == (k * k * ci + 1) * (co + 1),
+     "출력 채널 수에도 1을 더했습니다((k·k·C_in + 1)·(C_out + 1)): 편향은 필터마다 1개이지, 출력 채널이 하나 더 "
+     "있는 것이 아닙니다. (k·k·C_in + 1)·C_out 입니다.",
+     "You added 1 to the output channels too, (k·k·C_in + 1)·(C_out + 1): the bias is one per filter, not an extra "
+     "output channel. It is (k·k·C_in + 1)·C_out."),
     (lambda got, ci, co, k: got == k * k * ci + 1 or got == k * k * ci + co,
      "필터 한 장만 셌습니다: 필터(출력 채널)가 C_out개 있으니 C_out을 곱하세요.",
      "You counted a single filter: there are C_out filters (output channels), so multiply by C_out."),
@@ -136,6 +141,11 @@ _LINEAR_MISTAKES: list[_Diagnosis] = [
     (lambda got, n_in, n_out: n_in != n_out and got == (n_out + 1) * n_in,
      "편향을 입력마다 더했습니다(in·out + in): 편향은 출력마다 하나이므로 (in + 1)·out 입니다.",
      "You added a bias per input (in·out + in): there is one bias per output, so it is (in + 1)·out."),
+    (lambda got, n_in, n_out: got == (n_in + 1) * (n_out + 1),
+     "출력 수에도 1을 더했습니다((in + 1)·(out + 1)): 출력 out개마다 가중치 in개와 편향 1개가 있을 뿐, 출력이 "
+     "하나 더 생기지는 않습니다. (in + 1)·out 입니다.",
+     "You added 1 to the outputs too, (in + 1)·(out + 1): each of the `out` outputs has `in` weights and one "
+     "bias, and there is no extra output. It is (in + 1)·out."),
     (lambda got, n_in, n_out: got in (n_in + n_out, n_in + n_out + 1, n_in + 1),
      "더하기가 아니라 곱하기입니다: 출력 하나하나가 입력 전부와 연결되어 있어서 가중치는 in·out개입니다.",
      "Multiply, don't add: every output is connected to every input, so there are in·out weights."),
@@ -160,9 +170,9 @@ def _check_formula(result: CheckResult, fn: Callable[..., Any], name: str, arg_n
             call = f"{name}({', '.join(map(str, case.args))})"
             try:
                 value = fn(*case.args)
-            except NotImplementedError:
-                raise
             except Exception as exc:  # noqa: BLE001 - say which layer made the learner's code fail
+                if is_stub(exc):
+                    raise
                 ko, en = describe_exception(exc)
                 result.fail(f"{case.where_ko}: {call} — {ko}", f"{case.where_en}: {call} — {en}",
                             f"함수는 정수 {arg_names}을(를) 받아 정수 하나를 돌려주어야 합니다.",

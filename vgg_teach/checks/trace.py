@@ -1,21 +1,32 @@
 """Record what a model really computes, op by op, whatever way its code is written.
 
-Used by :mod:`vgg_teach.checks` to judge a learner's VGG16 by behaviour: ``nn.ReLU``,
-``F.relu`` and ``x.relu()`` all show up as one ``relu`` event, ``nn.MaxPool2d`` and
-``F.max_pool2d`` as one ``max_pool2d`` event, whether the layers sit in one ``nn.Sequential``, in
-nested blocks or in ``forward``. The recorder is a :class:`torch.overrides.TorchFunctionMode`, so it
-sees the functional calls that modules make, with their real arguments and output shapes.
+Used by :mod:`vgg_teach.checks` to judge a learner's model by behaviour: ``nn.ReLU``, ``F.relu`` and
+``x.relu()`` all show up as one ``relu`` event, ``nn.MaxPool2d`` and ``F.max_pool2d`` as one
+``max_pool2d`` event, whether the layers sit in one ``nn.Sequential``, in nested blocks or in
+``forward``. The recorder is a :class:`torch.overrides.TorchFunctionMode`, so it sees the functional
+calls that modules make, with their real arguments and output shapes; global module hooks say which
+module each op ran in (``features[3]``).
+
+:func:`record_ops` never raises for the model's sake: a forward pass that fails returns what was
+recorded up to the failure, the op that failed and the exception. With real tensors it also
+*links* the ops: it checks that each op received exactly what the op before it produced (and that
+``forward`` returned the last op's output unchanged), so an add, a scaling or a reordering hidden
+between two layers is caught without a second, reference forward pass.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import torch
+from torch import nn
+from torch.nn.modules import module as _module
 from torch.overrides import TorchFunctionMode
 
-__all__ = ["OpEvent", "record_ops", "SIGNIFICANT"]
+__all__ = ["OpEvent", "Recording", "record_ops", "SIGNIFICANT", "module_label", "seeded", "pair",
+           "conv_geometry", "pool_geometry", "op_signature", "describe_op", "dropout_active"]
 
 # Argument names of the functional ops we read, in positional order.
 _SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -30,8 +41,8 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
 }
 
-# Ops that change values in a way that matters for VGG16's structure. Everything else (view,
-# flatten, size, contiguous …) is recorded but treated as bookkeeping.
+# Ops that change values in a way that matters for VGG's structure. Everything else (view,
+# flatten, size, contiguous …) is bookkeeping: not recorded, but the links see what it did to the values.
 SIGNIFICANT = {
     "conv2d", "relu", "relu_", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "adaptive_max_pool2d", "linear", "softmax", "log_softmax", "sigmoid", "tanh", "batch_norm",
@@ -45,15 +56,43 @@ _NORMALISE = {"relu_": "relu", "clamp_": "clamp", "clamp_min_": "clamp_min", "_m
 
 @dataclass
 class OpEvent:
-    """One functional call seen during the forward pass."""
+    """One functional call seen during the forward pass (its input tensor is not kept, only its shape)."""
 
     name: str
     args: dict[str, Any] = field(default_factory=dict)
     in_shape: tuple[int, ...] | None = None
     out_shape: tuple[int, ...] | None = None
+    module: str = ""  #: where it ran: ``features[3]``, ``classifier[0]``, ``MyVGG16.forward``
+    linked: bool | None = None  #: its input was exactly the previous op's output (None: not compared)
+    link_diff: float | None = None  #: the largest difference when it was not (None: sizes differ)
 
     def arg(self, key: str, default: Any = None) -> Any:
         return self.args.get(key, default)
+
+
+@dataclass
+class Recording:
+    """What :func:`record_ops` saw. Unpacks as ``out, events`` like a pair."""
+
+    out: Any
+    events: list[OpEvent]
+    error: BaseException | None = None  #: what the forward pass raised (None: it finished)
+    failed: OpEvent | None = None  #: the op that raised, with its arguments' shapes
+    out_linked: bool | None = None  #: ``forward`` returned the last op's output unchanged
+    out_diff: float | None = None
+    used: set[int] = field(default_factory=set)  #: ids of the parameters and buffers some op read
+
+    def __iter__(self) -> Iterator[Any]:
+        yield self.out
+        yield self.events
+
+
+def module_label(path: str, root: str = "") -> str:
+    """``"features.3"`` → ``"features[3]"``; ``"blocks.0.conv"`` → ``"blocks[0].conv"``; ``""`` → ``root``."""
+    out = root
+    for part in path.split(".") if path else []:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out
 
 
 def _shape(x: Any) -> tuple[int, ...] | None:
@@ -64,35 +103,213 @@ def _shape(x: Any) -> tuple[int, ...] | None:
     return None
 
 
+def _first_tensor(x: Any) -> torch.Tensor | None:
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (tuple, list)) and x and isinstance(x[0], torch.Tensor):
+        return x[0]
+    return None
+
+
+def _compare(got: Any, want: torch.Tensor | None) -> tuple[bool | None, float | None]:
+    """Is ``got`` exactly ``want`` (same numbers in the same order, whatever the shape)?"""
+    if want is None or not isinstance(got, torch.Tensor):
+        return None, None
+    if got.numel() != want.numel():
+        return False, None
+    a, b = got.detach().reshape(-1), want.reshape(-1)
+    if a.dtype == b.dtype and torch.equal(a, b):
+        return True, 0.0
+    return False, float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
+
+
 class _Recorder(TorchFunctionMode):
-    def __init__(self) -> None:
+    def __init__(self, labels: dict[int, str], link: torch.Tensor | None) -> None:
         super().__init__()
         self.events: list[OpEvent] = []
+        self.failed: OpEvent | None = None
+        self.labels = labels
+        self.stack: list[nn.Module] = []
+        self.link = link is not None
+        self.last = link  # a copy of the last significant op's output (first: the model's input)
+        self.used: set[int] = set()
+
+    def where(self) -> str:
+        for m in reversed(self.stack):
+            if id(m) in self.labels:
+                return self.labels[id(m)]
+        return ""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
         raw = getattr(func, "__name__", str(func))
         name = _NORMALISE.get(raw, raw)
+        self.used.update(id(a) for a in (*args, *kwargs.values()) if isinstance(a, nn.Parameter))
+        event = None
         if name in SIGNIFICANT:
-            names = _SIGNATURES.get(name, ("input",))
-            bound = dict(zip(names, args))
+            bound = dict(zip(_SIGNATURES.get(name, ("input",)), args))
             bound.update(kwargs)
-            self.events.append(OpEvent(name, bound, _shape(args[0]) if args else None, _shape(out)))
+            if "train" in bound:  # torch.dropout(input, p, train)
+                bound["training"] = bound.pop("train")
+            inp = bound.pop("input", None)
+            event = OpEvent(name, bound, _shape(inp), None, self.where())
+            if self.link:
+                event.linked, event.link_diff = _compare(inp, self.last)
+        try:
+            out = func(*args, **kwargs)
+        except BaseException:
+            if self.failed is None:
+                shapes = {f"arg{i}": _shape(a) or a for i, a in enumerate(args)}
+                self.failed = event or OpEvent(name, shapes, _shape(args[0]) if args else None, None, self.where())
+            raise
+        if event is not None:
+            event.out_shape = _shape(out)
+            self.events.append(event)
+            first = _first_tensor(out)
+            if self.link and first is not None:
+                self.last = first.detach().clone()
         return out
 
 
-def record_ops(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[OpEvent]]:
-    """Run ``model(x)`` in eval mode without gradients and return its output and the ops it called.
+def _device_indices() -> list[int]:
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
 
-    The model's train/eval mode is restored afterwards.
+
+@contextlib.contextmanager
+def seeded(seed: int = 0) -> Iterator[None]:
+    """Run the block with every random generator seeded, restoring the learner's generators afterwards."""
+    with torch.random.fork_rng(devices=_device_indices()):
+        torch.manual_seed(seed)
+        yield
+
+
+def record_ops(model: nn.Module, x: torch.Tensor, root: str | None = None) -> Recording:
+    """Run ``model(x)`` in eval mode, without gradients and seeded, and return what it computed.
+
+    Never raises for the model's sake: when the forward pass fails, :attr:`Recording.error` holds the
+    exception and :attr:`Recording.failed` the op that raised; the events before it are kept. On real
+    tensors the events are linked (see the module docstring); on ``meta`` tensors only shapes are known.
+    ``root`` names the model itself in the labels (default: ``ClassName.forward``). The model's
+    train/eval mode is restored afterwards.
     """
+    labels = {id(model): root if root is not None else f"{type(model).__name__}.forward"}
+    for path, m in model.named_modules(remove_duplicate=False):
+        labels.setdefault(id(m), module_label(path, root or ""))
+    link = None if x.device.type == "meta" else x.detach().clone()
+    recorder = _Recorder(labels, link)
+
+    def push(m: nn.Module, *_: Any) -> None:
+        recorder.stack.append(m)
+
+    def pop(m: nn.Module, *_: Any) -> None:
+        if recorder.stack and recorder.stack[-1] is m:
+            recorder.stack.pop()
+
     was_training = model.training
+    handles = [_module.register_module_forward_pre_hook(push),
+               _module.register_module_forward_hook(pop, always_call=True)]
     model.eval()
-    recorder = _Recorder()
+    out, error = None, None
     try:
-        with torch.no_grad(), recorder:
+        with torch.no_grad(), seeded(), recorder:
             out = model(x)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the caller explains it with what was recorded
+        error = exc
     finally:
+        for h in handles:
+            h.remove()
         model.train(was_training)
-    return out, recorder.events
+    rec = Recording(out, recorder.events, error, recorder.failed)
+    rec.used = recorder.used | {id(t) for e in recorder.events for t in e.args.values() if isinstance(t, torch.Tensor)}
+    if error is None and recorder.link and recorder.events:
+        rec.out_linked, rec.out_diff = _compare(out, recorder.last)
+    return rec
+
+
+# ------------------------------------------------------------------------ reading the events
+def pair(value: Any, default: Any = None) -> tuple[int, int] | str | None:
+    """A kernel/stride/padding argument as a pair (``2`` → ``(2, 2)``); ``None``/``[]`` → ``default``."""
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
+        value = default
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return (value, value)
+    a, b = (tuple(value) * 2)[:2] if len(value) == 1 else tuple(value)[:2]
+    return int(a), int(b)
+
+
+def conv_geometry(e: OpEvent) -> dict[str, Any]:
+    """A ``conv2d`` event's kernel, stride, padding (``"same"``/``"valid"`` resolved), channels and bias."""
+    w = e.arg("weight")
+    kernel = tuple(int(k) for k in w.shape[-2:]) if isinstance(w, torch.Tensor) else None
+    dilation = pair(e.arg("dilation"), 1)
+    padding = pair(e.arg("padding"), 0)
+    if padding == "valid":
+        padding = (0, 0)
+    elif padding == "same" and kernel and all(d * (k - 1) % 2 == 0 for d, k in zip(dilation, kernel)):
+        padding = tuple(d * (k - 1) // 2 for d, k in zip(dilation, kernel))
+    return {"kernel": kernel, "stride": pair(e.arg("stride"), 1), "padding": padding, "dilation": dilation,
+            "groups": int(e.arg("groups", 1) or 1),
+            "in": int(w.shape[1]) * int(e.arg("groups", 1) or 1) if isinstance(w, torch.Tensor) else None,
+            "out": int(w.shape[0]) if isinstance(w, torch.Tensor) else None, "bias": e.arg("bias") is not None}
+
+
+def pool_geometry(e: OpEvent) -> dict[str, Any]:
+    """A pooling event's kernel, stride (``None`` means the kernel size, as in PyTorch), padding …"""
+    kernel = pair(e.arg("kernel_size"))
+    return {"kernel": kernel, "stride": pair(e.arg("stride"), kernel), "padding": pair(e.arg("padding"), 0),
+            "dilation": pair(e.arg("dilation"), 1), "ceil_mode": bool(e.arg("ceil_mode", False)),
+            "stride_given": e.arg("stride") not in (None, [], ())}
+
+
+def dropout_active(e: OpEvent) -> bool:
+    """A ``dropout`` event that really dropped values (``training`` is True; ``F.dropout``'s default)."""
+    return e.name == "dropout" and bool(e.arg("training", True)) and float(e.arg("p", 0.5) or 0) > 0
+
+
+def op_signature(e: OpEvent) -> tuple[Any, ...]:
+    """What an event computes, for comparing two models op by op (``padding="same"`` equals ``padding=1``)."""
+    if e.name == "conv2d":
+        g = conv_geometry(e)
+        return ("conv2d", g["in"], g["out"], g["kernel"], g["stride"], g["padding"], g["dilation"], g["groups"],
+                g["bias"])
+    if e.name in ("max_pool2d", "avg_pool2d"):
+        g = pool_geometry(e)
+        return (e.name, g["kernel"], g["stride"], g["padding"], g["dilation"], g["ceil_mode"])
+    if e.name == "batch_norm":
+        mean = e.arg("running_mean")
+        return ("batch_norm", tuple(mean.shape) if isinstance(mean, torch.Tensor) else None,
+                e.arg("weight") is not None)
+    if e.name == "linear":
+        w = e.arg("weight")
+        return ("linear", tuple(w.shape) if isinstance(w, torch.Tensor) else None, e.arg("bias") is not None)
+    if e.name == "dropout":
+        return ("dropout", e.arg("p", 0.5), dropout_active(e))
+    return (e.name,)
+
+
+def describe_op(e: OpEvent | None) -> str:
+    """The layer an event stands for, written as PyTorch code: ``Conv2d(3, 64, kernel_size=3, padding=1)``."""
+    if e is None:
+        return "—"
+    if e.name == "conv2d":
+        g = conv_geometry(e)
+        k = g["kernel"][0] if g["kernel"] and g["kernel"][0] == g["kernel"][1] else g["kernel"]
+        s = g["stride"][0] if isinstance(g["stride"], tuple) and g["stride"][0] == g["stride"][1] else g["stride"]
+        p = g["padding"][0] if isinstance(g["padding"], tuple) and g["padding"][0] == g["padding"][1] \
+            else g["padding"]
+        extra = "" if g["bias"] else ", bias=False"
+        return f"Conv2d({g['in']}, {g['out']}, kernel_size={k}, stride={s}, padding={p}{extra})"
+    if e.name == "max_pool2d":
+        g = pool_geometry(e)
+        return f"MaxPool2d(kernel_size={g['kernel'][0]}, stride={g['stride'][0]}, padding={g['padding'][0]})"
+    if e.name == "batch_norm":
+        sig = op_signature(e)
+        return f"BatchNorm2d({sig[1][0] if sig[1] else '?'})"
+    if e.name == "linear":
+        w = e.arg("weight")
+        return f"Linear({w.shape[1]}, {w.shape[0]})" if isinstance(w, torch.Tensor) else "Linear"
+    return {"relu": "ReLU", "dropout": "Dropout", "avg_pool2d": "AvgPool2d"}.get(e.name, e.name)

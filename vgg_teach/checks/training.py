@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 
 from ..training.metrics import confusion_matrix as reference_confusion_matrix
-from .feedback import CheckResult, describe_exception, never_raises
+from .feedback import CheckResult, describe_exception, is_stub, never_raises
 
 __all__ = ["check_confusion_matrix"]
 
@@ -40,6 +40,9 @@ def _cases() -> list[tuple[str, str, torch.Tensor, torch.Tensor, int]]:
     return [
         ("손으로 푼 작은 예 (클래스 3개, 이미지 6장)", "a small example worked out by hand (3 classes, 6 images)",
          torch.tensor([0, 1, 1, 2, 0, 2]), torch.tensor([0, 0, 1, 2, 2, 2]), 3),
+        ("레이블에 없는 클래스로 예측한 예 (num_classes=5, 레이블은 0–2, 예측 하나는 4)",
+         "a prediction of a class no label has (num_classes=5, labels 0–2, one prediction is 4)",
+         torch.tensor([0, 2, 1, 4]), torch.tensor([0, 1, 1, 2]), 5),
         ("나오지 않는 클래스가 있는 예 (num_classes=5, 레이블은 0–2뿐)",
          "classes that never occur (num_classes=5, labels only 0–2)",
          torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 2]), 5),
@@ -64,11 +67,18 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
         p_in, l_in = preds.clone(), labels.clone()
         try:
             value = confusion_matrix(preds, labels, c)
-        except NotImplementedError:
-            raise
         except Exception as exc:  # noqa: BLE001
+            if is_stub(exc):
+                raise
             e_ko, e_en = describe_exception(exc)
             hint = ("", "")
+            if preds.numel() and c > int(labels.max()) + 1:
+                hint = (f"행렬의 크기는 num_classes({c})로 정하세요. labels.max()+1로 정하면 여기서는 "
+                        f"{int(labels.max()) + 1}이라, 나오지 않는 클래스와 예측 {int(preds.max())} 같은 값이 들어갈 "
+                        "자리가 없습니다.",
+                        f"Size the matrix with num_classes ({c}). Sized by labels.max()+1 it is "
+                        f"{int(labels.max()) + 1} here, leaving no room for classes that never occur nor for a "
+                        f"prediction like {int(preds.max())}.")
             if preds.numel() == 0:
                 hint = ("이미지가 없으면 모두 0인 행렬을 돌려주면 됩니다. "
                         "labels.max() 같은 값은 빈 텐서에서 오류가 납니다.",
@@ -113,6 +123,17 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                             "+= 1",
                             "The row (first index) is the true class, the column (second) the predicted one: "
                             "cm[label, pred] += 1")
+            elif int(want.max()) > 1 and torch.equal(got, (want > 0).long()):
+                result.fail(f"{ko}: 같은 칸에 여러 번 들어가야 할 이미지가 한 번만 세어졌습니다 (칸마다 최대 1).",
+                            f"{en}: images that fall into the same cell are counted once (every cell is at most 1).",
+                            "cm[labels, preds] += 1 은 같은 (정답, 예측) 쌍이 여러 번 나와도 한 번만 더합니다: 고급 "
+                            "인덱싱의 += 는 누적하지 않습니다. for 문으로 하나씩 더하거나, "
+                            "cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) 또는 "
+                            "torch.bincount를 쓰세요.",
+                            "cm[labels, preds] += 1 adds 1 only once per distinct (true, predicted) pair: += with "
+                            "index tensors does not accumulate repeated indices. Add one image at a time in a for "
+                            "loop, or use cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) "
+                            "or torch.bincount.")
             elif int(got.sum()) != preds.numel():
                 result.fail(f"{ko}: 칸의 합이 {int(got.sum())}입니다 (이미지 수 {preds.numel()}와 같아야 함).",
                             f"{en}: the cells add up to {int(got.sum())}, not to the {preds.numel()} images.",
