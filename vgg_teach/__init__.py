@@ -19,7 +19,8 @@ __version__ = "0.2.0"
 
 #: lesson number → the modules it imports (its helpers, checks and reference answers).
 LESSONS: dict[str, tuple[str, ...]] = {
-    "01": ("vgg_teach.models.architecture", "vgg_teach.checks.vgg16", "vgg_teach.checks.make_layers",
+    "01": ("vgg_teach.models.architecture", "vgg_teach.checks.vgg16", "vgg_teach.checks.vgg16_structure",
+           "vgg_teach.checks.build", "vgg_teach.checks.diagnose", "vgg_teach.checks.make_layers",
            "vgg_teach.checks.trace", "vgg_teach.checks.predictions", "vgg_teach.answers"),
     "02": ("vgg_teach.analysis.params", "vgg_teach.analysis.compare", "vgg_teach.analysis.model_summary",
            "vgg_teach.show.params_plots", "vgg_teach.show.layer_explorer", "vgg_teach.checks.params",
