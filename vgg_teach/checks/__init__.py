@@ -16,6 +16,7 @@ _WHERE = {
     "check_receptive_fields": ".receptive_field",
     "check_head_swap": ".head", "check_parameter_count": ".param_count",
     "check_confusion_matrix": ".training",
+    "check_fully_convolutional": ".dense", "check_score_map_predictions": ".score_map",
 }
 
 __all__ = sorted(_WHERE)
