@@ -132,16 +132,14 @@ def activation_scales(cfg: str = "D", scheme: str = "Kaiming (He)", input_size: 
         raise UsageError(bilingual(f"알 수 없는 초기화 '{scheme}'입니다: {', '.join(INIT_SCHEMES)} 중 하나를 쓰세요.",
                                    f"Unknown initialisation '{scheme}': use one of {', '.join(INIT_SCHEMES)}."))
     gen = torch.Generator().manual_seed(seed)
-    torch_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        features = make_layers(CFGS[cfg.upper()])
+    with torch.device("meta"):  # no default initialisation to pay for: the scheme sets every weight below
+        features = make_layers(CFGS[cfg.upper()]).to_empty(device="cpu")
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
         for m in features:
             if isinstance(m, nn.Conv2d):
                 INIT_SCHEMES[scheme](m)
                 nn.init.zeros_(m.bias)
-    finally:
-        torch.random.set_rng_state(torch_state)
     x = torch.randn(batch, 3, input_size, input_size, generator=gen)
     out = []
     for m in features:

@@ -234,7 +234,9 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(1, 3, 224, 224, generator=gen)
     with torch.no_grad():
-        want = model(x)
+        pool5 = model.features(x)
+        want = model.classifier(torch.flatten(model.avgpool(pool5), 1))  # = model(x)
+    n_features = len(list(model.features.modules()))
     fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
     originals = [(m.weight.detach(), m.bias.detach() if m.bias is not None else None) for m in fcs]
     feature_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
@@ -242,6 +244,13 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
     net = to_fully_convolutional(model)
     if not _returned(result, net):
         return result
+    if not (hasattr(net, "features") and hasattr(net, "classifier")):
+        result.fail("돌려준 모델에 features와 classifier가 없습니다.",
+                    "The model returned has no features and classifier.",
+                    "마지막 줄을 그대로 두세요: nn.Sequential(OrderedDict(features=model.features, classifier=head)). "
+                    "레슨은 fcn.features와 fcn.classifier를 따로 씁니다.",
+                    "Keep the last line as given: nn.Sequential(OrderedDict(features=model.features, "
+                    "classifier=head)); the lesson uses fcn.features and fcn.classifier separately.")
     leaves = leaf_layers(net)
     linears = [m for _, m in leaves if isinstance(m, nn.Linear)]
     if linears:
@@ -327,7 +336,9 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
         result.fail(ko, en, *hint)
 
     with eval_mode(net), torch.no_grad():
-        got = net(x)
+        reuse = (isinstance(net, nn.Sequential) and len(net) == 2 and net[0] is model.features
+                 and len(list(model.features.modules())) == n_features)
+        got = net[1](pool5) if reuse else net(x)  # features unchanged and first: pool5 is the same
     if tuple(got.shape) != (1, classes, 1, 1):
         result.fail(f"224×224 입력의 출력 모양이 {tuple(got.shape)}입니다 ((1, {classes}, 1, 1)이어야 함).",
                     f"A 224×224 input gives shape {tuple(got.shape)}, not (1, {classes}, 1, 1).")

@@ -52,10 +52,14 @@ def plot_score_map(image: Any, scores: torch.Tensor, geometry: ScoreMap, label: 
     _box(ax, cy - crop / 2 + 0.5, cx - crop / 2 + 0.5, crop, crop, COLOURS[2],
          f"점수 (0,0)의 {crop}×{crop} 창 / window of score (0,0)", ls="--")
     rf = geometry.receptive_field
-    _box(ax, cy - rf / 2 + 0.5, cx - rf / 2 + 0.5, rf, rf, COLOURS[3], f"수용 영역 / receptive field {rf}", ls=":")
+    top, left = cy - rf / 2 + 0.5, cx - rf / 2 + 0.5
+    _box(ax, top, left, rf, rf, COLOURS[3], "", ls=":")
+    ax.text(left + 4, top + 4, f"점수 (0,0)의 수용 영역 / receptive field of score (0,0): {rf}", color=COLOURS[3],
+            fontsize=8, va="top", bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 1})
     ih, iw = image_size(image)
-    ax.set_xlim(-0.5 - 0.05 * iw, iw - 0.5 + 0.05 * iw)
-    ax.set_ylim(ih - 0.5 + 0.05 * ih, -0.5 - 0.05 * ih)
+    margin = 8
+    ax.set_xlim(min(-0.5, left - 0.5) - margin, max(iw - 0.5, left + rf) + margin)
+    ax.set_ylim(max(ih - 0.5, top + rf) + margin, min(-0.5, top - 0.5) - margin)
     ax.set_title(f"점수 맵 / score map {h}×{w}, 간격 / stride {s}px" + (f"\n{label}" if label else ""))
     ax.set_axis_off()
     return fig
@@ -105,8 +109,13 @@ def plot_activation_scales(scales: Mapping[str, Sequence[float]], ax: Any = None
             schemes.append(scheme)
         ax.plot(range(1, len(values) + 1), values, marker="o", ms=3, ls="--" if config.strip() == "A" else "-",
                 color=COLOURS[schemes.index(scheme) % len(COLOURS)], label=label)
+    from matplotlib.ticker import FuncFormatter
+
     ax.axhline(1.0, color="gray", lw=0.8)
     ax.set_yscale("log")
+    # plain "1e-4" labels: the Hangul font has no U+2212, which the default log labels (mathtext) use
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e")
+                                               .replace("e+", "e")))
     ax.set_xlabel("합성곱 계층 (순서) / convolution (in order)")
     ax.set_ylabel("출력의 표준편차 / std of the output")
     ax.set_title("초기화에 따라 깊이를 지나는 신호의 크기 / Signal size through depth, per initialisation")
