@@ -33,4 +33,8 @@ LESSONS: dict[str, tuple[str, ...]] = {
     "05": ("vgg_teach.training.engine", "vgg_teach.training.cifar10", "vgg_teach.training.folders",
            "vgg_teach.training.augment", "vgg_teach.training.metrics", "vgg_teach.show.training_plots",
            "vgg_teach.show.predictions", "vgg_teach.checks.training", "vgg_teach.answers"),
+    "06": ("vgg_teach.analysis.dense", "vgg_teach.analysis.jitter", "vgg_teach.analysis.deep_init",
+           "vgg_teach.analysis.receptive_field", "vgg_teach.analysis.params", "vgg_teach.models.pretrained",
+           "vgg_teach.show.dense_plots", "vgg_teach.checks.dense", "vgg_teach.checks.score_map",
+           "vgg_teach.answers"),
 }

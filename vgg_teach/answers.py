@@ -16,6 +16,8 @@ exercise                   answer
 ``swap_head``              :func:`swap_head`
 ``count_parameters``       :func:`count_parameters`
 ``confusion_matrix``       :func:`vgg_teach.training.metrics.confusion_matrix`
+``to_fully_convolutional`` :func:`vgg_teach.analysis.dense.to_fully_convolutional`
+``predict_score_map``      :func:`predict_score_map`
 =========================  =======================================================
 """
 
@@ -31,9 +33,11 @@ from .models.architecture import init_vgg_weights
 
 #: Answers that are the library's own code, imported from their home when first asked for.
 _ELSEWHERE = {"make_layers": "vgg_teach.models.architecture", "conv_params": "vgg_teach.analysis.params",
-              "linear_params": "vgg_teach.analysis.params", "confusion_matrix": "vgg_teach.training.metrics"}
+              "linear_params": "vgg_teach.analysis.params", "confusion_matrix": "vgg_teach.training.metrics",
+              "to_fully_convolutional": "vgg_teach.analysis.dense"}
 
-__all__ = ["MyVGG16", "receptive_fields", "swap_head", "ParameterCount", "count_parameters", *_ELSEWHERE]
+__all__ = ["MyVGG16", "receptive_fields", "swap_head", "ParameterCount", "count_parameters", "predict_score_map",
+           *_ELSEWHERE]
 __getattr__, _dir = lazy_exports(__name__, _ELSEWHERE)
 
 
@@ -144,3 +148,12 @@ def swap_head(model: nn.Module, num_classes: int = 10, freeze_features: bool = T
         for p in model.features.parameters():
             p.requires_grad_(False)
     return model
+
+
+def predict_score_map() -> tuple[int, int, int]:
+    """VGG16's class score map for a 384×384 image: ``(side, stride, receptive field) = (6, 32, 404)``."""
+    pool5 = 384 // 32                # five 2×2 poolings: 12×12
+    side = pool5 - 7 + 1             # fc6 is a 7×7 convolution without padding: 6×6 scores
+    stride = 2 ** 5                  # 32 pixels between neighbouring scores
+    receptive_field = 212 + (7 - 1) * stride  # pool5 sees 212 pixels; fc6 spans 7 pool5 units: 404
+    return side, stride, receptive_field

@@ -55,6 +55,12 @@ def _predictions(n_wrong: int = 4):
     return Predictions(images, labels, preds, probs, ["a", "b", "c", "d"])
 
 
+def _score_map_geometry():
+    from vgg_teach.analysis.dense import score_map_geometry
+
+    return score_map_geometry(None, 384)
+
+
 def _history():
     return [{"epoch": e, "train_loss": 1.0 / e, "train_acc": 0.1 * e, "test_loss": 1.2 / e, "test_acc": 0.09 * e}
             for e in (1, 2, 3)]
@@ -76,6 +82,9 @@ CASES = {
     "plot_per_class_accuracy": (lambda: ((torch.tensor([0.5, 0.75, 1.0]), ["a", "b", "c"]), {}), 1),
     "plot_topk": (lambda: ((torch.softmax(torch.randn(10), 0), [str(i) for i in range(10)]), {"k": 3}), 1),
     "plot_misclassified": (lambda: ((_predictions(),), {"n": 4, "ncols": 4}), 4),
+    "plot_score_map": (lambda: ((torch.rand(3, 384, 384), torch.rand(6, 6), _score_map_geometry()), {"label": "x"}), 1),
+    "plot_scale_jitter": (lambda: ((torch.rand(3, 300, 260),), {"n": 3}), 4),
+    "plot_activation_scales": (lambda: (({"A · x": [1.0, 0.5], "D · x": [1.0, 0.3, 0.1]},), {}), 1),
 }
 
 

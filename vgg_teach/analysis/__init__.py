@@ -13,6 +13,11 @@ _WHERE = {
     **{n: ".receptive_field" for n in ("receptive_field_table", "RFTable", "VGG16_RECEPTIVE_FIELDS")},
     **{n: ".rf_measure" for n in ("empirical_receptive_field", "effective_receptive_field", "linearised")},
     **{n: ".estimate" for n in ("estimate_plan", "experiment_flops")},
+    **{n: ".dense" for n in ("linear_to_conv", "to_fully_convolutional", "ScoreMap", "score_map_geometry",
+                             "dense_predict", "head_on_windows", "crop_scores", "crop_offsets", "TinyValidNet",
+                             "evaluation_cost_table", "paper_table5")},
+    **{n: ".jitter" for n in ("ScaleJitter", "JitterSample")},
+    **{n: ".deep_init" for n in ("init_from_shallower", "INIT_SCHEMES", "activation_scales")},
 }
 
 __all__ = sorted(_WHERE)

@@ -17,6 +17,7 @@ _WHERE = {
     "check_head_swap": ".head", "check_parameter_count": ".param_count",
     "check_confusion_matrix": ".training",
     "check_prediction": ".predictions", "check_quiz": ".predictions",
+    "check_fully_convolutional": ".dense", "check_score_map_predictions": ".score_map",
 }
 
 __all__ = sorted(_WHERE)

@@ -15,6 +15,7 @@ _WHERE = {
                                       "plot_confusion_matrix", "plot_per_class_accuracy")},
     **{n: ".predictions" for n in ("plot_topk", "plot_misclassified", "prediction_browser",
                                    "show_prediction_browser")},
+    **{n: ".dense_plots" for n in ("plot_score_map", "plot_scale_jitter", "plot_activation_scales")},
 }
 
 __all__ = sorted(_WHERE)

@@ -1,0 +1,260 @@
+"""Lesson 06's analysis: the fully convolutional VGG, its score map, dense vs crops, scale jittering, A → D."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from matplotlib import cbook
+from PIL import Image
+from torch import nn
+
+from vgg_teach.analysis.dense import (
+    TinyValidNet,
+    crop_offsets,
+    crop_scores,
+    dense_predict,
+    evaluation_cost_table,
+    head_on_windows,
+    linear_to_conv,
+    paper_table5,
+    score_map_geometry,
+    to_fully_convolutional,
+)
+from vgg_teach.analysis.layers import meta_vgg
+from vgg_teach.errors import UsageError
+from vgg_teach.models import VGG, vgg_cifar
+
+
+def _small_vgg() -> nn.Module:
+    """VGG's head on cheap features (512 channels, stride 32): the same conversion, milliseconds to run."""
+    torch.manual_seed(0)
+    return VGG(nn.Sequential(nn.Conv2d(3, 512, 32, stride=32), nn.ReLU()), num_classes=10, hidden=64).eval()
+
+
+# ------------------------------------------------------------------------------------ conversion
+def test_a_linear_layer_and_its_convolution_compute_the_same_numbers():
+    torch.manual_seed(0)
+    fc = nn.Linear(4 * 3 * 3, 5)
+    conv = linear_to_conv(fc, 4, 3)
+    x = torch.randn(2, 4, 3, 3)
+    assert conv.weight.shape == (5, 4, 3, 3) and conv.padding == (0, 0)
+    assert torch.allclose(conv(x).flatten(1), fc(torch.flatten(x, 1)), atol=1e-6)
+    assert conv.weight.data_ptr() == fc.weight.data_ptr()  # the same numbers, not a copy
+    with pytest.raises(UsageError, match="36"):
+        linear_to_conv(fc, 4, 2)
+
+
+def test_vgg16_converted_keeps_every_parameter_and_the_state_dict_keys():
+    vgg = meta_vgg("D")
+    fcn = to_fully_convolutional(vgg)
+    assert sum(p.numel() for p in fcn.parameters()) == 138_357_544
+    assert set(fcn.state_dict()) == set(vgg.state_dict())
+    heads = [m for m in fcn.classifier if isinstance(m, nn.Conv2d)]
+    assert [tuple(m.weight.shape) for m in heads] == [(4096, 512, 7, 7), (4096, 4096, 1, 1), (1000, 4096, 1, 1)]
+    assert not any(isinstance(m, (nn.Linear, nn.AdaptiveAvgPool2d)) for m in fcn.modules())
+
+
+def test_on_224_the_converted_net_gives_the_original_scores():
+    model = _small_vgg()
+    fcn = to_fully_convolutional(model).eval()
+    x = torch.randn(3, 3, 224, 224)
+    with torch.no_grad():
+        want, got = model(x), fcn(x)
+    assert got.shape == (3, 10, 1, 1)
+    assert torch.allclose(got.flatten(1), want, atol=1e-5, rtol=1e-4)
+
+
+def test_the_cifar_vgg_converts_with_one_by_one_convolutions():
+    model = vgg_cifar("A", batch_norm=False).eval()
+    fcn = to_fully_convolutional(model).eval()
+    assert fcn.classifier[0].kernel_size == (1, 1)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(fcn(x).flatten(1), model(x), atol=1e-5)
+        assert fcn(torch.randn(1, 3, 64, 96)).shape == (1, 10, 2, 3)
+
+
+# ------------------------------------------------------------------------------------- geometry
+@pytest.mark.parametrize("size, side", [(224, 1), (256, 2), (383, 5), (384, 6), (512, 10), (600, 12)])
+def test_the_score_map_side_is_the_floor_of_s_over_32_minus_six(size, side):
+    g = score_map_geometry(None, size)
+    assert g.size == (side, side) == (size // 32 - 6,) * 2
+    assert g.stride == 32 and g.receptive_field == 404
+    assert [r.layer for r in g.table][-3:] == ["fc6", "fc7", "fc8"]
+
+
+def test_the_geometry_matches_a_real_forward_pass_for_a_rectangle():
+    fcn = to_fully_convolutional(meta_vgg("D"))
+    g = score_map_geometry(fcn, (224, 416))
+    assert g.size == (1, 7)
+    from vgg_teach.analysis.layers import _meta_forward
+
+    assert tuple(_meta_forward(fcn, torch.empty(1, 3, 224, 416)).shape) == (1, 1000, *g.size)
+    # score (i, j) is centred on the crop at (32 i, 32 j): the crop's centre is 111.5 pixels in
+    assert g.centre(0, 3) == (111.5, 111.5 + 3 * 32)
+
+
+def test_an_image_smaller_than_224_is_a_clear_error():
+    with pytest.raises(UsageError, match="224"):
+        score_map_geometry(None, 200)
+
+
+# ---------------------------------------------------------------------- dense vs crops (the proof)
+def test_the_score_map_is_the_fully_connected_head_on_every_pool5_window():
+    model = _small_vgg()
+    fcn = to_fully_convolutional(model).eval()
+    with torch.no_grad():
+        pool5 = model.features(torch.randn(2, 3, 320, 288))
+        dense = fcn.classifier(pool5)
+    windows = head_on_windows(model.classifier, pool5)
+    assert dense.shape == windows.shape == (2, 10, 4, 3)
+    assert torch.allclose(dense, windows, atol=1e-5)
+
+
+def test_without_padding_dense_evaluation_equals_cropping_exactly_and_averages_alike():
+    torch.manual_seed(0)
+    net = TinyValidNet().eval()
+    fcn = to_fully_convolutional(net).eval()
+    images = torch.randn(2, 3, 32, 28)
+    with torch.no_grad():
+        dense = fcn(images)
+    crops = crop_scores(net, images, crop=net.crop, stride=net.stride)
+    assert dense.shape == (2, 5, 4, 3) and crops.shape == (2, 5, 12)
+    assert torch.allclose(dense.flatten(2), crops, atol=1e-5)
+    assert torch.allclose(dense.mean(dim=(2, 3)), crops.mean(dim=2), atol=1e-5)
+
+
+def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbours():
+    torch.manual_seed(0)
+    net = TinyValidNet(valid=False).eval()
+    images = torch.randn(2, 3, 36, 28)
+    with torch.no_grad():
+        dense = to_fully_convolutional(net)(images)
+    crops = crop_scores(net, images, crop=net.crop, stride=net.stride)
+    assert dense.flatten(2).shape == crops.shape
+    assert not torch.allclose(dense.flatten(2), crops, atol=1e-3)
+
+
+def test_crop_offsets_are_row_major_at_the_stride():
+    assert crop_offsets((288, 256)) == [(0, 0), (0, 32), (32, 0), (32, 32), (64, 0), (64, 32)]
+    assert len(crop_offsets((384, 384))) == 36
+
+
+def test_dense_predict_averages_then_softmaxes_and_flip_averages_two_views():
+    model = _small_vgg()
+    fcn = to_fully_convolutional(model).train()
+    images = torch.randn(2, 3, 256, 288)
+    probs = dense_predict(fcn, images)
+    assert fcn.training  # its mode is restored
+    with torch.no_grad():
+        fcn.eval()
+        want = fcn(images).mean(dim=(2, 3)).softmax(1)
+        mirrored = fcn(images.flip(-1)).mean(dim=(2, 3)).softmax(1)
+    assert torch.allclose(probs, want, atol=1e-6)
+    assert torch.allclose(dense_predict(fcn, images, flip=True), (want + mirrored) / 2, atol=1e-6)
+    assert torch.allclose(probs.sum(1), torch.ones(2))
+
+
+# ------------------------------------------------------------------------------------- the cost
+def test_dense_evaluation_costs_less_than_the_crops_it_replaces_and_more_so_for_large_images():
+    table = evaluation_cost_table((256, 384))
+    (s1, n1, dense1, crops1), (s2, n2, dense2, crops2) = table
+    assert (n1, n2) == (4, 36)
+    assert dense1 < crops1 and dense2 < crops2 and crops2 / dense2 > crops1 / dense1
+    assert crops1 == 4 * (crops2 / 36)  # every crop is one 224 pass
+    assert "GFLOP" in table.to_text()
+
+
+def test_the_paper_table_is_quoted_with_its_source():
+    table = paper_table5()
+    text = table.to_text()
+    assert ("D", "multi-crop & dense", 24.4, 7.2) in table and "arXiv:1409.1556" in text
+    assert min(r[3] for r in table) == 7.1  # E, multi-crop & dense: the best single model
+
+
+# -------------------------------------------------------------------------------- scale jitter
+@pytest.fixture(scope="module")
+def photo():
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return Image.open(f).convert("RGB")
+
+
+def test_scale_jitter_samples_s_in_range_and_crops_224(photo):
+    from vgg_teach.analysis.jitter import ScaleJitter
+
+    jitter = ScaleJitter(256, 512, 224, seed=0)
+    samples = [jitter.sample(photo) for _ in range(40)]
+    scales = [s.scale for s in samples]
+    assert all(256 <= s <= 512 for s in scales) and len(set(scales)) > 20
+    for s in samples:
+        assert s.image.size == (224, 224) and min(s.resized_size) == s.scale
+        top, left, h, w = s.box
+        assert 0 <= top <= s.resized_size[0] - 224 and 0 <= left <= s.resized_size[1] - 224
+        # the window in the original: 224/S of its shorter side
+        assert s.box_in_original[2] == pytest.approx(224 * 600 / s.resized_size[0])
+    again = ScaleJitter(256, 512, 224, seed=0)
+    assert [again.sample(photo).scale for _ in range(40)] == scales
+
+
+def test_scale_jitter_on_a_tensor_and_a_fixed_scale(photo):
+    from torchvision.transforms import functional as TF
+
+    from vgg_teach.analysis.jitter import ScaleJitter
+
+    x = TF.to_tensor(photo)
+    out = ScaleJitter(256, 256, 224, seed=1)(x)
+    assert isinstance(out, torch.Tensor) and out.shape == (3, 224, 224)
+    with pytest.raises(UsageError, match="crop"):
+        ScaleJitter(200, 512, 224)
+
+
+# ---------------------------------------------------------------------------------------- A → D
+def test_d_from_a_copies_four_convolutions_by_shape_and_the_three_fully_connected_layers():
+    from vgg_teach.analysis.deep_init import init_from_shallower
+
+    torch.manual_seed(0)
+    a, d = vgg_cifar("A", batch_norm=False), vgg_cifar("D", batch_norm=False)
+    before = {n: p.clone() for n, p in d.named_parameters()}
+    table = init_from_shallower(d, a)
+    copied = {r.layer: r.source for r in table if r.copied}
+    assert copied == {"conv1_1": "conv1_1", "conv2_1": "conv2_1", "conv3_1": "conv3_1", "conv3_2": "conv3_2",
+                      "fc6": "fc6", "fc7": "fc7", "fc8": "fc8"}
+    d_convs = [m for m in d.features if isinstance(m, nn.Conv2d)]
+    a_convs = [m for m in a.features if isinstance(m, nn.Conv2d)]
+    for di, ai in ((0, 0), (2, 1), (4, 2), (5, 3)):
+        assert torch.equal(d_convs[di].weight, a_convs[ai].weight) and torch.equal(d_convs[di].bias, a_convs[ai].bias)
+    assert torch.equal(d.classifier[0].weight, a.classifier[0].weight)
+    assert torch.equal(d_convs[1].weight, before["features.2.weight"])  # conv1_2 is new: left as it was
+
+
+def test_on_imagenet_size_most_of_d_starts_from_a():
+    from vgg_teach.analysis.deep_init import init_from_shallower
+
+    table = init_from_shallower(meta_vgg("D"), meta_vgg("A"))
+    copied = sum(r.params for r in table if r.copied)
+    assert sum(r.params for r in table) == 138_357_544
+    assert copied == 1_792 + 73_856 + 295_168 + 590_080 + 102_764_544 + 16_781_312 + 4_097_000
+    assert "90.1%" in table.to_text()
+
+
+def test_init_from_shallower_refuses_a_net_without_a_matching_layer():
+    from vgg_teach.analysis.deep_init import init_from_shallower
+
+    with pytest.raises(UsageError):
+        init_from_shallower(meta_vgg("A"), meta_vgg("D"), deep_cfg="A", shallow_cfg="D", n_conv=13)
+
+
+def test_a_fixed_sigma_drifts_with_depth_and_kaiming_does_not():
+    from vgg_teach.analysis.deep_init import INIT_SCHEMES, activation_scales
+
+    small = {s: activation_scales("D", s, input_size=32, batch=1) for s in INIT_SCHEMES}
+    assert all(len(v) == 13 for v in small.values())
+    fixed_big, fixed_small = small["σ = 0.1 (분산 / variance 10⁻²)"], small["σ = 0.01"]
+    kaiming, glorot = small["Kaiming (He)"], small["Glorot (Xavier)"]
+    assert fixed_big[-1] > 1e3 and fixed_small[-1] < 1e-4  # explodes / vanishes
+    assert 0.1 < kaiming[-1] < 10 and 1e-4 < glorot[-1] < 1
+    assert abs(math.log10(activation_scales("A", "σ = 0.01", 32, 1)[-1])) < abs(math.log10(fixed_small[-1]))
+    with pytest.raises(UsageError):
+        activation_scales("D", "nope")

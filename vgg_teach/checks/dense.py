@@ -1,0 +1,355 @@
+"""The check of lesson 06's exercise: VGG16's fully connected layers as convolutions, with the same numbers.
+
+:func:`check_fully_convolutional` calls the learner's ``to_fully_convolutional(model)`` first on a VGG16 on
+the ``meta`` device (free: an unwritten stub is reported at once), then on a real, randomly initialised
+VGG16, and judges what comes back:
+
+- the layers: no ``nn.Linear`` left, fc6 a 7×7 convolution 512 → 4096 without padding, fc7 and fc8 1×1,
+  each with a bias; the weights are fc's own numbers in fc's order — read at sampled positions and matched
+  against the usual wrong orders (a channels-last ``view(4096, 7, 7, 512).permute(0, 3, 1, 2)``, rows and
+  columns swapped, a ``.t()`` before the reshape), else told apart as "same numbers, other order" or "not
+  fc's numbers at all" (a new, re-initialised layer) by their norm; the biases copied;
+- the parameter count (138,357,544: nothing new, nothing left behind) and the ReLUs between the layers;
+- the behaviour: on the ``meta`` device 384×384 must give a 6×6 score map and 224×288 a 1×3 one (an
+  ``AdaptiveAvgPool2d`` or a flatten is named), and a real 224×224 image the original's 1000 scores to
+  float tolerance.
+
+It never raises. The score-map predictions of the same lesson are checked by :mod:`.score_map`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ..analysis.dense import HEAD_NAMES, score_map_geometry
+from ..analysis.dense import to_fully_convolutional as reference
+from ..analysis.layers import _meta_forward, eval_mode, leaf_layers
+from ..models import vgg16
+from .feedback import CheckResult, never_raises
+
+__all__ = ["check_fully_convolutional"]
+
+#: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
+_DENSE_SIZES = ((384, 384), (224, 288))
+
+
+def _count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def _fresh_vgg16(meta: bool) -> nn.Module:
+    """The model the learner's function converts: VGG16, on ``meta`` (free) or real with seeded random weights."""
+    if meta:
+        with torch.device("meta"):
+            return vgg16().eval()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return vgg16().eval()
+
+
+@dataclass(frozen=True)
+class _Want:
+    """What one fully connected layer must become: ``Conv2d(c_in, c_out, k)``."""
+
+    name: str
+    c_in: int
+    c_out: int
+    k: int
+
+    @property
+    def conv(self) -> str:
+        return f"Conv2d({self.c_in}, {self.c_out}, kernel_size={self.k})"
+
+    @property
+    def view(self) -> str:
+        return f"view({self.c_out}, {self.c_in}, {self.k}, {self.k})"
+
+
+def _wanted(model: nn.Module) -> list[_Want]:
+    """fc6, fc7, fc8 of ``model`` as the convolutions they must become (read from the model itself)."""
+    channels = [m for m in model.features if isinstance(m, nn.Conv2d)][-1].out_channels
+    fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
+    k = math.isqrt(fcs[0].in_features // channels)
+    return [_Want(name, channels if i == 0 else fc.in_features, fc.out_features, k if i == 0 else 1)
+            for i, (name, fc) in enumerate(zip(HEAD_NAMES, fcs))]
+
+
+# --------------------------------------------------------------------------- one layer's numbers
+def _candidates(weight: torch.Tensor, idx: tuple[torch.Tensor, ...], k: int) -> dict[str, torch.Tensor]:
+    """fc's ``weight (out, in)`` at conv positions ``(o, c, y, x)`` read in the right order and in wrong ones."""
+    o, c, y, x = idx
+    out, n_in = weight.shape
+    channels = n_in // (k * k)
+    flat = o * n_in + c * k * k + y * k + x  # the position in a (out, c, k, k) tensor, flattened
+    return {
+        "right": weight[o, c * k * k + y * k + x],
+        "channels_last": weight[o, y * k * channels + x * channels + c],
+        "rows_columns": weight[o, c * k * k + x * k + y],
+        "transposed": weight[flat % out, flat // out],
+    }
+
+
+def _wrong_order(kind: str, w: _Want) -> tuple[str, str, str, str]:
+    last = f"view({w.c_out}, {w.k}, {w.k}, {w.c_in}).permute(0, 3, 1, 2)"
+    if kind == "channels_last":
+        return (f"가중치를 채널이 마지막인 순서로 읽었습니다(예: {last}).",
+                f"The weight was read channels-last (e.g. {last}).",
+                f"torch.flatten은 pool5의 ({w.c_in}, {w.k}, {w.k})를 채널 → 행 → 열 순서로 폅니다: "
+                f"weight.{w.view}이면 그 순서 그대로입니다.",
+                f"torch.flatten lays pool5's ({w.c_in}, {w.k}, {w.k}) out channel, then row, then column: "
+                f"weight.{w.view} keeps exactly that order.")
+    if kind == "rows_columns":
+        return (f"커널의 행과 열이 뒤바뀌었습니다(예: {w.view}.transpose(2, 3)).",
+                f"The kernel's rows and columns are swapped (e.g. {w.view}.transpose(2, 3)).",
+                f"펼친 순서는 (채널, 행, 열)이므로 {w.view}만 하고 축을 바꾸지 마세요.",
+                f"The flattened order is (channel, row, column): {w.view} and swap no axis.")
+    return ("가중치를 전치(.t())한 뒤 모양을 바꿨습니다.", "The weight was transposed (.t()) before being reshaped.",
+            "nn.Linear의 weight는 이미 (출력, 입력) 모양이라 합성곱의 (출력, 입력, k, k)와 순서가 같습니다: "
+            ".t() 없이 view만 하세요.",
+            "nn.Linear already stores weight as (out, in), the order of a conv's (out, in, k, k): view it, "
+            "without .t().")
+
+
+def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor | None,
+              gen: torch.Generator) -> tuple[str, str, str, str] | None:
+    """What is wrong with ``conv`` as the fully connected layer ``w`` — (ko, en, hint_ko, hint_en) — or None."""
+    kernel = tuple(conv.kernel_size)
+    if w.k > 1 and kernel == (1, 1):
+        n = w.c_in * w.k * w.k
+        return (f"{w.name}가 1×1 합성곱입니다: pool5의 한 위치만 봅니다.",
+                f"{w.name} is a 1×1 convolution: it sees a single position of pool5.",
+                f"{w.name}는 pool5의 {w.k}×{w.k} 창 전체({w.c_in}×{w.k}×{w.k} = {n:,}개 값)를 한 번에 봅니다: "
+                f"{w.conv}.",
+                f"{w.name} reads pool5's whole {w.k}×{w.k} window ({w.c_in}×{w.k}×{w.k} = {n:,} values) at once: "
+                f"{w.conv}.")
+    if kernel != (w.k, w.k):
+        what, what_en = ((f"pool5의 {w.k}×{w.k} 창", f"pool5's {w.k}×{w.k} window") if w.k > 1
+                         else ("앞 계층의 한 위치", "one position of the layer before"))
+        return (f"{w.name}의 커널이 {kernel[0]}×{kernel[1]}입니다.", f"{w.name} has a {kernel[0]}×{kernel[1]} kernel.",
+                f"{w.name}는 {what}를 봅니다: {w.conv}.", f"{w.name} sees {what_en}: {w.conv}.")
+    if (conv.in_channels, conv.out_channels) != (w.c_in, w.c_out):
+        return (f"{w.name}가 {conv.in_channels} → {conv.out_channels} 채널입니다 ({w.c_in} → {w.c_out}이어야 함).",
+                f"{w.name} maps {conv.in_channels} → {conv.out_channels} channels; it should be {w.c_in} → {w.c_out}.",
+                f"펼친 길이가 아니라 채널 수를 씁니다: {w.conv}.", f"Use channels, not the flattened length: {w.conv}.")
+    geometry = f"padding={tuple(conv.padding)}, stride={tuple(conv.stride)}, dilation={tuple(conv.dilation)}"
+    if tuple(conv.padding) != (0, 0) or tuple(conv.stride) != (1, 1) or tuple(conv.dilation) != (1, 1):
+        return (f"{w.name}에 {geometry}이(가) 있습니다.", f"{w.name} has {geometry}.",
+                "완전 연결 계층은 창 안의 값만 봅니다: 기본값 padding=0, stride=1 그대로 두세요 "
+                "(패딩이 있으면 224×224에서 점수가 1×1이 아니게 되고 가장자리 점수는 0을 봅니다).",
+                "A fully connected layer sees only its window: keep padding=0, stride=1 (with padding a 224×224 input "
+                "no longer gives 1×1, and the edge scores see zeros).")
+    if conv.bias is None:
+        return (f"{w.name}에 편향이 없습니다 (bias=False).", f"{w.name} has no bias (bias=False).",
+                f"nn.Linear의 편향 {w.c_out:,}개도 옮겨야 합니다: 기본값 bias=True로 만들고 fc.bias를 복사하세요.",
+                f"The Linear layer's {w.c_out:,} biases must come along: keep bias=True and copy fc.bias.")
+    got = conv.weight.detach()
+    idx = tuple(torch.randint(0, n, (512,), generator=gen) for n in (w.c_out, w.c_in, w.k, w.k))
+    candidates = _candidates(weight, idx, w.k)
+    sampled = got[idx]
+    if not torch.equal(sampled, candidates["right"]):
+        for kind in ("channels_last", "rows_columns", "transposed"):
+            if torch.equal(sampled, candidates[kind]):
+                ko, en, hint_ko, hint_en = _wrong_order(kind, w)
+                return f"{w.name}: {ko}", f"{w.name}: {en}", hint_ko, hint_en
+        if torch.isclose(torch.linalg.vector_norm(got.float()), torch.linalg.vector_norm(weight.float()), rtol=1e-4):
+            return (f"{w.name}의 가중치는 fc의 숫자들이지만 순서가 다릅니다.",
+                    f"{w.name}'s weight holds fc's numbers, but in another order.",
+                    f"fc.weight.{w.view} — 축을 바꾸거나(permute/transpose) 전치하지 마세요.",
+                    f"fc.weight.{w.view} — no permute, transpose or .t().")
+        return (f"{w.name}의 가중치가 fc의 가중치가 아닙니다: 새로 (무작위로) 초기화된 계층입니다.",
+                f"{w.name}'s weight is not fc's: it is a new, randomly initialised layer.",
+                "새 합성곱을 만든 뒤 fc.weight를 view해서 복사하세요 (with torch.no_grad(): conv.weight.copy_(…)) — "
+                "학습된 숫자를 그대로 옮기는 것이 핵심입니다.",
+                "Copy fc.weight, viewed, into the new convolution (with torch.no_grad(): conv.weight.copy_(…)): "
+                "moving the trained numbers over is the whole point.")
+    if bias is not None and not torch.equal(conv.bias.detach().flatten(), bias):
+        return (f"{w.name}의 가중치는 맞지만 편향을 옮기지 않았습니다 (합성곱 자신의 무작위 편향 그대로).",
+                f"{w.name}'s weight is right but its bias was not copied (still the convolution's own random one).",
+                "conv.bias.copy_(fc.bias)도 하세요.", "Copy the bias too: conv.bias.copy_(fc.bias).")
+    return None
+
+
+def _relu_problems(leaves: list[tuple[str, nn.Module]], head: list[nn.Module]) -> list[str]:
+    """Which of the ReLUs after fc6 and fc7 are missing, and whether one follows fc8."""
+    position = {id(m): i for i, (_, m) in enumerate(leaves)}
+    where = [position[id(m)] for m in head]
+    problems = []
+    for a, b, name in ((where[0], where[1], "fc6"), (where[1], where[2], "fc7")):
+        if not any(isinstance(m, nn.ReLU) for _, m in leaves[a + 1:b]):
+            problems.append(f"{name} → ReLU")
+    if any(isinstance(m, (nn.ReLU, nn.Softmax)) for _, m in leaves[where[2] + 1:]):
+        problems.append("fc8 → (ReLU/Softmax)")
+    return problems
+
+
+def _shape_at(model: nn.Module, hw: tuple[int, int]) -> tuple[int, ...]:
+    with eval_mode(model), torch.no_grad():
+        try:
+            return tuple(_meta_forward(model, torch.empty(1, 3, *hw, device="meta")).shape)
+        except NotImplementedError:
+            return tuple(model(torch.zeros(1, 3, *hw)).shape)
+
+
+def _returned(result: CheckResult, net: Any) -> bool:
+    if net is None:
+        result.fail("함수가 아무것도 돌려주지 않습니다(None).", "The function returns None.",
+                    "새 모델을 돌려주세요: return nn.Sequential(OrderedDict(features=…, classifier=head)).",
+                    "Return the new model: return nn.Sequential(OrderedDict(features=…, classifier=head)).")
+        return False
+    if not isinstance(net, nn.Module):
+        result.fail(f"함수가 nn.Module이 아니라 {type(net).__name__}을(를) 돌려줍니다.",
+                    f"The function returns a {type(net).__name__}, not an nn.Module.")
+        return False
+    result.ok("모델(nn.Module)을 돌려줍니다.", "Returns a model (an nn.Module).")
+    return True
+
+
+# --------------------------------------------------------------------------------- the checks
+@never_raises("check_fully_convolutional")
+def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Callable[[nn.Module], Any]) -> CheckResult:
+    """Does ``to_fully_convolutional(model)`` turn VGG16 into its fully convolutional form, with the same numbers?"""
+    if not callable(to_fully_convolutional):
+        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(to_fully_convolutional).__name__}).",
+                    f"Pass a function (got a {type(to_fully_convolutional).__name__}).")
+        return result
+    twin = _fresh_vgg16(meta=True)
+    sizes = {hw: score_map_geometry(reference(twin), hw).size for hw in _DENSE_SIZES}
+    try:  # an unwritten stub costs nothing here
+        with torch.device("meta"):
+            to_fully_convolutional(_fresh_vgg16(meta=True))
+    except NotImplementedError as exc:
+        if "meta" not in str(exc).lower():
+            raise
+    except Exception:  # noqa: BLE001 - the real model below shows the learner their own error
+        pass
+
+    model = _fresh_vgg16(meta=False)
+    wanted, n_params = _wanted(model), _count(model)
+    classes = wanted[-1].c_out
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 3, 224, 224, generator=gen)
+    with torch.no_grad():
+        pool5 = model.features(x)
+        want = model.classifier(torch.flatten(model.avgpool(pool5), 1))  # = model(x)
+    n_features = len(list(model.features.modules()))
+    fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
+    originals = [(m.weight.detach(), m.bias.detach() if m.bias is not None else None) for m in fcs]
+    feature_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
+
+    net = to_fully_convolutional(model)
+    if not _returned(result, net):
+        return result
+    if not (hasattr(net, "features") and hasattr(net, "classifier")):
+        result.fail("돌려준 모델에 features와 classifier가 없습니다.",
+                    "The model returned has no features and classifier.",
+                    "마지막 줄을 그대로 두세요: nn.Sequential(OrderedDict(features=model.features, classifier=head)). "
+                    "레슨은 fcn.features와 fcn.classifier를 따로 씁니다.",
+                    "Keep the last line as given: nn.Sequential(OrderedDict(features=model.features, "
+                    "classifier=head)); the lesson uses fcn.features and fcn.classifier separately.")
+    leaves = leaf_layers(net)
+    linears = [m for _, m in leaves if isinstance(m, nn.Linear)]
+    if linears:
+        names = {(w.c_in * w.k * w.k, w.c_out): w.name for w in wanted}
+        found = ", ".join(names.get((m.in_features, m.out_features), f"Linear({m.in_features}, {m.out_features})")
+                          for m in linears)
+        result.fail(f"아직 nn.Linear가 남아 있습니다: {found}.", f"nn.Linear layers are left: {found}.",
+                    "세 완전 연결 계층을 모두 nn.Conv2d로 바꾸세요: 완전 합성곱 신경망에는 Linear가 없습니다.",
+                    "Replace all three fully connected layers by nn.Conv2d: a fully convolutional net has no Linear.")
+    convs = [m for _, m in leaves if isinstance(m, nn.Conv2d)]
+    head = [m for m in convs if not any(m is f for f in feature_convs)]
+    if len(convs) - len(head) != len(feature_convs):
+        result.fail(f"features의 합성곱 {len(feature_convs)}개가 그대로 있지 않습니다.",
+                    f"The {len(feature_convs)} convolutions of features are not all there.",
+                    "model.features를 그대로 쓰세요 (복사하거나 새로 만들 필요가 없습니다).",
+                    "Reuse model.features as it is (no need to copy or rebuild it).")
+    if len(head) != len(wanted):
+        result.fail(f"features 뒤에 합성곱이 {len(head)}개 있습니다 (fc6, fc7, fc8 세 개여야 함).",
+                    f"There are {len(head)} convolutions after features; expected three (fc6, fc7, fc8).")
+    else:
+        problems = [p for w, conv, (weight, bias) in zip(wanted, head, originals)
+                    if (p := _diagnose(w, conv, weight, bias, gen)) is not None]
+        for ko, en, hint_ko, hint_en in problems:
+            result.fail(ko, en, hint_ko, hint_en)
+        if not problems:
+            layers = ", ".join(f"{w.name} = Conv2d({w.c_in}, {w.c_out}, {w.k})" for w in wanted)
+            result.ok(f"{layers}: 가중치와 편향이 완전 연결 계층의 숫자 그대로, 같은 순서입니다.",
+                      f"{layers}, with the fully connected layers' own weights and biases, in their order.")
+        missing = [] if linears else _relu_problems(leaves, head)
+        if missing:
+            result.fail(f"계층 사이의 ReLU가 맞지 않습니다: {', '.join(missing)}.",
+                        f"The ReLUs between the layers are wrong: {', '.join(missing)}.",
+                        "원래 분류기처럼 fc6 → ReLU → Dropout → fc7 → ReLU → Dropout → fc8 (fc8 뒤에는 아무것도 없음).",
+                        "As in the original classifier: fc6 → ReLU → Dropout → fc7 → ReLU → Dropout → fc8 (nothing "
+                        "after fc8).")
+
+    n = _count(net)
+    fc6 = wanted[0]
+    n6 = fc6.c_in * fc6.k * fc6.k * fc6.c_out + fc6.c_out
+    extra = (("원래 분류기(Linear)가 새 합성곱과 함께 남아 있습니다: 옮긴 뒤에는 버리세요.",
+              "The old Linear classifier is still there next to the new convolutions: drop it once moved.")
+             if linears and n > n_params else
+             (f"같은 숫자를 옮기면 매개변수 수는 그대로입니다: fc6는 {fc6.c_in}·{fc6.k}·{fc6.k}·{fc6.c_out} + "
+              f"{fc6.c_out} = {n6:,}개.", f"Moving the same numbers keeps the count: fc6 has {fc6.c_in}·{fc6.k}·"
+              f"{fc6.k}·{fc6.c_out} + {fc6.c_out} = {n6:,}."))
+    result.expect(n == n_params,
+                  (f"매개변수 {n:,}개: 원래 모델과 같습니다 (새 매개변수 없음).",
+                   f"{n:,} parameters, as many as the original model's: nothing new."),
+                  (f"매개변수가 {n:,}개입니다. 원래 모델과 같은 {n_params:,}개여야 합니다.",
+                   f"{n:,} parameters; it should stay the original's {n_params:,}."), extra)
+
+    pools = [type(m).__name__ for _, m in leaves if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))]
+    try:
+        shapes = {hw: _shape_at(net, hw) for hw in _DENSE_SIZES}
+    except Exception as exc:  # noqa: BLE001 - the learner's model cannot run: say so and stop here
+        message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        result.fail(f"이미지를 넣으면 순전파(forward pass)가 실패합니다 — {message}",
+                    f"The forward pass fails — {message}",
+                    "위의 ❌부터 고치세요: 계층의 채널 수와 커널이 맞아야 pool5에서 점수 맵까지 이어집니다.",
+                    "Fix the ❌ above first: with the right channels and kernels pool5 flows into the score map.")
+        return result
+    bad = [(hw, sizes[hw], shapes[hw]) for hw in _DENSE_SIZES if shapes[hw] != (1, classes, *sizes[hw])]
+    told = ", ".join(f"{h}×{w} → (1, {classes}, {sizes[(h, w)][0]}, {sizes[(h, w)][1]})" for h, w in _DENSE_SIZES)
+    if not bad:
+        result.ok(f"{told}: 어떤 크기의 이미지든 조밀하게 평가합니다.", f"{told}: it evaluates any image size densely.")
+    else:
+        (h, w), size, got = bad[0]
+        ko = f"{h}×{w} 입력의 출력 모양이 {got}입니다 ((1, {classes}, {size[0]}, {size[1]})이어야 함)."
+        en = f"A {h}×{w} input gives an output of shape {got}, not (1, {classes}, {size[0]}, {size[1]})."
+        if pools:
+            hint = (f"{pools[0]}((7, 7))는 어떤 이미지든 pool5를 7×7로 줄여 점수 맵을 늘 1×1로 만듭니다: "
+                    "avgpool은 빼세요.",
+                    f"{pools[0]}((7, 7)) squeezes pool5 of any image to 7×7, so the map is always 1×1: leave avgpool "
+                    "out.")
+        elif len(got) == 2:
+            hint = (f"출력이 펼쳐졌습니다(flatten): 점수 맵은 (N, {classes}, h, w) 모양을 유지해야 합니다. VGG의 "
+                    "forward도 펼치므로, VGG를 고치지 말고 nn.Sequential(features, head)를 새로 만드세요.",
+                    f"The output was flattened: a score map keeps its shape (N, {classes}, h, w). VGG.forward "
+                    "flattens too, so build a new nn.Sequential(features, head) instead of editing the VGG.")
+        else:
+            hint = ("fc6는 padding 없는 7×7, fc7·fc8은 1×1이면 한 변이 ⌊S/32⌋ − 6이 됩니다.",
+                    "With fc6 a 7×7 convolution without padding and fc7, fc8 1×1, a side is ⌊S/32⌋ − 6.")
+        result.fail(ko, en, *hint)
+
+    with eval_mode(net), torch.no_grad():
+        reuse = (isinstance(net, nn.Sequential) and len(net) == 2 and net[0] is model.features
+                 and len(list(model.features.modules())) == n_features)
+        got = net[1](pool5) if reuse else net(x)  # features unchanged and first: pool5 is the same
+    if tuple(got.shape) != (1, classes, 1, 1):
+        result.fail(f"224×224 입력의 출력 모양이 {tuple(got.shape)}입니다 ((1, {classes}, 1, 1)이어야 함).",
+                    f"A 224×224 input gives shape {tuple(got.shape)}, not (1, {classes}, 1, 1).")
+    if got.numel() == want.numel():
+        diff, scale = float((got.reshape(want.shape) - want).abs().max()), float(want.abs().max())
+        result.expect(diff <= 1e-4 * scale + 1e-6,
+                      (f"224×224 이미지에서 점수 {classes}개가 원래 모델과 같습니다 (부동소수점 오차 안).",
+                       f"On a 224×224 image the {classes} scores equal the original model's (to float tolerance)."),
+                      (f"224×224 이미지에서 점수가 원래 모델과 다릅니다 (가장 큰 차이 {diff:.3g}, 점수의 크기 "
+                       f"{scale:.3g}).", f"On a 224×224 image the scores differ from the original model's (largest "
+                       f"difference {diff:.3g}; scores up to {scale:.3g})."),
+                      ("위의 ❌부터 고치세요: 가중치의 순서, 편향, 계층 사이의 ReLU.",
+                       "Fix the ❌ above first: the weights' order, the biases, the ReLUs between the layers."))
+    return result
