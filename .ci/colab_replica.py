@@ -101,7 +101,8 @@ def pip(python: Path, *args: str, log: Path, timeout: int = 900) -> None:
     with log.open("a", encoding="utf-8") as out:
         out.write(f"\n$ {' '.join(cmd)}\n")
         out.flush()
-        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+        env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV"}}
+        done = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, env=env)
     if done.returncode:
         tail = log.read_text(encoding="utf-8").splitlines()[-40:]
         raise SystemExit("pip failed:\n" + "\n".join(tail))
@@ -129,12 +130,14 @@ def build() -> None:
     installs = colab_installs()
     has = [dist for dist, _ in installs if normalize(dist) in pins]
     lacks = [spec for dist, spec in installs if normalize(dist) not in pins]
-    base = ["torch", "torchvision", *has, *RUNNER]
+    base = list(dict.fromkeys(["torch", "torchvision", *has, *RUNNER]))
     missing = [n for n in base if normalize(n) not in pins]
     if missing:
         raise SystemExit(f"Colab's manifest has no {missing}: the replica cannot give them Colab's versions")
     say(f"Python {want} ({python}); Colab's torch {pins['torch']}, torchvision {pins['torchvision']}, "
-        f"{', '.join(f'{n} {pins[normalize(n)]}' for n in [*has, *RUNNER])}")
+        f"{', '.join(f'{n} {pins[normalize(n)]}' for n in base[2:])}")
+    if "pip" in pins:  # the setup cell runs Colab's own pip
+        pip(py, "install", "-q", "--progress-bar", "off", f"pip=={pins['pip']}", log=log)
     pip(py, "install", "-q", "--progress-bar", "off", "-c", str(constraints), *base, log=log)
     say(f"the setup cell's installs (Colab lacks them): {lacks or 'none'}; then vgg-teach from this checkout")
     if lacks:
@@ -186,11 +189,11 @@ def execute(notebooks: list[Path], work: Path) -> dict:
     return json.loads(report.read_text(encoding="utf-8"))
 
 
-def self_test(work: Path) -> None:
-    """A notebook calling an API that the main environment's torch has and Colab's lacks must fail here."""
+def newer_api_notebook():
+    """A two-cell notebook: the kernel says which Python, torch and vgg_teach it runs, then calls :data:`NEWER_API`."""
     import nbformat
 
-    module, name = NEWER_API.rsplit(".", 1)
+    module = NEWER_API.rsplit(".", 1)[0]
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("import sys, torch, vgg_teach\nprint(sys.executable, torch.__version__, "
@@ -198,9 +201,16 @@ def self_test(work: Path) -> None:
         nbformat.v4.new_code_cell(f"import {module}\nx, w = torch.randn(4, 8), torch.randn(10, 8)\n"
                                   f"print({NEWER_API}(x, w, torch.tensor([0, 1, 2, 3])))"),
     ]
+    return nb
+
+
+def self_test(work: Path) -> None:
+    """A notebook calling an API that the main environment's torch has and Colab's lacks must fail here."""
+    import nbformat
+
     path = work / "selftest" / "newer_torch_api.ipynb"
     path.parent.mkdir()
-    nbformat.write(nb, path)
+    nbformat.write(newer_api_notebook(), path)
     [entry] = execute([path], work)["notebooks"]
     prefix = str(VENV.resolve())
     where = entry["error"] or {}
@@ -209,11 +219,32 @@ def self_test(work: Path) -> None:
     exe, torch_version, package = (entry["first_output"] + ["", "", ""])[:3]
     if not (exe.startswith(prefix) and package.startswith(prefix)):
         raise SystemExit(f"self-test: the kernel ran {exe} with vgg_teach from {package}, not the replica's {prefix}")
+    name = NEWER_API.rsplit(".", 1)[1]
     if not (where.get("cell") == 1 and where.get("ename") == "AttributeError" and name in where.get("evalue", "")):
         raise SystemExit(f"self-test: a notebook calling {NEWER_API} should fail on Colab's torch "
                          f"{torch_version}; it gave {where or 'no error'}: the replica would not catch a newer API")
     say(f"self-test: a notebook calling {NEWER_API} fails on torch {torch_version} as it should "
         f"(AttributeError: {where['evalue'][:90]})")
+
+
+def judge(result: dict) -> tuple[list[str], dict[str, list[str]]]:
+    """The problems in a colab_notebooks.py report (errors, verdicts unlike the main run's), and its warnings."""
+    problems, warned = [], {}
+    for entry in result["notebooks"]:
+        where = f"{entry['folder']}/{Path(entry['notebook']).name}"
+        if entry["error"]:
+            e = entry["error"]
+            problems.append(f"{where}: cell {e.get('cell')} (id {e.get('id')}) raised "
+                            f"{e.get('ename')}: {e.get('evalue') or e.get('message')}")
+        for check in entry["checks"]:
+            got, solution = check["verdict"], entry["folder"] == "solutions"
+            ok = got == check["stored"] if solution else got not in (None, "passed")
+            if not ok:
+                want = check["stored"] if solution else "not passed (the unfilled stub)"
+                problems.append(f"{where}: check cell {check['cell']} (id {check['id']}): {got}, main run: {want}")
+        for line in entry["warnings"]:
+            warned.setdefault(line, []).append(where)
+    return problems, warned
 
 
 def run() -> None:
@@ -226,21 +257,7 @@ def run() -> None:
         notebooks = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
         notebooks += sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
         result = execute(notebooks, work)
-    problems, warned = [], {}
-    for entry in result["notebooks"]:
-        where = f"{entry['folder']}/{Path(entry['notebook']).name}"
-        if entry["error"]:
-            e = entry["error"]
-            problems.append(f"{where}: cell {e.get('cell')} (id {e.get('id')}) raised "
-                            f"{e.get('ename')}: {e.get('evalue') or e.get('message')}")
-        for check in entry["checks"]:
-            want = check["stored"] if entry["folder"] == "solutions" else "not passed"
-            got = check["verdict"]
-            ok = got == want if entry["folder"] == "solutions" else got not in (None, "passed")
-            if not ok:
-                problems.append(f"{where}: check cell {check['cell']} (id {check['id']}): {got}, main run: {want}")
-        for line in entry["warnings"]:
-            warned.setdefault(line, []).append(where)
+    problems, warned = judge(result)
     verdicts = sum(len(e["checks"]) for e in result["notebooks"])
     say(f"{len(result['notebooks'])} notebooks in {time.time() - started:.0f} s on Python {result['env']['python']}, "
         f"{verdicts} check verdicts compared")

@@ -177,8 +177,8 @@ def _fake_metadata(monkeypatch, requires: list[str], versions: dict[str, str]) -
 
 
 def test_unmet_requirements_is_pip_check_for_this_package(monkeypatch, capsys):
-    requires = ["torch>=2.11", "ipywidgets>=7.7.1", "koreanize-matplotlib>=0.1.1", "tqdm", 'pytest>=7.4; extra == "test"',
-                "tomli>=2.0; python_version < '3.0'"]
+    requires = ["torch>=2.11", "ipywidgets>=7.7.1", "koreanize-matplotlib>=0.1.1", "tqdm",
+                'pytest>=7.4; extra == "test"', "tomli>=2.0; python_version < '3.0'"]
     _fake_metadata(monkeypatch, requires, {"torch": "2.11.0+cu128", "ipywidgets": "7.6.5", "tqdm": "4.67.3"})
     assert platforms.unmet_requirements() == ["ipywidgets 7.6.5: older than ipywidgets>=7.7.1",
                                               "koreanize-matplotlib: not installed (needs koreanize-matplotlib>=0.1.1)"]

@@ -120,3 +120,24 @@ def _load_cifar10(root: Path, download: bool) -> tuple[ImageTensors, ImageTensor
         labels = torch.tensor(ds.targets, dtype=torch.int64)
         splits.append(ImageTensors(images, labels, list(ds.classes), CIFAR10_MEAN, CIFAR10_STD))
     return splits[0], splits[1]
+
+
+def _compare_sources(root: str) -> int:  # pragma: no cover - needs the internet; see hf_cifar10's docstring
+    """Load CIFAR-10 from both sources, say whether their content digests agree and print them to record."""
+    from .hf_cifar10 import content_digest, load_hf_cifar10
+
+    ours = load_cifar10(root, fallback=False)
+    hub = load_hf_cifar10(Path(root) / "huggingface")
+    same = True
+    for split, a, b in zip(("train", "test"), ours, hub):
+        da, db = content_digest(a.images, a.labels), content_digest(b.images, b.labels)
+        same &= da == db
+        print(f"{split:5}  torchvision {da}\n       hub         {db}  {'same' if da == db else 'DIFFERENT'}")
+    print("record these in hf_cifar10.CIFAR10_DIGESTS" if same else "the two sources differ: record nothing")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    raise SystemExit(_compare_sources(sys.argv[1] if len(sys.argv) > 1 else "data"))

@@ -14,15 +14,13 @@ before anything trains on it — :func:`verify_cifar10` — for what is known of
 - :func:`content_digest`, an order-independent SHA-256 of the (label, pixels) pairs: the same for any copy of
   the same images and labels, in any order. Its value for the real data is :data:`CIFAR10_DIGESTS`; it was not
   recorded yet (this repository's machines have no internet). Until someone fills it in, the digest is
-  printed, not compared: run ``python -m vgg_teach.training.hf_cifar10 DATA_ROOT`` on a machine with internet,
+  printed, not compared: run ``python -m vgg_teach.training.cifar10 DATA_ROOT`` on a machine with internet,
   which loads both sources, says whether their digests agree, and prints the values to record.
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
-from pathlib import Path
 
 import torch
 
@@ -100,21 +98,3 @@ def _bad(split: str, what: str) -> str:
         "이 데이터로는 학습하지 않습니다.",
         f"The Hugging Face copy of CIFAR-10 ({HF_DATASET}), {split} split, is not as expected: {what}. "
         "It is not used for training.")
-
-
-def _compare(root: str) -> int:  # pragma: no cover - needs the internet; see the module docstring
-    from .cifar10 import load_cifar10
-
-    ours = load_cifar10(root, fallback=False)
-    hub = load_hf_cifar10(Path(root) / "huggingface")
-    same = True
-    for split, a, b in zip(("train", "test"), ours, hub):
-        da, db = content_digest(a.images, a.labels), content_digest(b.images, b.labels)
-        same &= da == db
-        print(f"{split}: torchvision {da}\n{' ' * len(split)}  hub         {db}  {'same' if da == db else 'DIFFERENT'}")
-    print("record these in CIFAR10_DIGESTS" if same else "the two sources differ: do not record anything")
-    return 0 if same else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(_compare(sys.argv[1] if len(sys.argv) > 1 else "data"))
