@@ -92,12 +92,43 @@ def run_notebook(path: Path, timeout: int) -> dict:
             "first_output": _text(first.get("outputs")).strip().splitlines() if first is not None else []}
 
 
+def hub_copy_check() -> str:
+    """vgg_teach's conversion of the Hugging Face copy, run on Colab's own ``datasets`` (no download: a tiny
+    ``datasets.Dataset`` with the hub copy's features — ``img`` Image, ``label`` ClassLabel — in another class
+    order); returns what was checked."""
+    import datasets
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from vgg_teach.training import hf_cifar10
+    from vgg_teach.training.data import CIFAR10_CLASSES
+
+    names = list(reversed(CIFAR10_CLASSES))
+    labels = [i % 10 for i in range(20)]
+    pixels = np.random.default_rng(0).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    features = datasets.Features({"img": datasets.Image(), "label": datasets.ClassLabel(names=names)})
+    images = [Image.fromarray(a) for a in pixels]
+    split = datasets.Dataset.from_dict({"img": images, "label": labels}, features=features)
+    hf_cifar10.CIFAR10_PER_CLASS = {"train": 2, "test": 2}
+    data = hf_cifar10.convert_split(split, "test")
+    assert torch.equal(data.images, torch.from_numpy(pixels).permute(0, 3, 1, 2)), "images changed"
+    assert data.labels.tolist() == [CIFAR10_CLASSES.index(names[y]) for y in labels], "labels not by class name"
+    return f"the Hugging Face CIFAR-10 conversion works on datasets {datasets.__version__}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--report", type=Path, required=True)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--hub-copy-check", action="store_true", help="check hub_copy_check() and exit")
+    parser.add_argument("--report", type=Path, help="where to write the JSON report (required with notebooks)")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
+    if args.hub_copy_check:
+        print(hub_copy_check())
+        return 0
+    if not args.notebooks or args.report is None:
+        parser.error("give notebooks and --report")
     report = []
     for path in args.notebooks:
         entry = run_notebook(path.resolve(), args.timeout)

@@ -14,8 +14,9 @@ Run it with the course's main environment active (it reads the setup cell's inst
 2. **Colab's Python** (``.ci/colab/os-info-gpu.txt``, e.g. 3.13): ``python3.13`` on PATH or under
    ``~/.pyenv/versions/3.13*``; without one, Python 3.11, and the output says so.
 3. **What a Colab notebook has before the setup cell runs**: torch, torchvision, the package's other
-   dependencies that Colab ships, and Colab's own IPython/ipykernel/jupyter_client/nbclient/nbformat (the
-   runner: Colab has all of them, so they get Colab's versions) — one ``pip install`` under the constraints.
+   dependencies that Colab ships, Colab's own IPython/ipykernel/jupyter_client/nbclient/nbformat (the
+   runner: Colab has all of them, so they get Colab's versions) and datasets/huggingface_hub (CIFAR-10's
+   second source) — one ``pip install`` under the constraints.
 4. **What the setup cell installs**, the way it installs it: the dependencies Colab lacks (the list the setup
    cell is generated from, ``tools.authoring.colab_installs``) with ``--no-deps``, then vgg-teach itself with
    ``--no-deps --force-reinstall`` — from this checkout, where the setup cell uses the release tag.
@@ -23,7 +24,8 @@ Run it with the course's main environment active (it reads the setup cell's inst
    and ``vgg_teach.platforms.unmet_requirements()`` finds every requirement of the package met.
 6. **Self-test**: a tiny notebook calling ``torch.nn.functional.linear_cross_entropy`` (in the main
    environment's torch, not in Colab's) must fail here — proof that the replica catches a newer API.
-7. **Every notebook**, solutions/ then lessons/, in smoke mode (``.ci/colab_notebooks.py``): no error, every
+7. **The Hugging Face copy's conversion** on Colab's ``datasets`` (a tiny offline ``datasets.Dataset``).
+8. **Every notebook**, solutions/ then lessons/, in smoke mode (``.ci/colab_notebooks.py``): no error, every
    check cell's verdict as in the main run (solutions/: the verdict stored by the main run's execution;
    lessons/: a verdict that is not ✅ — the unfilled stub).
 
@@ -50,6 +52,8 @@ MANIFEST = Path(os.environ.get("COLAB_MANIFEST", ROOT / ".ci" / "colab"))
 VENV = ROOT / ".venv-colab"
 UNPINNED = re.compile(r"^(nvidia-|cuda-)")
 RUNNER = ("ipython", "ipykernel", "jupyter-client", "nbclient", "nbformat")
+#: On Colab too, for CIFAR-10's second source (vgg_teach.training.hf_cifar10).
+HUB = ("datasets", "huggingface-hub")
 FALLBACK_PYTHON = "3.11"
 NEWER_API = "torch.nn.functional.linear_cross_entropy"
 
@@ -130,7 +134,7 @@ def build() -> None:
     installs = colab_installs()
     has = [dist for dist, _ in installs if normalize(dist) in pins]
     lacks = [spec for dist, spec in installs if normalize(dist) not in pins]
-    base = list(dict.fromkeys(["torch", "torchvision", *has, *RUNNER]))
+    base = list(dict.fromkeys(["torch", "torchvision", *has, *RUNNER, *HUB]))
     missing = [n for n in base if normalize(n) not in pins]
     if missing:
         raise SystemExit(f"Colab's manifest has no {missing}: the replica cannot give them Colab's versions")
@@ -254,6 +258,12 @@ def run() -> None:
     with tempfile.TemporaryDirectory(prefix="colab-replica-") as tmp:
         work = Path(tmp)
         self_test(work)
+        hub = subprocess.run([str(VENV / "bin" / "python"), str(ROOT / ".ci" / "colab_notebooks.py"),
+                              "--hub-copy-check"], capture_output=True, text=True, env=_clean_env(), cwd=work,
+                             timeout=300)
+        if hub.returncode:
+            raise SystemExit(f"the Hugging Face CIFAR-10 conversion fails on Colab's datasets:\n{hub.stderr[-3000:]}")
+        say(hub.stdout.strip().splitlines()[-1])
         notebooks = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
         notebooks += sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
         result = execute(notebooks, work)

@@ -1,7 +1,8 @@
 """The course's widgets also work with ipywidgets 7, which Colab ships (lessons 02, 03, 05).
 
-The project's environment has ipywidgets 8; this test installs ipywidgets 7.8.5 into a temporary
-folder, puts it first on the path of a fresh Python and runs the widget tests there.
+The project's environment has ipywidgets 8; this test installs Colab's ipywidgets (the version in
+``.ci/colab/pip-freeze.gpu.txt``, the package's floor) into a temporary folder, puts it first on the path of a
+fresh Python and runs the widget tests there.
 """
 
 from __future__ import annotations
@@ -17,11 +18,17 @@ ROOT = Path(__file__).resolve().parents[2]
 WIDGET_TESTS = ["tests/unit/test_viz.py", "tests/unit/test_explorer.py", "tests/unit/test_receptive_field.py"]
 
 
+def _colab(name: str) -> str:
+    manifest = (ROOT / ".ci" / "colab" / "pip-freeze.gpu.txt").read_text(encoding="utf-8")
+    return next(line.split("==")[1] for line in manifest.splitlines() if line.startswith(f"{name}=="))
+
+
 def test_widgets_work_on_ipywidgets_7(tmp_path):
     target = tmp_path / "ipywidgets7"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-         "--target", str(target), "ipywidgets==7.8.5", "ipython_genutils==0.2.0"],
+         "--target", str(target), f"ipywidgets=={_colab('ipywidgets')}",
+         f"ipython_genutils=={_colab('ipython-genutils')}"],
         capture_output=True, text=True, timeout=300)
     if install.returncode != 0:
         if os.environ.get("CI") == "true":
