@@ -7,7 +7,6 @@ self-test notebook *passes* on the main environment's torch — so its failure o
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -17,18 +16,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-replica = _load("colab_replica")
-notebooks = _load("colab_notebooks")
-
-
-def test_the_manifest_gives_colabs_versions_and_python():
+def test_the_manifest_gives_colabs_versions_and_python(replica):
     pins = replica.read_freeze(replica.MANIFEST / "pip-freeze.gpu.txt")
     assert pins["torch"] == "2.11.0" and pins["torchvision"] == "0.26.0"  # local labels (+cu128) dropped
     assert pins["ipywidgets"] == "7.7.1" and pins["jupyter-client"] == "7.4.9"  # names normalised
@@ -37,7 +25,7 @@ def test_the_manifest_gives_colabs_versions_and_python():
     assert replica.UNPINNED.match("nvidia-cudnn-cu12") and not replica.UNPINNED.match("numpy")
 
 
-def test_without_python_3_13_it_says_so_and_uses_3_11(monkeypatch):
+def test_without_python_3_13_it_says_so_and_uses_3_11(replica, monkeypatch):
     found = {"3.11": "/usr/bin/python3.11"}
     monkeypatch.setattr(replica.shutil, "which", lambda name: found.get(name.removeprefix("python")))
     monkeypatch.setattr(replica.glob, "glob", lambda pattern: [])
@@ -47,7 +35,7 @@ def test_without_python_3_13_it_says_so_and_uses_3_11(monkeypatch):
     assert "NOTE: no Python {want} on this machine" in source  # build() prints it before falling back
 
 
-def test_a_shim_that_does_not_run_is_not_a_python(tmp_path):
+def test_a_shim_that_does_not_run_is_not_a_python(replica, tmp_path):
     shim = tmp_path / "python3.13"
     shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
     shim.chmod(0o755)
@@ -59,7 +47,7 @@ def _entry(folder, verdict, stored, error=None):
             "checks": [{"cell": 7, "id": "abc", "verdict": verdict, "stored": stored}]}
 
 
-def test_judging_a_report():
+def test_judging_a_report(replica):
     ok = {"notebooks": [_entry("solutions", "passed", "passed"), _entry("lessons", "pending", None)]}
     problems, warned = replica.judge(ok)
     assert problems == [] and warned == {"UserWarning: w": ["solutions/01_a.ipynb", "lessons/01_a.ipynb"]}
@@ -73,18 +61,18 @@ def test_judging_a_report():
     assert "None, main run" in problems[2] and "AttributeError: no linear_cross_entropy" in problems[3]
 
 
-def test_verdicts_are_read_with_the_packages_marks():
+def test_verdicts_are_read_with_the_packages_marks(replica_notebooks):
     from vgg_teach.checks.feedback import FAILED_MARK, PASSED_MARK, PENDING_MARK
 
     out = lambda text: [{"output_type": "stream", "name": "stdout", "text": text}]  # noqa: E731
-    assert notebooks.verdict(out(f"{PASSED_MARK}: …")) == "passed"
-    assert notebooks.verdict(out(f"{PENDING_MARK}\n{FAILED_MARK}")) == "pending"  # the first mark is the verdict
-    assert notebooks.verdict([{"output_type": "display_data", "data": {"text/html": f"<b>{FAILED_MARK}</b>"}}]) \
-        == "failed"
-    assert notebooks.verdict(out("no check here")) is None
+    verdict = replica_notebooks.verdict
+    assert verdict(out(f"{PASSED_MARK}: …")) == "passed"
+    assert verdict(out(f"{PENDING_MARK}\n{FAILED_MARK}")) == "pending"  # the first mark is the verdict
+    assert verdict([{"output_type": "display_data", "data": {"text/html": f"<b>{FAILED_MARK}</b>"}}]) == "failed"
+    assert verdict(out("no check here")) is None
 
 
-def test_the_self_test_notebook_runs_on_the_main_torch(tmp_path):
+def test_the_self_test_notebook_runs_on_the_main_torch(replica, replica_notebooks, tmp_path):
     """The deliberate notebook fails in the replica (Colab's torch) only because its torch lacks the API."""
     import nbformat
     import torch.nn.functional as F
@@ -93,7 +81,7 @@ def test_the_self_test_notebook_runs_on_the_main_torch(tmp_path):
     assert hasattr(F, replica.NEWER_API.rsplit(".", 1)[1]), f"torch {torch.__version__} has no {replica.NEWER_API}"
     path = tmp_path / "newer_torch_api.ipynb"
     nbformat.write(replica.newer_api_notebook(), path)
-    [entry] = [notebooks.run_notebook(path, timeout=120)]
+    [entry] = [replica_notebooks.run_notebook(path, timeout=120)]
     assert entry["error"] is None, entry["error"]
     assert entry["first_output"][1] == torch.__version__
 

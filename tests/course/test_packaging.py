@@ -87,22 +87,14 @@ def test_runtime_dependencies_are_floors_not_pins():
         assert re.fullmatch(r"[A-Za-z0-9_.-]+>=[0-9.]+", req), f"{req}: a floor `name>=X`; pins fight Colab's packages"
 
 
-def _colab_versions() -> dict[str, str]:
-    pins = {}
-    for line in (ROOT / ".ci" / "colab" / "pip-freeze.gpu.txt").read_text(encoding="utf-8").splitlines():
-        if m := re.fullmatch(r"([A-Za-z0-9_.-]+)==([^\s+]+)(\+\S+)?", line.strip()):
-            pins[_name(m.group(1))] = m.group(2)
-    return pins
-
-
 def _release(version: str) -> tuple[int, ...]:
     parts = tuple(int(p) for p in version.split("."))
     return parts + (0,) * (3 - len(parts))
 
 
-def test_every_floor_is_the_version_the_colab_replica_tests():
+def test_every_floor_is_the_version_the_colab_replica_tests(colab_versions):
     """A floor is true when something runs it: the Colab replica (.ci/colab_replica.py) runs Colab's versions."""
-    colab = _colab_versions()
+    colab = colab_versions
     assert colab["torch"] == "2.11.0" and colab["ipywidgets"] == "7.7.1"  # the manifest as this test was written
     for req in _pyproject()["project"]["dependencies"]:
         name, floor = _name(req), req.split(">=")[1]

@@ -18,17 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 WIDGET_TESTS = ["tests/unit/test_viz.py", "tests/unit/test_explorer.py", "tests/unit/test_receptive_field.py"]
 
 
-def _colab(name: str) -> str:
-    manifest = (ROOT / ".ci" / "colab" / "pip-freeze.gpu.txt").read_text(encoding="utf-8")
-    return next(line.split("==")[1] for line in manifest.splitlines() if line.startswith(f"{name}=="))
-
-
-def test_widgets_work_on_ipywidgets_7(tmp_path):
+def test_widgets_work_on_ipywidgets_7(tmp_path, colab_versions):
     target = tmp_path / "ipywidgets7"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-         "--target", str(target), f"ipywidgets=={_colab('ipywidgets')}",
-         f"ipython_genutils=={_colab('ipython-genutils')}"],
+         "--target", str(target), f"ipywidgets=={colab_versions['ipywidgets']}",
+         f"ipython_genutils=={colab_versions['ipython-genutils']}"],
         capture_output=True, text=True, timeout=300)
     if install.returncode != 0:
         if os.environ.get("CI") == "true":
