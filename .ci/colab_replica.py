@@ -25,9 +25,9 @@ Run it with the course's main environment active (it reads the setup cell's inst
 6. **Self-test**: a tiny notebook calling ``torch.nn.functional.linear_cross_entropy`` (in the main
    environment's torch, not in Colab's) must fail here — proof that the replica catches a newer API.
 7. **The Hugging Face copy's conversion** on Colab's ``datasets`` (a tiny offline ``datasets.Dataset``).
-8. **Every notebook**, solutions/ then lessons/, in smoke mode (``.ci/colab_notebooks.py``): no error, every
-   check cell's verdict as in the main run (solutions/: the verdict stored by the main run's execution;
-   lessons/: a verdict that is not ✅ — the unfilled stub).
+8. **Every notebook**, solutions/ and lessons/ side by side (one process each), in smoke mode
+   (``.ci/colab_notebooks.py``): no error, every check cell's verdict as in the main run (solutions/: the
+   verdict stored by the main run's execution; lessons/: a verdict that is not ✅ — the unfilled stub).
 
 Nothing is cached between runs: ``build`` starts from an empty folder.
 """
@@ -184,13 +184,28 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def execute(notebooks: list[Path], work: Path) -> dict:
-    report = work / f"report-{len(list(work.glob('report-*')))}.json"
+def execute(groups: list[list[Path]], work: Path) -> dict:
+    """Run each group of notebooks in its own colab_notebooks.py, the groups side by side; one merged report.
+
+    Two groups (solutions/, lessons/) use the 2 cores of a CI machine; each kernel gets one thread
+    (``OMP_NUM_THREADS=1``) so that the two do not fight over them.
+    """
     env = {**_clean_env(), "JUPYTER_DATA_DIR": str(work / "jupyter-data"), "JUPYTER_CONFIG_DIR": str(work / "cfg"),
-           "JUPYTER_RUNTIME_DIR": str(work / "runtime")}
-    subprocess.run([str(VENV / "bin" / "python"), str(ROOT / ".ci" / "colab_notebooks.py"), "--report", str(report),
-                    *map(str, notebooks)], check=True, env=env, cwd=work, timeout=1500)
-    return json.loads(report.read_text(encoding="utf-8"))
+           "JUPYTER_RUNTIME_DIR": str(work / "runtime"), **({"OMP_NUM_THREADS": "1"} if len(groups) > 1 else {})}
+    runs = []
+    for group in groups:
+        report = work / f"report-{len(list(work.glob('report-*'))) + len(runs)}.json"
+        cmd = [str(VENV / "bin" / "python"), str(ROOT / ".ci" / "colab_notebooks.py"), "--report", str(report),
+               *map(str, group)]
+        runs.append((subprocess.Popen(cmd, env=env, cwd=work), report))
+    merged: dict = {"notebooks": []}
+    for proc, report in runs:
+        if proc.wait(timeout=1500):
+            raise SystemExit(f"colab_notebooks.py exited with {proc.returncode}")
+        data = json.loads(report.read_text(encoding="utf-8"))
+        merged["env"] = data["env"]
+        merged["notebooks"] += data["notebooks"]
+    return merged
 
 
 def newer_api_notebook():
@@ -215,7 +230,7 @@ def self_test(work: Path) -> None:
     path = work / "selftest" / "newer_torch_api.ipynb"
     path.parent.mkdir()
     nbformat.write(newer_api_notebook(), path)
-    [entry] = execute([path], work)["notebooks"]
+    [entry] = execute([[path]], work)["notebooks"]
     prefix = str(VENV.resolve())
     where = entry["error"] or {}
     if where.get("cell") == 0:
@@ -264,9 +279,8 @@ def run() -> None:
         if hub.returncode:
             raise SystemExit(f"the Hugging Face CIFAR-10 conversion fails on Colab's datasets:\n{hub.stderr[-3000:]}")
         say(hub.stdout.strip().splitlines()[-1])
-        notebooks = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-        notebooks += sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
-        result = execute(notebooks, work)
+        groups = [sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")) for folder in ("solutions", "lessons")]
+        result = execute(groups, work)
     problems, warned = judge(result)
     verdicts = sum(len(e["checks"]) for e in result["notebooks"])
     say(f"{len(result['notebooks'])} notebooks in {time.time() - started:.0f} s on Python {result['env']['python']}, "
