@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from pathlib import Path
 
@@ -52,3 +53,31 @@ def fake_cifar(tmp_path) -> tuple[Path, dict[str, str]]:
     """A fresh ``root`` holding only a tiny ``cifar-10-python.tar.gz`` (250 train, 50 test), and its MD5s."""
     root = tmp_path / "cifar"
     return root, make_fake_cifar10(root, n_train=250, n_test=50)
+
+
+
+def _ci_script(name: str):
+    """A script of ``.ci/`` (not a package) as a module."""
+    path = Path(__file__).resolve().parents[1] / ".ci" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"ci_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def replica():
+    """``.ci/colab_replica.py``, the Colab replica's builder and judge."""
+    return _ci_script("colab_replica")
+
+
+@pytest.fixture(scope="session")
+def replica_notebooks():
+    """``.ci/colab_notebooks.py``, what runs the notebooks inside the replica."""
+    return _ci_script("colab_notebooks")
+
+
+@pytest.fixture(scope="session")
+def colab_versions(replica) -> dict[str, str]:
+    """Colab's package versions, read by the Colab replica's own reader from its manifest (.ci/colab/)."""
+    return replica.read_freeze(replica.MANIFEST / "pip-freeze.gpu.txt")

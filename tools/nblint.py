@@ -50,8 +50,8 @@ RULES: dict[str, str] = {
     "cell-ids": "every cell has an id, ids are unique, and a lesson has exactly its solution's ids, in order",
     "pair": "every solutions/NN_name.ipynb has lessons/NN_name.ipynb and vice versa",
     "h1": "exactly one H1 heading in the whole notebook, in its first cell (the title)",
-    "badge": "an Open-in-Colab badge (and the badges cell's GitHub link) pointing at this very file "
-             "(lessons/… or solutions/…, branch main) of the repository in pyproject.toml",
+    "badge": "an Open-in-Colab badge, and in the badges cell an Open-in-Kaggle link and a GitHub link, all "
+             "pointing at this very file (lessons/… or solutions/…, branch main) of the repository in pyproject.toml",
     "outputs": "lessons/ carry no outputs and no execution counts",
     "kernelspec": "metadata.kernelspec is the python3 kernel",
     "execution-counts": "solutions/ were run top to bottom once: code cells counted 1, 2, 3 … with none unexecuted",
@@ -75,6 +75,7 @@ _COLAB_BADGE = re.compile(
     r"\[!\[[^\]]*\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]\(([^)\s]+)\)")
 _COLAB_URL = re.compile(r"^https://colab\.research\.google\.com/github/([^/]+/[^/]+)/blob/([^/]+)/(.+)$")
 _GITHUB_BLOB = re.compile(r"\((https://github\.com/[^)\s]+/blob/[^)\s]+)\)")
+_KAGGLE = re.compile(r"\(https://kaggle\.com/kernels/welcome\?src=([^)\s]+)\)")
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,9 @@ class _Linter:
                     if url != github:
                         self.add("badge", f"GitHub link points at {url}, not this file {github}: run "
                                           f"`python -m tools.authoring build`", i, cell)
+                if (kaggle := _KAGGLE.findall(cell.source)) != [github]:
+                    self.add("badge", f"the Open-in-Kaggle link must open {github}, found {kaggle or 'none'}: "
+                                      f"run `python -m tools.authoring build`", i, cell)
 
     def check_kernelspec(self, nb: Any) -> None:
         spec = nb.metadata.get("kernelspec", {})

@@ -9,13 +9,14 @@ repository's ``tools/``). Subpackages, by concept:
 - ``training`` — data as uint8 tensors, augmentation on the device, the engine, checkpoints, metrics, CLI;
 - ``show`` — tables, widgets, figures (one plotting contract) and the Hangul font;
 - ``checks`` — exercise feedback that never raises, one checker module per topic;
-- ``env`` (device, seeds, smoke mode, the setup cell) and ``errors`` (bilingual messages, one error tree).
+- ``env`` (device, seeds, smoke mode, the setup cell), ``platforms`` (Colab, Kaggle or elsewhere: where runs
+  go, whether the package's requirements are met) and ``errors`` (bilingual messages, one error tree).
 
 Submodules are imported on demand, so ``import vgg_teach`` stays light. Which lesson uses which
 modules is written once, in :data:`LESSONS`.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"  # = pyproject.toml's version (tested); a notebook's setup cell installs the tag v<version>
 
 #: lesson number → the modules it imports (its helpers, checks and reference answers).
 LESSONS: dict[str, tuple[str, ...]] = {
@@ -30,7 +31,8 @@ LESSONS: dict[str, tuple[str, ...]] = {
            "vgg_teach.answers"),
     "04": ("vgg_teach.models.pretrained", "vgg_teach.show.predictions", "vgg_teach.checks.head",
            "vgg_teach.checks.param_count", "vgg_teach.checks.predictions", "vgg_teach.answers"),
-    "05": ("vgg_teach.training.engine", "vgg_teach.training.cifar10", "vgg_teach.training.folders",
+    "05": ("vgg_teach.platforms", "vgg_teach.training.engine", "vgg_teach.training.cifar10",
+           "vgg_teach.training.hf_cifar10", "vgg_teach.training.download", "vgg_teach.training.folders",
            "vgg_teach.training.augment", "vgg_teach.training.metrics", "vgg_teach.show.training_plots",
            "vgg_teach.show.predictions", "vgg_teach.checks.training", "vgg_teach.answers"),
     "06": ("vgg_teach.analysis.dense", "vgg_teach.analysis.jitter", "vgg_teach.analysis.deep_init",

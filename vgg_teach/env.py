@@ -4,20 +4,22 @@
 - :func:`seed_everything` makes runs repeatable;
 - :func:`is_smoke` reads ``VGG_TEACH_SMOKE=1`` (set by the test suite): later lessons shrink data
   and epochs with :func:`smoke_or` but run the same code path;
-- :func:`is_colab` tells whether the notebook runs on Google Colab;
-- :func:`setup_lesson` does all of the above in one call and returns the device.
+- :func:`is_colab` tells whether the notebook runs on Google Colab (:mod:`.platforms` knows Kaggle too, and
+  where runs are kept on each);
+- :func:`setup_lesson` does all of the above in one call, checks the package's requirements, and returns
+  the device.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import sys
 from typing import TypeVar
 
 import torch
 
 from .errors import UsageError, bilingual
+from .platforms import KAGGLE_GPU_NOTE, check_requirements, is_colab, is_kaggle
 
 __all__ = ["get_device", "describe_device", "seed_everything", "is_smoke", "smoke_or", "is_colab",
            "setup_lesson", "SMOKE_ENV"]
@@ -34,11 +36,6 @@ def is_smoke() -> bool:
 def smoke_or(smoke_value: T, full_value: T) -> T:
     """``smoke_value`` in smoke mode, ``full_value`` otherwise: ``epochs = smoke_or(1, 30)``."""
     return smoke_value if is_smoke() else full_value
-
-
-def is_colab() -> bool:
-    """True inside a Google Colab runtime."""
-    return "google.colab" in sys.modules
 
 
 def get_device(prefer: str | torch.device | None = None) -> torch.device:
@@ -106,6 +103,7 @@ def seed_everything(seed: int = 0) -> None:
 def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = True,
                  verbose: bool = True) -> torch.device:
     """Everything a lesson's setup cell needs: seeds, the device, Hangul in plots, smoke-mode notice."""
+    check_requirements()
     seed_everything(seed)
     device = get_device(prefer)
     if korean_font:
@@ -113,6 +111,8 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = T
         use_korean_font()
     if verbose:
         print(describe_device(device))
+        if is_kaggle() and (device.type != "cuda" or torch.cuda.device_count() > 1):
+            print(KAGGLE_GPU_NOTE)
         if is_smoke():
             print(f"{SMOKE_ENV}=1: 데이터와 에포크를 줄인 점검(smoke) 모드입니다 — 코드 경로는 같습니다. / "
                   "smoke mode: less data and fewer epochs, same code path.")

@@ -364,7 +364,8 @@ class NotebookRun:
         return sum(d["widgets"] for c in self.cells for d in c["dom"])
 
     def uses_widgets(self) -> bool:
-        return any(USES_WIDGETS.search(c["source"]) for c in self.code_cells)
+        # the setup cell names ipywidgets as a package it may install, not as something it shows
+        return any(USES_WIDGETS.search(c["source"]) for c in self.code_cells if "setup" not in c.get("tags", []))
 
     def problems(self) -> list[str]:
         out: list[str] = []

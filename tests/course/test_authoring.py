@@ -97,9 +97,26 @@ def test_one_setup_cell_installs_only_what_colab_lacks(path):
     setup = [c for c in nb.cells if "setup" in c.metadata.get("tags", [])]
     assert len(setup) == 1
     src = setup[0].source
-    assert '"google.colab" in sys.modules' in src and "--no-deps" in src
-    assert "torch" not in src.split("_need = ")[1].split("}")[0].replace("torchsummary", "")
-    assert authoring.repository_url() in src
+    assert '"google.colab" in sys.modules' in src and '"KAGGLE_KERNEL_RUN_TYPE"' in src and "--no-deps" in src
+    need = src.split("_need = ")[1].split("]\n")[0]
+    assert "torch" not in need.replace("torchsummary", "") and "koreanize-matplotlib" in need
+    assert f"vgg-teach @ git+{authoring.repository_url()}@v{{VGG_TEACH}}" in src and "--force-reinstall" in src
+
+
+def test_the_setup_cell_installs_pyprojects_dependencies_except_torch():
+    installs = dict(authoring.colab_installs())
+    assert "torch" not in installs and "torchvision" not in installs
+    assert installs["koreanize-matplotlib"] == "koreanize-matplotlib>=0.1.1" and "ipywidgets" in installs
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_badges_open_this_file_in_colab_kaggle_and_github(path):
+    for folder in ("solutions", "lessons"):
+        nb = nbformat.read(ROOT / folder / path.name, as_version=4)
+        badges = next(c.source for c in nb.cells if "badges" in c.metadata.get("tags", []))
+        github = f"{authoring.repository_url()}/blob/main/{folder}/{path.name}"
+        assert f"(https://kaggle.com/kernels/welcome?src={github})" in badges and f"({github})" in badges
+        assert ("GPU T4 ×2" in badges) == bool(nb.metadata.get("vgg_teach", {}).get("gpu"))
 
 
 def test_repository_appears_once_in_the_sources():

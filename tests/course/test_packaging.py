@@ -84,9 +84,31 @@ def test_the_wheel_holds_the_package_and_no_course_tooling(wheel):
 
 def test_runtime_dependencies_are_floors_not_pins():
     for req in _pyproject()["project"]["dependencies"]:
-        assert "==" not in req and "<" not in req, f"{req}: pins fight Colab's preinstalled packages"
-    ipyw = next(r for r in _pyproject()["project"]["dependencies"] if r.startswith("ipywidgets"))
-    assert ipyw == "ipywidgets>=7.6", "Colab ships ipywidgets 7.x: the floor must admit it"
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+>=[0-9.]+", req), f"{req}: a floor `name>=X`; pins fight Colab's packages"
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = tuple(int(p) for p in version.split("."))
+    return parts + (0,) * (3 - len(parts))
+
+
+def test_every_floor_is_the_version_the_colab_replica_tests(colab_versions):
+    """A floor is true when something runs it: the Colab replica (.ci/colab_replica.py) runs Colab's versions."""
+    colab = colab_versions
+    assert colab["torch"] == "2.11.0" and colab["ipywidgets"] == "7.7.1"  # the manifest as this test was written
+    for req in _pyproject()["project"]["dependencies"]:
+        name, floor = _name(req), req.split(">=")[1]
+        if name in colab:
+            assert _release(floor) == _release(colab[name]), (
+                f"{req}: the replica tests {name} {colab[name]} (Colab's manifest); make that the floor")
+    lacks = {_name(r) for r in _pyproject()["project"]["dependencies"]} - set(colab)
+    assert lacks == {"koreanize-matplotlib"}, "what Colab lacks, the setup cell installs: keep README in step"
+
+
+def test_the_package_version_is_one_release_everywhere():
+    import vgg_teach
+
+    assert vgg_teach.__version__ == _pyproject()["project"]["version"]
 
 
 def test_readme_quick_start_commands_are_the_ones_ci_runs():

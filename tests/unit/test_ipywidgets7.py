@@ -1,9 +1,9 @@
 """The course's widgets also work with ipywidgets 7, which Colab ships (lessons 02, 03, 05).
 
-The project's environment has ipywidgets 8; this test installs ipywidgets 7.8.5 into a temporary
-folder, puts it first on the path of a fresh Python and runs the widget tests there. It is the only test
-that needs the package index: when the index cannot be reached it skips and says why (in CI too); any other
-failure to install fails in CI.
+The project's environment has ipywidgets 8; this test installs Colab's ipywidgets (the version in
+``.ci/colab/pip-freeze.gpu.txt``, the package's floor) into a temporary folder, puts it first on the path of a
+fresh Python and runs the widget tests there. It is the only test that needs the package index: when the index
+cannot be reached it skips and says why (in CI too); any other failure to install fails in CI.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connecti
                          r"No route to host|SSLError|Max retries exceeded", re.IGNORECASE)
 
 
-def pip_install(target: Path, *pip_options: str) -> subprocess.CompletedProcess:
+def pip_install(target: Path, *pip_options: str, packages: list[str] = PACKAGES) -> subprocess.CompletedProcess:
     """``pip install --target target`` of ipywidgets 7, failing fast (one retry, 20 s timeout) when offline."""
     return subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check", "--retries", "1",
-         "--timeout", "20", *pip_options, "--target", str(target), *PACKAGES],
+         "--timeout", "20", *pip_options, "--target", str(target), *packages],
         capture_output=True, text=True, timeout=300)
 
 
@@ -53,9 +53,10 @@ def test_an_unreachable_index_is_recognised(tmp_path):
     assert unreachable("ERROR: Could not find a version that satisfies the requirement ipywidgets==99") is None
 
 
-def test_widgets_work_on_ipywidgets_7(tmp_path):
+def test_widgets_work_on_ipywidgets_7(tmp_path, colab_versions):
     target = tmp_path / "ipywidgets7"
-    install = pip_install(target)
+    install = pip_install(target, packages=[f"ipywidgets=={colab_versions['ipywidgets']}",
+                                            f"ipython_genutils=={colab_versions['ipython-genutils']}"])
     if install.returncode != 0:
         reason = unreachable(install.stderr)
         if reason:

@@ -1,4 +1,5 @@
-"""Tiny fake data sets in the real formats — a CIFAR-10 archive, image folders — for the tests and smoke mode."""
+"""Tiny fake data sets in the real formats — a CIFAR-10 archive, image folders, the Hugging Face copy of
+CIFAR-10 — for the tests and smoke mode."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import hashlib
 import pickle
 import tarfile
 import tempfile
+import types
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import torch
 
-from .data import CIFAR10_CLASSES, PathLike
+from .data import CIFAR10_CLASSES, ImageTensors, PathLike
 
-__all__ = ["make_fake_cifar10", "patched_cifar10_md5", "make_image_folder"]
+__all__ = ["make_fake_cifar10", "patched_cifar10_md5", "make_image_folder", "FakeHFSplit", "fake_hf_cifar10",
+           "fake_datasets_module"]
 
 
 def _fake_images(labels: torch.Tensor, size: int, gen: torch.Generator, seed: int) -> torch.Tensor:
@@ -107,3 +110,54 @@ def make_image_folder(root: PathLike, classes: Sequence[str] = ("cat", "dog", "f
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i % count:04d}.{fmt}")
     return root
+
+
+class _ClassLabel:
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+
+
+class FakeHFSplit:
+    """What :mod:`.hf_cifar10` reads of a ``datasets.Dataset``: ``features["label"].names``, ``len()`` and the
+    columns ``img`` (RGB PIL images) and ``label`` (ints, in this copy's own class order ``names``)."""
+
+    def __init__(self, data: ImageTensors, names: Sequence[str] | None = None) -> None:
+        names = list(names or data.classes)
+        to_ours = [names.index(c) for c in data.classes]
+        self.features = {"img": "Image()", "label": _ClassLabel(names)}
+        self._images = data.images
+        self._labels = [to_ours[y] for y in data.labels.tolist()]
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __getitem__(self, column: str) -> list[Any]:
+        from PIL import Image
+
+        if column == "img":
+            return [Image.fromarray(img.permute(1, 2, 0).numpy()) for img in self._images]
+        if column == "label":
+            return list(self._labels)
+        raise KeyError(column)
+
+
+def fake_hf_cifar10(train: ImageTensors, test: ImageTensors, names: Sequence[str] | None = None) -> dict:
+    """The ``DatasetDict`` ``datasets.load_dataset("uoft-cs/cifar10")`` returns, holding ``train``/``test``'s
+    images (``names``: the copy's class order, torchvision's unless given)."""
+    return {"train": FakeHFSplit(train, names), "test": FakeHFSplit(test, names)}
+
+
+def fake_datasets_module(splits: dict | None = None, error: Exception | None = None) -> types.ModuleType:
+    """A stand-in ``datasets`` module whose ``load_dataset`` returns ``splits`` (or raises ``error``) and
+    records each call's arguments in ``.calls``; put it in ``sys.modules["datasets"]``."""
+    module = types.ModuleType("datasets")
+    module.calls = []
+
+    def load_dataset(path: str, *args: Any, **kwargs: Any) -> dict:
+        module.calls.append((path, args, kwargs))
+        if error is not None:
+            raise error
+        return splits
+
+    module.load_dataset = load_dataset
+    return module

@@ -1,0 +1,93 @@
+"""The Colab replica's own logic (``.ci/colab_replica.py``, ``.ci/colab_notebooks.py``), without building it.
+
+The replica itself (a 4.7 GB environment) is built and run by ``.ci/run``; here: that it reads Colab's
+manifest right, falls back from Python 3.13 to 3.11 loudly, judges a run's report as it says, and that its
+self-test notebook *passes* on the main environment's torch — so its failure on Colab's torch is the API.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_manifest_gives_colabs_versions_and_python(replica):
+    pins = replica.read_freeze(replica.MANIFEST / "pip-freeze.gpu.txt")
+    assert pins["torch"] == "2.11.0" and pins["torchvision"] == "0.26.0"  # local labels (+cu128) dropped
+    assert pins["ipywidgets"] == "7.7.1" and pins["jupyter-client"] == "7.4.9"  # names normalised
+    assert "google-colab" not in pins and "nbval" not in pins  # `name @ url` lines are not pins
+    assert replica.colab_python_version(replica.MANIFEST / "os-info-gpu.txt") == "3.13"
+    assert replica.UNPINNED.match("nvidia-cudnn-cu12") and not replica.UNPINNED.match("numpy")
+
+
+def test_without_python_3_13_it_says_so_and_uses_3_11(replica, monkeypatch):
+    found = {"3.11": "/usr/bin/python3.11"}
+    monkeypatch.setattr(replica.shutil, "which", lambda name: found.get(name.removeprefix("python")))
+    monkeypatch.setattr(replica.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(replica, "_works", lambda python, want: python == found.get(want))
+    assert replica.find_python("3.13") is None and replica.find_python("3.11") == "/usr/bin/python3.11"
+    source = (ROOT / ".ci" / "colab_replica.py").read_text(encoding="utf-8")
+    assert "NOTE: no Python {want} on this machine" in source  # build() prints it before falling back
+
+
+def test_a_shim_that_does_not_run_is_not_a_python(replica, tmp_path):
+    shim = tmp_path / "python3.13"
+    shim.write_text("#!/bin/sh\necho 'pyenv: python3.13: command not found' >&2\nexit 127\n")
+    shim.chmod(0o755)
+    assert not replica._works(str(shim), "3.13") and replica._works(sys.executable, "%d.%d" % sys.version_info[:2])
+
+
+def _entry(folder, verdict, stored, error=None):
+    return {"notebook": f"/x/{folder}/01_a.ipynb", "folder": folder, "error": error, "warnings": ["UserWarning: w"],
+            "checks": [{"cell": 7, "id": "abc", "verdict": verdict, "stored": stored}]}
+
+
+def test_judging_a_report(replica):
+    ok = {"notebooks": [_entry("solutions", "passed", "passed"), _entry("lessons", "pending", None)]}
+    problems, warned = replica.judge(ok)
+    assert problems == [] and warned == {"UserWarning: w": ["solutions/01_a.ipynb", "lessons/01_a.ipynb"]}
+    bad = {"notebooks": [_entry("solutions", "failed", "passed"), _entry("lessons", "passed", None),
+                         _entry("lessons", None, None),
+                         _entry("solutions", "passed", "passed", {"cell": 3, "id": "d", "ename": "AttributeError",
+                                                                  "evalue": "no linear_cross_entropy"})]}
+    problems, _ = replica.judge(bad)
+    assert len(problems) == 4
+    assert "failed, main run: passed" in problems[0] and "passed, main run: not passed" in problems[1]
+    assert "None, main run" in problems[2] and "AttributeError: no linear_cross_entropy" in problems[3]
+
+
+def test_verdicts_are_read_with_the_packages_marks(replica_notebooks):
+    from vgg_teach.checks.feedback import FAILED_MARK, PASSED_MARK, PENDING_MARK
+
+    out = lambda text: [{"output_type": "stream", "name": "stdout", "text": text}]  # noqa: E731
+    verdict = replica_notebooks.verdict
+    assert verdict(out(f"{PASSED_MARK}: …")) == "passed"
+    assert verdict(out(f"{PENDING_MARK}\n{FAILED_MARK}")) == "pending"  # the first mark is the verdict
+    assert verdict([{"output_type": "display_data", "data": {"text/html": f"<b>{FAILED_MARK}</b>"}}]) == "failed"
+    assert verdict(out("no check here")) is None
+
+
+def test_the_self_test_notebook_runs_on_the_main_torch(replica, replica_notebooks, tmp_path):
+    """The deliberate notebook fails in the replica (Colab's torch) only because its torch lacks the API."""
+    import nbformat
+    import torch.nn.functional as F
+
+    assert replica.NEWER_API.startswith("torch.nn.functional.")
+    assert hasattr(F, replica.NEWER_API.rsplit(".", 1)[1]), f"torch {torch.__version__} has no {replica.NEWER_API}"
+    path = tmp_path / "newer_torch_api.ipynb"
+    nbformat.write(replica.newer_api_notebook(), path)
+    [entry] = [replica_notebooks.run_notebook(path, timeout=120)]
+    assert entry["error"] is None, entry["error"]
+    assert entry["first_output"][1] == torch.__version__
+
+
+@pytest.mark.parametrize("name", ["colab_replica.py", "colab_notebooks.py"])
+def test_ci_runs_the_replica_after_the_other_steps(name):
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert (ROOT / ".ci" / name).exists() and "colab_replica.py" in ci
+    assert ci.index('run_step "browser tests"') < ci.index('run_step "Colab replica"')
