@@ -264,8 +264,9 @@ def refuse_to_replace(checkpoint: PathLike, *, resume: bool, overwrite: bool, ot
 
 
 #: :class:`~.config.TrainConfig` fields a resumed run may change: none of them changes the weights trained so far
-#: or the steps the schedule counts (``epochs`` may grow: the schedule stretches over the new total).
-MAY_CHANGE_ON_RESUME = ("epochs", "tta", "eval_batch_size", "precision", "channels_last", "compile")
+#: or the steps the schedule counts (``epochs`` may grow: the schedule stretches over the new total). ``sync_bn``
+#: may change like the number of processes may (the global batch, ``batch_size``, may not).
+MAY_CHANGE_ON_RESUME = ("epochs", "tta", "eval_batch_size", "precision", "channels_last", "compile", "sync_bn")
 #: What of ``run`` must be the same to resume: the model, the classes and the data (their fingerprints).
 _RUN_KEYS = ("model", "classes", "train_data", "test_data")
 
