@@ -97,6 +97,12 @@ def is_peer_failure(err: BaseException) -> bool:
     return isinstance(err, dist_error) or (isinstance(err, RuntimeError) and bool(_PEER.search(str(err))))
 
 
+def _short_cause(err: BaseException) -> str:
+    """gloo's "[…/pair.cc:545] Read error […]: Connection reset by peer. This is typically …" → its first sentence."""
+    text = re.sub(r"^\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", cause(err).split(": ", 1)[-1])
+    return f"{type(err).__name__}: {text.split('. ')[0].rstrip('.')}"
+
+
 def peer_lost(err: BaseException, saved_epoch: int, checkpoint: Any) -> PeerLostError:
     """The message when another rank died: what happened, what is safe on disk, how to go on."""
     where_ko = (f"에포크 {saved_epoch}까지의 체크포인트가 {checkpoint} 에 온전히 있습니다: 같은 명령에 --resume을 붙여 "
@@ -105,8 +111,9 @@ def peer_lost(err: BaseException, saved_epoch: int, checkpoint: Any) -> PeerLost
                 "--resume to go on (with another number of processes if you like)." if saved_epoch else
                 "No epoch was saved yet.")
     return PeerLostError(bilingual(
-        f"함께 학습하던 다른 프로세스(rank)가 멈춰서 이 프로세스도 멈춥니다 ({cause(err)}). {where_ko} 멈춘 이유는 "
-        "torchrun이 마지막에 보여 주는 요약(Root Cause)에 있습니다(예: 메모리 부족으로 강제 종료).",
-        f"Another process (rank) of this run stopped, so this one stops too ({cause(err)}). {where_en} Why it "
-        "stopped is in the summary torchrun prints last (Root Cause), for example killed for lack of memory.",
+        f"함께 학습하던 다른 프로세스(rank)가 멈춰서 이 프로세스도 멈춥니다 ({_short_cause(err)}). {where_ko} 멈춘 이유는 "
+        "torchrun이 마지막에 보여 주는 요약(Root Cause)에, 이 강좌의 오류였다면 출력 폴더의 error.log에 있습니다.",
+        f"Another process (rank) of this run stopped, so this one stops too ({_short_cause(err)}). {where_en} Why it "
+        "stopped is in the summary torchrun prints last (Root Cause) and, for an error of the course, in error.log "
+        "in the output folder.",
     ))

@@ -149,7 +149,7 @@ def local_batch(batch_size: int, world_size: int) -> int:
     counts = [n for n in (1, 2, 3, 4, 6, 8, 16) if batch_size % n == 0]
     sizes = f"{lower}, {upper}" if lower else f"{upper}"
     raise UsageError(bilingual(
-        f"배치 크기(batch size) {batch_size}는 한 스텝에 모든 프로세스가 함께 보는 이미지 수인데, "
+        f"배치 크기(batch size)는 한 스텝에 모든 프로세스가 함께 보는 이미지 수입니다. 지금의 {batch_size}장은 "
         f"프로세스 {world_size}개로 똑같이 나눠지지 않습니다. --batch-size를 {world_size}의 배수({sizes} …)로 "
         f"하거나, 프로세스 수를 {', '.join(map(str, counts))} 중 하나로 하세요.",
         f"The batch size {batch_size} is the number of images all processes see together in one step, and it does "
@@ -276,8 +276,8 @@ def session(the_plan: Plan) -> Iterator[Dist]:
     SIGTERM is ignored so that rank 0 can still print its message before torchrun ends the run.
     """
     global _ACTIVE, _STOPPING
-    if the_plan.backend is None or _ACTIVE is not None:
-        yield current()
+    if _ACTIVE is not None or the_plan.backend is None:
+        yield _ACTIVE or Dist(device=the_plan.device)
         return
     launch, device = the_plan.launch, the_plan.device
     if device.type == "cuda":
