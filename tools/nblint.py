@@ -57,7 +57,7 @@ RULES: dict[str, str] = {
     "execution-counts": "solutions/ were run top to bottom once: code cells counted 1, 2, 3 … with none unexecuted",
     "error-output": "no error output stored in solutions/",
     "gpu": "metadata.accelerator == 'GPU' and metadata.colab.gpuType exactly when metadata.vgg_teach.gpu is "
-           "true; lesson 05 (training) asks for a GPU",
+           "true; the lessons of GPU_LESSONS (05 training, 07 several GPUs) ask for a GPU",
     "bilingual": "every Markdown prose cell has Korean (Hangul) and an English sentence (≥ 3 English words, "
                  "one of them a common function word such as 'the', 'is', 'of'); every heading has both "
                  "languages (code, URLs and LaTeX do not count)",
@@ -69,7 +69,8 @@ RULES: dict[str, str] = {
 }
 
 SOLUTIONS, LESSONS = "solutions", "lessons"
-GPU_LESSON_PREFIX = "05"
+#: lesson number → what it does with a GPU: these lessons must ask Colab for a GPU runtime.
+GPU_LESSONS = {"05": "trains VGG", "07": "trains on several GPUs"}
 
 _COLAB_BADGE = re.compile(
     r"\[!\[[^\]]*\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]\(([^)\s]+)\)")
@@ -279,8 +280,9 @@ class _Linter:
         if not wants and (accel or gpu_type or "accelerator" in meta):
             self.add("gpu", "GPU accelerator metadata on a notebook without metadata.vgg_teach.gpu: remove it or "
                             "set vgg_teach.gpu, then run `python -m tools.authoring build`")
-        if self.path.name.startswith(GPU_LESSON_PREFIX) and not wants:
-            self.add("gpu", "lesson 05 trains VGG and must ask Colab for a GPU: set "
+        lesson = self.path.name[:2]
+        if lesson in GPU_LESSONS and not wants:
+            self.add("gpu", f"lesson {lesson} {GPU_LESSONS[lesson]} and must ask Colab for a GPU: set "
                             "{\"vgg_teach\": {\"gpu\": true}} in the solution's notebook metadata")
 
     def check_bilingual(self, nb: Any) -> None:

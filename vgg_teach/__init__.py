@@ -32,4 +32,6 @@ LESSONS: dict[str, tuple[str, ...]] = {
     "05": ("vgg_teach.training.engine", "vgg_teach.training.cifar10", "vgg_teach.training.folders",
            "vgg_teach.training.augment", "vgg_teach.training.metrics", "vgg_teach.show.training_plots",
            "vgg_teach.show.predictions", "vgg_teach.checks.training", "vgg_teach.answers"),
+    "07": ("vgg_teach.training.distributed", "vgg_teach.training.ddp", "vgg_teach.training.cli",
+           "vgg_teach.training.augment", "vgg_teach.checks.questions_ddp", "vgg_teach.checks.predictions"),
 }

@@ -12,6 +12,7 @@ _WHERE = {
     **{n: ".augment" for n in ("DeviceLoader", "random_crop_flip", "normalize")},
     **{n: ".fakes" for n in ("make_fake_cifar10", "patched_cifar10_md5", "make_image_folder")},
     **{n: ".config" for n in ("TrainConfig", "batch_size_for")},
+    "local_batch": ".distributed",
     **{n: ".precision" for n in ("Precision", "amp_dtype", "use_channels_last")},
     **{n: ".optim" for n in ("make_optimizer", "lr_factor", "make_scheduler")},
     **{n: ".engine" for n in ("fit", "train_one_epoch", "evaluate", "eval_logits")},

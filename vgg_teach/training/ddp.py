@@ -13,10 +13,10 @@ import torch.distributed as dist
 from torch import nn
 
 from ..env import seed_everything
-from ..errors import TrainingError, bilingual, cause
+from ..errors import CheckpointError, TrainingError, bilingual, cause
 from .distributed import Dist, FollowerStop
 
-__all__ = ["wrap", "seed_rank", "Throughput", "is_peer_failure", "peer_lost", "PeerLostError"]
+__all__ = ["wrap", "seed_rank", "Throughput", "same_checkpoint", "is_peer_failure", "peer_lost", "PeerLostError"]
 
 
 def wrap(model: nn.Module, ctx: Dist, sync_bn: bool = False,
@@ -81,6 +81,18 @@ class Throughput:
         return list(history[-1].get("images_per_second_per_rank", [])) if history else []
 
 
+def same_checkpoint(ctx: Dist, found: bool, checkpoint: Any) -> None:
+    """Every process must resume from the checkpoint, or none: on several machines ``--out`` must be shared."""
+    seen = int(ctx.sum([1.0 if found else 0.0])[0])
+    if 0 < seen < ctx.world_size:
+        raise CheckpointError(bilingual(
+            f"프로세스 {ctx.world_size}개 중 {seen}개만 체크포인트 {checkpoint} 를 봅니다. 컴퓨터 여러 대로 학습할 "
+            "때는 --out이 모든 컴퓨터가 함께 쓰는 폴더(공유 파일 시스템)여야 합니다.",
+            f"Only {seen} of {ctx.world_size} processes see the checkpoint {checkpoint}. With several machines, "
+            "--out must be a folder they all share (a shared file system).",
+        ))
+
+
 class PeerLostError(TrainingError):
     """Another process of the run died (killed, out of memory …), so this one stops too."""
 
@@ -111,8 +123,9 @@ def peer_lost(err: BaseException, saved_epoch: int, checkpoint: Any) -> PeerLost
                 "--resume to go on (with another number of processes if you like)." if saved_epoch else
                 "No epoch was saved yet.")
     return PeerLostError(bilingual(
-        f"함께 학습하던 다른 프로세스(rank)가 멈춰서 이 프로세스도 멈춥니다 ({_short_cause(err)}). {where_ko} 멈춘 이유는 "
-        "torchrun이 마지막에 보여 주는 요약(Root Cause)에, 이 강좌의 오류였다면 출력 폴더의 error.log에 있습니다.",
+        f"함께 학습하던 다른 프로세스(rank)가 멈춰서 이 프로세스도 멈춥니다 ({_short_cause(err)}). {where_ko} "
+        "멈춘 이유는 torchrun이 마지막에 보여 주는 요약(Root Cause)에, 이 강좌의 오류였다면 출력 폴더의 "
+        "error.log에 있습니다.",
         f"Another process (rank) of this run stopped, so this one stops too ({_short_cause(err)}). {where_en} Why it "
         "stopped is in the summary torchrun prints last (Root Cause) and, for an error of the course, in error.log "
         "in the output folder.",

@@ -291,6 +291,8 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
         elif resume:
             say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
                           "No checkpoint to resume from: starting a new run."))
+        if resume and ctx.distributed:
+            ddp.same_checkpoint(ctx, state is not None, checkpoint)
 
     seed_everything(config.seed)
     history: list[dict] = []
