@@ -79,6 +79,7 @@ def _allreduce_numbers() -> Truth:
     with torch.device("meta"):  # shapes without memory
         model = build_model("vgg16_bn_cifar", num_classes=10)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    buffers = sum(b.numel() for b in model.buffers())
     return Truth(params, f"매개변수 수 {params:,}개(fp32로 약 {params * 4 / 1e6:.0f} MB): GPU 수와 "
                          "상관없이, 기울기마다 한 번씩 모든 GPU의 평균을 냅니다. 배치 정규화의 누적 통계(버퍼)는 "
                          "평균 내지 않고 rank 0의 것을 복사합니다.",
@@ -90,5 +91,8 @@ def _allreduce_numbers() -> Truth:
                      (params // 4, "GPU마다 모델의 4분의 1을 맡는 것이 아닙니다: GPU마다 모델 전체를 갖고, 기울기 "
                                    "전부를 평균 냅니다(나누는 것은 데이터입니다).",
                       "Each GPU does not hold a quarter of the model: every GPU holds all of it and averages every "
-                      "gradient (what is split is the data).")],
-                 rel_tol=0.02)  # "about 15 million" is right
+                      "gradient (what is split is the data)."),
+                     (params + buffers, "배치 정규화의 버퍼(running_mean, running_var …)도 셌습니다: 버퍼에는 "
+                                        "기울기가 없어 all-reduce하지 않습니다(DDP는 rank 0의 것을 복사합니다).",
+                      "You counted batch norm's buffers (running_mean, running_var …) too: they have no gradients "
+                      "and are not all-reduced (DDP copies rank 0's).")])

@@ -30,7 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..env import get_device, seed_everything
-from ..errors import CheckpointError, DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause
+from ..errors import DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause
 from . import ddp, distributed
 from .augment import DeviceLoader
 from .checkpoint import (
@@ -39,6 +39,7 @@ from .checkpoint import (
     load_state,
     refuse_to_replace,
     remove_stale_temporaries,
+    restore,
     rng_state,
     save_state,
     set_rng_state,
@@ -196,30 +197,6 @@ def _check_finite(model: nn.Module, test: dict[str, float], epoch: int) -> None:
     ))
 
 
-def _restore(state: TrainingState, checkpoint: Path, model: nn.Module, optimizer, scheduler,
-             precision: Precision) -> None:
-    """Load weights, optimizer, schedule and gradient scaler from ``state`` (a file of another model is refused)."""
-    try:
-        model.load_state_dict(state.model)
-        optimizer.load_state_dict(state.optimizer)
-        scheduler.load_state_dict(state.scheduler)
-        if state.scaler:
-            precision.scaler.load_state_dict(state.scaler)
-        # The learning rate of the next step under *this* run's schedule (it stretches when epochs grew);
-        # the optimizer's saved one belongs to the old schedule (at its end: 0). Same value when nothing changed.
-        lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
-        for group, lr in zip(optimizer.param_groups, lrs):
-            group["lr"] = lr
-        scheduler._last_lr = lrs
-    except (RuntimeError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(bilingual(
-            f"체크포인트 {checkpoint} 는 다른 모델의 것이라 이어서 학습할 수 없습니다. 다른 출력 폴더를 쓰거나 "
-            "이어 하기(resume)를 끄세요.",
-            f"The checkpoint {checkpoint} belongs to a different model, so training cannot resume from it. "
-            f"Use another output folder or turn resume off. ({cause(err)})",
-        )) from None
-
-
 def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors,
         config: Optional[TrainConfig] = None, *, device: Union[str, torch.device, None] = None,
         checkpoint: Union[str, Path, None] = None, resume: bool = False, overwrite: bool = False,
@@ -318,7 +295,7 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
         # evaluation needs no gradients to average: each process runs the plain model on its part of the test set
         test_net = net if wrapped is model else (torch.compile(model) if config.compile else model)
         if state is not None:
-            _restore(state, checkpoint, model, optimizer, scheduler, precision)
+            restore(state, checkpoint, model, optimizer, scheduler, precision.scaler)
             history, start_epoch = list(state.history), int(state.epoch) + 1
             saved_epoch = int(state.epoch)
             set_rng_state(state.rng)
