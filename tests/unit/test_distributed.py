@@ -6,6 +6,8 @@ The runs under torchrun itself are in test_distributed_torchrun.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.distributed as dist
@@ -17,6 +19,7 @@ from vgg_teach.training.distributed import Dist, Launch, launch_from_env, local_
 from vgg_teach.training.fakes import make_image_folder
 from vgg_teach.training.folders import load_image_folder_splits
 
+ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN = {"RANK": "0", "WORLD_SIZE": "4", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "4"}
 pytestmark = pytest.mark.usefixtures("smoke_on")
 
@@ -170,3 +173,37 @@ def test_a_lost_rank_is_recognized_and_explained():
     ko, en = str(ddp.peer_lost(gloo, 4, "runs/x/checkpoint.pt")).split("\n")
     assert "에포크 4까지의 체크포인트" in ko and "epoch 4 at runs/x/checkpoint.pt is intact" in en
     assert "Connection reset by peer)" in en and "GLHF" not in en and "pair.cc" not in en
+
+
+def test_lesson_07_must_ask_for_a_gpu_like_lesson_05(tmp_path):
+    """tools/nblint's GPU_LESSONS: the multi-GPU lesson without metadata.vgg_teach.gpu is reported."""
+    import nbformat
+
+    from tools import authoring, nblint
+
+    solution = authoring.ROOT / "solutions" / "07_multi_gpu_ddp.ipynb"
+    assert not [p for p in nblint.lint_notebook(solution) if p.rule == "gpu"]
+    nb = nbformat.read(solution, as_version=4)
+    for key in ("vgg_teach", "accelerator"):
+        nb.metadata.pop(key, None)
+    nb.metadata.get("colab", {}).pop("gpuType", None)
+    (tmp_path / "solutions").mkdir()
+    copy = tmp_path / "solutions" / solution.name
+    copy.write_text(authoring.canonical(nb), encoding="utf-8")
+    gpu = [p for p in nblint.lint_notebook(copy) if p.rule == "gpu"]
+    assert len(gpu) == 1 and "lesson 07 trains on several GPUs" in gpu[0].message
+
+
+def test_the_scaling_benchmark_runs_one_plain_process(tmp_path):
+    """benchmarks/ddp_scaling.py's worker (what each torchrun process runs), without torchrun: it cannot rot."""
+    import importlib.util
+    import json
+
+    path = ROOT / "benchmarks" / "ddp_scaling.py"
+    spec = importlib.util.spec_from_file_location("ddp_scaling", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "run.json"
+    bench.main(["--worker", str(out), "--device", "cpu", "--images", "64", "--batch-size", "16", "--epochs", "2"])
+    run = json.loads(out.read_text())
+    assert run["world_size"] == 1 and run["images_per_second"] > 0 and run["per_rank"] is None

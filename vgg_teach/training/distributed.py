@@ -23,6 +23,7 @@ the engine runs exactly as it always did.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import signal
@@ -209,10 +210,6 @@ class Dist:
         dist.all_gather(parts, t)
         return [p.tolist() for p in parts]
 
-    def barrier(self) -> None:
-        if self.distributed:
-            self.max(0)  # a reduction waits for everyone, on every backend and device
-
     def on_main(self, fn: Callable[[], T]) -> Optional[T]:
         """Rank 0 runs ``fn`` while the others wait; if it fails, it raises and the others raise :class:`FollowerStop`.
 
@@ -307,6 +304,9 @@ def session(the_plan: Plan) -> Iterator[Dist]:
         _ACTIVE = None
         if old is not None:
             signal.signal(signal.SIGTERM, signal.SIG_IGN if failed else old)
+        # DDP objects of finished fits hold the group (gloo's threads) through reference cycles: collected now,
+        # while the interpreter is whole, not during its shutdown (where destroying them can abort the process)
+        gc.collect()
         try:
             dist.destroy_process_group()
         except Exception:  # noqa: BLE001 - leaving a broken group must not hide why it broke
