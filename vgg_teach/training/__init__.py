@@ -1,4 +1,5 @@
-"""Training: data as uint8 tensors on the device, augmentation, the engine, checkpoints, metrics and the CLI."""
+"""Training: data as uint8 tensors on the device, augmentation, the engine, checkpoints, metrics, the CLI, and several
+GPUs under torchrun (distributed, ddp)."""
 
 from __future__ import annotations
 
