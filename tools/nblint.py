@@ -45,7 +45,8 @@ __all__ = ["Problem", "RULES", "lint_notebook", "lint_pair", "lint_course", "lin
 
 
 SOLUTIONS, LESSONS = "solutions", "lessons"
-GPU_LESSON_PREFIX = "05"
+#: lesson number → what it does with a GPU: these lessons must ask Colab for a GPU runtime.
+GPU_LESSONS = {"05": "trains VGG", "07": "trains on several GPUs"}
 
 _COLAB_BADGE = re.compile(
     r"\[!\[[^\]]*\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]\(([^)\s]+)\)")
@@ -259,8 +260,9 @@ class _Linter:
         if not wants and (accel or gpu_type or "accelerator" in meta):
             self.add("gpu", "GPU accelerator metadata on a notebook without metadata.vgg_teach.gpu: remove it or "
                             "set vgg_teach.gpu, then run `python -m tools.authoring build`")
-        if self.path.name.startswith(GPU_LESSON_PREFIX) and not wants:
-            self.add("gpu", "lesson 05 trains VGG and must ask Colab for a GPU: set "
+        lesson = self.path.name[:2]
+        if lesson in GPU_LESSONS and not wants:
+            self.add("gpu", f"lesson {lesson} {GPU_LESSONS[lesson]} and must ask Colab for a GPU: set "
                             "{\"vgg_teach\": {\"gpu\": true}} in the solution's notebook metadata")
 
     def check_bilingual(self, nb: Any) -> None:

@@ -17,7 +17,7 @@ RULES: dict[str, str] = {
     "execution-counts": "solutions/ were run top to bottom once: code cells counted 1, 2, 3 … with none unexecuted",
     "error-output": "no error output stored in solutions/",
     "gpu": "metadata.accelerator == 'GPU' and metadata.colab.gpuType exactly when metadata.vgg_teach.gpu is "
-           "true; lesson 05 (training) asks for a GPU",
+           "true; the lessons of GPU_LESSONS (05 training, 07 several GPUs) ask for a GPU",
     "bilingual": "every Markdown prose cell has Korean (Hangul) and an English sentence (≥ 3 English words, "
                  "one of them a common function word such as 'the', 'is', 'of'); every heading has both "
                  "languages (code, URLs and LaTeX do not count)",
