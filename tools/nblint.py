@@ -1,6 +1,6 @@
 """Notebook hygiene for the course: fast checks that need no kernel.
 
-Run it from the repository root (the test suite runs the same code, ``tests/test_notebook_lint.py``)::
+Run it from the repository root (the test suite runs the same code, ``tests/course/test_notebook_lint.py``)::
 
     python -m tools.nblint                 # every notebook in solutions/ and lessons/
     python -m tools.nblint lessons/01_*.ipynb
@@ -26,6 +26,7 @@ from typing import Any, Iterable, Sequence
 import nbformat
 
 from tools import authoring
+from tools.nblint_rules import RULES
 from tools.prose import (
     HANGUL,
     WORD,
@@ -42,34 +43,10 @@ from tools.spelling import uk_spellings
 __all__ = ["Problem", "RULES", "lint_notebook", "lint_pair", "lint_course", "lint_paths",
            "notebook_paths", "prose", "split_headings", "is_bilingual_text", "is_glossed", "main"]
 
-#: rule id → what it checks (``python -m tools.nblint --rules``).
-RULES: dict[str, str] = {
-    "json": "the file is a readable nbformat 4 notebook",
-    "canonical": "the file text equals tools.authoring.canonical() of itself (nbformat 4.5, indent 1, "
-                 "sorted keys, trailing newline) — run `python -m tools.authoring build`",
-    "cell-ids": "every cell has an id, ids are unique, and a lesson has exactly its solution's ids, in order",
-    "pair": "every solutions/NN_name.ipynb has lessons/NN_name.ipynb and vice versa",
-    "h1": "exactly one H1 heading in the whole notebook, in its first cell (the title)",
-    "badge": "an Open-in-Colab badge, and in the badges cell an Open-in-Kaggle link and a GitHub link, all "
-             "pointing at this very file (lessons/… or solutions/…, branch main) of the repository in pyproject.toml",
-    "outputs": "lessons/ carry no outputs and no execution counts",
-    "kernelspec": "metadata.kernelspec is the python3 kernel",
-    "execution-counts": "solutions/ were run top to bottom once: code cells counted 1, 2, 3 … with none unexecuted",
-    "error-output": "no error output stored in solutions/",
-    "gpu": "metadata.accelerator == 'GPU' and metadata.colab.gpuType exactly when metadata.vgg_teach.gpu is "
-           "true; lesson 05 (training) asks for a GPU",
-    "bilingual": "every Markdown prose cell has Korean (Hangul) and an English sentence (≥ 3 English words, "
-                 "one of them a common function word such as 'the', 'is', 'of'); every heading has both "
-                 "languages (code, URLs and LaTeX do not count)",
-    "glossary": "Markdown prose uses the course glossary (tools.glossary): no forbidden variant (except once, "
-                "inside the gloss of the term's first use: 계층(layer, 흔히 레이어라고도 합니다)), and the first use "
-                "of a term in running text is written 한글(English)",
-    "spelling": "Markdown prose uses US English spelling, as PyTorch's documentation does: no British form from "
-                "tools.spelling (normalise, colour, centre, initialised …)",
-}
 
 SOLUTIONS, LESSONS = "solutions", "lessons"
-GPU_LESSON_PREFIX = "05"
+#: lesson number → what it does with a GPU: these lessons must ask Colab for a GPU runtime.
+GPU_LESSONS = {"05": "trains VGG", "07": "trains on several GPUs"}
 
 _COLAB_BADGE = re.compile(
     r"\[!\[[^\]]*\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]\(([^)\s]+)\)")
@@ -283,8 +260,9 @@ class _Linter:
         if not wants and (accel or gpu_type or "accelerator" in meta):
             self.add("gpu", "GPU accelerator metadata on a notebook without metadata.vgg_teach.gpu: remove it or "
                             "set vgg_teach.gpu, then run `python -m tools.authoring build`")
-        if self.path.name.startswith(GPU_LESSON_PREFIX) and not wants:
-            self.add("gpu", "lesson 05 trains VGG and must ask Colab for a GPU: set "
+        lesson = self.path.name[:2]
+        if lesson in GPU_LESSONS and not wants:
+            self.add("gpu", f"lesson {lesson} {GPU_LESSONS[lesson]} and must ask Colab for a GPU: set "
                             "{\"vgg_teach\": {\"gpu\": true}} in the solution's notebook metadata")
 
     def check_bilingual(self, nb: Any) -> None:

@@ -41,4 +41,6 @@ LESSONS: dict[str, tuple[str, ...]] = {
            "vgg_teach.analysis.receptive_field", "vgg_teach.analysis.params", "vgg_teach.models.pretrained",
            "vgg_teach.show.dense_plots", "vgg_teach.checks.dense", "vgg_teach.checks.score_map",
            "vgg_teach.answers"),
+    "07": ("vgg_teach.training.distributed", "vgg_teach.training.ddp", "vgg_teach.training.cli",
+           "vgg_teach.training.augment", "vgg_teach.checks.questions_ddp", "vgg_teach.checks.predictions"),
 }

@@ -245,4 +245,7 @@ def test_each_wrong_prediction_is_explained(guess, words):
 def test_predictions_accept_a_pair_for_the_side_and_reject_a_shape_error():
     assert check_score_map_predictions(lambda: ((6, 6), 32, 404)).passed
     assert "Return three values" in str(check_score_map_predictions(lambda: 6))
-    assert check_score_map_predictions(lambda: (_ for _ in ()).throw(NotImplementedError())).status == TODO
+    def stub():
+        raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
+
+    assert check_score_map_predictions(stub).status == TODO

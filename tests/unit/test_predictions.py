@@ -16,6 +16,7 @@ from vgg_teach.analysis import VGG16_RECEPTIVE_FIELDS
 from vgg_teach.checks import check_prediction, check_quiz
 from vgg_teach.checks.feedback import FAIL, PASS, TODO
 from vgg_teach.checks.predictions import QUESTIONS, QUIZZES, fmt_answer
+from vgg_teach.training import TrainConfig
 
 
 def _meta(factory):
@@ -84,6 +85,11 @@ ORACLES = {
     "head_flops": lambda: _flops(nn.Linear(4096, 10, device="meta"), (1, 4096)),
     "new_head_params": lambda: _numel(nn.Linear(4096, 10)),
     "swapped_total": lambda: answers.count_parameters(_swapped())[0],
+    # lesson 07: the global-batch rule written out, and the CIFAR VGG16-BN as torchvision's features + a 512 head
+    "ddp_local_batch": lambda: TrainConfig().batch_size // 2,
+    "ddp_steps_per_epoch": lambda: 50_000 // TrainConfig().batch_size,
+    "ddp_allreduce_numbers": lambda: (_numel(_meta(torchvision.models.vgg16_bn).features)
+                                      + 2 * _numel(nn.Linear(512, 512)) + _numel(nn.Linear(512, 10))),
 }
 KEYS = sorted(QUESTIONS)
 

@@ -1,4 +1,5 @@
-"""Training: data as uint8 tensors on the device, augmentation, the engine, checkpoints, metrics and the CLI."""
+"""Training: data as uint8 tensors on the device, augmentation, the engine, checkpoints, metrics, the CLI, and several
+GPUs under torchrun (distributed, ddp)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ _WHERE = {
     **{n: ".fakes" for n in ("make_fake_cifar10", "patched_cifar10_md5", "make_image_folder", "fake_hf_cifar10",
                              "fake_datasets_module")},
     **{n: ".config" for n in ("TrainConfig", "batch_size_for")},
+    "local_batch": ".distributed",
     **{n: ".precision" for n in ("Precision", "amp_dtype", "use_channels_last")},
     **{n: ".optim" for n in ("make_optimizer", "lr_factor", "make_scheduler")},
     **{n: ".engine" for n in ("fit", "train_one_epoch", "evaluate", "eval_logits")},

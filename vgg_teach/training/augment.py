@@ -2,7 +2,9 @@
 
 The random offsets, flips and shuffling come from a CPU generator seeded by ``(seed, epoch)``, so a
 run is repeatable, a resumed run sees the same batches as an uninterrupted one, and the CPU and the
-GPU see the same augmentation.
+GPU see the same augmentation. With several processes (``rank``/``world_size``, see :mod:`.distributed`) every
+process draws the same permutation and augmentation for the *global* batch and takes its own slice of it, so
+together they see exactly the batches of one process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch.nn.functional as F
 
 from ..errors import DataError, bilingual
 from .data import ImageTensors
+from .distributed import local_batch
 
 __all__ = ["random_crop_flip", "normalize", "DeviceLoader"]
 
@@ -56,11 +59,16 @@ class DeviceLoader:
     and drops the last incomplete batch; ``train=False`` keeps the order and every image.
     Call :meth:`set_epoch` before each epoch (the engine does): epoch ``e`` with seed ``s`` always
     gives the same batches. Iterating without it moves on to the next epoch by itself.
+
+    ``rank``/``world_size`` (several processes): in training ``batch_size`` is the global batch and this process
+    gets images ``rank·b … (rank + 1)·b − 1`` of each one (``b = batch_size / world_size``, which must divide), so
+    the union over the ranks is the one-process batch, augmentation included; in evaluation it gets the
+    ``rank``-th of ``world_size`` contiguous parts of the data, in batches of ``batch_size``.
     """
 
     def __init__(self, data: ImageTensors, batch_size: int, device: Union[str, torch.device] = "cpu", *,
                  train: bool = False, augment: bool = True, seed: int = 0, channels_last: bool = False,
-                 padding: int = 4) -> None:
+                 padding: int = 4, rank: int = 0, world_size: int = 1) -> None:
         if batch_size < 1:
             raise DataError(bilingual(f"배치 크기(batch size)는 1 이상이어야 합니다 (받은 값: {batch_size}).",
                                       f"The batch size must be at least 1 (got {batch_size})."))
@@ -76,6 +84,11 @@ class DeviceLoader:
         self.padding = padding
         self.mean, self.std = data.mean, data.std
         self.epoch = 0
+        self.rank, self.world_size = rank, world_size
+        # the global batch must divide among the ranks (else a message saying which sizes would)
+        self.local_batch = local_batch(batch_size, world_size) if train else batch_size
+        n = int(self.labels.numel())
+        self.shard = slice(n * rank // world_size, n * (rank + 1) // world_size) if not train else slice(0, n)
         if train and len(self) == 0:
             raise DataError(bilingual(
                 f"학습 이미지({self.labels.numel()}장)가 배치 크기 {batch_size}보다 적습니다. 배치 크기를 줄이세요.",
@@ -84,20 +97,21 @@ class DeviceLoader:
             ))
 
     def __len__(self) -> int:
-        n = int(self.labels.numel())
-        return n // self.batch_size if self.train else math.ceil(n / self.batch_size)
+        if self.train:  # global steps: the same on every rank
+            return int(self.labels.numel()) // self.batch_size
+        return math.ceil((self.shard.stop - self.shard.start) / self.batch_size)
 
     @property
     def num_images(self) -> int:
-        """Images per epoch (training drops the last incomplete batch)."""
-        return len(self) * self.batch_size if self.train else int(self.labels.numel())
+        """Images per epoch that this process sees (training drops the last incomplete batch)."""
+        return len(self) * self.local_batch if self.train else self.shard.stop - self.shard.start
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n, bs = int(self.labels.numel()), self.batch_size
-        order = torch.arange(n, device=self.device)
+        order = torch.arange(self.shard.start, self.shard.stop, device=self.device)
         if self.train:
             # All of this epoch's randomness, drawn on the CPU in one go and sent over once.
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
@@ -106,7 +120,8 @@ class DeviceLoader:
             flips = torch.randint(0, 2, (n,), generator=gen).bool().to(self.device)
         self.epoch += 1
         for i in range(len(self)):
-            part = slice(i * bs, (i + 1) * bs)
+            start = i * bs + self.rank * self.local_batch if self.train else i * bs
+            part = slice(start, start + self.local_batch)  # this rank's slice of the global batch
             idx = order[part]
             images = self.images[idx]
             if self.augment:

@@ -37,7 +37,7 @@ from .config import flag_name
 
 __all__ = ["atomic_write", "atomic_save", "atomic_write_json", "TrainingState", "save_state", "load_state",
            "rng_state", "set_rng_state", "CHECKPOINT_VERSION", "remove_stale_temporaries", "refuse_to_replace",
-           "check_resume", "MAY_CHANGE_ON_RESUME"]
+           "check_resume", "MAY_CHANGE_ON_RESUME", "restore"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -201,6 +201,34 @@ def load_state(path: PathLike, map_location: Union[str, torch.device, None] = "c
     return TrainingState(**{f.name: raw[f.name] for f in fields(TrainingState) if f.name in raw})
 
 
+def restore(state: TrainingState, checkpoint: PathLike, model: Any, optimizer: Any, scheduler: Any,
+            scaler: Any) -> None:
+    """Load weights, optimizer, schedule and gradient scaler from ``state`` (a file of another model is refused).
+
+    ``model`` is the plain module (under DDP its ``.module``): a checkpoint is the same file for any number of
+    processes.
+    """
+    try:
+        model.load_state_dict(state.model)
+        optimizer.load_state_dict(state.optimizer)
+        scheduler.load_state_dict(state.scheduler)
+        if state.scaler:
+            scaler.load_state_dict(state.scaler)
+        # The learning rate of the next step under *this* run's schedule (it stretches when epochs grew);
+        # the optimizer's saved one belongs to the old schedule (at its end: 0). Same value when nothing changed.
+        lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
+        for group, lr in zip(optimizer.param_groups, lrs):
+            group["lr"] = lr
+        scheduler._last_lr = lrs
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(bilingual(
+            f"체크포인트 {checkpoint} 는 다른 모델의 것이라 이어서 학습할 수 없습니다. 다른 출력 폴더를 쓰거나 "
+            "이어 하기(resume)를 끄세요.",
+            f"The checkpoint {checkpoint} belongs to a different model, so training cannot resume from it. "
+            f"Use another output folder or turn resume off. ({cause(err)})",
+        )) from None
+
+
 def _schema_problem(raw: Any) -> str:
     """What keeps ``raw`` from being a :class:`TrainingState` ("" if nothing)."""
     if not isinstance(raw, dict):
@@ -264,8 +292,9 @@ def refuse_to_replace(checkpoint: PathLike, *, resume: bool, overwrite: bool, ot
 
 
 #: :class:`~.config.TrainConfig` fields a resumed run may change: none of them changes the weights trained so far
-#: or the steps the schedule counts (``epochs`` may grow: the schedule stretches over the new total).
-MAY_CHANGE_ON_RESUME = ("epochs", "tta", "eval_batch_size", "precision", "channels_last", "compile")
+#: or the steps the schedule counts (``epochs`` may grow: the schedule stretches over the new total). ``sync_bn``
+#: may change like the number of processes may (the global batch, ``batch_size``, may not).
+MAY_CHANGE_ON_RESUME = ("epochs", "tta", "eval_batch_size", "precision", "channels_last", "compile", "sync_bn")
 #: What of ``run`` must be the same to resume: the model, the classes and the data (their fingerprints).
 _RUN_KEYS = ("model", "classes", "train_data", "test_data")
 

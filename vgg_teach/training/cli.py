@@ -8,6 +8,8 @@ Examples::
     python -m vgg_teach.train --dataset cifar10 --data-root data --out runs/cifar10 --tta
     # the connection dropped? run the same command with --resume
     python -m vgg_teach.train --dataset cifar10 --data-root data --out runs/cifar10 --tta --resume
+    # two GPUs (Kaggle's T4 ×2): the same command under torchrun — one process per GPU, DDP
+    torchrun --standalone --nproc_per_node=2 -m vgg_teach.train --dataset cifar10 --data-root data --out runs/ddp
 
 Writes ``OUT/metrics.json`` (``test_accuracy``, ``train_seconds``, ``images_per_second``, ``epochs``,
 ``history``, the ``config`` actually used …) and ``OUT/checkpoint.pt`` (after every epoch). A run already in
@@ -22,11 +24,17 @@ recipe). The recipe's flags (``--epochs``, ``--lr`` …) are generated from :cla
 CLI and the notebook share one definition. A batch size nobody chose shrinks for a small data set (it is said).
 With ``VGG_TEACH_SMOKE=1`` it keeps a few hundred images and, unless told otherwise, one epoch and
 batches of 64: the same code path in seconds on a CPU.
+
+Under ``torchrun`` (:mod:`.distributed`) every process runs this same program: the checks before the data are
+the same everywhere (so they fail everywhere, and rank 0 alone says why: the other ranks print nothing), rank 0
+loads the data first (a download happens once), ``--batch-size`` is the global batch, and rank 0 alone writes
+``metrics.json`` (with ``world_size`` and per-rank images/s) and the checkpoint.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -38,9 +46,10 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .. import __version__
-from ..env import get_device, is_smoke
+from ..env import is_smoke
 from ..errors import TrainingError, UsageError, VggTeachError, bilingual, cause
 from ..models import CIFAR_MODELS, build_model
+from . import distributed
 from .checkpoint import atomic_write_json, check_resume, load_state, refuse_to_replace, remove_stale_temporaries
 from .cifar10 import load_cifar10
 from .config import TrainConfig, add_config_arguments, batch_size_for, config_from_args, given_flags
@@ -169,30 +178,38 @@ def _check_out(out: Path) -> None:
         )) from None
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, launch: distributed.Launch) -> int:
     out: Path = args.out
-    device = get_device(args.device)                                              # before anything is loaded
+    the_plan = distributed.plan(launch, args.device)           # before anything is loaded (device, GPUs, NCCL)
     _check_out(out)
     checkpoint, metrics_path = out / "checkpoint.pt", out / "metrics.json"
-    remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
+    if launch.is_main:
+        remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
     refuse_to_replace(checkpoint, resume=args.resume, overwrite=args.overwrite, others=[metrics_path])
     state = load_state(checkpoint) if args.resume and checkpoint.is_file() else None
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     stored = {k: v for k, v in state.config.items() if k in fields} if state else {}
     config = config_from_args(args, {**(SMOKE_DEFAULTS if is_smoke() else {}), **stored})  # parse
+    chosen = "batch_size" in given_flags(args) or bool(stored)
+    if chosen:  # the global batch must divide among the processes (a resume keeps its batch: N may change)
+        distributed.local_batch(config.batch_size, launch.world_size)
     if state is not None:
         check_resume(state, dataclasses.asdict(config), {"model": args.model}, checkpoint)
-    train, test, source = load_data(args, config.seed)                                         # data
-    if "batch_size" not in given_flags(args) and not stored:
-        config = _small_data_batch(config, len(train))
-    model = lambda: build_model(args.model, num_classes=len(train.classes))  # noqa: E731  model (built by fit)
-    run = {"model": args.model, "classes": train.classes, "data": source,
-           "num_train": len(train), "num_test": len(test), "smoke": is_smoke()}
-    if args.overwrite:  # asked for: the old results go now, the old checkpoint when the first epoch is saved
-        metrics_path.unlink(missing_ok=True)
-    metrics = fit(model, train, test, config, device=device, checkpoint=checkpoint, resume=args.resume,
-                  overwrite=args.overwrite, progress=not args.no_progress, run=run)                # fit
-    atomic_write_json(metrics, metrics_path)                                                   # metrics
+    with distributed.session(the_plan) as ctx:                 # under torchrun: join the other processes
+        for note in the_plan.notes:
+            print(bilingual(*note), flush=True)
+        train, test, source = ctx.main_first(lambda: load_data(args, config.seed))  # data (rank 0 first)
+        if not chosen:
+            config = _small_data_batch(config, len(train), launch.world_size)
+        model = lambda: build_model(args.model, num_classes=len(train.classes))  # noqa: E731  model (built by fit)
+        run = {"model": args.model, "classes": train.classes, "data": source,
+               "num_train": len(train), "num_test": len(test), "smoke": is_smoke()}
+        if args.overwrite and launch.is_main:  # asked for: the old results go now, the old checkpoint later
+            metrics_path.unlink(missing_ok=True)
+        metrics = fit(model, train, test, config, device=the_plan.device, checkpoint=checkpoint,
+                      resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress, run=run)  # fit
+        if launch.is_main:
+            atomic_write_json(metrics, metrics_path)                                           # metrics
     line = (f"test accuracy {metrics['test_accuracy']:.2%}"
             + (f" (flip TTA {metrics['test_accuracy_tta']:.2%})" if "test_accuracy_tta" in metrics else "")
             + f", {metrics['train_seconds']:.1f} s of training, {metrics['images_per_second']:,.0f} images/s")
@@ -200,10 +217,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _small_data_batch(config: TrainConfig, num_train: int) -> TrainConfig:
-    """The default batch size, shrunk for a small data set (and said so)."""
+def _small_data_batch(config: TrainConfig, num_train: int, world_size: int = 1) -> TrainConfig:
+    """The default batch size, shrunk for a small data set (and said so), a multiple of the number of processes."""
     batch = batch_size_for(num_train, config.batch_size)
+    batch = max(world_size, batch // world_size * world_size)
     if batch == config.batch_size:
+        distributed.local_batch(batch, world_size)
         return config
     print(bilingual(
         f"학습 이미지가 {num_train}장뿐이라 배치 크기(batch size)를 {config.batch_size}에서 {batch}(으)로 줄였습니다"
@@ -214,10 +233,11 @@ def _small_data_batch(config: TrainConfig, num_train: int) -> TrainConfig:
     return config.replace(batch_size=batch)
 
 
-def _write_error_log(out: Path) -> Optional[Path]:
+def _write_error_log(out: Path, rank: Optional[int] = None) -> Optional[Path]:
     """Append the current exception's traceback to ``out/error.log`` (or the temporary folder); its path."""
+    who = f"  rank {rank}" if rank is not None else ""
     text = (f"--- {datetime.datetime.now().isoformat(timespec='seconds')}  vgg_teach {__version__}  "
-            f"python {sys.version.split()[0]}\nargv: {sys.argv}\n{traceback.format_exc()}\n")
+            f"python {sys.version.split()[0]}{who}\nargv: {sys.argv}\n{traceback.format_exc()}\n")
     for path in (out / ERROR_LOG, Path(tempfile.gettempdir()) / f"vgg_teach-{ERROR_LOG}"):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,13 +250,29 @@ def _write_error_log(out: Path) -> Optional[Path]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit code (0 done, 1 stopped or unexpected error, 2 bad input, 130 interrupted)."""
+    """Run the CLI; returns the exit code (0 done, 1 stopped or unexpected error, 2 bad input, 130 interrupted).
+
+    Under torchrun only rank 0 prints; the other ranks' output is dropped (an unexpected error's traceback still
+    goes to ``error.log``, marked with its rank), so a problem is told once, not once per process.
+    """
+    try:
+        launch = distributed.launch_from_env()
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if launch.is_main:
+        return _main(argv, launch)
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+        return _main(argv, launch)
+
+
+def _main(argv: Optional[Sequence[str]], launch: distributed.Launch) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as done:  # --help, or bad arguments (already explained on stderr)
         return int(done.code or 0)
     try:
-        return _run(args)
+        return _run(args, launch)
     except TrainingError as err:
         print(err, file=sys.stderr)
         return 1
@@ -248,7 +284,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         "Interrupted. Run the same command with --resume to continue."), file=sys.stderr)
         return 130
     except Exception as err:  # the last resort: a short message here, the traceback in a file
-        log = _write_error_log(args.out)
+        log = _write_error_log(args.out, launch.rank if launch.torchrun else None)
         where_ko = f"자세한 내용(traceback)은 {log} 에 있습니다" if log else "자세한 내용을 파일에 쓰지 못했습니다"
         where_en = f"the details (the traceback) are in {log}" if log else "the details could not be written"
         print(bilingual(

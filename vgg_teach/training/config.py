@@ -33,10 +33,16 @@ def _opt(help_en: str, *, minimum: float | None = None, maximum: float | None = 
 
 @dataclass
 class TrainConfig:
-    """The training recipe. The defaults are the recipe the benchmark measures (see benchmarks/README.md)."""
+    """The training recipe. The defaults are the recipe the benchmark measures (see benchmarks/README.md).
+
+    ``batch_size`` is the images of one optimizer step — under torchrun for all processes together (the global
+    batch, each process taking ``batch_size / N``), so that ``lr`` and its schedule mean the same with N processes
+    as with one.
+    """
 
     epochs: int = field(default=30, metadata=_opt("number of epochs", minimum=1))
-    batch_size: int = field(default=512, metadata=_opt("images per training step", minimum=1))
+    batch_size: int = field(default=512, metadata=_opt(
+        "images per training step (with torchrun: of all processes together)", minimum=1))
     lr: float = field(default=0.2, metadata=_opt("peak learning rate (SGD, for the whole batch)", above=0))
     momentum: float = field(default=0.9, metadata=_opt("SGD momentum", minimum=0, below=1))
     nesterov: bool = field(default=True, metadata=_opt("Nesterov momentum"))
@@ -56,7 +62,10 @@ class TrainConfig:
     tta: bool = field(default=False, metadata=_opt("also report accuracy with flip test-time augmentation"))
     seed: int = field(default=0, metadata=_opt("random seed of the weights, the shuffling and the augmentation",
                                                minimum=0))
-    eval_batch_size: int = field(default=1024, metadata=_opt("images per evaluation step", minimum=1))
+    eval_batch_size: int = field(default=1024, metadata=_opt("images per evaluation step (per process)", minimum=1))
+    # Only matters under torchrun with GPUs (see training/distributed.py), so it stays out of the printed recipe.
+    sync_bn: bool = field(default=False, repr=False, metadata=_opt(
+        "with several GPUs (torchrun): batch-norm statistics over the global batch (SyncBatchNorm; NCCL only)"))
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -11,7 +11,9 @@ Everything else here only makes that loop fast and safe:
 - **safety** — a checkpoint after every epoch, written atomically (:mod:`.checkpoint`), resuming after a
   disconnect with the same recipe and data (checked), never replacing a saved run unless asked
   (``overwrite=True``), a clear error when the loss, the test loss or the weights become NaN/inf (learning rate
-  too high: that epoch is never saved) or the device runs out of memory (batch too large).
+  too high: that epoch is never saved) or the device runs out of memory (batch too large);
+- **several GPUs** — under ``torchrun`` the same loop runs in every process, the model in DDP, each process on its
+  slice of every global batch, sums reduced over the processes, rank 0 alone writing (:mod:`.distributed`).
 
 The main entry point is :func:`fit`.
 """
@@ -30,7 +32,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..env import get_device, seed_everything
-from ..errors import CheckpointError, DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause
+from ..errors import DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause
+from . import ddp, distributed
 from .augment import DeviceLoader
 from .checkpoint import (
     TrainingState,
@@ -38,6 +41,7 @@ from .checkpoint import (
     load_state,
     refuse_to_replace,
     remove_stale_temporaries,
+    restore,
     rng_state,
     save_state,
     set_rng_state,
@@ -46,7 +50,7 @@ from .config import TrainConfig
 from .data import ImageTensors
 from .optim import make_optimizer, make_scheduler
 from .precision import Precision, use_channels_last
-from .step import StepHands, Watched, train_step
+from .step import Autocast, StepHands, Watched, train_step
 from .step import evaluate as evaluate_accuracy
 
 __all__ = ["train_one_epoch", "eval_logits", "evaluate", "fit"]
@@ -55,7 +59,11 @@ ModelOrFactory = Union[nn.Module, Callable[[], nn.Module]]
 
 
 class _Meter:
-    """Running loss/accuracy kept on the device (no GPU→CPU sync per step), NaN watch included."""
+    """Running loss/accuracy kept on the device (no GPU→CPU sync per step), NaN watch included.
+
+    Under torchrun the sums and the first bad step are reduced over the processes: every process reports the
+    global numbers and stops at the same check.
+    """
 
     def __init__(self, epoch: int, device: torch.device, check_every: int = 50) -> None:
         self.epoch, self.check_every, self.steps = epoch, check_every, 0
@@ -63,6 +71,7 @@ class _Meter:
         self.correct = torch.zeros((), dtype=torch.int64, device=device)
         self.count = 0
         self.first_bad_step = torch.full((), -1, dtype=torch.int64, device=device)
+        self.dist = distributed.current()
 
     def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
         self.steps += 1
@@ -77,6 +86,9 @@ class _Meter:
 
     def check(self) -> None:
         step = int(self.first_bad_step)
+        if self.dist.distributed:  # the first bad step of any process (−max of −step), seen by all
+            worst = self.dist.max(-step if step >= 0 else -math.inf)
+            step = int(-worst) if math.isfinite(worst) else -1
         if step >= 0:
             raise DivergenceError(bilingual(
                 f"학습이 발산했습니다: 에포크 {self.epoch}의 {step}번째 스텝(step)에서 손실(loss)이 NaN 또는 "
@@ -85,10 +97,15 @@ class _Meter:
                 "Lower the learning rate (for example, halve it) and train again from scratch.",
             ))
 
+    def totals(self) -> tuple[float, float, int]:
+        """(loss·count, correct, count), summed over the processes."""
+        loss_sum, correct, count = self.dist.sum([float(self.loss_sum), int(self.correct), self.count])
+        return loss_sum, correct, int(count)
+
     def result(self) -> dict[str, float]:
         self.check()
-        n = max(1, self.count)
-        return {"loss": float(self.loss_sum) / n, "acc": float(self.correct) / n}
+        loss_sum, correct, count = self.totals()
+        return {"loss": loss_sum / max(1, count), "acc": correct / max(1, count)}
 
 
 def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer,
@@ -115,12 +132,9 @@ def eval_logits(model: nn.Module, loader: Iterable, precision: Precision,
     Shared by :func:`evaluate` and by :func:`vgg_teach.training.metrics.predict`.
     """
     model.eval()
+    forward = Autocast(model, precision, tta)
     for images, labels in loader:
-        with precision.autocast():
-            logits = model(images)
-            if tta:
-                logits = (logits + model(images.flip(3))) / 2
-        yield logits, labels
+        yield forward(images), labels
 
 
 def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Optional[nn.Module] = None,
@@ -135,7 +149,10 @@ def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: 
     watch = Watched(model, loader, precision, lambda logits, labels: meter.add(
         loss_fn(logits.float(), labels), logits, labels), tta)
     acc = float(accuracy(watch.model, watch.loader))
-    return {"loss": float(meter.loss_sum) / max(1, meter.count), "acc": acc}
+    loss_sum, _, count = meter.totals()  # under torchrun: every process's slice of the data
+    if meter.dist.distributed:  # each process's accuracy on its slice, weighted by the slice's size
+        acc = meter.dist.sum([acc * meter.count])[0] / max(1, count)
+    return {"loss": loss_sum / max(1, count), "acc": acc}
 
 
 _evaluate = evaluate  # ``fit``'s parameter ``evaluate`` hides the function inside ``fit``
@@ -185,30 +202,6 @@ def _check_finite(model: nn.Module, test: dict[str, float], epoch: int) -> None:
     ))
 
 
-def _restore(state: TrainingState, checkpoint: Path, model: nn.Module, optimizer, scheduler,
-             precision: Precision) -> None:
-    """Load weights, optimizer, schedule and gradient scaler from ``state`` (a file of another model is refused)."""
-    try:
-        model.load_state_dict(state.model)
-        optimizer.load_state_dict(state.optimizer)
-        scheduler.load_state_dict(state.scheduler)
-        if state.scaler:
-            precision.scaler.load_state_dict(state.scaler)
-        # The learning rate of the next step under *this* run's schedule (it stretches when epochs grew);
-        # the optimizer's saved one belongs to the old schedule (at its end: 0). Same value when nothing changed.
-        lrs = [base * factor(scheduler.last_epoch) for base, factor in zip(scheduler.base_lrs, scheduler.lr_lambdas)]
-        for group, lr in zip(optimizer.param_groups, lrs):
-            group["lr"] = lr
-        scheduler._last_lr = lrs
-    except (RuntimeError, ValueError, KeyError, TypeError) as err:
-        raise CheckpointError(bilingual(
-            f"체크포인트 {checkpoint} 는 다른 모델의 것이라 이어서 학습할 수 없습니다. 다른 출력 폴더를 쓰거나 "
-            "이어 하기(resume)를 끄세요.",
-            f"The checkpoint {checkpoint} belongs to a different model, so training cannot resume from it. "
-            f"Use another output folder or turn resume off. ({cause(err)})",
-        )) from None
-
-
 def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors,
         config: Optional[TrainConfig] = None, *, device: Union[str, torch.device, None] = None,
         checkpoint: Union[str, Path, None] = None, resume: bool = False, overwrite: bool = False,
@@ -232,26 +225,44 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
     the test accuracy (:mod:`.step`'s by default; lesson 05 passes the learner's): mixed precision, the schedule,
     checkpoints, divergence and memory errors stay the engine's, whichever runs.
 
+    **Under torchrun** every process calls ``fit`` with the same arguments (:mod:`.distributed`): the model is
+    wrapped in DDP on this process's device, each process trains on its slice of every global batch
+    (``config.batch_size`` images per step in all, so the recipe is that of one process) and tests on its part
+    of the test set; losses, accuracies and images/s are reduced over the processes, so every process returns
+    the same numbers. Only rank 0 logs, shows progress, writes the checkpoint (the others wait for it) and calls
+    ``callbacks``. A resume may use another number of processes that divides the same global batch.
+
     Returns a dict with ``test_accuracy`` (last epoch), ``test_accuracy_tta`` (if ``config.tta``),
     ``train_seconds`` (training loops only: no evaluation, no checkpoint writing),
-    ``images_per_second``, ``epochs``, ``history`` (one record per epoch), ``precision``, ``device``,
-    ``config`` (the values used) and ``resumes`` (what each resume changed).
+    ``images_per_second`` (all processes together), ``images_per_second_per_rank``, ``world_size``, ``epochs``,
+    ``history`` (one record per epoch), ``precision``, ``device``, ``config`` (the values used) and ``resumes``
+    (what each resume changed).
     Raises :class:`~vgg_teach.errors.DivergenceError` for a NaN/inf loss, test loss or weight,
-    :class:`~vgg_teach.errors.OutOfMemoryError` when the device runs out of memory and
-    :class:`~vgg_teach.errors.DataError` for training data of fewer than two classes.
+    :class:`~vgg_teach.errors.OutOfMemoryError` when the device runs out of memory,
+    :class:`~vgg_teach.errors.DataError` for training data of fewer than two classes and
+    :class:`~.ddp.PeerLostError` when another process of the run died.
     """
+    if distributed.pending():  # under torchrun from a script of one's own: join the other processes for this call
+        with distributed.session(distributed.plan(distributed.launch_from_env(), device)) as joined:
+            return fit(model, train_data, test_data, config, device=joined.device, checkpoint=checkpoint,
+                       resume=resume, overwrite=overwrite, callbacks=callbacks, progress=progress, log=log, run=run,
+                       step=step, evaluate=evaluate)
     config = config or TrainConfig()
+    ctx = distributed.current()
     if resume and overwrite:
         raise UsageError(bilingual("resume(이어 하기)와 overwrite(덮어쓰기)는 함께 쓸 수 없습니다.",
                                    "resume and overwrite cannot be used together."))
     train_data.require_classes(2)
-    run = {**(run or {}), "train_data": train_data.fingerprint(), "test_data": test_data.fingerprint()}
-    device = get_device(device)
-    say = log or (lambda _msg: None)
+    distributed.local_batch(config.batch_size, ctx.world_size)  # the global batch must divide among the processes
+    run = {**(run or {}), "train_data": train_data.fingerprint(), "test_data": test_data.fingerprint(),
+           "world_size": ctx.world_size}
+    device = ctx.device if ctx.distributed else get_device(device)
+    say = (log or (lambda _msg: None)) if ctx.is_main else (lambda _msg: None)
+    progress = progress and ctx.is_main
     state, resumes = None, []
     if checkpoint is not None:
         checkpoint = Path(checkpoint)
-        if remove_stale_temporaries(checkpoint):
+        if ctx.is_main and remove_stale_temporaries(checkpoint):
             say(bilingual("지난번에 끊긴 저장이 남긴 임시 파일을 지웠습니다.",
                           "Removed temporary files left by an interrupted save."))
         refuse_to_replace(checkpoint, resume=resume, overwrite=overwrite)
@@ -259,32 +270,42 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
             # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
             state = load_state(checkpoint, map_location="cpu")
             changed = check_resume(state, asdict(config), run, checkpoint)
+            if state.run.get("world_size", 1) != ctx.world_size:  # allowed: the global batch is the same
+                changed["world_size"] = [state.run.get("world_size", 1), ctx.world_size]
             resumes = list(state.resumes)
             if state.epoch < config.epochs:  # it trains on (a finished run is only loaded)
                 resumes.append({"after_epoch": int(state.epoch), "changed": changed})
         elif resume:
             say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
                           "No checkpoint to resume from: starting a new run."))
+        if resume and ctx.distributed:
+            ddp.same_checkpoint(ctx, state is not None, checkpoint)
 
     seed_everything(config.seed)
     history: list[dict] = []
     start_epoch, saved_epoch = 1, 0
+    speed = ddp.Throughput(ctx)
     try:
         model = model if isinstance(model, nn.Module) else model()
         channels_last = use_channels_last(device, config.channels_last)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for these shapes
         model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+        wrapped = ddp.wrap(model, ctx, config.sync_bn, say)  # DDP under torchrun, else the model itself
+        model = wrapped.module if wrapped is not model else model  # (SyncBatchNorm layers, if it converted them)
+        shard = {"rank": ctx.rank, "world_size": ctx.world_size}
         train_loader = DeviceLoader(train_data, config.batch_size, device, train=True, augment=config.augment,
-                                    seed=config.seed, channels_last=channels_last)
-        test_loader = DeviceLoader(test_data, config.eval_batch_size, device, channels_last=channels_last)
+                                    seed=config.seed, channels_last=channels_last, **shard)
+        test_loader = DeviceLoader(test_data, config.eval_batch_size, device, channels_last=channels_last, **shard)
         precision = Precision.for_device(device, config.precision)
         optimizer = make_optimizer(model, config)
         scheduler = make_scheduler(optimizer, config, len(train_loader))
         loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-        net = torch.compile(model) if config.compile else model
+        net = torch.compile(wrapped) if config.compile else wrapped
+        # evaluation needs no gradients to average: each process runs the plain model on its part of the test set
+        test_net = net if wrapped is model else (torch.compile(model) if config.compile else model)
         if state is not None:
-            _restore(state, checkpoint, model, optimizer, scheduler, precision)
+            restore(state, checkpoint, model, optimizer, scheduler, precision.scaler)
             history, start_epoch = list(state.history), int(state.epoch) + 1
             saved_epoch = int(state.epoch)
             set_rng_state(state.rng)
@@ -294,6 +315,7 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
         for epoch in tqdm(range(start_epoch, config.epochs + 1), desc="training", disable=not progress,
                           initial=start_epoch - 1, total=config.epochs):
             train_loader.set_epoch(epoch)
+            ddp.seed_rank(ctx, config.seed, epoch)  # ranks 1…: their own dropout masks
             _sync(device)
             lr = optimizer.param_groups[0]["lr"]  # at the start of the epoch
             t0 = time.perf_counter()
@@ -301,25 +323,25 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
                                     step)
             _sync(device)
             seconds = time.perf_counter() - t0
-            test = _evaluate(net, test_loader, precision, accuracy=evaluate)
+            test = _evaluate(test_net, test_loader, precision, accuracy=evaluate)
             _check_finite(model, test, epoch)  # a diverged epoch is never saved
+            eval_seconds = time.perf_counter() - t0 - seconds
             record = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"],
-                      "test_loss": test["loss"], "test_acc": test["acc"],
-                      "lr": lr, "seconds": seconds,
-                      "eval_seconds": time.perf_counter() - t0 - seconds,
-                      "images_per_second": train_loader.num_images / seconds}
+                      "test_loss": test["loss"], "test_acc": test["acc"], "lr": lr,
+                      **speed.epoch(train_loader.num_images, seconds),  # seconds, images/s (total, per rank)
+                      "eval_seconds": eval_seconds}
             history.append(record)
-            if checkpoint is not None:
-                save_state(TrainingState(model.state_dict(), optimizer.state_dict(), scheduler.state_dict(),
-                                         precision.scaler.state_dict(), history, epoch, rng_state(),
-                                         asdict(config), run, resumes), checkpoint)
+            if checkpoint is not None:  # rank 0 writes, the others wait (and stop with it if it fails)
+                ctx.on_main(lambda: save_state(TrainingState(
+                    model.state_dict(), optimizer.state_dict(), scheduler.state_dict(), precision.scaler.state_dict(),
+                    history, epoch, rng_state(), asdict(config), run, resumes), checkpoint))
                 saved_epoch = epoch
             say(f"epoch {epoch:>3}/{config.epochs}  train loss {train['loss']:.3f} acc {train['acc']:.2%}  "
-                f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {seconds:.1f}s "
-                f"{record['images_per_second']:,.0f} img/s")
-            for callback in callbacks:
+                f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {record['seconds']:.1f}s "
+                f"{record['images_per_second']:,.0f} img/s" + (f" ({ctx.world_size} processes)" * ctx.distributed))
+            for callback in callbacks if ctx.is_main else ():
                 callback(record)
-        result_tta = _evaluate(net, test_loader, precision, tta=True, accuracy=evaluate) if config.tta else None
+        result_tta = _evaluate(test_net, test_loader, precision, tta=True, accuracy=evaluate) if config.tta else None
     except (KeyboardInterrupt, OutputWriteError) as err:
         if checkpoint is not None and saved_epoch:  # what is really on disk, not the epoch being written
             interrupted = isinstance(err, KeyboardInterrupt)
@@ -332,14 +354,17 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
     except (RuntimeError, MemoryError) as err:
         if _is_oom(err):
             raise _oom_error(err, config.batch_size, device) from None
+        if ctx.distributed and ddp.is_peer_failure(err):
+            raise ddp.peer_lost(err, saved_epoch, checkpoint) from None
         raise
 
     train_seconds = sum(r["seconds"] for r in history)
-    images = len(history) * train_loader.num_images
+    images = len(history) * len(train_loader) * config.batch_size  # global images per epoch, whatever N was
     result = {
         "test_accuracy": history[-1]["test_acc"] if history else float("nan"),
         "train_seconds": train_seconds,
         "images_per_second": images / train_seconds if train_seconds else float("nan"),
+        "images_per_second_per_rank": speed.per_rank(history),
         "epochs": len(history),
         "history": history,
         "precision": precision.name,
