@@ -103,7 +103,7 @@ def receptive_fields(layers: Sequence[Sequence[int]]) -> list[int]:
     """The receptive field after each layer of ``[(kernel, stride), …]`` or ``[(kernel, stride, dilation), …]``.
 
     ``rf`` grows by ``(k_eff − 1) · jump`` per layer, with ``k_eff = dilation·(kernel − 1) + 1``, and the
-    jump (the distance between neighbouring units, in input pixels) multiplies by the stride.
+    jump (the distance between neighboring units, in input pixels) multiplies by the stride.
     """
     rf, jump, out = 1, 1, []
     for layer in layers:

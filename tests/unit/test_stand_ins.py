@@ -78,6 +78,7 @@ def test_the_command_line_never_trains_on_fake_data(tmp_path, smoke_off, no_netw
     asked = []
     real = cifar10.load_cifar10
     monkeypatch.setattr(cli, "load_cifar10", lambda *a, **k: asked.append(k) or real(*a, **k))
-    code = cli.main(["--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--epochs", "1"])
+    code = cli.main(["--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+                     "--epochs", "1"])
     assert code == 2 and all(not k.get("stand_in") for k in asked) and asked
     assert "CIFAR-10" in capsys.readouterr().err and not (tmp_path / "out" / "metrics.json").exists()

@@ -127,9 +127,9 @@ _SMOKE_CIFAR_NOTE = (
 
 
 _STAND_IN_NOTE = (
-    "대체 데이터: CIFAR-10을 받지 못해, 무작위 이미지로 만든 작은 가짜 CIFAR-10(학습 {n_train:,}장, 시험 {n_test:,}장)으로 "
-    "레슨을 이어 갑니다. 클래스마다 평균 색만 달라서 진짜보다 훨씬 쉽습니다: 아래 정확도와 그림은 CIFAR-10의 것이 "
-    "아닙니다. 진짜 데이터의 결과는 '기대 결과' 표에 있습니다. 이유: {why}",
+    "대체 데이터: CIFAR-10을 받지 못해, 무작위 이미지로 만든 작은 가짜 CIFAR-10(학습 {n_train:,}장, "
+    "시험 {n_test:,}장)으로 레슨을 이어 갑니다. 클래스마다 평균 색만 달라서 진짜보다 훨씬 쉽습니다: "
+    "아래 정확도와 그림은 CIFAR-10의 것이 아닙니다. 진짜 데이터의 결과는 '기대 결과' 표에 있습니다. 이유: {why}",
     "Stand-in data: CIFAR-10 could not be had, so the lesson goes on with a small FAKE CIFAR-10 of random images "
     "({n_train:,} training, {n_test:,} test) whose classes differ only in their average color, far easier than "
     "the real thing: the accuracies and pictures below are not CIFAR-10's. The expected-results table has the real "
