@@ -2,7 +2,8 @@
 
 A check cell ends with ``thing = result.use(learners_thing, answers.thing)``: while the learner's code does
 not pass its check, the lesson goes on with the answer from here, and says so. Where the answer is also
-the library's own implementation (``make_layers``, the parameter formulas, ``confusion_matrix``) it is
+the library's own implementation (``make_layers``, the parameter formulas, ``confusion_matrix``, the training
+step and the evaluation that the engine runs) it is
 re-exported from where that logic lives, so it exists once.
 
 =========================  =======================================================
@@ -16,6 +17,8 @@ exercise                   answer
 ``swap_head``              :func:`swap_head`
 ``count_parameters``       :func:`count_parameters`
 ``confusion_matrix``       :func:`vgg_teach.training.metrics.confusion_matrix`
+``train_step``             :func:`vgg_teach.training.step.train_step` (the engine's own step)
+``evaluate``               :func:`vgg_teach.training.step.evaluate` (the engine's own evaluation)
 ``to_fully_convolutional`` :func:`vgg_teach.analysis.dense.to_fully_convolutional`
 ``predict_score_map``      :func:`predict_score_map`
 =========================  =======================================================
@@ -34,7 +37,8 @@ from .models.architecture import init_vgg_weights
 #: Answers that are the library's own code, imported from their home when first asked for.
 _ELSEWHERE = {"make_layers": "vgg_teach.models.architecture", "conv_params": "vgg_teach.analysis.params",
               "linear_params": "vgg_teach.analysis.params", "confusion_matrix": "vgg_teach.training.metrics",
-              "to_fully_convolutional": "vgg_teach.analysis.dense"}
+              "to_fully_convolutional": "vgg_teach.analysis.dense", "train_step": "vgg_teach.training.step",
+              "evaluate": "vgg_teach.training.step"}
 
 __all__ = ["MyVGG16", "receptive_fields", "swap_head", "ParameterCount", "count_parameters", "predict_score_map",
            *_ELSEWHERE]
@@ -99,7 +103,7 @@ def receptive_fields(layers: Sequence[Sequence[int]]) -> list[int]:
     """The receptive field after each layer of ``[(kernel, stride), …]`` or ``[(kernel, stride, dilation), …]``.
 
     ``rf`` grows by ``(k_eff − 1) · jump`` per layer, with ``k_eff = dilation·(kernel − 1) + 1``, and the
-    jump (the distance between neighbouring units, in input pixels) multiplies by the stride.
+    jump (the distance between neighboring units, in input pixels) multiplies by the stride.
     """
     rf, jump, out = 1, 1, []
     for layer in layers:

@@ -62,7 +62,7 @@ def readable(name: str) -> str:
 
     Names that are not UTF-8 reach Python with "surrogate escapes" (they cannot be printed, written to JSON
     or hashed as text). A zip made on a Korean Windows computer stores names in CP949: those are decoded as
-    CP949; anything else undecodable becomes ``�``. macOS writes Hangul decomposed (NFD): normalised to NFC, so
+    CP949; anything else undecodable becomes ``�``. macOS writes Hangul decomposed (NFD): normalized to NFC, so
     names that look the same are the same.
     """
     try:

@@ -159,7 +159,7 @@ MISTAKES = {
     bias_not_copied: ["fc7", "bias was not copied"],
     fc6_one_by_one: ["fc6 is a 1×1", "kernel_size=7", "forward pass fails"],
     fc7_kernel_3: ["fc7 has a 3×3 kernel", "kernel_size=1"],
-    new_layers: ["randomly initialised", "not fc's"],
+    new_layers: ["randomly initialized", "not fc's"],
     fc6_padded: ["padding=(3, 3)"],
     kept_avgpool: ["AdaptiveAvgPool2d", "leave avgpool out"],
     flattened: ["flattened"],

@@ -70,6 +70,7 @@ ORACLES = {
     "vgg16_out_32": lambda: tuple(_meta(torchvision.models.vgg16).features(
         torch.empty(1, 3, 32, 32, device="meta")).shape[1:]),
     "conv1_1_params": lambda: _numel(nn.Conv2d(3, 64, 3)),
+    "initial_loss": lambda: math.log(10),  # −ln(1/10): equal scores for CIFAR-10's 10 classes
     "fc6_params": lambda: _numel(nn.Linear(25088, 4096, device="meta")),
     "conv3_3_1x1_params": lambda: _numel(nn.Conv2d(256, 256, 1)),
     "conv1_2_macs": lambda: _flops(nn.Conv2d(64, 64, 3, padding=1, device="meta"), (1, 64, 224, 224)) // 2,

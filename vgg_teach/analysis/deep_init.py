@@ -1,4 +1,4 @@
-"""How the paper trained its deep configurations: D initialised from a trained A, and why that was needed.
+"""How the paper trained its deep configurations: D initialized from a trained A, and why that was needed.
 
 Simonyan & Zisserman (arXiv:1409.1556), section 3.1: "we began with training the configuration A […],
 shallow enough to be trained with random initialisation. Then, when training deeper architectures, we
@@ -12,7 +12,7 @@ the random initialisation procedure of Glorot & Bengio (2010)."
   layers receive A's first four convolutions; A's are 3→64, 64→128, 128→256, 256→256, and the only
   reading that fits their shapes is "the next layer of D with the same shape": conv1_1, conv2_1, conv3_1,
   conv3_2. The fully connected layers have the same shapes in every configuration.
-- :func:`activation_scales`: the spread of the activations layer by layer under each initialisation —
+- :func:`activation_scales`: the spread of the activations layer by layer under each initialization —
   a fixed σ multiplies it by ``fan_in·σ²/2`` per ReLU layer (far from 1, and more layers go further),
   Glorot's σ² = 2/(fan_in + fan_out) keeps it within a factor ≈ √2 per layer, Kaiming's 2/fan_in at 1.
 """
@@ -64,7 +64,7 @@ def init_from_shallower(deep: nn.Module, shallow: nn.Module, deep_cfg: str = "D"
 
     Each of the shallow net's first convolutions goes into the deep net's next convolution with the same
     weight shape (for A → D: conv1_1, conv2_1, conv3_1, conv3_2); the fully connected layers go one to
-    one. The other layers keep the values ``deep`` already has (its random initialisation). Changes
+    one. The other layers keep the values ``deep`` already has (its random initialization). Changes
     ``deep`` in place; returns a :class:`~vgg_teach.show.tables.Table` of :class:`InitRow`.
     """
     deep_layers, shallow_layers = _weight_layers(deep, deep_cfg), _weight_layers(shallow, shallow_cfg)
@@ -102,7 +102,7 @@ def init_from_shallower(deep: nn.Module, shallow: nn.Module, deep_cfg: str = "D"
         ("매개변수 / Params", lambda r: fmt_int(r.params), True),
         ("처음 값 / Starts from", lambda r: f"{shallow_cfg}의 {r.source} / {shallow_cfg}'s {r.source}" if r.copied
          else "무작위 (새 계층) / random (new)", False),
-    ], title=f"{shallow_cfg}에서 {deep_cfg}로 / Initialising {deep_cfg} from {shallow_cfg}",
+    ], title=f"{shallow_cfg}에서 {deep_cfg}로 / Initializing {deep_cfg} from {shallow_cfg}",
         footer=["합계 / Total", "", fmt_int(total), f"복사 / copied {fmt_int(copied)} ({fmt_pct(copied / total)})"])
 
 
@@ -130,7 +130,7 @@ def activation_scales(cfg: str = "D", scheme: str = "Kaiming (He)", input_size: 
     """
     if scheme not in INIT_SCHEMES:
         raise UsageError(bilingual(f"알 수 없는 초기화 '{scheme}'입니다: {', '.join(INIT_SCHEMES)} 중 하나를 쓰세요.",
-                                   f"Unknown initialisation '{scheme}': use one of {', '.join(INIT_SCHEMES)}."))
+                                   f"Unknown initialization '{scheme}': use one of {', '.join(INIT_SCHEMES)}."))
     gen = torch.Generator().manual_seed(seed)
     with torch.device("meta"):  # no default initialisation to pay for: the scheme sets every weight below
         features = make_layers(CFGS[cfg.upper()]).to_empty(device="cpu")

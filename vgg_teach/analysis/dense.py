@@ -105,8 +105,8 @@ def to_fully_convolutional(model: nn.Module) -> nn.Sequential:
 class ScoreMap:
     """The class score map of a fully convolutional net for one input size (see :func:`score_map_geometry`).
 
-    ``size``: ``(h, w)`` scores; ``stride``: pixels between neighbouring scores; ``receptive_field``: the
-    input pixels one score sees (one side); ``start``: ``(y, x)`` of the first score's centre in input
+    ``size``: ``(h, w)`` scores; ``stride``: pixels between neighboring scores; ``receptive_field``: the
+    input pixels one score sees (one side); ``start``: ``(y, x)`` of the first score's center in input
     pixels; ``table``: the receptive-field rows, the head's convolutions named fc6, fc7, fc8.
     """
 
@@ -118,7 +118,7 @@ class ScoreMap:
     table: RFTable
 
     def centre(self, i: int, j: int) -> tuple[float, float]:
-        """``(y, x)`` of score ``(i, j)``'s centre in input pixels."""
+        """``(y, x)`` of score ``(i, j)``'s center in input pixels."""
         return self.start[0] + i * self.stride, self.start[1] + j * self.stride
 
 

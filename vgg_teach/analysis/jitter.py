@@ -8,7 +8,7 @@ than half of it, so one object is seen at many sizes.
 
 :class:`ScaleJitter` does exactly that to a PIL image or a ``(C, H, W)`` tensor, with its own seeded
 generator, and :meth:`ScaleJitter.sample` also says which part of the original image each crop shows.
-(The paper also flips the crops and shifts their colours; those are left out here.)
+(The paper also flips the crops and shifts their colors; those are left out here.)
 """
 
 from __future__ import annotations

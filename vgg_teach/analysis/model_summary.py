@@ -23,7 +23,7 @@ def summary(model: nn.Module, input_size: Sequence[int] = (3, 224, 224), batch_s
     inputs to a CPU model and fails, and it knows no other devices. This wrapper uses the model's
     own device (``device=None``), runs in eval mode without gradients (so batch-norm statistics are
     not disturbed by its random batch) and restores the mode; a model on another device (Apple's
-    ``mps``, ``meta``) is summarised through an empty CPU copy. Prints torchsummary's own table.
+    ``mps``, ``meta``) is summarized through an empty CPU copy. Prints torchsummary's own table.
     """
     import torchsummary
 

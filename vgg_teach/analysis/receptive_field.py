@@ -3,8 +3,8 @@
 Walking the convolutions and poolings in order, with ``k_eff = dilation·(k − 1) + 1``::
 
     rf    += (k_eff − 1) · jump         # receptive field: input pixels one unit sees
-    start += ((k_eff − 1)/2 − padding) · jump   # centre of the first unit's field, input coordinates
-    jump  *= stride                     # distance in input pixels between neighbouring units
+    start += ((k_eff − 1)/2 − padding) · jump   # center of the first unit's field, input coordinates
+    jump  *= stride                     # distance in input pixels between neighboring units
 
 VGG16 gives 3, 5, 6, 10, 14, 16, 24, 32, 40, 44, 60, 76, 92, 100, 132, 164, 196, 212.
 Measuring the same fields with autograd is :mod:`.rf_measure`; drawing them, :mod:`vgg_teach.show.rf_plots`.
@@ -118,8 +118,8 @@ class RFLayer:
     """One conv or pooling layer of :func:`receptive_field_table` (along one axis).
 
     ``receptive_field``: how many input pixels (along the axis) one unit of this layer's output
-    sees; ``jump``: the distance in input pixels between two neighbouring units (the product of
-    the strides so far); ``start``: the centre of the first unit's field in input pixel coordinates
+    sees; ``jump``: the distance in input pixels between two neighboring units (the product of
+    the strides so far); ``start``: the center of the first unit's field in input pixel coordinates
     (pixel ``i`` is at ``i``; 0.5 lies between pixels 0 and 1); ``output_size``: the output length
     for the table's ``input_size`` (``None`` when none was given).
     """
@@ -152,7 +152,7 @@ class RFLayer:
         """The middle output unit for the table's ``input_size``."""
         if not self.output_size:
             raise UsageError("input_size를 주고 표를 만들어야 가운데 유닛을 알 수 있습니다. / "
-                             "Build the table with an input_size to know the centre unit.")
+                             "Build the table with an input_size to know the center unit.")
         return (self.output_size - 1) // 2
 
     def as_dict(self) -> dict[str, Any]:
@@ -239,7 +239,7 @@ def rf_tables(module: nn.Module, size: tuple[int, int]) -> tuple[RFTable, RFTabl
 
 
 def centre_box(rows: tuple[RFLayer, RFLayer]) -> tuple[int, int, int, int]:
-    """``(top, left, bottom, right)`` of the centre unit's field, inclusive, not clipped."""
+    """``(top, left, bottom, right)`` of the center unit's field, inclusive, not clipped."""
     (top, bottom), (left, right) = (r.interval(r.centre_unit()) for r in rows)
     return top, left, bottom, right
 

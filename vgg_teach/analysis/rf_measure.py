@@ -6,7 +6,7 @@ set comes out *smaller* (``method="naive"``): max pooling passes the gradient to
 each window and dead ReLUs pass none. The principled measurement (``method="linear"``, default)
 keeps the network's geometry — every kernel size, stride, padding and dilation — but makes it
 linear with positive weights: every convolution averages (weights ``1/fan_in``), every pooling
-becomes an average pooling of the same window, activations and normalisation become identities.
+becomes an average pooling of the same window, activations and normalization become identities.
 Then ``∂unit/∂input`` counts the paths from each pixel to the unit, with positive weights that
 cannot cancel: it is non-zero exactly on the receptive field. ``method="union"`` takes the union
 over many random inputs on the real network (it approaches, but is not guaranteed to reach, the
@@ -35,7 +35,7 @@ __all__ = ["RFMeasurement", "empirical_receptive_field", "effective_receptive_fi
 
 
 def _auto_size(module: nn.Module, index: int) -> tuple[int, int]:
-    """The smallest square input that holds the whole field of layer ``index``'s centre unit."""
+    """The smallest square input that holds the whole field of layer ``index``'s center unit."""
     rows = rf_tables(module, (1, 1))
     rf = max(t[index].receptive_field for t in rows)
     jump = max(t[index].jump for t in rows)
@@ -84,7 +84,7 @@ def linearised(net: nn.Module) -> nn.Sequential:
 
     Convolutions keep kernel, stride, padding (zero padding) and dilation but average (weights
     ``1/fan_in``, no bias); max and average poolings become uniform averages over the same window;
-    activations, normalisation and dropout become identities. ``∂output/∂input`` of the copy is
+    activations, normalization and dropout become identities. ``∂output/∂input`` of the copy is
     positive exactly on each unit's receptive field. The copy has **one channel** throughout: fed
     a constant input, every channel of an averaging stack would carry the same values, so one
     channel has the same gradient support at a small fraction of the cost.
@@ -149,7 +149,7 @@ class RFMeasurement:
         return self.measured_box == self.expected_box
 
     def effective_size(self, fraction: float = 0.95) -> int:
-        """Side of the smallest square, centred on the field, that holds ``fraction`` of the gradient."""
+        """Side of the smallest square, centered on the field, that holds ``fraction`` of the gradient."""
         g = self.gradient.double()
         top, left, bottom, right = self.analytic_box
         ys = torch.arange(g.shape[0], dtype=torch.float64)[:, None] - (top + bottom) / 2
@@ -221,20 +221,20 @@ def _measure(module: nn.Module, layer: LayerRef, input_size: int | Sequence[int]
 def empirical_receptive_field(module: nn.Module, layer: LayerRef, input_size: int | Sequence[int] | None = None,
                               method: str = "linear", channel: int | None = 0, n_samples: int = 16,
                               seed: int = 0) -> RFMeasurement:
-    """Measure the receptive field of ``layer``'s centre unit with autograd.
+    """Measure the receptive field of ``layer``'s center unit with autograd.
 
     ``module`` is a conv/pool stack (e.g. ``vgg16().features`` or a whole VGG); ``layer`` an index
     into :func:`receptive_field_table`, a paper name (``"conv3_3"``) or a module path. The network is
     cut right after ``layer``, so deep layers cost one partial forward and backward pass.
 
-    ``method``: ``"linear"`` (default) measures the linearised copy (:func:`linearised`) and equals the
+    ``method``: ``"linear"`` (default) measures the linearized copy (:func:`linearised`) and equals the
     analytic value; ``"naive"`` uses the real network and one random input — max pooling and ReLU make
     it smaller; ``"union"`` joins the supports of ``n_samples`` random inputs on the real network
     (one batch: about 15 s for pool5 with 16 samples on two CPU cores).
     ``channel`` picks the output channel (``None``: all channels summed); ``"linear"`` ignores it (its
     copy has one channel, and every channel has the same receptive field).
 
-    ``input_size`` defaults to the smallest square input that holds the whole field of the centre
+    ``input_size`` defaults to the smallest square input that holds the whole field of the center
     unit. With a smaller input the field is clipped: compare ``measured`` with ``expected`` (the
     analytic field clipped to the image), not with ``analytic``.
     """
@@ -243,10 +243,10 @@ def empirical_receptive_field(module: nn.Module, layer: LayerRef, input_size: in
 
 def effective_receptive_field(module: nn.Module, layer: LayerRef, input_size: int | Sequence[int] | None = None,
                               n_samples: int = 16, seed: int = 0, channel: int | None = None) -> RFMeasurement:
-    """The effective receptive field (Luo et al., 2016) of ``layer``'s centre unit.
+    """The effective receptive field (Luo et al., 2016) of ``layer``'s center unit.
 
     Mean ``|∂unit/∂input|`` over ``n_samples`` Gaussian random inputs through the real network as
-    it is (random or trained weights, eval mode), summed over the output channels of the centre
+    it is (random or trained weights, eval mode), summed over the output channels of the center
     position by default. The map is Gaussian-like: ``result.effective_size(0.95)`` is far smaller
     than ``result.analytic``. Draw it with :func:`plot_gradient_map`.
     """

@@ -15,7 +15,7 @@ _WHERE = {
     "check_conv_params": ".params", "check_linear_params": ".params",
     "check_receptive_fields": ".receptive_field",
     "check_head_swap": ".head", "check_parameter_count": ".param_count",
-    "check_confusion_matrix": ".training",
+    "check_confusion_matrix": ".training", "check_train_step": ".train_step", "check_evaluate": ".train_step",
     "check_prediction": ".predictions", "check_quiz": ".predictions",
     "check_fully_convolutional": ".dense", "check_score_map_predictions": ".score_map",
 }

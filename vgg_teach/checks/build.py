@@ -8,7 +8,7 @@ the model real memory and fills it from a fixed pattern (:func:`fill_determinist
 numbers every run, so a verdict never depends on the random state. A class that cannot be built
 that way (its ``__init__`` needs real tensors, or it keeps buffers of its own whose values we
 cannot know) is built for real instead, seeded. :func:`built_on_meta` builds another copy on
-``meta`` only (to see that ``num_classes`` is honoured): no memory, no time.
+``meta`` only (to see that ``num_classes`` is honored): no memory, no time.
 """
 
 from __future__ import annotations

@@ -1,16 +1,16 @@
 """The check of lesson 06's exercise: VGG16's fully connected layers as convolutions, with the same numbers.
 
 :func:`check_fully_convolutional` calls the learner's ``to_fully_convolutional(model)`` first on a VGG16 on
-the ``meta`` device (free: an unwritten stub is reported at once), then on a real, randomly initialised
+the ``meta`` device (free: an unwritten stub is reported at once), then on a real, randomly initialized
 VGG16, and judges what comes back:
 
 - the layers: no ``nn.Linear`` left, fc6 a 7×7 convolution 512 → 4096 without padding, fc7 and fc8 1×1,
   each with a bias; the weights are fc's own numbers in fc's order — read at sampled positions and matched
   against the usual wrong orders (a channels-last ``view(4096, 7, 7, 512).permute(0, 3, 1, 2)``, rows and
   columns swapped, a ``.t()`` before the reshape), else told apart as "same numbers, other order" or "not
-  fc's numbers at all" (a new, re-initialised layer) by their norm; the biases copied;
+  fc's numbers at all" (a new, re-initialized layer) by their norm; the biases copied;
 - the parameter count (138,357,544: nothing new, nothing left behind) and the ReLUs between the layers;
-- the behaviour: on the ``meta`` device 384×384 must give a 6×6 score map and 224×288 a 1×3 one (an
+- the behavior: on the ``meta`` device 384×384 must give a 6×6 score map and 224×288 a 1×3 one (an
   ``AdaptiveAvgPool2d`` or a flatten is named), and a real 224×224 image the original's 1000 scores to
   float tolerance.
 
@@ -162,7 +162,7 @@ def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tenso
                     f"fc.weight.{w.view} — 축을 바꾸거나(permute/transpose) 전치하지 마세요.",
                     f"fc.weight.{w.view} — no permute, transpose or .t().")
         return (f"{w.name}의 가중치가 fc의 가중치가 아닙니다: 새로 (무작위로) 초기화된 계층입니다.",
-                f"{w.name}'s weight is not fc's: it is a new, randomly initialised layer.",
+                f"{w.name}'s weight is not fc's: it is a new, randomly initialized layer.",
                 "새 합성곱을 만든 뒤 fc.weight를 view해서 복사하세요 (with torch.no_grad(): conv.weight.copy_(…)) — "
                 "학습된 숫자를 그대로 옮기는 것이 핵심입니다.",
                 "Copy fc.weight, viewed, into the new convolution (with torch.no_grad(): conv.weight.copy_(…)): "

@@ -121,7 +121,7 @@ class CheckResult:
         p.text(str(self))
 
     def _repr_html_(self) -> str:
-        colour = _COLOURS[self.status]
+        color = _COLOURS[self.status]
         rows = []
         for i in self.items:
             hint = ""
@@ -135,8 +135,8 @@ class CheckResult:
             )
         return (
             f"<div class='vgg-teach-check' data-status='{self.status}' "
-            f"style='border-left:4px solid {colour};padding:4px 10px;margin:4px 0'>"
-            f"<b style='color:{colour}'>{html.escape(self.headline())}</b>"
+            f"style='border-left:4px solid {color};padding:4px 10px;margin:4px 0'>"
+            f"<b style='color:{color}'>{html.escape(self.headline())}</b>"
             f"<table style='border:none;margin-top:4px'>{''.join(rows)}</table></div>"
         )
 

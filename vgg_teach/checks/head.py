@@ -1,6 +1,6 @@
 """The checks of swapping VGG16-BN's head and counting what is left to train.
 
-Both checks judge *behaviour* on torchvision's real ``vgg16_bn`` built on PyTorch's ``meta`` device
+Both checks judge *behavior* on torchvision's real ``vgg16_bn`` built on PyTorch's ``meta`` device
 (shapes without memory, so a 134-million-parameter model costs nothing):
 
 - :func:`check_head_swap` calls the learner's ``swap_head(model, num_classes)`` on a fresh model,
@@ -84,7 +84,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     Checked on a fresh torchvision ``vgg16_bn`` (``meta`` device): what it returns, that only
     ``classifier[6]`` changed and became ``nn.Linear(4096, num_classes)``, that a forward pass gives
     ``num_classes`` scores, that after a backward pass no parameter of ``features`` has a gradient
-    and every parameter of ``classifier`` has one, that ``num_classes`` is honoured (tried with 7
+    and every parameter of ``classifier`` has one, that ``num_classes`` is honored (tried with 7
     as well), and the parameter counts (134,309,962 in total for 10 classes).
     """
     if not callable(swap_head):
@@ -274,7 +274,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         out7 = getattr(last7, "out_features", None)
         result.expect(out7 == 7,
                       ("num_classes=7로 부르면 마지막 계층의 출력도 7개입니다: num_classes를 제대로 씁니다.",
-                       "Called with num_classes=7, the last layer outputs 7: num_classes is honoured."),
+                       "Called with num_classes=7, the last layer outputs 7: num_classes is honored."),
                       (f"num_classes=7로 불렀는데 마지막 계층의 출력이 {out7}개입니다.",
                        f"Called with num_classes=7, the last layer outputs {out7}."),
                       ("10 같은 숫자 대신 인자 num_classes를 쓰세요.",

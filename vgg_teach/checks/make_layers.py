@@ -1,6 +1,6 @@
 """The check of the config-driven builder ``make_layers(cfg, batch_norm=False)``.
 
-Judged by *behaviour*, not by ``repr``: the learner's ``features`` for configurations A–E, with and
+Judged by *behavior*, not by ``repr``: the learner's ``features`` for configurations A–E, with and
 without batch norm, are run on the ``meta`` device (shapes only, instant) and the ops they compute
 are compared with those of :func:`vgg_teach.models.make_layers` (torchvision's layout), op by op
 (:func:`~vgg_teach.checks.trace.op_signature`: ``padding="same"`` is ``padding=1``, ``F.relu`` is
@@ -32,7 +32,7 @@ _RULE = ("'M'은 MaxPool2d(2, 2), 정수는 3×3 합성곱(padding=1) + [BN] + R
          "'M' is MaxPool2d(2, 2); an int is a 3×3 conv (padding=1) + [BN] + ReLU; a (channels, kernel) tuple is a "
          "conv of that kernel size (padding=kernel//2) + [BN] + ReLU.")
 _TUPLES = ("구성 C에는 (256, 1) 같은 튜플이 있습니다: (채널, 커널) 순서로, 출력 채널 256개에 1×1 커널인 합성곱입니다. "
-           "out_channels, kernel = spec 으로 풀어서 nn.Conv2d(in_channels, out_channels, kernel_size=kernel, "
+           "out_channels, kernel = spec으로 풀어서 nn.Conv2d(in_channels, out_channels, kernel_size=kernel, "
            "padding=kernel // 2)를 만드세요.",
            "Configuration C has tuples like (256, 1): (channels, kernel), a conv with 256 output channels and a 1×1 "
            "kernel. Unpack it with out_channels, kernel = spec and build nn.Conv2d(in_channels, out_channels, "
@@ -186,7 +186,7 @@ def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, la
 def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]) -> CheckResult:
     """Does the learner's ``make_layers(cfg, batch_norm=False)`` build configurations A–E right?
 
-    Compared by behaviour with :func:`vgg_teach.models.make_layers` (torchvision's layout), with and
+    Compared by behavior with :func:`vgg_teach.models.make_layers` (torchvision's layout), with and
     without batch norm, then by ``state_dict`` keys; everything runs on the ``meta`` device.
     """
     if not callable(make_layers):
@@ -221,7 +221,7 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
                             "Put the layers in one flat nn.Sequential, in order, so keys match torchvision's "
                             "(0.weight, 2.weight …).")
                 return result
-    result.ok("구성 A–E 모두, 배치 정규화 있이/없이, torchvision과 계층 하나하나가 같은 계산을 하고 "
+    result.ok("구성 A–E 모두 배치 정규화가 있든 없든 torchvision과 계층 하나하나가 같은 계산을 하고 "
               "state_dict 키도 같습니다.",
               "Configurations A–E, with and without batch norm, compute what torchvision's do, layer by layer, with "
               "the same state_dict keys.")

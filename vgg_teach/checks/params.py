@@ -101,7 +101,7 @@ _Diagnosis = tuple[Callable[..., bool], str, str]
 
 _CONV_MISTAKES: list[_Diagnosis] = [
     (lambda got, ci, co, k: got == k * k * ci * co,
-     "편향(bias)을 빠뜨렸습니다: 출력 채널마다 편향이 하나씩 있으니 C_out개가 모자랍니다. (k·k·C_in + 1)·C_out 입니다.",
+     "편향(bias)을 빠뜨렸습니다: 출력 채널마다 편향이 하나씩 있으니 C_out개가 모자랍니다. (k·k·C_in + 1)·C_out입니다.",
      "You forgot the bias: each output channel has one, so you are C_out short. It is (k·k·C_in + 1)·C_out."),
     (lambda got, ci, co, k: k != 1 and got == (k * ci + 1) * co,
      "k·k 대신 k를 썼습니다: 커널은 k×k 정사각형이므로 필터 한 장에 k·k·C_in개의 가중치가 있습니다.",
@@ -123,7 +123,7 @@ _CONV_MISTAKES: list[_Diagnosis] = [
      "You swapped C_in and C_out: there are C_out filters, each with k·k·C_in weights and one bias."),
     (lambda got, ci, co, k: got == (k * k * ci + 1) * (co + 1),
      "출력 채널 수에도 1을 더했습니다((k·k·C_in + 1)·(C_out + 1)): 편향은 필터마다 1개이지, 출력 채널이 하나 더 "
-     "있는 것이 아닙니다. (k·k·C_in + 1)·C_out 입니다.",
+     "있는 것이 아닙니다. (k·k·C_in + 1)·C_out입니다.",
      "You added 1 to the output channels too, (k·k·C_in + 1)·(C_out + 1): the bias is one per filter, not an extra "
      "output channel. It is (k·k·C_in + 1)·C_out."),
     (lambda got, ci, co, k: got == k * k * ci + 1 or got == k * k * ci + co,
@@ -133,17 +133,17 @@ _CONV_MISTAKES: list[_Diagnosis] = [
 
 _LINEAR_MISTAKES: list[_Diagnosis] = [
     (lambda got, n_in, n_out: got == n_in * n_out,
-     "편향(bias)을 빠뜨렸습니다: 출력마다 편향이 하나씩, out개가 모자랍니다. (in + 1)·out 입니다.",
+     "편향(bias)을 빠뜨렸습니다: 출력마다 편향이 하나씩, out개가 모자랍니다. (in + 1)·out입니다.",
      "You forgot the bias: one per output, so you are `out` short. It is (in + 1)·out."),
     (lambda got, n_in, n_out: got == n_in * n_out + 1,
      "편향을 계층 전체에 하나만 더했습니다: 편향은 출력마다 하나, 모두 out개입니다.",
      "You added one bias for the whole layer: there is one per output, `out` in all."),
     (lambda got, n_in, n_out: n_in != n_out and got == (n_out + 1) * n_in,
-     "편향을 입력마다 더했습니다(in·out + in): 편향은 출력마다 하나이므로 (in + 1)·out 입니다.",
+     "편향을 입력마다 더했습니다(in·out + in): 편향은 출력마다 하나이므로 (in + 1)·out입니다.",
      "You added a bias per input (in·out + in): there is one bias per output, so it is (in + 1)·out."),
     (lambda got, n_in, n_out: got == (n_in + 1) * (n_out + 1),
      "출력 수에도 1을 더했습니다((in + 1)·(out + 1)): 출력 out개마다 가중치 in개와 편향 1개가 있을 뿐, 출력이 "
-     "하나 더 생기지는 않습니다. (in + 1)·out 입니다.",
+     "하나 더 생기지는 않습니다. (in + 1)·out입니다.",
      "You added 1 to the outputs too, (in + 1)·(out + 1): each of the `out` outputs has `in` weights and one "
      "bias, and there is no extra output. It is (in + 1)·out."),
     (lambda got, n_in, n_out: got in (n_in + n_out, n_in + n_out + 1, n_in + 1),
@@ -185,7 +185,7 @@ def _check_formula(result: CheckResult, fn: Callable[..., Any], name: str, arg_n
                 return result
             if got != case.numel:
                 hint = next(((ko, en) for test, ko, en in mistakes if test(got, *case.args)), formula)
-                result.fail(f"{case.where_ko}: {call} = {got:,} 이지만 실제 numel()은 {case.numel:,} 입니다 "
+                result.fail(f"{case.where_ko}: {call} = {got:,}이지만 실제 numel()은 {case.numel:,}입니다 "
                             f"(차이 {got - case.numel:+,}).",
                             f"{case.where_en}: {call} = {got:,}, but its numel() is {case.numel:,} "
                             f"(off by {got - case.numel:+,}).", *hint)

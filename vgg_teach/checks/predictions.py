@@ -12,12 +12,12 @@ A prediction cell is a tiny exercise, and its check cell one line::
 The numeric answers of a lesson's quiz are checked the same way, all at once:
 ``check_quiz("02", my_quiz_answers)``, where ``my_quiz_answers()`` returns ``{"Q1": …, "Q3": …}``.
 
-Every question is in :data:`QUESTIONS` (from :mod:`.questions`, :mod:`.questions_rf_head` and
-:mod:`.questions_ddp`); its truth is *computed* from vgg_teach (the layer table, the receptive-field table,
-``count_flops`` on the ``meta`` device), never typed in. A wrong number is compared with the numbers that common
-mistakes give (the bias forgotten, ``k`` instead of ``k·k``, the jump not doubled …) and the mistake is named;
-the truth itself is shown only once the prediction is right, so a learner can try again. Estimates pass within
-the question's tolerance.
+Every question is in :data:`QUESTIONS` (from :mod:`.questions`, :mod:`.questions_rf_head`,
+:mod:`.questions_training` and :mod:`.questions_ddp`); its truth is *computed* from vgg_teach (the layer table,
+the receptive-field table, ``count_flops`` on the ``meta`` device, the engine's loss), never typed in. A wrong
+number is compared with the numbers that common mistakes give (the bias forgotten, ``k`` instead of ``k·k``, the
+jump not doubled …) and the mistake is named; the truth itself is shown only once the prediction is right, so a
+learner can try again. Estimates pass within the question's tolerance.
 Checks never raise: a stub (``NotImplementedError``) is ⏳, anything else the learner's code raises is ❌.
 """
 
@@ -29,14 +29,15 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from . import questions, questions_ddp, questions_rf_head
+from . import questions, questions_ddp, questions_rf_head, questions_training
 from .feedback import CheckResult, never_raises
 from .questions import Answer, Question, Truth
 
 __all__ = ["check_prediction", "check_quiz", "fmt_answer", "QUESTIONS", "QUIZZES"]
 
-#: Every question a prediction cell or a quiz asks, by key (lessons 01–02, then 03–04, then 07).
-QUESTIONS: dict[str, Question] = {**questions.QUESTIONS, **questions_rf_head.QUESTIONS, **questions_ddp.QUESTIONS}
+#: Every question a prediction cell or a quiz asks, by key (lessons 01–02, then 03–04, 05 and 07).
+QUESTIONS: dict[str, Question] = {**questions.QUESTIONS, **questions_rf_head.QUESTIONS,
+                                 **questions_training.QUESTIONS, **questions_ddp.QUESTIONS}
 
 #: lesson → {quiz label: question key}: the quiz questions answered with a number.
 QUIZZES: dict[str, dict[str, str]] = {

@@ -128,23 +128,23 @@ _MISTAKES: list[tuple[dict[str, Any], str, str]] = [
      "점프(jump)에 보폭(stride)을 곱하지 않았습니다: 보폭 2인 계층 뒤에서는 이웃한 유닛이 입력에서 2배 멀리 떨어져 "
      "있으므로 "
      "계층마다 jump *= stride 를 하세요.",
-     "The jump is never multiplied by the stride: after a stride-2 layer neighbouring units sit twice as far "
+     "The jump is never multiplied by the stride: after a stride-2 layer neighboring units sit twice as far "
      "apart in the input, so do jump *= stride after every layer."),
     ({"stride_for_jump": True},
-     "rf에 이 계층의 보폭(stride)을 곱했습니다: (k − 1)·stride 가 아니라 (k − 1)·jump 입니다. jump는 지금까지 지나온 "
+     "rf에 이 계층의 보폭(stride)을 곱했습니다: (k − 1)·stride가 아니라 (k − 1)·jump입니다. jump는 지금까지 지나온 "
      "모든 보폭의 곱, 즉 이 계층 입력의 이웃한 두 유닛이 원본 이미지에서 떨어진 거리(픽셀)입니다.",
      "You multiplied by this layer's stride: it is (k − 1)·jump, not (k − 1)·stride. The jump is the product of "
-     "all strides so far: how many input pixels apart two neighbouring units of this layer's input are."),
+     "all strides so far: how many input pixels apart two neighboring units of this layer's input are."),
     ({"minus_one": False},
      "k − 1 대신 k를 더했습니다: 커널 k개 중 하나는 이미 보고 있는 위치이므로, "
-     "새로 보게 되는 것은 (k − 1)·jump 입니다.",
+     "새로 보게 되는 것은 (k − 1)·jump입니다.",
      "You added k instead of k − 1: one of the k positions is the one already seen, so the field grows by "
      "(k − 1)·jump."),
     ({"dilation": False},
      "팽창(dilation)을 무시했습니다: 팽창 d인 k×k 커널은 d·(k − 1) + 1 칸에 걸쳐 있습니다 (k_eff).",
      "You ignored the dilation: a k×k kernel with dilation d spans d·(k − 1) + 1 positions (k_eff)."),
     ({"dilation_times_k": True},
-     "k_eff를 d·k로 계산했습니다: 커널 칸 사이의 간격이 d이므로 k_eff = d·(k − 1) + 1 입니다.",
+     "k_eff를 d·k로 계산했습니다: 커널 칸 사이의 간격이 d이므로 k_eff = d·(k − 1) + 1입니다.",
      "You computed k_eff as d·k: the taps are d apart, so k_eff = d·(k − 1) + 1."),
     ({"jump_first": True},
      "jump를 rf보다 먼저 바꿨습니다: 이 계층의 커널은 아직 이전 계층의 간격(jump)으로 놓이므로, rf를 먼저 키우고 "

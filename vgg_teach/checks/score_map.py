@@ -62,7 +62,7 @@ def check_score_map_predictions(result: CheckResult, predict: Callable[[], Any])
                    "Five 2×2 max poolings multiply the stride by 2⁵, and fc6, fc7, fc8 have stride 1.")
     result.expect(_side(stride) == want_stride,
                   (f"보폭(stride) {want_stride}픽셀: 이웃한 두 점수는 입력에서 {want_stride}픽셀 떨어진 창을 봅니다.",
-                   f"Stride {want_stride} pixels: neighbouring scores look at windows {want_stride} pixels apart."),
+                   f"Stride {want_stride} pixels: neighboring scores look at windows {want_stride} pixels apart."),
                   (f"보폭: {stride!r}이(가) 아닙니다.", f"Stride: not {stride!r}."), stride_hint)
     rf_hints = {212: ("212는 pool5 유닛 하나의 수용 영역입니다. fc6는 32픽셀 간격의 pool5 유닛 7개에 걸칩니다.",
                       "212 is one pool5 unit's field; fc6 spans 7 pool5 units, 32 pixels apart."),

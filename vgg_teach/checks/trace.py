@@ -1,6 +1,6 @@
 """Record what a model really computes, op by op, whatever way its code is written.
 
-Used by :mod:`vgg_teach.checks` to judge a learner's model by behaviour: ``nn.ReLU``, ``F.relu`` and
+Used by :mod:`vgg_teach.checks` to judge a learner's model by behavior: ``nn.ReLU``, ``F.relu`` and
 ``x.relu()`` all show up as one ``relu`` event, ``nn.MaxPool2d`` and ``F.max_pool2d`` as one
 ``max_pool2d`` event, whether the layers sit in one ``nn.Sequential``, in nested blocks or in
 ``forward``. The recorder is a :class:`torch.overrides.TorchFunctionMode`, so it sees the functional

@@ -135,7 +135,7 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                             "loop, or use cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) "
                             "or torch.bincount.")
             elif int(got.sum()) != preds.numel():
-                result.fail(f"{ko}: 칸의 합이 {int(got.sum())}입니다 (이미지 수 {preds.numel()}와 같아야 함).",
+                result.fail(f"{ko}: 칸의 합이 {int(got.sum())}입니다. 이미지 수({preds.numel()}개)와 같아야 합니다.",
                             f"{en}: the cells add up to {int(got.sum())}, not to the {preds.numel()} images.",
                             "이미지 하나마다 정확히 한 칸에 1을 더하세요.", "Add 1 to exactly one cell per image.")
             else:

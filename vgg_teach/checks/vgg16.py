@@ -1,7 +1,7 @@
 """The check of the hand-written VGG16.
 
 It returns a :class:`~vgg_teach.checks.feedback.CheckResult` (bilingual, renders in the notebook),
-never raises, and judges *behaviour*, in one forward pass:
+never raises, and judges *behavior*, in one forward pass:
 
 1. a class is built once, cheaply and deterministically (:mod:`.build`: ``__init__`` runs on the
    ``meta`` device, lazy modules learn their shapes, then real memory is filled from a fixed
@@ -134,7 +134,7 @@ def _num_classes(result: CheckResult, candidate: Any, model: nn.Module) -> None:
         good, got = shape[-1:] == (7,), str(shape)
     result.expect(good,
                   ("num_classes=7로 만들면 출력도 7개입니다: num_classes를 제대로 씁니다.",
-                   "Built with num_classes=7 it outputs 7 scores: num_classes is honoured."),
+                   "Built with num_classes=7 it outputs 7 scores: num_classes is honored."),
                   (f"num_classes=7로 만들었는데 출력 모양이 {got}입니다.",
                    f"Built with num_classes=7, the output shape is {got}."),
                   ("마지막 nn.Linear의 출력 수로 1000 같은 숫자 대신 num_classes를 쓰세요.",
@@ -228,7 +228,7 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
 
     Checks configuration D (13 3×3 padding-1 convs in blocks of 2-2-3-3-3 with 64-128-256-512-512
     channels), a ReLU after every conv and after fc6 and fc7, 2×2 stride-2 max pooling after each
-    block, a 4096-4096-``num_classes`` head, raw logits out, ``num_classes`` honoured, the
+    block, a 4096-4096-``num_classes`` head, raw logits out, ``num_classes`` honored, the
     parameter count, and that the model computes what VGG16 computes with its weights (see the module
     docstring). fc6/fc7 written as convolutions pass with a note. Never raises.
     """

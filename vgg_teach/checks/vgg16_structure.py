@@ -216,7 +216,8 @@ def check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) 
                  if ops[i].name in ("softmax", "log_softmax", "sigmoid", "tanh", "relu")]
     if squashers:
         s = squashers[0]
-        result.fail(f"마지막 계층 뒤에 '{s.name}'({s.module})이(가) 있습니다: 출력은 날것의 로짓(logit)이어야 합니다.",
+        result.fail(f"마지막 계층 뒤에 '{s.name}'({s.module})이(가) 있습니다: "
+                    "출력은 소프트맥스를 거치지 않은 로짓(logit)이어야 합니다.",
                     f"'{s.name}' ({s.module}) follows the last layer: the output must be raw logits.",
                     "softmax는 손실 함수(nn.CrossEntropyLoss)가 안에서 계산합니다. forward에서 빼세요.",
                     "nn.CrossEntropyLoss applies log-softmax itself: remove it from forward.")
@@ -228,7 +229,7 @@ def check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) 
                     "The order is Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear.")
         ok = False
     elif ok:
-        result.ok("fc6과 fc7 뒤에 ReLU, 마지막 출력은 날것의 로짓입니다.",
+        result.ok("fc6과 fc7 뒤에 ReLU, 마지막 출력은 소프트맥스를 거치지 않은 로짓입니다.",
                   "ReLU after fc6 and fc7; the output is raw logits.")
     return ok
 

@@ -10,7 +10,7 @@ _WHERE = {name: ".architecture" for name in (
     "build_model")}
 _WHERE.update({name: ".pretrained" for name in (
     "load_vgg16_bn_pretrained", "weights_path", "weights_cached", "expected_sha256_prefix", "sha256_of",
-    "PretrainedWeightsError")})
+    "PretrainedWeightsError", "is_stand_in")})
 
 __all__ = sorted(_WHERE)
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)

@@ -102,7 +102,7 @@ def make_layers(cfg: Union[str, Sequence[LayerSpec]], batch_norm: bool = False,
 
 
 def init_vgg_weights(model: nn.Module) -> None:
-    """torchvision's VGG initialisation (Kaiming for convs, N(0, 0.01) for linear layers)."""
+    """torchvision's VGG initialization (Kaiming for convs, N(0, 0.01) for linear layers)."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")

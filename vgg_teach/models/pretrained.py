@@ -12,8 +12,10 @@ loads the file itself, because torch.hub's loader trusts whatever sits in that c
 - the weights go into ``torchvision.models.vgg16_bn(weights=None)`` with ``strict=True``: every weight present.
 
 In smoke mode (``VGG_TEACH_SMOKE=1``, the test suite) without a usable file it does not download: it builds
-the same model with random weights and says so loudly. Every failure is one clear Korean/English message
-instead of a long traceback from inside torch.
+the same model with random weights and says so loudly. Outside smoke mode a lesson may ask for the same stand-in
+when the weights cannot be had (``stand_in=True``: offline, a broken file): the reason and what differs are
+printed in the same loud box, and :func:`is_stand_in` tells the model apart. Every failure is one clear
+Korean/English message instead of a long traceback from inside torch.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..env import is_smoke
 from ..errors import PretrainedWeightsError, bilingual, cause, smoke_note
 
 __all__ = ["PretrainedWeightsError", "weights_path", "weights_cached", "expected_sha256_prefix", "sha256_of",
-           "load_vgg16_bn_pretrained"]
+           "load_vgg16_bn_pretrained", "is_stand_in"]
 
 
 def _default_weights():
@@ -63,17 +65,17 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_vgg16_bn_pretrained(progress: bool = True):
+def load_vgg16_bn_pretrained(progress: bool = True, stand_in: bool = False):
     """``(model, weights)``: torchvision's VGG16-BN with ImageNet weights, and the weights' description.
 
     ``weights.meta["categories"]`` holds the 1,000 class names, ``weights.meta["_metrics"]`` the
     published accuracy (acc@1 73.36 %), ``weights.transforms()`` the matching preprocessing.
     The file is checked against the SHA-256 prefix in its name and read with ``weights_only=True``.
-    In smoke mode without a usable file the model has random weights (a note says so).
-    Raises :class:`PretrainedWeightsError` when the weights can neither be downloaded nor read.
+    In smoke mode without a usable file the model has random weights (a note says so); so it has with
+    ``stand_in=True`` when the weights can neither be downloaded nor read (the note says why).
+    Raises :class:`PretrainedWeightsError` when the weights can neither be downloaded nor read (and
+    ``stand_in`` is off).
     """
-    import torchvision
-
     weights = _default_weights()
     path = weights_path(weights)
     prefix = expected_sha256_prefix(path)
@@ -83,9 +85,37 @@ def load_vgg16_bn_pretrained(progress: bool = True):
         if mismatch:
             note = [note[0] + " " + _MISMATCH[0].format(path=path), note[1] + " " + _MISMATCH[1].format(path=path)]
         print(smoke_note(*note), flush=True)
-        return torchvision.models.vgg16_bn(weights=None), weights
-    if mismatch or not path.is_file():
-        _download(weights.url, path, prefix, progress, mismatch)
+        return _random_weights(), weights
+    try:
+        if mismatch or not path.is_file():
+            _download(weights.url, path, prefix, progress, mismatch)
+        return _read(path), weights
+    except PretrainedWeightsError as err:
+        if not stand_in:
+            raise
+        why_ko, _, why_en = str(err).partition("\n")
+        print(smoke_note(_STAND_IN_NOTE[0].format(why=why_ko), _STAND_IN_NOTE[1].format(why=why_en or why_ko)),
+              flush=True)
+        return _random_weights(), weights
+
+
+def is_stand_in(model) -> bool:
+    """True for a model that :func:`load_vgg16_bn_pretrained` gave random weights (smoke mode, ``stand_in``)."""
+    return bool(getattr(model, "_vgg_teach_stand_in", False))
+
+
+def _random_weights():
+    import torchvision
+
+    model = torchvision.models.vgg16_bn(weights=None)
+    model._vgg_teach_stand_in = True
+    return model
+
+
+def _read(path: Path):
+    """The verified file at ``path`` read with ``weights_only=True`` into VGG16-BN (``strict``)."""
+    import torchvision
+
     try:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
         model = torchvision.models.vgg16_bn(weights=None)
@@ -99,7 +129,7 @@ def load_vgg16_bn_pretrained(progress: bool = True):
             "weights only (a file with code in it is never opened). Delete this file and run the cell again "
             "to download it afresh.",
         )) from None
-    return model, weights
+    return model
 
 
 _SMOKE_NOTE = (
@@ -107,6 +137,14 @@ _SMOKE_NOTE = (
     "정확도는 의미가 없습니다. 실제 가중치는 {path} 에 저장됩니다.",
     "Smoke mode: no pretrained weights file, so instead of downloading it the model gets RANDOM weights. "
     "The predictions and accuracies below mean nothing. Real weights live at {path}.",
+)
+_STAND_IN_NOTE = (
+    "대체 모델: 사전 학습된 가중치를 쓸 수 없어 무작위 가중치로 레슨을 이어 갑니다. 아래 예측과 정확도는 의미가 "
+    "없지만, 모양·매개변수 수·연산량은 실제 모델과 같습니다. 실제 가중치가 내는 결과는 '기대 결과' 표에 있습니다. "
+    "이유: {why}",
+    "Stand-in: the pretrained weights cannot be used, so the lesson goes on with RANDOM weights. The predictions "
+    "and accuracies below mean nothing; shapes, parameter counts and FLOPs are the real model's. The "
+    "expected-results table says what the real weights give. Why: {why}",
 )
 _MISMATCH = (
     "({path} 에 파일이 있지만 체크섬(SHA-256)이 맞지 않아 쓰지 않았습니다.)",

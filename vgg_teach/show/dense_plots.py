@@ -1,4 +1,4 @@
-"""Pictures of lesson 06: a class score map over its photo, scale jittering, activation scales per initialisation.
+"""Pictures of lesson 06: a class score map over its photo, scale jittering, activation scales per initialization.
 
 Every ``plot_*`` follows the course's plotting contract (:mod:`.figures`): an optional ``ax=``, the figure returned.
 """
@@ -34,7 +34,7 @@ def plot_score_map(image: Any, scores: torch.Tensor, geometry: ScoreMap, label: 
 
     ``image`` is the picture the map was computed from (PIL image or ``(3, H, W)`` tensor in [0, 1]);
     ``geometry`` its :func:`~vgg_teach.analysis.dense.score_map_geometry`. Each score is drawn as a
-    ``stride × stride`` cell at its centre; a dashed box shows the ``crop × crop`` window one score stands
+    ``stride × stride`` cell at its center; a dashed box shows the ``crop × crop`` window one score stands
     for, a dotted one its whole receptive field. Returns the figure.
     """
     fig, axes = figure_and_axes(ax, figsize=(6, 6))
@@ -96,8 +96,8 @@ def plot_scale_jitter(image: Any, n: int = 6, jitter: ScaleJitter | None = None,
 def plot_activation_scales(scales: Mapping[str, Sequence[float]], ax: Any = None) -> Any:
     """Activation spread per convolution (log scale), one line per entry of ``scales``.
 
-    ``scales`` maps ``"D · Kaiming (He)"``-style labels (configuration · initialisation) to the numbers of
-    :func:`~vgg_teach.analysis.deep_init.activation_scales`: one colour per initialisation, configuration
+    ``scales`` maps ``"D · Kaiming (He)"``-style labels (configuration · initialization) to the numbers of
+    :func:`~vgg_teach.analysis.deep_init.activation_scales`: one color per initialization, configuration
     A dashed. Returns the figure.
     """
     fig, axes = figure_and_axes(ax, figsize=(8, 4.5))
@@ -118,7 +118,7 @@ def plot_activation_scales(scales: Mapping[str, Sequence[float]], ax: Any = None
                                                .replace("e+", "e")))
     ax.set_xlabel("합성곱 계층 (순서) / convolution (in order)")
     ax.set_ylabel("출력의 표준편차 / std of the output")
-    ax.set_title("초기화에 따라 깊이를 지나는 신호의 크기 / Signal size through depth, per initialisation")
+    ax.set_title("초기화에 따라 깊이를 지나는 신호의 크기 / Signal size through depth, per initialization")
     ax.legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig

@@ -45,7 +45,7 @@ def plot_rf_growth(table: RFTable | nn.Module | None = None, input_size: int = 2
 
 
 def _image_array(image: Any) -> Any:
-    """An ``(H, W)`` or ``(H, W, 3)`` float array in [0, 1] from a tensor, array or PIL image (None: grey)."""
+    """An ``(H, W)`` or ``(H, W, 3)`` float array in [0, 1] from a tensor, array or PIL image (None: gray)."""
     import numpy as np
 
     if image is None:
@@ -85,9 +85,9 @@ def _draw_box(ax: Any, box: tuple[int, int, int, int], colour: str, label: str, 
 def plot_rf_boxes(image: Any = None,
                   layers: Sequence[LayerRef] = ("conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"),
                   module: nn.Module | None = None, ax: Any = None) -> Any:
-    """Draw the receptive field of the centre unit of each of ``layers`` over ``image``.
+    """Draw the receptive field of the center unit of each of ``layers`` over ``image``.
 
-    ``image``: a ``(3, H, W)`` or ``(H, W, 3)`` tensor or array, a PIL image, or ``None`` (a grey
+    ``image``: a ``(3, H, W)`` or ``(H, W, 3)`` tensor or array, a PIL image, or ``None`` (a gray
     224×224 checkerboard). ``module`` defaults to VGG16's ``features``. Boxes that reach past the
     border are cut by the image frame. Returns the figure.
     """
@@ -152,7 +152,7 @@ def plot_gradient_maps(results: Sequence[RFMeasurement], titles: Sequence[str] |
 
 
 def rf_slider(image: Any = None, module: nn.Module | None = None, layer: LayerRef = "conv3_3") -> Any:
-    """Build (without showing) a slider over the conv/pool layers that redraws the centre unit's field.
+    """Build (without showing) a slider over the conv/pool layers that redraws the center unit's field.
 
     Returns a :class:`~vgg_teach.show.widgets.LiveView`; its ``widget`` is an ``ipywidgets.VBox`` of an
     ``IntSlider`` and an ``Output`` (ipywidgets 7.6+ and 8). Use :func:`show_rf_slider` in a notebook.

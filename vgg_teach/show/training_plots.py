@@ -153,9 +153,9 @@ def plot_confusion_matrix(cms: Union[torch.Tensor, Mapping[str, torch.Tensor]], 
                           normalize: bool = True, ax: Any = None):
     """One or several confusion matrices (row = true class, column = predicted class), side by side.
 
-    ``cms`` is a matrix or ``{name: matrix}``. Colours show each row's share (the fraction of a
+    ``cms`` is a matrix or ``{name: matrix}``. Colors show each row's share (the fraction of a
     class's images that went to each prediction) when ``normalize``; cells show the counts.
-    Returns the figure (one axis per matrix, plus its colour bar).
+    Returns the figure (one axis per matrix, plus its color bar).
     """
     named = dict(cms) if isinstance(cms, Mapping) else {"": cms}
     n = len(named)
@@ -188,7 +188,7 @@ def plot_confusion_matrix(cms: Union[torch.Tensor, Mapping[str, torch.Tensor]], 
 
 def plot_per_class_accuracy(accuracies: Union[torch.Tensor, Mapping[str, torch.Tensor]], classes: Sequence[str],
                             ax: Any = None):
-    """Accuracy of each class as grouped horizontal bars, one colour per model. Returns the figure."""
+    """Accuracy of each class as grouped horizontal bars, one color per model. Returns the figure."""
     named = dict(accuracies) if isinstance(accuracies, Mapping) else {"": accuracies}
     c = len(classes)
     fig, axes = figure_and_axes(ax, figsize=(8, 1.5 + 0.3 * c * (1 + 0.5 * (len(named) - 1))))

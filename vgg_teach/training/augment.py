@@ -1,4 +1,4 @@
-"""Batches made on the device: random crop and flip of a whole batch at once, normalisation, :class:`DeviceLoader`.
+"""Batches made on the device: random crop and flip of a whole batch at once, normalization, :class:`DeviceLoader`.
 
 The random offsets, flips and shuffling come from a CPU generator seeded by ``(seed, epoch)``, so a
 run is repeatable, a resumed run sees the same batches as an uninterrupted one, and the CPU and the
@@ -55,7 +55,7 @@ class DeviceLoader:
     """Batches of an :class:`ImageTensors` data set, made directly on ``device``.
 
     The uint8 images go to the device once; each batch is gathered, augmented
-    (:func:`random_crop_flip`, training only) and normalised there. ``train=True`` shuffles, augments
+    (:func:`random_crop_flip`, training only) and normalized there. ``train=True`` shuffles, augments
     and drops the last incomplete batch; ``train=False`` keeps the order and every image.
     Call :meth:`set_epoch` before each epoch (the engine does): epoch ``e`` with seed ``s`` always
     gives the same batches. Iterating without it moves on to the next epoch by itself.

@@ -5,7 +5,9 @@
    it would not make it — that host has been reported taking close to an hour);
 2. **the Hugging Face copy** (:mod:`.hf_cifar10`), when the download fails or is too slow and ``datasets`` is
    installed (Colab has it): converted to the same uint8 tensors, class names in torchvision's order, checked;
-3. neither: one bilingual message that says what each source said and what to do.
+3. neither: one bilingual message that says what each source said and what to do — or, when the lesson asks
+   for it (``stand_in=True``), a small fake CIFAR-10 with that message in a loud box (:data:`STAND_IN_SIZE`
+   images), so the rest of the lesson runs. The command line never asks: it does not train on fake data.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from ..errors import DataError, bilingual, smoke_note
 from .data import CIFAR10_MEAN, CIFAR10_STD, ImageTensors, PathLike
 from .fakes import make_fake_cifar10, patched_cifar10_md5
 
-__all__ = ["load_cifar10", "DOWNLOAD_TIMEOUT"]
+__all__ = ["load_cifar10", "DOWNLOAD_TIMEOUT", "STAND_IN_SIZE"]
 
 #: Seconds torchvision's download may take before the Hugging Face copy is tried instead.
 DOWNLOAD_TIMEOUT = 300.0
+#: Training and test images of the fake CIFAR-10 that ``stand_in=True`` falls back on (smoke mode: 500 and 100).
+STAND_IN_SIZE = (2000, 500)
 
 
 def load_cifar10(root: PathLike = "data", download: bool = True, timeout: float = DOWNLOAD_TIMEOUT,
-                 fallback: bool = True) -> tuple[ImageTensors, ImageTensors]:
+                 fallback: bool = True, stand_in: bool = False) -> tuple[ImageTensors, ImageTensors]:
     """CIFAR-10's 50,000 training and 10,000 test images, through ``torchvision.datasets.CIFAR10``.
 
     The download (about 170 MB) happens once into ``root``; torchvision checks every file's MD5. If it fails
@@ -35,16 +39,39 @@ def load_cifar10(root: PathLike = "data", download: bool = True, timeout: float 
     Returns ``(train, test)`` as :class:`ImageTensors`. In smoke mode (``VGG_TEACH_SMOKE=1``) with no
     CIFAR-10 in ``root`` it does not download: it writes a tiny fake CIFAR-10 (500 + 100 random
     images) under ``root/smoke-fake-cifar10``, loads that through the same torchvision code, and says so.
+    With ``stand_in=True``, when neither source works (offline), it does the same with :data:`STAND_IN_SIZE`
+    images under ``root/stand-in-fake-cifar10`` and says why, instead of raising :class:`DataError`.
     """
     from torchvision.datasets import CIFAR10
 
     root = Path(root)
     present = (root / CIFAR10.base_folder).is_dir() or (root / CIFAR10.filename).is_file()
     if is_smoke() and not present:
-        fake_root = root / "smoke-fake-cifar10"
-        print(smoke_note(*(text.format(root=root) for text in _SMOKE_CIFAR_NOTE)), flush=True)
-        with patched_cifar10_md5(make_fake_cifar10(fake_root, n_train=500, n_test=100)):
-            return _load_cifar10(fake_root, download)
+        note = (text.format(root=root) for text in _SMOKE_CIFAR_NOTE)
+        return _fake(root / "smoke-fake-cifar10", 500, 100, note)
+    try:
+        return _load_real(root, present, download, timeout, fallback)
+    except DataError as err:
+        if not stand_in:
+            raise
+        why_ko, _, why_en = str(err).partition("\n")
+        n_train, n_test = STAND_IN_SIZE
+        note = (text.format(why=why, n_train=n_train, n_test=n_test)
+                for text, why in zip(_STAND_IN_NOTE, (why_ko, why_en or why_ko)))
+        return _fake(root / "stand-in-fake-cifar10", n_train, n_test, note)
+
+
+def _fake(folder: Path, n_train: int, n_test: int, note) -> tuple[ImageTensors, ImageTensors]:
+    """Say ``note`` (ko, en) in a loud box, then write a fake CIFAR-10 archive and load it through torchvision."""
+    print(smoke_note(*note), flush=True)
+    with patched_cifar10_md5(make_fake_cifar10(folder, n_train=n_train, n_test=n_test)):
+        return _load_cifar10(folder, download=True)
+
+
+def _load_real(root: Path, present: bool, download: bool, timeout: float,
+               fallback: bool) -> tuple[ImageTensors, ImageTensors]:
+    from torchvision.datasets import CIFAR10
+
     if present or not download:
         return _load_cifar10(root, download)
     from .download import fetch
@@ -96,6 +123,17 @@ _SMOKE_CIFAR_NOTE = (
     "씁니다. 아래 정확도는 의미가 없습니다.",
     "Smoke mode: no CIFAR-10 in {root}, so instead of downloading it a tiny FAKE CIFAR-10 of random "
     "images is used. The accuracies below mean nothing.",
+)
+
+
+_STAND_IN_NOTE = (
+    "대체 데이터: CIFAR-10을 받지 못해, 무작위 이미지로 만든 작은 가짜 CIFAR-10(학습 {n_train:,}장, "
+    "시험 {n_test:,}장)으로 레슨을 이어 갑니다. 클래스마다 평균 색만 달라서 진짜보다 훨씬 쉽습니다: "
+    "아래 정확도와 그림은 CIFAR-10의 것이 아닙니다. 진짜 데이터의 결과는 '기대 결과' 표에 있습니다. 이유: {why}",
+    "Stand-in data: CIFAR-10 could not be had, so the lesson goes on with a small FAKE CIFAR-10 of random images "
+    "({n_train:,} training, {n_test:,} test) whose classes differ only in their average color, far easier than "
+    "the real thing: the accuracies and pictures below are not CIFAR-10's. The expected-results table has the real "
+    "data's. Why: {why}",
 )
 
 

@@ -1,17 +1,17 @@
-"""A whole image data set as one uint8 tensor — with its class names and its normalisation — and how to split it.
+"""A whole image data set as one uint8 tensor — with its class names and its normalization — and how to split it.
 
 Why not a ``DataLoader`` with PIL transforms? For CIFAR-sized images a GPU is *faster than the
-data pipeline*: a default ``DataLoader`` decodes, crops, flips and normalises one PIL image at a
+data pipeline*: a default ``DataLoader`` decodes, crops, flips and normalizes one PIL image at a
 time in Python worker processes and then copies every batch to the GPU. On an H100 that is several
 times slower than VGG16's forward and backward pass, so the GPU would sit idle most of the time.
 Here instead:
 
 1. the whole data set is decoded **once** into one ``uint8`` tensor (50,000 × 3 × 32 × 32 bytes is
    only 150 MB) — :mod:`.cifar10`, :mod:`.folders` (which can cache the tensor to a ``.pt`` file);
-2. that tensor is copied to the GPU once, and every batch is augmented and normalised there, all
+2. that tensor is copied to the GPU once, and every batch is augmented and normalized there, all
    images at once (:mod:`.augment`).
 
-An :class:`ImageTensors` carries the per-channel ``mean`` and ``std`` it is normalised with: CIFAR-10's
+An :class:`ImageTensors` carries the per-channel ``mean`` and ``std`` it is normalized with: CIFAR-10's
 published statistics for CIFAR-10, the training images' own for an image folder (a test set takes its
 training set's). Training, evaluation and prediction all read them from the data, never from a default.
 """
@@ -63,7 +63,7 @@ def channel_stats(images: torch.Tensor) -> tuple[Stats, Stats]:
 class ImageTensors:
     """A whole image data set as tensors: ``images`` uint8 N×3×H×W, ``labels`` int64 N, ``classes``.
 
-    ``mean``/``std`` (0–1 scale, per channel) are the normalisation every batch of it gets; left out, they
+    ``mean``/``std`` (0–1 scale, per channel) are the normalization every batch of it gets; left out, they
     are computed from ``images`` — right for a training set, while a test set is given its training set's.
     """
 
@@ -84,11 +84,11 @@ class ImageTensors:
         return int(self.labels.shape[0])
 
     def subset(self, index: torch.Tensor) -> "ImageTensors":
-        """The images at ``index`` (a 1-D index tensor), with the same classes and normalisation."""
+        """The images at ``index`` (a 1-D index tensor), with the same classes and normalization."""
         return ImageTensors(self.images[index], self.labels[index], list(self.classes), self.mean, self.std)
 
     def with_stats(self, mean: Stats, std: Stats) -> "ImageTensors":
-        """The same images, normalised with ``mean``/``std`` (a test set takes its training set's)."""
+        """The same images, normalized with ``mean``/``std`` (a test set takes its training set's)."""
         return ImageTensors(self.images, self.labels, list(self.classes), tuple(mean), tuple(std))
 
     def class_counts(self) -> list[int]:
@@ -96,7 +96,7 @@ class ImageTensors:
         return torch.bincount(self.labels.cpu(), minlength=len(self.classes)).tolist()
 
     def fingerprint(self) -> dict:
-        """What identifies this data set: size, classes, images per class, normalisation and a content hash.
+        """What identifies this data set: size, classes, images per class, normalization and a content hash.
 
         A checkpoint keeps the fingerprint of its data, so resuming on other images — even with the same
         class names — is refused. The hash is SHA-256 over the uint8 pixels and the labels (about 0.1 s for

@@ -1,6 +1,6 @@
 """Encoded images (JPEG, PNG, …) to uint8 3×size×size tensors: torchvision's decoders, PIL standing by.
 
-Every image becomes 8-bit RGB, whatever it was: grey, palette, with alpha, or 16 bits per channel (scaled
+Every image becomes 8-bit RGB, whatever it was: gray, palette, with alpha, or 16 bits per channel (scaled
 to 0–255, not clipped). Files are read and decoded a few chunks at a time (:func:`decode_all`), so a folder of
 large photos never sits in memory as encoded bytes. A file that cannot be decoded does not stop at the first
 one: every broken file is named in one bilingual :class:`~vgg_teach.errors.DataError`.
@@ -99,7 +99,7 @@ def _broken(failures: list[tuple[str, _Unreadable]], total: int) -> DataError:
 
 
 def decode_image(data: bytes, image_size: int, name: str) -> torch.Tensor:
-    """One encoded image → uint8 3×size×size (shorter side resized, then centre-cropped).
+    """One encoded image → uint8 3×size×size (shorter side resized, then center-cropped).
 
     Raises :class:`~vgg_teach.errors.DataError` naming ``name`` when it cannot be decoded.
     """

@@ -1,7 +1,9 @@
 """The training engine — one engine for the notebook, ``python -m vgg_teach.train`` and the benchmark.
 
-Read :func:`train_one_epoch` first: forward, loss, backward, step, for every batch. Everything
-else here only makes that loop fast and safe:
+Read :func:`train_one_epoch` first: one training step (:func:`.step.train_step`: forward, loss, zero_grad,
+backward, update) for every batch. ``fit(..., step=…, evaluate=…)`` runs a step and an evaluation of one's own
+instead (lesson 05's exercises: plain PyTorch, with mixed precision added by :mod:`.step`'s stand-ins).
+Everything else here only makes that loop fast and safe:
 
 - **speed** — data and augmentation already on the GPU (:class:`~.augment.DeviceLoader`), mixed
   precision (:mod:`.precision`), ``channels_last`` memory format on CUDA, optional ``torch.compile``;
@@ -48,6 +50,8 @@ from .config import TrainConfig
 from .data import ImageTensors
 from .optim import make_optimizer, make_scheduler
 from .precision import Precision, use_channels_last
+from .step import Autocast, StepHands, Watched, train_step
+from .step import evaluate as evaluate_accuracy
 
 __all__ = ["train_one_epoch", "eval_logits", "evaluate", "fit"]
 
@@ -106,21 +110,16 @@ class _Meter:
 
 def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer,
                     scheduler, loss_fn: nn.Module, precision: Precision, epoch: int = 1,
-                    progress: bool = True) -> dict[str, float]:
-    """One pass over the training data: forward, loss, backward, step — for every batch."""
+                    progress: bool = True, step: Callable = train_step) -> dict[str, float]:
+    """One pass over the training data: ``step`` (forward, loss, zero_grad, backward, update) for every batch."""
     model.train()
     meter = _Meter(epoch, next(model.parameters()).device)
+    hands = StepHands(model, optimizer, loss_fn, precision)  # autocast, and the gradient scaler for fp16
     for images, labels in tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress):
-        # images arrive augmented, normalised and channels_last, already on the GPU (DeviceLoader)
-        with precision.autocast():                   # bf16/fp16 on a GPU, plain fp32 on the CPU
-            logits = model(images)                   # 1. forward
-            loss = loss_fn(logits, labels)           # 2. loss
-        optimizer.zero_grad(set_to_none=True)
-        precision.scaler.scale(loss).backward()      # 3. backward (the scaler only acts for fp16)
-        precision.scaler.step(optimizer)             # 4. step: update the weights
-        precision.scaler.update()
+        # images arrive augmented, normalized and channels_last, already on the GPU (DeviceLoader)
+        loss = step(hands.model, images, labels, hands.optimizer, hands.loss_fn)  # one step of training
         scheduler.step()                             # next learning rate
-        meter.add(loss, logits, labels)              # sums stay on the GPU; NaN/inf is caught here
+        meter.add(loss, hands.logits, labels)        # sums stay on the GPU; NaN/inf is caught here
     return meter.result()
 
 
@@ -133,24 +132,30 @@ def eval_logits(model: nn.Module, loader: Iterable, precision: Precision,
     Shared by :func:`evaluate` and by :func:`vgg_teach.training.metrics.predict`.
     """
     model.eval()
+    forward = Autocast(model, precision, tta)
     for images, labels in loader:
-        with precision.autocast():
-            logits = model(images)
-            if tta:
-                logits = (logits + model(images.flip(3))) / 2
-        yield logits, labels
+        yield forward(images), labels
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Optional[nn.Module] = None,
-             tta: bool = False) -> dict[str, float]:
-    """Loss and accuracy on ``loader``; ``tta=True`` averages the logits of each image and its mirror."""
+             tta: bool = False, accuracy: Callable = evaluate_accuracy) -> dict[str, float]:
+    """Loss and accuracy on ``loader``; ``tta=True`` averages the logits of each image and its mirror.
+
+    ``accuracy(model, loader)`` is the evaluation loop (:func:`.step.evaluate`, or lesson 05's own): it gives the
+    accuracy, and the loss is computed from the logits of its own forward passes.
+    """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     meter = _Meter(0, next(model.parameters()).device, check_every=10**9)
-    for logits, labels in eval_logits(model, loader, precision, tta):
-        meter.add(loss_fn(logits.float(), labels), logits, labels)
-    loss_sum, correct, count = meter.totals()  # under torchrun: every process's slice of the data
-    return {"loss": loss_sum / max(1, count), "acc": correct / max(1, count)}
+    watch = Watched(model, loader, precision, lambda logits, labels: meter.add(
+        loss_fn(logits.float(), labels), logits, labels), tta)
+    acc = float(accuracy(watch.model, watch.loader))
+    loss_sum, _, count = meter.totals()  # under torchrun: every process's slice of the data
+    if meter.dist.distributed:  # each process's accuracy on its slice, weighted by the slice's size
+        acc = meter.dist.sum([acc * meter.count])[0] / max(1, count)
+    return {"loss": loss_sum / max(1, count), "acc": acc}
+
+
+_evaluate = evaluate  # ``fit``'s parameter ``evaluate`` hides the function inside ``fit``
 
 
 def _sync(device: torch.device) -> None:
@@ -201,7 +206,8 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
         config: Optional[TrainConfig] = None, *, device: Union[str, torch.device, None] = None,
         checkpoint: Union[str, Path, None] = None, resume: bool = False, overwrite: bool = False,
         callbacks: Sequence[Callable[[dict], None]] = (), progress: bool = True,
-        log: Optional[Callable[[str], None]] = print, run: Optional[dict] = None) -> dict:
+        log: Optional[Callable[[str], None]] = print, run: Optional[dict] = None,
+        step: Callable = train_step, evaluate: Callable = evaluate_accuracy) -> dict:
     """Train ``model`` on ``train_data``, test after every epoch, return the metrics.
 
     ``model`` is a module, or a function that builds one: it is built right after seeding, so its initial
@@ -215,6 +221,9 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
     (:func:`~.checkpoint.check_resume` lists what differs). ``callbacks`` get each epoch's record after its
     checkpoint is saved. ``run`` describes the run (the CLI keeps the model name and classes there): it is
     stored in the checkpoint with the data's fingerprints, checked on resume and returned.
+    ``step(model, images, labels, optimizer, loss_fn)`` trains on one batch and ``evaluate(model, loader)`` gives
+    the test accuracy (:mod:`.step`'s by default; lesson 05 passes the learner's): mixed precision, the schedule,
+    checkpoints, divergence and memory errors stay the engine's, whichever runs.
 
     **Under torchrun** every process calls ``fit`` with the same arguments (:mod:`.distributed`): the model is
     wrapped in DDP on this process's device, each process trains on its slice of every global batch
@@ -236,7 +245,8 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
     if distributed.pending():  # under torchrun from a script of one's own: join the other processes for this call
         with distributed.session(distributed.plan(distributed.launch_from_env(), device)) as joined:
             return fit(model, train_data, test_data, config, device=joined.device, checkpoint=checkpoint,
-                       resume=resume, overwrite=overwrite, callbacks=callbacks, progress=progress, log=log, run=run)
+                       resume=resume, overwrite=overwrite, callbacks=callbacks, progress=progress, log=log, run=run,
+                       step=step, evaluate=evaluate)
     config = config or TrainConfig()
     ctx = distributed.current()
     if resume and overwrite:
@@ -309,10 +319,11 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
             _sync(device)
             lr = optimizer.param_groups[0]["lr"]  # at the start of the epoch
             t0 = time.perf_counter()
-            train = train_one_epoch(net, train_loader, optimizer, scheduler, loss_fn, precision, epoch, progress)
+            train = train_one_epoch(net, train_loader, optimizer, scheduler, loss_fn, precision, epoch, progress,
+                                    step)
             _sync(device)
             seconds = time.perf_counter() - t0
-            test = evaluate(test_net, test_loader, precision)
+            test = _evaluate(test_net, test_loader, precision, accuracy=evaluate)
             _check_finite(model, test, epoch)  # a diverged epoch is never saved
             eval_seconds = time.perf_counter() - t0 - seconds
             record = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"],
@@ -330,7 +341,7 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
                 f"{record['images_per_second']:,.0f} img/s" + (f" ({ctx.world_size} processes)" * ctx.distributed))
             for callback in callbacks if ctx.is_main else ():
                 callback(record)
-        result_tta = evaluate(test_net, test_loader, precision, tta=True) if config.tta else None
+        result_tta = _evaluate(test_net, test_loader, precision, tta=True, accuracy=evaluate) if config.tta else None
     except (KeyboardInterrupt, OutputWriteError) as err:
         if checkpoint is not None and saved_epoch:  # what is really on disk, not the epoch being written
             interrupted = isinstance(err, KeyboardInterrupt)

@@ -21,7 +21,7 @@ __all__ = ["make_fake_cifar10", "patched_cifar10_md5", "make_image_folder", "Fak
 
 
 def _fake_images(labels: torch.Tensor, size: int, gen: torch.Generator, seed: int) -> torch.Tensor:
-    """Random uint8 images whose average colour depends on the class, so they can be learned."""
+    """Random uint8 images whose average color depends on the class, so they can be learned."""
     palette = torch.rand(64, 3, 1, 1, generator=torch.Generator().manual_seed(seed)) * 160 + 48
     noise = torch.randn(labels.numel(), 3, size, size, generator=gen) * 40
     return (palette[labels] + noise).clamp(0, 255).to(torch.uint8)
@@ -94,7 +94,7 @@ def make_image_folder(root: PathLike, classes: Sequence[str] = ("cat", "dog", "f
     """Write ``root/train/<class>/NNNN.<fmt>`` (and ``root/test/…`` if ``n_test``) with random images.
 
     ``n_train``/``n_test`` are images per class; ``fmt`` is ``"png"`` or ``"jpg"``. Each class has its
-    own average colour, so a model can learn them. Returns ``root``.
+    own average color, so a model can learn them. Returns ``root``.
     """
     from PIL import Image
 

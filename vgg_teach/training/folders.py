@@ -63,7 +63,7 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
 
     ``classes`` fixes the class order (pass the training set's classes when loading the test set;
     a test class that is not among them is an error). Images that are not ``image_size`` square are
-    resized (shorter side) and centre-cropped. ``cache`` names a ``.pt`` file that keeps the
+    resized (shorter side) and center-cropped. ``cache`` names a ``.pt`` file that keeps the
     decoded tensor for the next run; it is rebuilt when the files change.
     """
     folder = Path(folder)
@@ -116,7 +116,7 @@ def load_image_folder_splits(data_dir: PathLike, image_size: int = 32,
                              cache_dir: Optional[PathLike] = None) -> tuple[ImageTensors, ImageTensors]:
     """``data_dir/train/<class>/…`` and ``data_dir/test/<class>/…`` → ``(train, test)``.
 
-    Both are normalised with the training images' per-channel mean and standard deviation.
+    Both are normalized with the training images' per-channel mean and standard deviation.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():

@@ -40,7 +40,7 @@ class Predictions:
 @torch.no_grad()
 def predict(model: torch.nn.Module, data: ImageTensors, batch_size: int = 512,
             device: Union[str, torch.device, None] = None) -> Predictions:
-    """Run ``model`` over every image of ``data`` (no augmentation, the data's own normalisation, eval mode).
+    """Run ``model`` over every image of ``data`` (no augmentation, the data's own normalization, eval mode).
 
     The batches come from :class:`~.augment.DeviceLoader` and the forward pass runs under the
     engine's :class:`~.precision.Precision`, exactly as the engine's ``evaluate`` sees them.

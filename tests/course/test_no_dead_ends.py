@@ -1,0 +1,99 @@
+"""No dead ends (issue 11): the unfilled lessons 04 and 05 run top to bottom *outside* smoke mode with no
+network — no weights, no CIFAR-10, no GPU — with no error cell: stand-ins said in loud boxes, the CPU run shrunk.
+
+Each lesson is executed as a learner would run it (a copy in a fresh folder, ``VGG_TEACH_SMOKE`` unset, an empty
+``TORCH_HOME``); a ``sitecustomize`` in the kernel refuses every connection that leaves the machine, as an offline
+laptop does. Lesson 05's CPU budget is cut to a few seconds (``VGG_TEACH_CPU_MINUTES``) so that the shrunk plan
+is one batch per experiment: the same code path as a learner's 5-minute plan, smaller.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+OFFLINE = '''
+"""Installed by tests/course/test_no_dead_ends.py: this kernel has no network beyond the machine itself."""
+import socket
+
+_LOCAL = {None, "", "localhost", "127.0.0.1", "::1"}
+_getaddrinfo, _create_connection = socket.getaddrinfo, socket.create_connection
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if host not in _LOCAL:
+        raise socket.gaierror(-3, f"Temporary failure in name resolution (offline test: {host})")
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+def create_connection(address, *args, **kwargs):
+    if address[0] not in _LOCAL:
+        raise OSError(101, f"Network is unreachable (offline test: {address[0]})")
+    return _create_connection(address, *args, **kwargs)
+
+
+socket.getaddrinfo, socket.create_connection = getaddrinfo, create_connection
+'''
+
+
+def _outputs(nb) -> list[str]:
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text", "") + out.get("data", {}).get("text/plain", ""))
+    return texts
+
+
+@pytest.fixture
+def offline_kernel(tmp_path, monkeypatch):
+    site = tmp_path / "offline-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(OFFLINE, encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.delenv("VGG_TEACH_SMOKE", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("VGG_TEACH_CPU_MINUTES", "0.02")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # the laptop without a GPU, even on a machine with one
+    return tmp_path
+
+
+def _run(name: str, folder: Path):
+    from nbclient import NotebookClient
+
+    work = folder / "learner"
+    work.mkdir()
+    path = work / name
+    shutil.copy(ROOT / "lessons" / name, path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}},
+                   store_widget_state=False).execute()  # raises at the first error cell
+    return nb, work
+
+
+def test_lesson_04_offline_goes_on_with_random_weights_and_says_why(offline_kernel):
+    nb, _ = _run("04_pretrained_head_swap.ipynb", offline_kernel)
+    text = "\n".join(_outputs(nb))
+    assert "offline test" in text  # the download was tried, and refused
+    assert "대체 모델" in text and "Stand-in: the pretrained weights cannot be used" in text
+    assert "real weights? False" in text and "Expected results" in text and "73.36%" in text
+    assert "⏳" in text  # the unfilled exercises wait for the learner, and the lesson went on anyway
+
+
+def test_lesson_05_offline_on_a_cpu_runs_to_the_end_on_stand_ins_shrunk(offline_kernel):
+    nb, work = _run("05_cifar10_training.ipynb", offline_kernel)
+    text = "\n".join(_outputs(nb))
+    assert "대체 데이터" in text and "Stand-in data" in text  # CIFAR-10 could not be had
+    assert "대체 모델" in text  # nor the pretrained weights
+    assert "shrunk to finish within" in text and "FULL_RUN_ON_CPU = True" in text
+    assert "Expected results" in text and "94.16%" in text
+    assert "⏳" in text  # train_step and evaluate unfilled: the experiments ran the reference, and said so
+    assert (work / "runs" / "lesson05" / "scratch.pt").is_file()  # a real run, in the learner's folder
+    assert not (work / "data" / "cifar-10-batches-py").exists()  # no fake data where the real data goes

@@ -1,0 +1,84 @@
+"""No dead ends (lessons 04 and 05), offline and *outside* smoke mode: a lesson that asks for a stand-in gets random
+weights or a small fake CIFAR-10, with the reason in a loud box; one that does not ask (the CLI) gets the error."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+import torchvision
+
+from vgg_teach.errors import DataError, PretrainedWeightsError
+from vgg_teach.models import is_stand_in, load_vgg16_bn_pretrained, weights_cached, weights_path
+from vgg_teach.training import cifar10
+from vgg_teach.training.cifar10 import STAND_IN_SIZE, load_cifar10
+from vgg_teach.training.data import CIFAR10_CLASSES
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr(torch.hub, "_hub_dir", getattr(torch.hub, "_hub_dir", None), raising=False)
+    torch.hub.set_dir(str(tmp_path / "torch_home" / "hub"))
+
+
+@pytest.fixture
+def no_datasets(monkeypatch):
+    """The Hugging Face fallback has no ``datasets`` package (import fails), as outside Colab."""
+    monkeypatch.setitem(sys.modules, "datasets", None)
+
+
+def test_offline_without_weights_the_lesson_gets_random_weights_and_the_reason(torch_home, smoke_off, no_network,
+                                                                              capsys):
+    model, weights = load_vgg16_bn_pretrained(progress=False, stand_in=True)
+    out = capsys.readouterr().out
+    assert no_network.attempts  # it did try to download first
+    assert out.index("대체 모델") < out.index("Stand-in: the pretrained weights cannot be used") and "=" * 78 in out
+    assert "내려받지 못했습니다" in out and "could not be downloaded" in out and str(weights_path()) in out
+    assert isinstance(model, torchvision.models.VGG) and is_stand_in(model) and not weights_cached()
+    assert weights.meta["_metrics"]["ImageNet-1K"]["acc@1"] == 73.36  # what the table shows comes with the weights
+    with pytest.raises(PretrainedWeightsError):  # without asking: the clear error, as before
+        load_vgg16_bn_pretrained(progress=False)
+
+
+def test_a_broken_weights_file_gives_the_stand_in_too(torch_home, smoke_off, no_network, capsys, monkeypatch):
+    from vgg_teach.models import pretrained
+
+    weights_path().parent.mkdir(parents=True)
+    weights_path().write_bytes(b"an interrupted download")
+    monkeypatch.setattr(pretrained, "expected_sha256_prefix", lambda path: pretrained.sha256_of(path)[:8])
+    model, _ = load_vgg16_bn_pretrained(progress=False, stand_in=True)
+    out = capsys.readouterr().out
+    assert is_stand_in(model) and "Delete this file" in out and not no_network.attempts
+
+
+def test_offline_without_cifar10_the_lesson_gets_a_small_fake_and_the_reason(tmp_path, smoke_off, no_network,
+                                                                            no_datasets, capsys):
+    train, test = load_cifar10(tmp_path / "data", timeout=5, stand_in=True)
+    out = capsys.readouterr().out
+    assert no_network.attempts
+    assert out.index("대체 데이터") < out.index("Stand-in data") and "FAKE CIFAR-10" in out and "=" * 78 in out
+    assert "torchvision" in out and "pip install datasets" in out  # both sources' reasons
+    assert (len(train), len(test)) == STAND_IN_SIZE and train.classes == CIFAR10_CLASSES
+    assert train.images.dtype == torch.uint8 and tuple(train.images.shape[1:]) == (3, 32, 32)
+    assert not (tmp_path / "data" / "cifar-10-batches-py").exists()  # the real data's place stays empty
+
+
+def test_without_asking_no_fake_data(tmp_path, smoke_off, no_network, no_datasets):
+    with pytest.raises(DataError) as err:
+        load_cifar10(tmp_path / "data", timeout=5)
+    assert "CIFAR-10을 받지 못했습니다" in str(err.value)
+
+
+def test_the_command_line_never_trains_on_fake_data(tmp_path, smoke_off, no_network, no_datasets, capsys,
+                                                    monkeypatch):
+    from vgg_teach.training import cli
+
+    asked = []
+    real = cifar10.load_cifar10
+    monkeypatch.setattr(cli, "load_cifar10", lambda *a, **k: asked.append(k) or real(*a, **k))
+    code = cli.main(["--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
+                     "--epochs", "1"])
+    assert code == 2 and all(not k.get("stand_in") for k in asked) and asked
+    assert "CIFAR-10" in capsys.readouterr().err and not (tmp_path / "out" / "metrics.json").exists()
