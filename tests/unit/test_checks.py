@@ -242,3 +242,14 @@ def test_an_extra_op_between_features_and_classifier_is_named():
     result = check_vgg16(SquashedFeatures)
     assert result.status == FAIL
     assert "'sigmoid' (SquashedFeatures.forward) sits between the end of the features (pool5) and fc6" in str(result)
+
+
+@pytest.mark.parametrize("name", ["check_make_layers", "check_head_swap", "check_parameter_count",
+                                  "check_confusion_matrix", "check_train_step", "check_evaluate",
+                                  "check_fully_convolutional", "check_conv_params"])
+def test_every_check_handed_a_value_instead_of_a_function_says_so(name):
+    import vgg_teach.checks as checks
+
+    result = getattr(checks, name)(42)  # the learner called their function: check(fn()) instead of check(fn)
+    assert not result.passed and "함수를 넘겨 주세요" in str(result) and "Pass a function" in str(result)
+    assert "int" in str(result)

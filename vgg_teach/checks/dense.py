@@ -213,9 +213,7 @@ def _returned(result: CheckResult, net: Any) -> bool:
 @never_raises("check_fully_convolutional")
 def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Callable[[nn.Module], Any]) -> CheckResult:
     """Does ``to_fully_convolutional(model)`` turn VGG16 into its fully convolutional form, with the same numbers?"""
-    if not callable(to_fully_convolutional):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(to_fully_convolutional).__name__}).",
-                    f"Pass a function (got a {type(to_fully_convolutional).__name__}).")
+    if result.not_a_function(to_fully_convolutional):
         return result
     twin = _fresh_vgg16(meta=True)
     sizes = {hw: score_map_geometry(reference(twin), hw).size for hw in _DENSE_SIZES}

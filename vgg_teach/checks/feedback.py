@@ -86,6 +86,17 @@ class CheckResult:
             self.fail(*bad, *hint)
         return bool(condition)
 
+    def not_a_function(self, value: Any, name: str = "") -> bool:
+        """A ❌ line and True when ``value`` cannot be called (a check handed the result, not the function)."""
+        if callable(value):
+            return False
+        got = type(value).__name__
+        if name:
+            self.fail(f"{name}에 함수를 넘겨 주세요 (받은 것: {got}).", f"Pass a function as {name} (got {got}).")
+        else:
+            self.fail(f"함수를 넘겨 주세요 (받은 것: {got}).", f"Pass a function (got a {got}).")
+        return True
+
     # -- reading ----------------------------------------------------------------------------
     @property
     def status(self) -> str:

@@ -87,9 +87,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     and every parameter of ``classifier`` has one, that ``num_classes`` is honored (tried with 7
     as well), and the parameter counts (134,309,962 in total for 10 classes).
     """
-    if not callable(swap_head):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(swap_head).__name__}).",
-                    f"Pass a function (got a {type(swap_head).__name__}).")
+    if result.not_a_function(swap_head):
         return result
     meta = True
     try:

@@ -189,9 +189,7 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
     Compared by behavior with :func:`vgg_teach.models.make_layers` (torchvision's layout), with and
     without batch norm, then by ``state_dict`` keys; everything runs on the ``meta`` device.
     """
-    if not callable(make_layers):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(make_layers).__name__}).",
-                    f"Pass a function (got {type(make_layers).__name__}).")
+    if result.not_a_function(make_layers):
         return result
     for batch_norm in (False, True):
         for key in "ABCDE":

@@ -104,9 +104,7 @@ def check_parameter_count(result: CheckResult, count_parameters: Callable[[nn.Mo
     buffers that are not parameters), on a model whose two layers share one weight, and on
     VGG16-BN after the head swap (134,309,962 = 119,586,826 + 14,723,136, counted on ``meta``).
     """
-    if not callable(count_parameters):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(count_parameters).__name__}).",
-                    f"Pass a function (got a {type(count_parameters).__name__}).")
+    if result.not_a_function(count_parameters):
         return result
     passed = []
     for ko, en, model in _cases():

@@ -161,9 +161,7 @@ def _check_formula(result: CheckResult, fn: Callable[..., Any], name: str, arg_n
                    groups: list[tuple[list[_Case], tuple[str, str]]], mistakes: list[_Diagnosis],
                    formula: tuple[str, str]) -> CheckResult:
     """Call ``fn`` on every case of every group; one ✅ per group, or ❌ at the first wrong layer."""
-    if not callable(fn):
-        result.fail(f"{name}에 함수를 넘겨 주세요 (받은 것: {type(fn).__name__}).",
-                    f"Pass a function as {name} (got {type(fn).__name__}).")
+    if result.not_a_function(fn, name):
         return result
     for cases, (ok_ko, ok_en) in groups:
         for case in cases:

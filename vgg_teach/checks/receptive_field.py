@@ -237,9 +237,7 @@ def check_receptive_fields(result: CheckResult, candidate: Callable[..., Any], n
     must be a list with one value per layer. Compared with ``receptive_field_table`` on VGG16's 18
     conv/pool layers, then on ``n_random`` random stacks (fixed seed).
     """
-    if not callable(candidate):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(candidate).__name__}).",
-                    f"Pass a function (got {type(candidate).__name__}).")
+    if result.not_a_function(candidate):
         return result
     stack, expected = _vgg16_stack()
     if not _check_stack(result, candidate, stack, expected):

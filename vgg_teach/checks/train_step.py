@@ -217,9 +217,7 @@ def _explain_error(exc: BaseException) -> tuple[str, str]:
 @never_raises("check_train_step")
 def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> CheckResult:
     """Does ``train_step`` leave the same weights as the engine's step, after one step and after two?"""
-    if not callable(train_step):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(train_step).__name__}).",
-                    f"Pass a function (got a {type(train_step).__name__}).")
+    if result.not_a_function(train_step):
         return result
     batches = _batches()
     want = _run(reference_step, _Trace(), batches)[0]
@@ -317,9 +315,7 @@ class _Loader:
 @never_raises("check_evaluate")
 def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckResult:
     """Does ``evaluate(model, loader)`` return the fraction of right images, in eval mode and without gradients?"""
-    if not callable(evaluate):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(evaluate).__name__}).",
-                    f"Pass a function (got a {type(evaluate).__name__}).")
+    if result.not_a_function(evaluate):
         return result
     model, batches = _eval_setup()
     truth = reference_evaluate(copy.deepcopy(model), _Loader(batches))

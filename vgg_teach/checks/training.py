@@ -58,9 +58,7 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
 
     with row = true class and column = predicted class, for every case of :func:`_cases`?
     """
-    if not callable(confusion_matrix):
-        result.fail(f"함수를 넘겨 주세요 (받은 것: {type(confusion_matrix).__name__}).",
-                    f"Pass a function (got a {type(confusion_matrix).__name__}).")
+    if result.not_a_function(confusion_matrix):
         return result
     for ko, en, preds, labels, c in _cases():
         want = reference_confusion_matrix(preds, labels, c)
