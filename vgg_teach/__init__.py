@@ -16,7 +16,7 @@ Submodules are imported on demand, so ``import vgg_teach`` stays light. Which le
 modules is written once, in :data:`LESSONS`.
 """
 
-__version__ = "0.3.0"  # = pyproject.toml's version (tested); a notebook's setup cell installs the tag v<version>
+__version__ = "0.4.0"  # = pyproject.toml's version (tested); a notebook's setup cell installs the tag v<version>
 
 #: lesson number → the modules it imports (its helpers, checks and reference answers).
 LESSONS: dict[str, tuple[str, ...]] = {
