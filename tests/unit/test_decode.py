@@ -217,3 +217,19 @@ def test_tarball_streams_and_keeps_name_order(tmp_path):
     folder = load_image_folder(root / "train")
     assert data.classes == folder.classes == ["x", "y"]
     assert torch.equal(data.images, folder.images) and torch.equal(data.labels, folder.labels)
+
+
+def test_a_phone_photo_stored_sideways_is_turned_upright(tmp_path, decoder):
+    """EXIF orientation 6 ("rotate 90° clockwise to view"), as phones write portrait photos: red on top, blue below
+    in the stored pixels must come out red on the right, blue on the left — with either decoder."""
+    stored = np.zeros((40, 40, 3), dtype=np.uint8)
+    stored[:20, :, 0] = 255  # top half red
+    stored[20:, :, 2] = 255  # bottom half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    Image.fromarray(stored).save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    img = decode.decode_all([("portrait.jpg", buffer.getvalue())], 40)[0]  # as a folder is loaded
+    left, right = img[:, 20, 5].tolist(), img[:, 20, 35].tolist()
+    assert right[0] > 200 and right[2] < 60, right  # red went to the right
+    assert left[2] > 200 and left[0] < 60, left     # blue to the left

@@ -1,9 +1,10 @@
 """Encoded images (JPEG, PNG, …) to uint8 3×size×size tensors: torchvision's decoders, PIL standing by.
 
 Every image becomes 8-bit RGB, whatever it was: gray, palette, with alpha, or 16 bits per channel (scaled
-to 0–255, not clipped). Files are read and decoded a few chunks at a time (:func:`decode_all`), so a folder of
-large photos never sits in memory as encoded bytes. A file that cannot be decoded does not stop at the first
-one: every broken file is named in one bilingual :class:`~vgg_teach.errors.DataError`.
+to 0–255, not clipped), turned upright as its EXIF orientation says (a phone's portrait photo is stored
+sideways). Files are read and decoded a few chunks at a time (:func:`decode_all`), so a folder of large photos
+never sits in memory as encoded bytes. A file that cannot be decoded does not stop at the first one: every
+broken file is named in one bilingual :class:`~vgg_teach.errors.DataError`.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def _decode(data: bytes, image_size: int) -> torch.Tensor:
     try:  # torchvision's decoders (deprecated in 0.29 in favour of TorchCodec, so PIL stands by)
         from torchvision.io import ImageReadMode
         from torchvision.io import decode_image as tv_decode
-        img = tv_decode(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+        img = tv_decode(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB,
+                        apply_exif_orientation=True)
     except (ImportError, RuntimeError, ValueError):
         img = _decode_with_pil(data)
     if img.ndim == 4:  # an animated GIF: keep the first frame
@@ -69,10 +71,11 @@ def _decode(data: bytes, image_size: int) -> torch.Tensor:
 
 
 def _decode_with_pil(data: bytes) -> torch.Tensor:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(io.BytesIO(data)) as opened:
+            im = ImageOps.exif_transpose(opened)  # upright, as the EXIF orientation says (a copy, or itself)
             if im.mode == "I" or im.mode.startswith("I;16"):  # 16-bit grey: PIL's RGB would clip it at 255
                 grey = to_uint8(torch.from_numpy(np.asarray(im).astype(np.int32)))
                 return grey.unsqueeze(0).expand(3, -1, -1).contiguous()
