@@ -13,7 +13,6 @@ from vgg_teach.checks.predictions import QUESTIONS, QUIZZES
 
 ROOT = authoring.ROOT
 SOLUTIONS = authoring.solution_paths()
-HINT = "<details><summary>힌트 / Hint</summary>"
 ANSWER = "<details><summary>답 / Answer</summary>"
 _ANY_HINT = re.compile(r"<details><summary>힌트( \d+)? / Hint")  # "힌트 / Hint", "힌트 2 / Hint 2: …"
 _PREDICTION = re.compile(r'check_prediction\("([^"]+)", (\w+)\)')

@@ -279,8 +279,8 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
 @pytest.mark.parametrize("fn, words", [
     (eval_no_eval, ["predicted in train mode", "model.eval()"]),
     (eval_no_grad_missing, ["with gradients on", "torch.no_grad()"]),
-    (eval_batch_mean, ["per-batch accuracies averaged"]),
-    (eval_by_batches, ["divided by the number of batches"]),
+    (eval_batch_mean, ["averaged the per-batch accuracies", "labels.size(0)"]),
+    (eval_by_batches, ["divided the count by the number of batches", "labels.size(0)"]),
     (eval_percent, ["a percentage"]),
     (eval_count, ["the count itself"]),
     (eval_dataset, ["need not have .dataset"]),
@@ -290,6 +290,10 @@ def test_each_evaluation_mistake_gets_its_own_message(fn, words):
     text = _failure(check_evaluate(fn))
     for word in words:
         assert word in text, (word, text)
+
+
+def test_the_counting_hint_is_given_only_for_a_counting_slip():
+    assert "labels.size(0)" not in _failure(check_evaluate(eval_percent))
 
 
 def test_evaluation_stub_is_pending():

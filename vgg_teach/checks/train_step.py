@@ -364,21 +364,24 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     right, images = sum(_EVAL_RIGHT), sum(_EVAL_BATCHES)
     mistakes = [(sum(r / n for r, n in zip(_EVAL_RIGHT, _EVAL_BATCHES)) / len(_EVAL_BATCHES),
                  "배치마다 정확도를 구해 평균했습니다: 마지막 배치(3장)가 5장짜리 배치와 같은 무게를 받습니다.",
-                 "per-batch accuracies averaged: the last batch (3 images) weighs as much as one of 5."),
+                 "You averaged the per-batch accuracies: the last batch (3 images) weighs as much as one of 5."),
                 (right / len(_EVAL_BATCHES), "맞힌 수를 배치 수로 나눴습니다.",
-                 "the count divided by the number of batches."),
+                 "You divided the count by the number of batches."),
                 (100 * truth, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
-                 "a percentage: return a fraction between 0 and 1."),
+                 "That is a percentage: return a fraction between 0 and 1."),
                 (right, "맞힌 개수 그대로입니다: 전체 이미지 수로 나누세요.",
-                 "the count itself: divide by the number of images."),
-                (1 - truth, "틀린 비율(오류율)입니다.", "the error rate, not the accuracy.")]
+                 "That is the count itself: divide it by the number of images."),
+                (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy.")]
     if not math.isclose(number, truth, rel_tol=1e-6):
-        ko, en = next(((k, e) for want, k, e in mistakes if math.isclose(number, want, rel_tol=1e-6)), ("", ""))
+        found = next((i for i, (want, _, _) in enumerate(mistakes) if math.isclose(number, want, rel_tol=1e-6)), None)
+        ko, en = ("", "") if found is None else mistakes[found][1:]
+        counting = found is None or found < 2  # a slip in counting the images: the hint says how to count them
         result.fail(f"{number:.4g}을(를) 돌려줍니다. 이미지 {images}장 가운데 {right}장을 맞혔으니 "
                     f"정답은 {truth:.4f}입니다. {ko}",
-                    f"Returns {number:.4g}; {right} of the {images} images are right, so it should be {truth:.4f}: "
-                    f"{en}", "이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
-                    "Count the images by adding labels.size(0) for every batch.")
+                    f"Returns {number:.4g}, but {right} of the {images} images are right, so it should be "
+                    f"{truth:.4f}. {en}", *(("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
+                                             "Count the images by adding labels.size(0) for every batch.")
+                                            if counting else ("", "")))
         return result
     result.ok(f"배치 {len(batches)}개(5, 5, 5, 3장)에서 {truth:.4f} = {right}/{images}: "
               "평가 모드, 기울기 없이 맞게 셉니다.",
