@@ -4,8 +4,9 @@
     python .ci/colab_replica.py run       # the self-test, then every notebook, in .venv-colab
     python .ci/colab_replica.py           # both
 
-Run it with the course's main environment active (it reads the setup cell's install list from
-``tools.authoring``). What it does, in order:
+``build`` needs only Python 3.10+ (it reads the setup cell's install list with :mod:`tools.project`, standard
+library only: ``.ci/run`` starts it beside the main install); ``run`` needs the course's main environment
+(nbformat). What it does, in order:
 
 1. **Colab's versions, read from its manifest** ``.ci/colab/pip-freeze.gpu.txt`` (copied unchanged from
    googlecolab/backend-info; copy a newer manifest over it and the test moves with it). Every ``name==version``
@@ -18,7 +19,7 @@ Run it with the course's main environment active (it reads the setup cell's inst
    runner: Colab has all of them, so they get Colab's versions) and datasets/huggingface_hub (CIFAR-10's
    second source) — one ``pip install`` under the constraints.
 4. **What the setup cell installs**, the way it installs it: the dependencies Colab lacks (the list the setup
-   cell is generated from, ``tools.authoring.colab_installs``) with ``--no-deps``, then vgg-teach itself with
+   cell is generated from, ``tools.project.colab_installs``) with ``--no-deps``, then vgg-teach itself with
    ``--no-deps --force-reinstall`` — from this checkout, where the setup cell uses the release tag.
 5. **Checks of the environment**: every package Colab pins is at Colab's version (nothing above changed one),
    and ``vgg_teach.platforms.unmet_requirements()`` finds every requirement of the package met.
@@ -113,7 +114,7 @@ def pip(python: Path, *args: str, log: Path, timeout: int = 900) -> None:
 
 
 def build() -> None:
-    from tools.authoring import colab_installs
+    from tools.project import colab_installs  # standard library only: this step may start before .venv exists
 
     started = time.time()
     pins = read_freeze(MANIFEST / "pip-freeze.gpu.txt")

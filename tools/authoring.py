@@ -20,7 +20,7 @@ badges (Colab, Kaggle, GitHub), setup cells and the README's lesson table are al
 changes one line. The setup cell installs the release the notebook was made with: the tag ``v`` + the
 ``version`` in ``pyproject.toml`` (bumped with every release, equal to ``vgg_teach.__version__``), and the
 dependencies Colab or Kaggle may lack — pyproject's ``dependencies`` except torch and torchvision, which are
-never re-installed (:func:`colab_installs`).
+never re-installed (:func:`colab_installs`; :mod:`tools.project` reads all of it from pyproject).
 
 Cell tags the generator knows: ``badges`` (the button bar under the title), ``setup`` (the one
 setup cell; the generated part ends at :data:`SETUP_END`, lesson-specific imports follow),
@@ -42,17 +42,12 @@ from typing import Iterable
 
 import nbformat
 
+from tools.project import ROOT, AuthoringError, colab_installs, course_version, repository_url
 from tools.templates import BRANCH, KAGGLE_BADGE, SETUP_END, badges_source, kaggle_url, setup_source, slug
-
-try:  # Python 3.11+
-    import tomllib  # novermin (Python 3.10 takes tomli below)
-except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI
-    import tomli as tomllib
 
 __all__ = ["ROOT", "repository_url", "course_version", "colab_installs", "kaggle_url", "make_lesson", "stamp",
            "canonical", "build", "stale_files", "BEGIN", "END", "SETUP_END", "STUB_CODE", "STUB_MARKDOWN"]
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB_CODE = [
@@ -65,48 +60,6 @@ README_END = "<!-- lessons:end -->"
 
 _REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SOLUTION[^\n]*(\n|$)",
                      re.S | re.M)
-
-
-class AuthoringError(ValueError):
-    """A solution notebook breaks a course convention; the message says which cell and how to fix it."""
-
-
-def _project(root: Path) -> dict:
-    return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-
-
-def repository_url(root: Path = ROOT) -> str:
-    """The course's GitHub URL, from ``[project.urls] Repository`` in pyproject.toml."""
-    url = _project(root)["urls"]["Repository"].rstrip("/")
-    if not url.startswith("https://github.com/"):
-        raise AuthoringError(f"Repository URL must be https://github.com/OWNER/NAME, got {url!r}")
-    return url
-
-
-def course_version(root: Path = ROOT) -> str:
-    """The package's release, ``version`` in pyproject.toml; the setup cell installs the tag ``v<version>``."""
-    version = _project(root)["version"]
-    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
-        raise AuthoringError(f"pyproject version must be X.Y.Z (the release tag is vX.Y.Z), got {version!r}")
-    return version
-
-
-#: Colab's and Kaggle's own builds, tied to their CUDA: the setup cell never installs them.
-NEVER_INSTALLED = ("torch", "torchvision")
-
-
-def colab_installs(root: Path = ROOT) -> list[tuple[str, str]]:
-    """``(distribution, requirement)`` for every dependency the setup cell installs where it is missing.
-
-    All of pyproject's ``dependencies`` except :data:`NEVER_INSTALLED`; Colab ships most of them, so in
-    practice the cell installs only what Colab lacks (koreanize-matplotlib today).
-    """
-    out = []
-    for req in _project(root)["dependencies"]:
-        name = re.split(r"[<>=!~\[ ;]", req.strip(), maxsplit=1)[0]
-        if name.lower() not in NEVER_INSTALLED:
-            out.append((name, req.replace(" ", "")))
-    return out
 
 
 # -- transformations -----------------------------------------------------------------------------

@@ -7,11 +7,15 @@ self-test notebook *passes* on the main environment's torch — so its failure o
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from tools import authoring
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +91,19 @@ def test_the_self_test_notebook_runs_on_the_main_torch(replica, replica_notebook
 
 
 @pytest.mark.parametrize("name", ["colab_replica.py", "colab_notebooks.py"])
-def test_ci_runs_the_replica_after_the_other_steps(name):
+def test_ci_builds_the_replica_beside_the_main_install_and_runs_it_beside_the_browser_tests(name):
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert (ROOT / ".ci" / name).exists() and "colab_replica.py" in ci
-    assert ci.index('run_step "browser tests"') < ci.index('run_step "Colab replica"')
+    assert ci.index("colab_replica.py build") < ci.index('eval "$setup_cmd"')
+    assert ci.index('run_step "tests"') < ci.index("colab_replica.py run") < ci.index('run_step "browser tests"')
+
+
+def test_the_build_step_reads_pyproject_without_the_course_environment():
+    """``build`` starts before .venv exists: what it imports (tools.project) needs the standard library only."""
+    code = ("import sys; sys.path[:0] = [sys.argv[1], sys.argv[1] + '/.ci']; import colab_replica, json; "
+            "from tools.project import colab_installs; print(json.dumps(colab_installs())); "
+            "print('nbformat' in sys.modules)")
+    done = subprocess.run([sys.executable, "-I", "-c", code, str(ROOT)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    installs, nbformat_loaded = done.stdout.splitlines()
+    assert [tuple(x) for x in json.loads(installs)] == authoring.colab_installs() and nbformat_loaded == "False"
