@@ -267,3 +267,13 @@ def test_median_runs_summarises_repeated_benchmarks(tmp_path, monkeypatch):
     assert len(ips["values"]) == 3 and ips["median"] == sorted(ips["values"])[1]
     assert ips["min"] <= ips["median"] <= ips["max"] and summary["device"] == "cpu"
     assert not (tmp_path / "data").exists()  # --no-cache: no cache file at the default (relative) path
+
+
+def test_the_finiteness_check_is_exact_also_when_a_sum_overflows():
+    from vgg_teach.training.engine import _all_finite
+
+    huge = torch.full((10,), 3e38)  # finite, but its float32 sum is inf: the slow path must say finite
+    assert _all_finite([huge, torch.ones(3, dtype=torch.float16)]) and _all_finite([])
+    assert not _all_finite([torch.ones(4), torch.tensor([1.0, float("nan")])])
+    assert not _all_finite([torch.tensor([float("inf"), -float("inf")])])  # their sum is NaN, not inf
+    assert not _all_finite([huge, torch.tensor([60000.0, float("inf")], dtype=torch.float16)])
