@@ -55,7 +55,8 @@ def _untimed(history):
 
 
 def test_fit_learns_and_reports(tiny_data):
-    result, _ = _fit(tiny_data, epochs=8, tta=True)
+    # lr 0.05: it learns from every seed tried (0, 1, 2); at 0.2 it learns from some and diverges from others
+    result, _ = _fit(tiny_data, epochs=8, tta=True, lr=0.05)
     history = result["history"]
     assert [r["epoch"] for r in history] == list(range(1, 9)) and result["epochs"] == 8
     assert set(history[0]) >= {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "images_per_second"}

@@ -82,3 +82,37 @@ def test_bad_configuration_message_is_bilingual():
         models.vgg("F")
     with pytest.raises(ValueError, match="Cannot read configuration entry"):
         models.make_layers([64, "X"])
+
+
+def test_init_once_gives_torchvisions_distributions_and_fresh_batch_norm():
+    from vgg_teach.models.architecture import init_once
+
+    torch.manual_seed(0)
+    theirs = torchvision.models.vgg16_bn(weights=None).state_dict()
+    ours = init_once(lambda: torchvision.models.vgg16_bn(weights=None)).state_dict()
+    assert list(ours) == list(theirs)
+    for name, t in theirs.items():
+        o = ours[name]
+        assert o.shape == t.shape and o.dtype == t.dtype and o.device.type == "cpu", name
+        if name.endswith(("running_mean", "running_var", "num_batches_tracked")) or t.std() == 0:
+            assert torch.equal(o, t), name  # BN statistics 0/1, constant weights and biases: exactly theirs
+        else:  # random weights: the same scale (Kaiming fan-out for convs, 0.01 for linear layers)
+            assert abs(o.std() - t.std()) < 0.05 * t.std() and abs(o.mean()) < 0.05 * t.std(), name
+
+
+def test_init_once_refuses_a_layer_it_would_leave_uninitialized():
+    from vgg_teach.models.architecture import init_once
+
+    with pytest.raises(TypeError, match="'1'"):
+        init_once(lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.PReLU()))
+
+
+def test_a_vgg_built_on_meta_stays_on_meta_and_a_real_one_is_filled():
+    """The classifier starts empty (skip_init) but on the device being built on: a meta build costs no memory."""
+    with torch.device("meta"):
+        on_meta = models.vgg16()
+    assert {p.device.type for p in on_meta.parameters()} == {"meta"}
+    real = models.vgg16(num_classes=10)
+    fc6, fc8 = real.classifier[0], real.classifier[6]
+    assert fc6.weight.device.type == "cpu" and 0.009 < fc6.weight.std().item() < 0.011
+    assert torch.count_nonzero(fc6.bias) == 0 and torch.count_nonzero(fc8.bias) == 0 and fc8.weight.shape == (10, 4096)

@@ -42,7 +42,9 @@ def _fresh_vgg16_bn(meta: bool = True) -> nn.Module:
     import torchvision
 
     if not meta:
-        return torchvision.models.vgg16_bn(weights=None)
+        from ..models.architecture import init_once
+
+        return init_once(lambda: torchvision.models.vgg16_bn(weights=None))
     with torch.device("meta"):
         return torchvision.models.vgg16_bn(weights=None)
 

@@ -107,7 +107,9 @@ def is_stand_in(model) -> bool:
 def _random_weights():
     import torchvision
 
-    model = torchvision.models.vgg16_bn(weights=None)
+    from .architecture import init_once
+
+    model = init_once(lambda: torchvision.models.vgg16_bn(weights=None))  # torchvision's init, filled once
     model._vgg_teach_stand_in = True
     return model
 
@@ -118,8 +120,9 @@ def _read(path: Path):
 
     try:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
-        model = torchvision.models.vgg16_bn(weights=None)
-        model.load_state_dict(state_dict, strict=True)
+        with torch.device("meta"):  # no random numbers that the file replaces at once (about 1 s on a CPU)
+            model = torchvision.models.vgg16_bn(weights=None)
+        model.load_state_dict(state_dict, strict=True, assign=True)
     except Exception as err:  # a broken file can make the weights-only unpickler fail in any way (IndexError …)
         # ``from None``: the message below says everything; torch's internals would only bury it.
         raise PretrainedWeightsError(bilingual(
