@@ -346,9 +346,15 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
                       "eval_seconds": eval_seconds}
             history.append(record)
             if checkpoint is not None:  # rank 0 writes, the others wait (and stop with it if it fails)
-                ctx.on_main(lambda: save_state(TrainingState(
-                    model.state_dict(), optimizer.state_dict(), scheduler.state_dict(), precision.scaler.state_dict(),
-                    history, epoch, rng_state(), asdict(config), run, resumes), checkpoint))
+                def save(epoch: int = epoch) -> None:
+                    nonlocal saved_epoch
+                    save_state(TrainingState(
+                        model.state_dict(), optimizer.state_dict(), scheduler.state_dict(),
+                        precision.scaler.state_dict(), history, epoch, rng_state(), asdict(config), run, resumes),
+                        checkpoint)
+                    saved_epoch = epoch  # on disk now, even if a rank dies before it hears that the write went well
+
+                ctx.on_main(save)
                 saved_epoch = epoch
             say(f"epoch {epoch:>3}/{config.epochs}  train loss {train['loss']:.3f} acc {train['acc']:.2%}  "
                 f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {record['seconds']:.1f}s "
