@@ -278,3 +278,24 @@ def test_the_finiteness_check_is_exact_also_when_a_sum_overflows():
     assert not _all_finite([torch.ones(4), torch.tensor([1.0, float("nan")])])
     assert not _all_finite([torch.tensor([float("inf"), -float("inf")])])  # their sum is NaN, not inf
     assert not _all_finite([huge, torch.tensor([60000.0, float("inf")], dtype=torch.float16)])
+
+
+def test_a_checkpoint_on_disk_is_named_even_when_the_run_stops_right_after_writing_it(tiny_data, tmp_path,
+                                                                                     monkeypatch):
+    """Under torchrun a rank can die while rank 0 tells the others its write went well (seen in CI): what is on
+    disk must be what the message names. Stand-in: the wait after rank 0's write is interrupted."""
+    from vgg_teach.training import distributed
+
+    class StopsAfterTheWrite(distributed.Dist):
+        def on_main(self, fn):
+            fn()
+            raise KeyboardInterrupt  # where ranks wait for rank 0: after the file is on disk
+
+    monkeypatch.setattr(engine.distributed, "current", lambda: StopsAfterTheWrite())
+    train, test = tiny_data
+    told = []
+    with pytest.raises(KeyboardInterrupt):
+        fit(build_model("vgg_tiny_cifar", 3), train, test, TrainConfig(epochs=3, batch_size=8), device=CPU,
+            progress=False, log=told.append, checkpoint=tmp_path / "c.pt")
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["epoch"] == 1
+    assert any("The checkpoint up to epoch 1 is at" in line for line in told), told
