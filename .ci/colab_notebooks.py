@@ -24,25 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-
-def _text(outputs) -> str:
-    parts = []
-    for out in outputs or []:
-        parts.append(out.get("text", ""))
-        data = out.get("data", {})
-        parts.append(data.get("text/plain", ""))
-        parts.append(data.get("text/html", ""))
-    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
-
-
-def verdict(outputs) -> str | None:
-    """The check's verdict in a cell's outputs — ``"passed"``, ``"pending"``, ``"failed"`` — or None."""
-    from vgg_teach.checks.feedback import FAILED_MARK, PASSED_MARK, PENDING_MARK
-
-    text = _text(outputs)
-    found = [(text.find(mark), name) for mark, name in
-             ((PASSED_MARK, "passed"), (PENDING_MARK, "pending"), (FAILED_MARK, "failed")) if mark in text]
-    return min(found)[1] if found else None
+# The package's own reading of its marks (✅/⏳/❌), as installed in the replica.
+from vgg_teach.checks.feedback import outputs_text as _text
+from vgg_teach.checks.feedback import verdict_of as verdict
 
 
 def _warnings(nb) -> list[str]:

@@ -5,16 +5,22 @@ Each lesson is executed as a learner would run it (a copy in a fresh folder, ``V
 ``TORCH_HOME``); a ``sitecustomize`` in the kernel refuses every connection that leaves the machine, as an offline
 laptop does. Lesson 05's CPU budget is cut to a few seconds (``VGG_TEACH_CPU_MINUTES``) so that the shrunk plan
 is one batch per experiment: the same code path as a learner's 5-minute plan, smaller.
+
+These runs stand in for nbval's run of the two lessons (``conftest.py`` leaves them out of it): every check cell
+is held to the suite's rule for unfilled lessons (``tools/verdicts.py``) here as there.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from tools.verdicts import check_cell_problem, check_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,6 +71,9 @@ def offline_kernel(tmp_path, monkeypatch):
     return tmp_path
 
 
+LESSONS = ("04_pretrained_head_swap.ipynb", "05_cifar10_training.ipynb")
+
+
 def _run(name: str, folder: Path):
     from nbclient import NotebookClient
 
@@ -75,11 +84,22 @@ def _run(name: str, folder: Path):
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}},
                    store_widget_state=False).execute()  # raises at the first error cell
+    checks = check_cells(nb)
+    assert checks, f"{name} has no check cell"
+    problems = [f"cell {i}: {p}" for i, c in checks if (p := check_cell_problem("lessons", c.get("outputs")))]
+    assert not problems, f"{name}: " + "; ".join(problems)
     return nb, work
 
 
+def test_these_lessons_are_the_ones_nbval_leaves_to_this_file():
+    tree = ast.parse((ROOT / "conftest.py").read_text(encoding="utf-8"))
+    skipped = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                   and any(getattr(t, "id", "") == "RUN_BY_TEST_NO_DEAD_ENDS" for t in node.targets))
+    assert sorted(skipped) == sorted(f"lessons/{name}" for name in LESSONS)
+
+
 def test_lesson_04_offline_goes_on_with_random_weights_and_says_why(offline_kernel):
-    nb, _ = _run("04_pretrained_head_swap.ipynb", offline_kernel)
+    nb, _ = _run(LESSONS[0], offline_kernel)
     text = "\n".join(_outputs(nb))
     assert "offline test" in text  # the download was tried, and refused
     assert "대체 모델" in text and "Stand-in: the pretrained weights cannot be used" in text
@@ -88,7 +108,7 @@ def test_lesson_04_offline_goes_on_with_random_weights_and_says_why(offline_kern
 
 
 def test_lesson_05_offline_on_a_cpu_runs_to_the_end_on_stand_ins_shrunk(offline_kernel):
-    nb, work = _run("05_cifar10_training.ipynb", offline_kernel)
+    nb, work = _run(LESSONS[1], offline_kernel)
     text = "\n".join(_outputs(nb))
     assert "대체 데이터" in text and "Stand-in data" in text  # CIFAR-10 could not be had
     assert "대체 모델" in text  # nor the pretrained weights

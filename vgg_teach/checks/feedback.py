@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 __all__ = ["PASS", "FAIL", "TODO", "INFO", "CheckItem", "CheckResult", "never_raises",
-           "describe_exception", "exception_hint", "is_stub", "PASSED_MARK", "PENDING_MARK", "NOT_WRITTEN"]
+           "describe_exception", "exception_hint", "is_stub", "PASSED_MARK", "PENDING_MARK", "NOT_WRITTEN",
+           "outputs_text", "verdict_of"]
 
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
 _ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
@@ -30,6 +31,7 @@ _COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", TODO: "#9a6700", INFO: "#0969da"}
 PASSED_MARK = "✅ 통과(passed)"
 PENDING_MARK = "⏳ 아직(not yet)"
 FAILED_MARK = "❌ 다시(try again)"
+_VERDICTS = ((PASSED_MARK, "passed"), (PENDING_MARK, "pending"), (FAILED_MARK, "failed"))
 
 T = TypeVar("T")
 
@@ -267,3 +269,20 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
         return run
 
     return wrap
+
+
+def outputs_text(outputs: list[dict[str, Any]] | None) -> str:
+    """The text of notebook cell outputs (nbformat dicts): streams, plain text and HTML, one per line."""
+    parts: list[Any] = []
+    for out in outputs or []:
+        data = out.get("data", {})
+        parts += [out.get("text", ""), data.get("text/plain", ""), data.get("text/html", "")]
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def verdict_of(outputs: list[dict[str, Any]] | None) -> str | None:
+    """The verdict a check cell shows, read from its notebook outputs (nbformat dicts): ``"passed"``,
+    ``"pending"``, ``"failed"`` (the first mark in its text), or None when it shows no verdict."""
+    text = outputs_text(outputs)
+    found = [(text.find(mark), name) for mark, name in _VERDICTS if mark in text]
+    return min(found)[1] if found else None
