@@ -30,8 +30,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 matplotlib.use("Agg")
 os.environ.setdefault("TQDM_MININTERVAL", "60")
 
-from tools.file_times import heaviest_files_first, read_file_times, write_file_times
-from tools.verdicts import check_cell_problem
+from tools.file_times import file_of, heaviest_files_first, read_file_times, write_file_times
+from tools.verdicts import check_cell_problem, is_check_cell
 from vgg_teach.checks.feedback import outputs_text
 
 ROOT = Path(__file__).resolve().parent
@@ -56,7 +56,7 @@ _file_seconds: dict[str, float] = defaultdict(float)
 
 def pytest_runtest_logreport(report):
     if report.when in ("setup", "call", "teardown"):
-        _file_seconds[report.nodeid.split("::")[0]] += report.duration
+        _file_seconds[file_of(report.nodeid)] += report.duration
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -69,7 +69,7 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_runtest_call(item):
     outcome = yield
     cell = getattr(item, "cell", None)
-    if cell is None or outcome.excinfo is not None or "check" not in cell.get("metadata", {}).get("tags", []):
+    if cell is None or outcome.excinfo is not None or not is_check_cell(cell):
         return
     folder = Path(str(item.fspath)).parent.name
     outputs = getattr(item, "test_outputs", [])

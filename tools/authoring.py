@@ -64,8 +64,9 @@ _REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n(.*?)^[ \t]*### END SO
 
 # -- transformations -----------------------------------------------------------------------------
 
-def _tags(cell: nbformat.NotebookNode) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
+def cell_tags(cell: nbformat.NotebookNode) -> list[str]:
+    """A cell's tags (``metadata.tags``; none when it has none)."""
+    return list(cell.get("metadata", {}).get("tags", []) or [])
 
 
 def _stub(match: re.Match[str], markdown: bool, where: str) -> str:
@@ -123,7 +124,7 @@ def stamp(nb: nbformat.NotebookNode, relpath: str, url: str, name: str,
         if not cell.get("id") or cell["id"] in seen:
             cell["id"] = _stable_id(name, i, cell.source)
         seen.add(cell["id"])
-        tags = _tags(cell)
+        tags = cell_tags(cell)
         if "badges" in tags:
             cell.source = badges_source(url, relpath, gpu)
         if "setup" in tags:

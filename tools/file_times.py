@@ -14,12 +14,13 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["FILE_TIMES", "read_file_times", "heaviest_files_first", "write_file_times"]
+__all__ = ["FILE_TIMES", "file_of", "read_file_times", "heaviest_files_first", "write_file_times"]
 
 FILE_TIMES = Path(__file__).resolve().parents[1] / "tests" / "file_times.json"
 
 
-def _file(nodeid: str) -> str:
+def file_of(nodeid: str) -> str:
+    """The test file a pytest node id belongs to (``tests/unit/test_x.py::test_y`` → ``tests/unit/test_x.py``)."""
     return nodeid.split("::")[0]
 
 
@@ -36,8 +37,8 @@ def heaviest_files_first(items: Iterable[Any], seconds: dict[str, float]) -> lis
     items = list(items)
     first_seen: dict[str, int] = {}
     for item in items:
-        first_seen.setdefault(_file(item.nodeid), len(first_seen))
-    return sorted(items, key=lambda item: (-seconds.get(_file(item.nodeid), 0.0), first_seen[_file(item.nodeid)]))
+        first_seen.setdefault(file_of(item.nodeid), len(first_seen))
+    return sorted(items, key=lambda item: (-seconds.get(file_of(item.nodeid), 0.0), first_seen[file_of(item.nodeid)]))
 
 
 def write_file_times(measured: dict[str, float], path: Path = FILE_TIMES) -> None:

@@ -88,10 +88,6 @@ def _kind(path: Path) -> str | None:
     return path.parent.name if path.parent.name in (SOLUTIONS, LESSONS) else None
 
 
-def _tags(cell: Any) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []) or [])
-
-
 class _Linter:
     def __init__(self, path: Path, repo_url: str) -> None:
         self.path = path
@@ -204,7 +200,7 @@ class _Linter:
             self.add("badge", f"Colab badge points at {url} ({'; '.join(why)}): run "
                               f"`python -m tools.authoring build`", i, cell)
         for i, cell in enumerate(nb.cells):
-            if "badges" in _tags(cell):
+            if "badges" in authoring.cell_tags(cell):
                 for url in _GITHUB_BLOB.findall(cell.source):
                     if url != github:
                         self.add("badge", f"GitHub link points at {url}, not this file {github}: run "
@@ -267,7 +263,7 @@ class _Linter:
 
     def check_bilingual(self, nb: Any) -> None:
         for i, cell in enumerate(nb.cells):
-            if cell.cell_type != "markdown" or "badges" in _tags(cell):
+            if cell.cell_type != "markdown" or "badges" in authoring.cell_tags(cell):
                 continue
             headings, body = split_headings(prose(cell.source))
             for h in headings:

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from tools.authoring import cell_tags
 from vgg_teach.checks.feedback import PASSED_MARK, outputs_text, verdict_of
 
-__all__ = ["check_cell_problem", "check_cells"]
+__all__ = ["check_cell_problem", "check_cells", "is_check_cell"]
+
+
+def is_check_cell(cell: Any) -> bool:
+    """Is this notebook cell tagged ``check``?"""
+    return "check" in cell_tags(cell)
 
 
 def check_cells(nb: Any) -> list[tuple[int, Any]]:
     """The (index, cell) pairs of a notebook's cells tagged ``check``."""
-    return [(i, c) for i, c in enumerate(nb.cells) if "check" in c.get("metadata", {}).get("tags", [])]
+    return [(i, c) for i, c in enumerate(nb.cells) if is_check_cell(c)]
 
 
 def check_cell_problem(folder: str, outputs: list[dict[str, Any]] | None) -> str | None:

@@ -21,6 +21,7 @@ import nbformat
 import pytest
 
 from tools.verdicts import check_cell_problem, check_cells
+from vgg_teach.checks.feedback import outputs_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,12 +49,8 @@ socket.getaddrinfo, socket.create_connection = getaddrinfo, create_connection
 '''
 
 
-def _outputs(nb) -> list[str]:
-    texts = []
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            texts.append(out.get("text", "") + out.get("data", {}).get("text/plain", ""))
-    return texts
+def _text(nb) -> str:
+    return "\n".join(outputs_text(cell.get("outputs")) for cell in nb.cells)
 
 
 @pytest.fixture
@@ -100,7 +97,7 @@ def test_these_lessons_are_the_ones_nbval_leaves_to_this_file():
 
 def test_lesson_04_offline_goes_on_with_random_weights_and_says_why(offline_kernel):
     nb, _ = _run(LESSONS[0], offline_kernel)
-    text = "\n".join(_outputs(nb))
+    text = _text(nb)
     assert "offline test" in text  # the download was tried, and refused
     assert "대체 모델" in text and "Stand-in: the pretrained weights cannot be used" in text
     assert "real weights? False" in text and "Expected results" in text and "73.36%" in text
@@ -109,7 +106,7 @@ def test_lesson_04_offline_goes_on_with_random_weights_and_says_why(offline_kern
 
 def test_lesson_05_offline_on_a_cpu_runs_to_the_end_on_stand_ins_shrunk(offline_kernel):
     nb, work = _run(LESSONS[1], offline_kernel)
-    text = "\n".join(_outputs(nb))
+    text = _text(nb)
     assert "대체 데이터" in text and "Stand-in data" in text  # CIFAR-10 could not be had
     assert "대체 모델" in text  # nor the pretrained weights
     assert "shrunk to finish within" in text and "FULL_RUN_ON_CPU = True" in text
