@@ -31,8 +31,7 @@ matplotlib.use("Agg")
 os.environ.setdefault("TQDM_MININTERVAL", "60")
 
 from tools.file_times import file_of, heaviest_files_first, read_file_times, write_file_times
-from tools.verdicts import check_cell_problem, is_check_cell
-from vgg_teach.checks.feedback import outputs_text
+from tools.verdicts import check_cell_problem, is_check_cell, outputs_text
 
 ROOT = Path(__file__).resolve().parent
 

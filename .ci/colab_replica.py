@@ -22,7 +22,7 @@ library only: ``.ci/run`` starts it beside the main install); ``run`` needs the 
    cell is generated from, ``tools.project.colab_installs``) with ``--no-deps``, then vgg-teach itself with
    ``--no-deps --force-reinstall`` — from this checkout, where the setup cell uses the release tag.
 5. **Checks of the environment**: every package Colab pins is at Colab's version (nothing above changed one),
-   and ``vgg_teach.platforms.unmet_requirements()`` finds every requirement of the package met.
+   and ``vgg_teach.env.unmet_requirements()`` finds every requirement of the package met.
 6. **Self-test**: a tiny notebook calling ``torch.nn.functional.linear_cross_entropy`` (in the main
    environment's torch, not in Colab's) must fail here — proof that the replica catches a newer API.
 7. **The Hugging Face copy's conversion** on Colab's ``datasets`` (a tiny offline ``datasets.Dataset``).
@@ -53,7 +53,7 @@ MANIFEST = Path(os.environ.get("COLAB_MANIFEST", ROOT / ".ci" / "colab"))
 VENV = ROOT / ".venv-colab"
 UNPINNED = re.compile(r"^(nvidia-|cuda-)")
 RUNNER = ("ipython", "ipykernel", "jupyter-client", "nbclient", "nbformat")
-#: On Colab too, for CIFAR-10's second source (vgg_teach.training.hf_cifar10).
+#: On Colab too, for CIFAR-10's second source (vgg_teach.training.sources).
 HUB = ("datasets", "huggingface-hub")
 FALLBACK_PYTHON = "3.11"
 NEWER_API = "torch.nn.functional.linear_cross_entropy"
@@ -166,7 +166,7 @@ def verify(py: Path, pins: dict[str, str]) -> None:
                if n in installed and not UNPINNED.match(n) and installed[n].split("+")[0] != v]
     if changed:
         raise SystemExit(f"the replica's versions differ from Colab's: {changed}")
-    check = subprocess.run([str(py), "-c", "from vgg_teach.platforms import unmet_requirements as u; "
+    check = subprocess.run([str(py), "-c", "from vgg_teach.env import unmet_requirements as u; "
                             "import sys; bad = u(); print(*bad, sep='\\n'); sys.exit(bool(bad))"],
                            capture_output=True, text=True, cwd=tempfile.gettempdir(), env=_clean_env())
     if check.returncode:

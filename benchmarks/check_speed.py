@@ -26,10 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
-from vgg_teach import (
-    answers,  # noqa: E402
-    checks,  # noqa: E402
-)
+from vgg_teach import answers, checks
 
 BAR = 2.5
 

@@ -36,11 +36,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vgg_teach.models import CIFAR_MODELS, build_model  # noqa: E402
-from vgg_teach.training.checkpoint import atomic_write_json  # noqa: E402
-from vgg_teach.training.config import TrainConfig  # noqa: E402
-from vgg_teach.training.data import ImageTensors  # noqa: E402
-from vgg_teach.training.engine import fit  # noqa: E402
+from vgg_teach.models import CIFAR_MODELS, build_model
+from vgg_teach.training.checkpoint import atomic_write_json
+from vgg_teach.training.data import ImageTensors
+from vgg_teach.training.engine import fit
+from vgg_teach.training.recipe import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_speed  # noqa: E402  (the benchmark beside this file)
 
-from vgg_teach.training.checkpoint import atomic_write_json  # noqa: E402
+from vgg_teach.training.checkpoint import atomic_write_json
 
 KEYS = ["heldout_accuracy", "heldout_accuracy_tta", "train_seconds", "images_per_second",
         "network_images_per_second"]

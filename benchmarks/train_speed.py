@@ -32,12 +32,18 @@ import torch
 from vgg_teach.env import get_device, seed_everything
 from vgg_teach.models import CIFAR_MODELS, build_model
 from vgg_teach.training.checkpoint import atomic_write_json
-from vgg_teach.training.config import TrainConfig, add_config_arguments, config_from_args
 from vgg_teach.training.data import hold_out, subsample
 from vgg_teach.training.engine import fit, train_one_epoch
-from vgg_teach.training.folders import load_jpeg_tarball
-from vgg_teach.training.optim import make_optimizer, make_scheduler
-from vgg_teach.training.precision import Precision, use_channels_last
+from vgg_teach.training.recipe import (
+    Precision,
+    TrainConfig,
+    add_config_arguments,
+    config_from_args,
+    make_optimizer,
+    make_scheduler,
+    use_channels_last,
+)
+from vgg_teach.training.sources import load_jpeg_tarball
 
 DEFAULT_TARBALL = "/work/shared/data/cifar10-jpg-train.tar.gz"
 TARGETS = {"heldout_accuracy": 0.90, "train_seconds": 30.0, "images_per_second": 70_000}

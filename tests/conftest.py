@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from vgg_teach.training.fakes import make_fake_cifar10, make_image_folder
+from tests.fakes import make_fake_cifar10
+from vgg_teach.training.sources import make_image_folder
 
 
 class NetworkBlocked:

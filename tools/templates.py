@@ -30,7 +30,7 @@ def badges_source(url: str, relpath: str, gpu: bool = False) -> str:
 
     A lesson that wants a GPU gets Kaggle's GPU note too (Colab's GPU runtime is in the notebook's metadata).
     """
-    from vgg_teach.platforms import KAGGLE_GPU_NOTE
+    from vgg_teach.env import KAGGLE_GPU_NOTE
 
     colab = f"https://colab.research.google.com/github/{slug(url)}/blob/{BRANCH}/{relpath}"
     github = f"{url}/blob/{BRANCH}/{relpath}"

@@ -10,9 +10,28 @@ from __future__ import annotations
 from typing import Any
 
 from tools.authoring import cell_tags
-from vgg_teach.checks.feedback import PASSED_MARK, outputs_text, verdict_of
+from vgg_teach.checks import FAILED_MARK, PASSED_MARK, PENDING_MARK
 
-__all__ = ["check_cell_problem", "check_cells", "is_check_cell"]
+__all__ = ["check_cell_problem", "check_cells", "is_check_cell", "outputs_text", "verdict_of"]
+
+_VERDICTS = ((PASSED_MARK, "passed"), (PENDING_MARK, "pending"), (FAILED_MARK, "failed"))
+
+
+def outputs_text(outputs: list[dict[str, Any]] | None) -> str:
+    """The text of notebook cell outputs (nbformat dicts): streams, plain text and HTML, one per line."""
+    parts: list[Any] = []
+    for out in outputs or []:
+        data = out.get("data", {})
+        parts += [out.get("text", ""), data.get("text/plain", ""), data.get("text/html", "")]
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def verdict_of(outputs: list[dict[str, Any]] | None) -> str | None:
+    """The verdict a check cell shows, read from its outputs: "passed", "pending", "failed" (its first mark), or
+    None when it shows none."""
+    text = outputs_text(outputs)
+    found = [(text.find(mark), name) for mark, name in _VERDICTS if mark in text]
+    return min(found)[1] if found else None
 
 
 def is_check_cell(cell: Any) -> bool:

@@ -24,11 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["bilingual", "smoke_note", "cause", "readable", "VggTeachError", "UsageError", "DataError",
-           "CheckpointError", "PretrainedWeightsError", "TrainingError", "DivergenceError", "OutOfMemoryError",
-           "OutputWriteError"]
 
-
+# ---- from vgg_teach.errors (phase-1 merge)
 def bilingual(korean: str, english: str) -> str:
     """A message in Korean, then in English, on two lines (the course's convention)."""
     return f"{korean}\n{english}"
@@ -42,6 +39,8 @@ def smoke_note(korean: str, english: str) -> str:
 
 # "[enforce fail at alloc_cpu.cpp:127] err == 0. " and the like: where in C++ torch failed, not what happened.
 _CPP_PREFIX = re.compile(r"^\[enforce fail at [^\]]*\]\s*(\S+ == \S+\.\s*)?")
+
+
 # "<_io.BytesIO object at 0x7f…>": a memory address, meaningless to a learner.
 _OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
 

@@ -1,12 +1,308 @@
-"""``python -m vgg_teach.train``: train a VGG from the command line (see :mod:`vgg_teach.training.cli`)."""
+"""Command line for training (the notebook calls the same engine, :func:`vgg_teach.training.engine.fit`).
+
+Examples::
+
+    # your own images: DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg
+    python -m vgg_teach.train --data-dir DIR --epochs 30 --out runs/mine
+    # CIFAR-10, downloaded by torchvision into --data-root
+    python -m vgg_teach.train --dataset cifar10 --data-root data --out runs/cifar10 --tta
+    # the connection dropped? run the same command with --resume
+    python -m vgg_teach.train --dataset cifar10 --data-root data --out runs/cifar10 --tta --resume
+    # two GPUs (Kaggle's T4 ×2): the same command under torchrun — one process per GPU, DDP
+    torchrun --standalone --nproc_per_node=2 -m vgg_teach.train --dataset cifar10 --data-root data --out runs/ddp
+
+Writes ``OUT/metrics.json`` (``test_accuracy``, ``train_seconds``, ``images_per_second``, ``epochs``,
+``history``, the ``config`` actually used …) and ``OUT/checkpoint.pt`` (after every epoch). A run already in
+``OUT`` is never replaced: ``--resume`` continues it (flags left out are taken from its checkpoint; a flag that
+would change its recipe or its data is refused), ``--overwrite`` starts over. Exit codes: 0 done, 1 training
+stopped (NaN loss, out of memory, disk full) or an unexpected error (its traceback goes to ``OUT/error.log``),
+2 bad input (flags, data, ``OUT``), 130 interrupted.
+
+The steps are plain: parse → check ``OUT`` → data → model → fit → metrics. Everything that can be checked
+before the data is loaded is (flag ranges, ``--device``, ``OUT`` writable, a run already there, a resume's
+recipe). The recipe's flags (``--epochs``, ``--lr`` …) are generated from :class:`~.config.TrainConfig`, so the
+CLI and the notebook share one definition. A batch size nobody chose shrinks for a small data set (it is said).
+With ``VGG_TEACH_SMOKE=1`` it keeps a few hundred images and, unless told otherwise, one epoch and
+batches of 64: the same code path in seconds on a CPU.
+
+Under ``torchrun`` (:mod:`.distributed`) every process runs this same program: the checks before the data are
+the same everywhere (so they fail everywhere, and rank 0 alone says why: the other ranks print nothing), rank 0
+loads the data first (a download happens once), ``--batch-size`` is the global batch, and rank 0 alone writes
+``metrics.json`` (with ``world_size`` and per-rank images/s) and the checkpoint.
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import os
+import re
 import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Optional, Sequence
 
-from .training.cli import main
+from . import __version__
+from .env import is_smoke
+from .errors import TrainingError, UsageError, VggTeachError, bilingual, cause
+from .models import CIFAR_MODELS, build_model
+from .training import distributed
+from .training.checkpoint import (
+    atomic_write_json,
+    check_resume,
+    load_state,
+    refuse_to_replace,
+    remove_stale_temporaries,
+)
+from .training.data import ImageTensors, hold_out, subsample
+from .training.engine import fit
+from .training.recipe import TrainConfig, add_config_arguments, batch_size_for, config_from_args, given_flags
+from .training.sources import load_cifar10, load_image_folder, load_image_folder_splits
 
-__all__ = ["main"]
+# ---- from vgg_teach.training.cli (phase-1 merge)
+#: In smoke mode: at most this many training / test images.
+SMOKE_TRAIN_IMAGES, SMOKE_TEST_IMAGES = 320, 128
+
+
+#: In smoke mode, what a flag that was not given defaults to.
+SMOKE_DEFAULTS = {"epochs": 1, "batch_size": 64}
+
+
+#: Where an unexpected error's traceback goes, in --out.
+ERROR_LOG = "error.log"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(bilingual(f"1 이상의 정수여야 합니다 (받은 값: {text!r}).",
+                                                   f"must be an integer of at least 1 (got {text!r})."))
+    return value
+
+
+#: argparse's English messages, in Korean.
+_ARGPARSE_KO = (
+    (r"the following arguments are required: (.*)", r"꼭 필요한 인수가 빠졌습니다: \1"),
+    (r"one of the arguments (.*) is required", r"다음 인수 중 하나가 필요합니다: \1"),
+    (r"unrecognized arguments: (.*)", r"알 수 없는 인수입니다: \1"),
+    (r"argument (\S+): not allowed with argument (\S+)", r"\1 은(는) \2 와(과) 함께 쓸 수 없습니다"),
+    (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)", r"\1: 고를 수 없는 값 \2 (고를 수 있는 값: \3)"),
+    (r"argument (\S+): expected one argument", r"\1 뒤에 값이 하나 있어야 합니다"),
+    (r"argument (\S+): (.*)", r"\1: \2"),
+)
+
+
+def _argparse_korean(message: str) -> str:
+    for english, korean in _ARGPARSE_KO:
+        if re.fullmatch(english, message, flags=re.DOTALL):
+            return re.sub(english, korean, message, flags=re.DOTALL)
+    return message
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors, made bilingual; exit code 2
+        if "\n" in message:  # a bilingual message of ours: "argument --lr: <Korean>\n<English>"
+            head, english = message.split("\n", 1)
+            where = re.match(r"argument ([^:]+): ", head)
+            korean = f"{where.group(1)}: {head[where.end():]}" if where else head
+            english = f"{where.group(0)}{english}" if where else english
+        else:
+            korean, english = _argparse_korean(message), message
+        self.print_usage(sys.stderr)
+        self.exit(2, bilingual(f"명령줄 인수가 잘못되었습니다: {korean}",
+                               f"Bad command-line arguments: {english}") + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser: where the data and the output are, which model, and every :class:`TrainConfig` flag."""
+    p = _Parser(prog="python -m vgg_teach.train",
+                description="VGG 학습 / Train a VGG on CIFAR-10 or your own image folders.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data-dir", type=Path, help="DIR with train/<class>/… and test/<class>/… images")
+    src.add_argument("--dataset", choices=["cifar10"], help="download CIFAR-10 with torchvision")
+    p.add_argument("--data-root", type=Path, default=Path("data"), help="where --dataset cifar10 is stored")
+    p.add_argument("--holdout", type=_positive_int, default=None,
+                   help="test on this many held-out training images (stratified, seeded) instead of "
+                        "the test set; then DIR needs no test/ folder")
+    p.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, checkpoint.pt)")
+    p.add_argument("--model", choices=sorted(CIFAR_MODELS), default="vgg16_bn_cifar")
+    p.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None, help="default: the best available")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run in OUT (or load it, if it is finished)")
+    again.add_argument("--overwrite", action="store_true",
+                       help="replace a run already in OUT with a new one (without it, an existing run is kept)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_arguments(p.add_argument_group("recipe (TrainConfig)"), SMOKE_DEFAULTS)
+    return p
+
+
+def load_data(args: argparse.Namespace, seed: int = 0) -> tuple[ImageTensors, ImageTensors, str]:
+    """The (train, test) data the arguments name, and a short description of it.
+
+    ``--holdout N`` replaces the test set by N held-out training images (stratified, seeded).
+    """
+    if args.dataset == "cifar10":
+        train, test = load_cifar10(args.data_root, download=True)
+        source = "cifar10"
+    elif args.holdout is None:
+        train, test = load_image_folder_splits(args.data_dir)
+        source = str(args.data_dir)
+    else:  # only train/ is needed: the test set is held out of it below
+        train = load_image_folder(Path(args.data_dir) / "train")
+        source = str(args.data_dir)
+    if args.holdout is not None:
+        train, test = hold_out(train, args.holdout, seed)
+        source += f" (holdout {args.holdout})"
+    if is_smoke():
+        train = subsample(train, SMOKE_TRAIN_IMAGES, seed)
+        test = subsample(test, SMOKE_TEST_IMAGES, seed)
+    return train, test, source
+
+
+def _check_out(out: Path) -> None:
+    """``out`` must be a folder this process can write: made and tried now, before any data is loaded."""
+    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise UsageError(bilingual(f"--out {out} 을(를) 폴더로 쓸 수 없습니다: {blocker} 은(는) 파일입니다. "
+                                   "다른 폴더를 고르세요.",
+                                   f"--out {out} cannot be a folder: {blocker} is a file. Choose another folder."))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:  # read-only disk, no permission …
+        raise UsageError(bilingual(
+            f"--out {out} 에 쓸 수 없습니다 ({cause(err)}). 쓸 수 있는 폴더를 고르세요(예: 홈 폴더 아래 runs/mine).",
+            f"Cannot write to --out {out} ({cause(err)}). Choose a folder you can write to (for example "
+            "runs/mine under your home folder).",
+        )) from None
+
+
+def _run(args: argparse.Namespace, launch: distributed.Launch) -> int:
+    out: Path = args.out
+    the_plan = distributed.plan(launch, args.device)           # before anything is loaded (device, GPUs, NCCL)
+    _check_out(out)
+    checkpoint, metrics_path = out / "checkpoint.pt", out / "metrics.json"
+    if launch.is_main:
+        remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
+    refuse_to_replace(checkpoint, resume=args.resume, overwrite=args.overwrite, others=[metrics_path])
+    state = load_state(checkpoint) if args.resume and checkpoint.is_file() else None
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    stored = {k: v for k, v in state.config.items() if k in fields} if state else {}
+    config = config_from_args(args, {**(SMOKE_DEFAULTS if is_smoke() else {}), **stored})  # parse
+    chosen = "batch_size" in given_flags(args) or bool(stored)
+    if chosen:  # the global batch must divide among the processes (a resume keeps its batch: N may change)
+        distributed.local_batch(config.batch_size, launch.world_size)
+    if state is not None:
+        check_resume(state, dataclasses.asdict(config), {"model": args.model}, checkpoint)
+    with distributed.session(the_plan) as ctx:                 # under torchrun: join the other processes
+        for note in the_plan.notes:
+            print(bilingual(*note), flush=True)
+        train, test, source = ctx.main_first(lambda: load_data(args, config.seed))  # data (rank 0 first)
+        if not chosen:
+            config = _small_data_batch(config, len(train), launch.world_size)
+        model = lambda: build_model(args.model, num_classes=len(train.classes))  # noqa: E731  model (built by fit)
+        run = {"model": args.model, "classes": train.classes, "data": source,
+               "num_train": len(train), "num_test": len(test), "smoke": is_smoke()}
+        if args.overwrite and launch.is_main:  # asked for: the old results go now, the old checkpoint later
+            metrics_path.unlink(missing_ok=True)
+        metrics = fit(model, train, test, config, device=the_plan.device, checkpoint=checkpoint,
+                      resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress, run=run)  # fit
+        if launch.is_main:
+            atomic_write_json(metrics, metrics_path)                                           # metrics
+    line = (f"test accuracy {metrics['test_accuracy']:.2%}"
+            + (f" (flip TTA {metrics['test_accuracy_tta']:.2%})" if "test_accuracy_tta" in metrics else "")
+            + f", {metrics['train_seconds']:.1f} s of training, {metrics['images_per_second']:,.0f} images/s")
+    print(bilingual(f"완료: {metrics_path}", f"done: {line}"))
+    return 0
+
+
+def _small_data_batch(config: TrainConfig, num_train: int, world_size: int = 1) -> TrainConfig:
+    """The default batch size, shrunk for a small data set (and said so), a multiple of the number of processes."""
+    batch = batch_size_for(num_train, config.batch_size)
+    batch = max(world_size, batch // world_size * world_size)
+    if batch == config.batch_size:
+        distributed.local_batch(batch, world_size)
+        return config
+    print(bilingual(
+        f"학습 이미지가 {num_train}장뿐이라 배치 크기(batch size)를 {config.batch_size}에서 {batch}(으)로 줄였습니다"
+        f"(에포크마다 {num_train // batch}스텝). 직접 정하려면 --batch-size를 주세요.",
+        f"Only {num_train} training images: the batch size was reduced from {config.batch_size} to {batch} "
+        f"({num_train // batch} steps per epoch). Give --batch-size to choose it yourself.",
+    ), flush=True)
+    return config.replace(batch_size=batch)
+
+
+def _write_error_log(out: Path, rank: Optional[int] = None) -> Optional[Path]:
+    """Append the current exception's traceback to ``out/error.log`` (or the temporary folder); its path."""
+    who = f"  rank {rank}" if rank is not None else ""
+    text = (f"--- {datetime.datetime.now().isoformat(timespec='seconds')}  vgg_teach {__version__}  "
+            f"python {sys.version.split()[0]}{who}\nargv: {sys.argv}\n{traceback.format_exc()}\n")
+    for path in (out / ERROR_LOG, Path(tempfile.gettempdir()) / f"vgg_teach-{ERROR_LOG}"):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8", errors="backslashreplace") as f:
+                f.write(text)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the CLI; returns the exit code (0 done, 1 stopped or unexpected error, 2 bad input, 130 interrupted).
+
+    Under torchrun only rank 0 prints; the other ranks' output is dropped (an unexpected error's traceback still
+    goes to ``error.log``, marked with its rank), so a problem is told once, not once per process.
+    """
+    try:
+        launch = distributed.launch_from_env()
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if launch.is_main:
+        return _main(argv, launch)
+    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
+        return _main(argv, launch)
+
+
+def _main(argv: Optional[Sequence[str]], launch: distributed.Launch) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as done:  # --help, or bad arguments (already explained on stderr)
+        return int(done.code or 0)
+    try:
+        return _run(args, launch)
+    except TrainingError as err:
+        print(err, file=sys.stderr)
+        return 1
+    except VggTeachError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(bilingual("중단되었습니다. 같은 명령에 --resume을 붙이면 이어서 학습합니다.",
+                        "Interrupted. Run the same command with --resume to continue."), file=sys.stderr)
+        return 130
+    except Exception as err:  # the last resort: a short message here, the traceback in a file
+        log = _write_error_log(args.out, launch.rank if launch.torchrun else None)
+        where_ko = f"자세한 내용(traceback)은 {log} 에 있습니다" if log else "자세한 내용을 파일에 쓰지 못했습니다"
+        where_en = f"the details (the traceback) are in {log}" if log else "the details could not be written"
+        print(bilingual(
+            f"예상하지 못한 오류가 났습니다 ({cause(err)}). {where_ko}. 이 강좌의 버그일 수 있으니 그 파일을 붙여 "
+            "알려 주세요.",
+            f"Unexpected error ({cause(err)}); {where_en}. This may be a bug of the course: please report it "
+            "with that file.",
+        ), file=sys.stderr)
+        return 1
+
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -66,7 +66,7 @@ def test_judging_a_report(replica):
 
 
 def test_verdicts_are_read_with_the_packages_marks(replica_notebooks):
-    from vgg_teach.checks.feedback import FAILED_MARK, PASSED_MARK, PENDING_MARK
+    from vgg_teach.checks import FAILED_MARK, PASSED_MARK, PENDING_MARK
 
     out = lambda text: [{"output_type": "stream", "name": "stdout", "text": text}]  # noqa: E731
     verdict = replica_notebooks.verdict

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from tools import authoring
-from vgg_teach.checks.predictions import QUESTIONS, QUIZZES
+from vgg_teach.checks.questions import QUESTIONS, QUIZZES
 
 ROOT = authoring.ROOT
 SOLUTIONS = authoring.solution_paths()

@@ -20,8 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.verdicts import check_cell_problem, check_cells
-from vgg_teach.checks.feedback import outputs_text
+from tools.verdicts import check_cell_problem, check_cells, outputs_text
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tools.verdicts import check_cell_problem, check_cells
-from vgg_teach.checks import feedback
-from vgg_teach.checks.feedback import FAILED_MARK, PASSED_MARK, PENDING_MARK
+from vgg_teach import checks as feedback
+from vgg_teach.checks import FAILED_MARK, PASSED_MARK, PENDING_MARK
 
 
 def out(*texts: str) -> list[dict]:

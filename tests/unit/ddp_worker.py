@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
+from vgg_teach import train as cli
 from vgg_teach.models import TINY_CFG, vgg_cifar
-from vgg_teach.training import cli, distributed, engine
-from vgg_teach.training.config import TrainConfig
+from vgg_teach.training import distributed, engine
 from vgg_teach.training.data import ImageTensors
+from vgg_teach.training.recipe import TrainConfig
 
 #: The recipe of the equivalence runs: a global batch of 16 (8 per process for 2), two epochs of 4 steps.
 CONFIG = TrainConfig(epochs=2, batch_size=16, lr=0.05, eval_batch_size=16, seed=3)

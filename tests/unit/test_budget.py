@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from vgg_teach.errors import UsageError
-from vgg_teach.training.budget import MINUTES, MINUTES_ENV, measure_train_speed, plan_for_device
 from vgg_teach.training.data import ImageTensors
+from vgg_teach.training.plan import MINUTES, MINUTES_ENV, measure_train_speed, plan_for_device
 
 PLAN = {"scratch": 30, "head": 2, "finetune": 5}
 

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from vgg_teach import answers, models
-from vgg_teach.checks import check_make_layers, check_vgg16
-from vgg_teach.checks.feedback import FAIL, PASS, TODO
+from vgg_teach.checks import FAIL, PASS, TODO
+from vgg_teach.checks.vgg16 import check_make_layers, check_vgg16
 
 D = models.CFGS["D"]
 
@@ -244,12 +244,14 @@ def test_an_extra_op_between_features_and_classifier_is_named():
     assert "'sigmoid' (SquashedFeatures.forward) sits between the end of the features (pool5) and fc6" in str(result)
 
 
-@pytest.mark.parametrize("name", ["check_make_layers", "check_head_swap", "check_parameter_count",
-                                  "check_confusion_matrix", "check_train_step", "check_evaluate",
-                                  "check_fully_convolutional", "check_conv_params"])
+@pytest.mark.parametrize("name", ["vgg16.check_make_layers", "head.check_head_swap", "head.check_parameter_count",
+                                  "training.check_confusion_matrix", "training.check_train_step",
+                                  "training.check_evaluate", "dense.check_fully_convolutional",
+                                  "counting.check_conv_params"])
 def test_every_check_handed_a_value_instead_of_a_function_says_so(name):
-    import vgg_teach.checks as checks
+    import importlib
 
-    result = getattr(checks, name)(42)  # the learner called their function: check(fn()) instead of check(fn)
+    module, _, check = name.partition(".")
+    result = getattr(importlib.import_module(f"vgg_teach.checks.{module}"), check)(42)  # check(fn())
     assert not result.passed and "함수를 넘겨 주세요" in str(result) and "Pass a function" in str(result)
     assert "int" in str(result)

@@ -8,9 +8,8 @@ import torch
 from torch import nn
 
 from vgg_teach import answers
-from vgg_teach.checks.feedback import FAIL, PASS, TODO
-from vgg_teach.checks.head import check_head_swap, head_swap_counts
-from vgg_teach.checks.param_count import check_parameter_count
+from vgg_teach.checks import FAIL, PASS, TODO
+from vgg_teach.checks.head import check_head_swap, check_parameter_count, head_swap_counts
 
 
 # ------------------------------------------------------------------------------ head swap

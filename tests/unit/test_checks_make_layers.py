@@ -11,8 +11,8 @@ import pytest
 from torch import nn
 
 from vgg_teach import models
-from vgg_teach.checks import check_make_layers
-from vgg_teach.checks.feedback import FAIL, PASS
+from vgg_teach.checks import FAIL, PASS
+from vgg_teach.checks.vgg16 import check_make_layers
 
 
 def _builder(*, padding=None, order="conv-bn-relu", tuples="channels-kernel", pool=lambda: nn.MaxPool2d(2, 2),

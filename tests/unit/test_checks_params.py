@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from vgg_teach import answers
-from vgg_teach.analysis import params
-from vgg_teach.checks.feedback import FAIL, PASS, TODO
-from vgg_teach.checks.params import check_conv_params, check_linear_params
+from vgg_teach import counting as params
+from vgg_teach.checks import FAIL, PASS, TODO
+from vgg_teach.checks.counting import check_conv_params, check_linear_params
 
 
 # ------------------------------------------------------------------------------------- conv
@@ -126,7 +126,7 @@ def test_use_continues_with_the_learners_formula_only_when_it_passes(capsys):
     wrong = lambda c_in, c_out, k: k * k * c_in * c_out  # noqa: E731
     assert check_conv_params(conv_learner).use(conv_learner, params.conv_params) is conv_learner
     assert check_conv_params(wrong).use(wrong, params.conv_params) is params.conv_params
-    assert "vgg_teach.analysis.params.conv_params" in capsys.readouterr().out
+    assert "vgg_teach.answers.conv_params" in capsys.readouterr().out
 
 
 def test_layer_table_counts_with_the_learners_formulas():

@@ -12,9 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from vgg_teach.analysis.receptive_field import VGG16_RECEPTIVE_FIELDS, receptive_field_table
 from vgg_teach.answers import receptive_fields
-from vgg_teach.checks.feedback import FAIL, PASS, TODO
+from vgg_teach.checks import FAIL, PASS, TODO
 from vgg_teach.checks.receptive_field import (
     _MISTAKES,
     VGG16_LAYERS,
@@ -24,6 +23,7 @@ from vgg_teach.checks.receptive_field import (
     check_receptive_fields,
     random_stacks,
 )
+from vgg_teach.receptive_field import VGG16_RECEPTIVE_FIELDS, receptive_field_table
 
 
 def learner(layers):

@@ -8,14 +8,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vgg_teach.checks import (
-    check_confusion_matrix,
-    check_conv_params,
-    check_head_swap,
-    check_linear_params,
-    check_receptive_fields,
-)
-from vgg_teach.checks.feedback import FAIL, TODO, CheckResult, is_stub, never_raises
+from vgg_teach.checks import FAIL, TODO, CheckResult, is_stub, never_raises
+from vgg_teach.checks.counting import check_conv_params, check_linear_params
+from vgg_teach.checks.head import check_head_swap
+from vgg_teach.checks.receptive_field import check_receptive_fields
+from vgg_teach.checks.training import check_confusion_matrix
 
 
 def _failure(result):

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from vgg_teach import answers
-from vgg_teach.checks import check_evaluate, check_train_step
-from vgg_teach.checks.feedback import FAIL, INFO, PASS, TODO
-from vgg_teach.training import engine, step
+from vgg_teach.checks import FAIL, INFO, PASS, TODO
+from vgg_teach.checks.training import check_evaluate, check_train_step
+from vgg_teach.training import engine
 
 
 def _failure(result) -> str:
@@ -78,7 +78,7 @@ def backward_on_logits_sum(model, images, labels, optimizer, loss_fn):
 
 def eval_mode(model, images, labels, optimizer, loss_fn):
     model.eval()
-    return step.train_step(model, images, labels, optimizer, loss_fn)
+    return answers.train_step(model, images, labels, optimizer, loss_fn)
 
 
 def swapped(model, images, labels, optimizer, loss_fn):
@@ -117,21 +117,21 @@ def item_before_backward(model, images, labels, optimizer, loss_fn):
 
 
 def returns_item(model, images, labels, optimizer, loss_fn):
-    return step.train_step(model, images, labels, optimizer, loss_fn).item()
+    return answers.train_step(model, images, labels, optimizer, loss_fn).item()
 
 
 def returns_logits(model, images, labels, optimizer, loss_fn):
     logits = model(images)
-    step.train_step(model, images, labels, optimizer, loss_fn)
+    answers.train_step(model, images, labels, optimizer, loss_fn)
     return logits
 
 
 def returns_nothing(model, images, labels, optimizer, loss_fn):
-    step.train_step(model, images, labels, optimizer, loss_fn)
+    answers.train_step(model, images, labels, optimizer, loss_fn)
 
 
 def own_optimizer(model, images, labels, optimizer, loss_fn):
-    return step.train_step(model, images, labels, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn)
+    return answers.train_step(model, images, labels, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn)
 
 
 def no_backward(model, images, labels, optimizer, loss_fn):
@@ -145,7 +145,7 @@ def stub(model, images, labels, optimizer, loss_fn):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize("fn", [step.train_step, zero_grad_first, zero_grad_last_with_model_train])
+@pytest.mark.parametrize("fn", [answers.train_step, zero_grad_first, zero_grad_last_with_model_train])
 def test_right_steps_pass(fn):
     result = check_train_step(fn)
     assert result.status == PASS, str(result)
@@ -183,21 +183,21 @@ def test_the_checks_leave_the_random_generator_alone():
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    check_train_step(step.train_step)
-    check_evaluate(step.evaluate)
+    check_train_step(answers.train_step)
+    check_evaluate(answers.evaluate)
     assert torch.equal(torch.rand(3), expected)
 
 
 def test_answers_are_the_engines_own_step_and_evaluation():
-    assert answers.train_step is step.train_step is engine.train_step
-    assert answers.evaluate is step.evaluate
+    assert answers.train_step is answers.train_step is engine.train_step
+    assert answers.evaluate is answers.evaluate
     assert engine.train_one_epoch.__kwdefaults__ is None  # `step` is positional-or-keyword, default the answer
-    assert engine.train_one_epoch.__defaults__[-1] is step.train_step
+    assert engine.train_one_epoch.__defaults__[-1] is answers.train_step
 
 
 # -- the evaluation -------------------------------------------------------------------------------------------------
 def eval_restores_train_mode(model, loader):
-    accuracy = step.evaluate(model, loader)
+    accuracy = answers.evaluate(model, loader)
     model.train()
     return accuracy
 
@@ -246,7 +246,7 @@ def eval_by_batches(model, loader):
 
 
 def eval_percent(model, loader):
-    return 100 * step.evaluate(model, loader)
+    return 100 * answers.evaluate(model, loader)
 
 
 def eval_count(model, loader):
@@ -268,7 +268,7 @@ def eval_stub(model, loader):
     raise NotImplementedError
 
 
-@pytest.mark.parametrize("fn", [step.evaluate, eval_restores_train_mode, eval_inference_mode_tensor])
+@pytest.mark.parametrize("fn", [answers.evaluate, eval_restores_train_mode, eval_inference_mode_tensor])
 def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     result = check_evaluate(fn)
     assert result.status == PASS, str(result)

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from vgg_teach.checks.feedback import FAIL, INFO, TODO
+from vgg_teach import answers
+from vgg_teach.checks import FAIL, INFO, TODO
 from vgg_teach.checks.training import check_confusion_matrix
-from vgg_teach.training import metrics as viz
+from vgg_teach.training import engine as viz
 
 
 def cm_loop(preds, labels, num_classes):
@@ -76,7 +77,7 @@ def cm_stub(preds, labels, num_classes):
     raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
 
 
-@pytest.mark.parametrize("fn", [cm_loop, cm_index_put, viz.confusion_matrix], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("fn", [cm_loop, cm_index_put, answers.confusion_matrix], ids=lambda f: f.__name__)
 def test_right_answers_pass(fn):
     result = check_confusion_matrix(fn)
     assert result.passed, str(result)
@@ -122,7 +123,7 @@ def test_reference_matches_a_loop_and_per_class_accuracy():
     gen = torch.Generator().manual_seed(1)
     labels = torch.randint(0, 7, (500,), generator=gen)
     preds = torch.randint(0, 7, (500,), generator=gen)
-    cm = viz.confusion_matrix(preds, labels, 7)
+    cm = answers.confusion_matrix(preds, labels, 7)
     assert torch.equal(cm, cm_loop(preds, labels, 7)) and cm.dtype == torch.int64
     acc = viz.per_class_accuracy(cm)
     for c in range(7):

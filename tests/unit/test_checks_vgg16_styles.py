@@ -14,8 +14,9 @@ import torchvision
 from torch import nn
 
 from vgg_teach import answers, models
-from vgg_teach.checks import build, check_vgg16
-from vgg_teach.checks.feedback import FAIL, INFO, TODO
+from vgg_teach.checks import FAIL, INFO, TODO
+from vgg_teach.checks import trace as build
+from vgg_teach.checks.vgg16 import check_vgg16
 
 D = models.CFGS["D"]
 ARCH = ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512))
@@ -282,7 +283,7 @@ def test_a_parameter_that_forward_never_uses_is_named():
 
 def test_the_input_goes_to_the_device_the_model_is_on(monkeypatch):
     """A model already on a GPU gets its input there: the device is read from the model (a fake here: no GPU)."""
-    from vgg_teach.analysis import layers
+    from vgg_teach import counting as layers
 
     seen: dict[str, object] = {}
     model = answers.MyVGG16(num_classes=10)

@@ -13,10 +13,12 @@ import sys
 import pytest
 import torch
 
+from tests.fakes import fake_datasets_module, fake_hf_cifar10, make_fake_cifar10, patched_cifar10_md5
 from vgg_teach.errors import DataError
-from vgg_teach.training import cifar10, download, hf_cifar10
+from vgg_teach.training import sources as cifar10
+from vgg_teach.training import sources as download
+from vgg_teach.training import sources as hf_cifar10
 from vgg_teach.training.data import CIFAR10_CLASSES, ImageTensors
-from vgg_teach.training.fakes import fake_datasets_module, fake_hf_cifar10, make_fake_cifar10, patched_cifar10_md5
 
 N_TRAIN, N_TEST = 250, 50  # 25 and 5 images of each class
 

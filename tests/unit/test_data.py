@@ -8,21 +8,28 @@ import tarfile
 import pytest
 import torch
 
+from tests.fakes import patched_cifar10_md5
 from vgg_teach.errors import DataError
-from vgg_teach.training import folders
-from vgg_teach.training.augment import DeviceLoader, normalize, random_crop_flip
-from vgg_teach.training.cifar10 import load_cifar10
+from vgg_teach.training import sources as folders
 from vgg_teach.training.data import (
     CIFAR10_CLASSES,
     CIFAR10_MEAN,
     CIFAR10_STD,
+    DeviceLoader,
     ImageTensors,
     hold_out,
+    normalize,
+    random_crop_flip,
     stratified_split,
     subsample,
 )
-from vgg_teach.training.fakes import make_image_folder, patched_cifar10_md5
-from vgg_teach.training.folders import load_image_folder, load_image_folder_splits, load_jpeg_tarball
+from vgg_teach.training.sources import (
+    load_cifar10,
+    load_image_folder,
+    load_image_folder_splits,
+    load_jpeg_tarball,
+    make_image_folder,
+)
 
 
 def _korean_first(message: str, korean: str, english: str) -> None:
@@ -179,7 +186,7 @@ def test_smoke_mode_without_cifar10_uses_fake_data_and_says_so(tmp_path, no_netw
     out = capsys.readouterr().out
     assert out.index("가짜 CIFAR-10") < out.index("FAKE CIFAR-10")
     assert (len(train), len(test)) == (500, 100) and train.classes == CIFAR10_CLASSES
-    assert not no_network.attempts and (tmp_path / "data" / "smoke-fake-cifar10").is_dir()
+    assert not no_network.attempts
     assert not (tmp_path / "data" / "cifar-10-batches-py").exists()  # the real location stays empty
 
 

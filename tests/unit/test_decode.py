@@ -18,9 +18,8 @@ import torch
 from PIL import Image
 
 from vgg_teach.errors import DataError
-from vgg_teach.training import decode
-from vgg_teach.training.fakes import make_image_folder
-from vgg_teach.training.folders import load_image_folder, load_image_folder_splits, load_jpeg_tarball
+from vgg_teach.training import sources as decode
+from vgg_teach.training.sources import load_image_folder, load_image_folder_splits, load_jpeg_tarball, make_image_folder
 
 
 def _png16(path: Path, pixels: np.ndarray) -> None:

@@ -10,19 +10,18 @@ from matplotlib import cbook
 from PIL import Image
 from torch import nn
 
-from vgg_teach.analysis.dense import (
+from vgg_teach.answers import linear_to_conv, to_fully_convolutional
+from vgg_teach.counting import meta_vgg
+from vgg_teach.dense import (
     TinyValidNet,
     crop_offsets,
     crop_scores,
     dense_predict,
     evaluation_cost_table,
     head_on_windows,
-    linear_to_conv,
     paper_table5,
     score_map_geometry,
-    to_fully_convolutional,
 )
-from vgg_teach.analysis.layers import meta_vgg
 from vgg_teach.errors import UsageError
 from vgg_teach.models import VGG, vgg_cifar
 
@@ -89,7 +88,7 @@ def test_the_geometry_matches_a_real_forward_pass_for_a_rectangle():
     fcn = to_fully_convolutional(meta_vgg("D"))
     g = score_map_geometry(fcn, (224, 416))
     assert g.size == (1, 7)
-    from vgg_teach.analysis.layers import _meta_forward
+    from vgg_teach.counting import _meta_forward
 
     assert tuple(_meta_forward(fcn, torch.empty(1, 3, 224, 416)).shape) == (1, 1000, *g.size)
     # score (i, j) is centred on the crop at (32 i, 32 j): the crop's centre is 111.5 pixels in
@@ -182,7 +181,7 @@ def photo():
 
 
 def test_scale_jitter_samples_s_in_range_and_crops_224(photo):
-    from vgg_teach.analysis.jitter import ScaleJitter
+    from vgg_teach.dense import ScaleJitter
 
     jitter = ScaleJitter(256, 512, 224, seed=0)
     samples = [jitter.sample(photo) for _ in range(40)]
@@ -201,7 +200,7 @@ def test_scale_jitter_samples_s_in_range_and_crops_224(photo):
 def test_scale_jitter_on_a_tensor_and_a_fixed_scale(photo):
     from torchvision.transforms import functional as TF
 
-    from vgg_teach.analysis.jitter import ScaleJitter
+    from vgg_teach.dense import ScaleJitter
 
     x = TF.to_tensor(photo)
     out = ScaleJitter(256, 256, 224, seed=1)(x)
@@ -212,7 +211,7 @@ def test_scale_jitter_on_a_tensor_and_a_fixed_scale(photo):
 
 # ---------------------------------------------------------------------------------------- A → D
 def test_d_from_a_copies_four_convolutions_by_shape_and_the_three_fully_connected_layers():
-    from vgg_teach.analysis.deep_init import init_from_shallower
+    from vgg_teach.dense import init_from_shallower
 
     torch.manual_seed(0)
     a, d = vgg_cifar("A", batch_norm=False), vgg_cifar("D", batch_norm=False)
@@ -230,7 +229,7 @@ def test_d_from_a_copies_four_convolutions_by_shape_and_the_three_fully_connecte
 
 
 def test_on_imagenet_size_most_of_d_starts_from_a():
-    from vgg_teach.analysis.deep_init import init_from_shallower
+    from vgg_teach.dense import init_from_shallower
 
     table = init_from_shallower(meta_vgg("D"), meta_vgg("A"))
     copied = sum(r.params for r in table if r.copied)
@@ -240,14 +239,14 @@ def test_on_imagenet_size_most_of_d_starts_from_a():
 
 
 def test_init_from_shallower_refuses_a_net_without_a_matching_layer():
-    from vgg_teach.analysis.deep_init import init_from_shallower
+    from vgg_teach.dense import init_from_shallower
 
     with pytest.raises(UsageError):
         init_from_shallower(meta_vgg("A"), meta_vgg("D"), deep_cfg="A", shallow_cfg="D", n_conv=13)
 
 
 def test_a_fixed_sigma_drifts_with_depth_and_kaiming_does_not():
-    from vgg_teach.analysis.deep_init import INIT_SCHEMES, activation_scales
+    from vgg_teach.dense import INIT_SCHEMES, activation_scales
 
     small = {s: activation_scales("D", s, input_size=32, batch=1) for s in INIT_SCHEMES}
     assert all(len(v) == 13 for v in small.values())

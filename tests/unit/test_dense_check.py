@@ -18,8 +18,9 @@ from torch import nn
 
 import vgg_teach.checks.dense as dense
 from vgg_teach import answers
-from vgg_teach.checks import check_fully_convolutional, check_score_map_predictions
-from vgg_teach.checks.feedback import FAIL, PASS, TODO
+from vgg_teach.checks import FAIL, PASS, TODO
+from vgg_teach.checks.dense import check_fully_convolutional
+from vgg_teach.checks.questions import check_score_map_predictions
 from vgg_teach.models import VGG
 
 
@@ -217,7 +218,7 @@ def test_not_a_function_is_a_clear_failure():
 
 # ------------------------------------------------------------------------------ predictions
 def test_the_predictions_answer_passes_and_matches_the_calculator():
-    from vgg_teach.analysis.dense import score_map_geometry
+    from vgg_teach.dense import score_map_geometry
 
     result = check_score_map_predictions(answers.predict_score_map)
     assert result.passed, str(result)

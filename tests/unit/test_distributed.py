@@ -12,12 +12,13 @@ import pytest
 import torch
 import torch.distributed as dist
 
+from vgg_teach import train as cli
 from vgg_teach.errors import UsageError
-from vgg_teach.training import cli, ddp, distributed
-from vgg_teach.training.augment import DeviceLoader
+from vgg_teach.training import distributed
+from vgg_teach.training import distributed as ddp
+from vgg_teach.training.data import DeviceLoader
 from vgg_teach.training.distributed import Dist, Launch, launch_from_env, local_batch, plan
-from vgg_teach.training.fakes import make_image_folder
-from vgg_teach.training.folders import load_image_folder_splits
+from vgg_teach.training.sources import load_image_folder_splits, make_image_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 TORCHRUN = {"RANK": "0", "WORLD_SIZE": "4", "LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "4"}

@@ -26,13 +26,13 @@ import pytest
 import torch
 from torch import nn
 
+from vgg_teach import train as cli
 from vgg_teach.env import seed_everything
 from vgg_teach.models import build_model
-from vgg_teach.training import cli
-from vgg_teach.training.augment import DeviceLoader
 from vgg_teach.training.checkpoint import load_state
-from vgg_teach.training.fakes import make_image_folder
-from vgg_teach.training.optim import make_optimizer, make_scheduler
+from vgg_teach.training.data import DeviceLoader
+from vgg_teach.training.recipe import make_optimizer, make_scheduler
+from vgg_teach.training.sources import make_image_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("ddp_worker.py")

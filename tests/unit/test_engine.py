@@ -13,17 +13,14 @@ import pytest
 import torch
 from torch import nn
 
+from vgg_teach.answers import train_step
 from vgg_teach.errors import DivergenceError, OutOfMemoryError, OutputWriteError
 from vgg_teach.models import build_model
 from vgg_teach.training import engine
 from vgg_teach.training.checkpoint import atomic_save, rng_state, set_rng_state
-from vgg_teach.training.config import TrainConfig
 from vgg_teach.training.engine import fit, train_one_epoch
-from vgg_teach.training.fakes import make_image_folder
-from vgg_teach.training.folders import load_image_folder_splits
-from vgg_teach.training.optim import lr_factor
-from vgg_teach.training.precision import Precision, amp_dtype
-from vgg_teach.training.step import train_step
+from vgg_teach.training.recipe import Precision, TrainConfig, amp_dtype, lr_factor
+from vgg_teach.training.sources import load_image_folder_splits, make_image_folder
 
 
 def load_checkpoint(path):

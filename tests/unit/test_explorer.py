@@ -7,9 +7,9 @@ import pytest
 import torch
 import torchvision
 
+from vgg_teach import plots as E
 from vgg_teach.models import vgg
-from vgg_teach.show import layer_explorer as E
-from vgg_teach.show.widgets import STATIC_CAPTION, LiveView
+from vgg_teach.show import STATIC_CAPTION, LiveView
 
 
 def numel(model) -> int:

@@ -14,7 +14,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from vgg_teach.show.font import KOREAN_FONT, use_korean_font
+from vgg_teach.env import KOREAN_FONT, use_korean_font
 
 MISSING = re.compile(r"Glyph .* missing from font")
 

@@ -85,7 +85,7 @@ def test_bad_configuration_message_is_bilingual():
 
 
 def test_init_once_gives_torchvisions_distributions_and_fresh_batch_norm():
-    from vgg_teach.models.architecture import init_once
+    from vgg_teach.models import init_once
 
     torch.manual_seed(0)
     theirs = torchvision.models.vgg16_bn(weights=None).state_dict()
@@ -101,7 +101,7 @@ def test_init_once_gives_torchvisions_distributions_and_fresh_batch_norm():
 
 
 def test_init_once_refuses_a_layer_it_would_leave_uninitialized():
-    from vgg_teach.models.architecture import init_once
+    from vgg_teach.models import init_once
 
     with pytest.raises(TypeError, match="'1'"):
         init_once(lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.PReLU()))

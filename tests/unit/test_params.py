@@ -8,20 +8,20 @@ import torch
 import torchvision
 from torch import nn
 
-from vgg_teach.analysis.compare import cifar_comparison, stacked_vs_single, why_3x3_table
-from vgg_teach.analysis.model_summary import summary, summary_text
-from vgg_teach.analysis.params import (
+from vgg_teach.answers import conv_params, linear_params
+from vgg_teach.counting import (
     batchnorm_params,
+    cifar_comparison,
     config_table,
-    conv_params,
     count_flops,
     layer_table,
-    linear_params,
     params_vs_compute,
+    stacked_vs_single,
+    why_3x3_table,
 )
 from vgg_teach.models import vgg, vgg16, vgg_cifar
-from vgg_teach.show.params_plots import plot_params_vs_compute
-from vgg_teach.show.tables import Table, _text_width
+from vgg_teach.plots import plot_params_vs_compute
+from vgg_teach.show import Table, _text_width
 
 TORCHVISION = {  # torchvision's own counts (also checked against its models below)
     "vgg11": 132_863_336, "vgg13": 133_047_848, "vgg16": 138_357_544, "vgg19": 143_667_240,
@@ -175,37 +175,6 @@ def test_cifar_comparison():
     with torch.device("meta"):
         assert rows["합계"].cifar_params == numel(vgg_cifar()) == 15_253_578
         assert rows["합계"].imagenet_params == numel(torchvision.models.vgg16_bn())
-
-
-def test_torchsummary_wrapper_runs_on_cpu(real_vgg16, capsys):
-    real_vgg16.train()
-    text = summary_text(real_vgg16)
-    assert "Total params: 138,357,544" in text and "Linear-39" in text
-    assert real_vgg16.training  # mode restored
-    summary(real_vgg16, (3, 32, 32))
-    assert "Total params: 138,357,544" in capsys.readouterr().out
-
-
-def test_torchsummary_wrapper_uses_the_models_device_when_a_gpu_exists(monkeypatch):
-    # Plain torchsummary.summary(model) on a machine with a GPU feeds CUDA inputs to a CPU model.
-    import torchsummary
-
-    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 6 * 6, 2))
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    with pytest.raises(Exception):
-        torchsummary.summary(model, (3, 8, 8))
-    assert "Total params: 802" in summary_text(model, (3, 8, 8))  # (27 + 1)·8 + (288 + 1)·2
-
-
-def test_torchsummary_wrapper_keeps_batchnorm_statistics():
-    model = vgg_cifar()
-    before = model.features[1].running_mean.clone()
-    text = summary_text(model, (3, 32, 32))
-    assert "Total params: 15,253,578" in text
-    assert torch.equal(model.features[1].running_mean, before) and model.training
-    with torch.device("meta"):
-        meta = vgg_cifar()
-    assert "Total params: 15,253,578" in summary_text(meta, (3, 32, 32))  # via an empty CPU copy
 
 
 def test_table_text_aligns_hangul():

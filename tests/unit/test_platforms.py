@@ -17,11 +17,12 @@ import nbformat
 import pytest
 import torch
 
-from vgg_teach import env, platforms
+from vgg_teach import env
+from vgg_teach import env as platforms
 from vgg_teach.models import build_model
-from vgg_teach.training.config import TrainConfig
 from vgg_teach.training.engine import fit
-from vgg_teach.training.folders import load_image_folder_splits
+from vgg_teach.training.recipe import TrainConfig
+from vgg_teach.training.sources import load_image_folder_splits
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVE_CELL = "7229856f"  # lesson 05's one cell that decides where the runs go

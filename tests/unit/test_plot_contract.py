@@ -21,8 +21,8 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import vgg_teach  # noqa: E402
-from vgg_teach.errors import UsageError  # noqa: E402
-from vgg_teach.show.font import use_korean_font  # noqa: E402
+from vgg_teach.env import use_korean_font
+from vgg_teach.errors import UsageError
 
 use_korean_font()
 
@@ -38,14 +38,13 @@ def _all_plot_functions() -> dict[str, object]:
 
 
 def _measurement():
-    from vgg_teach.analysis.receptive_field import vgg16_features
-    from vgg_teach.analysis.rf_measure import empirical_receptive_field
+    from vgg_teach.receptive_field import empirical_receptive_field, vgg16_features
 
     return empirical_receptive_field(vgg16_features(), "conv1_2")
 
 
 def _predictions(n_wrong: int = 4):
-    from vgg_teach.training.metrics import Predictions
+    from vgg_teach.training.engine import Predictions
 
     labels = torch.arange(8) % 4
     preds = labels.clone()
@@ -56,7 +55,7 @@ def _predictions(n_wrong: int = 4):
 
 
 def _score_map_geometry():
-    from vgg_teach.analysis.dense import score_map_geometry
+    from vgg_teach.dense import score_map_geometry
 
     return score_map_geometry(None, 384)
 
@@ -76,7 +75,7 @@ CASES = {
     "plot_samples": (lambda: ((torch.randint(0, 256, (4, 3, 8, 8), dtype=torch.uint8), [0, 1, 0, 1], ["x", "y"]),
                               {"ncols": 4}), 4),
     "plot_learning_curves": (lambda: (({"run": _history()},), {}), 2),
-    "plot_lr_schedule": (lambda: ((__import__("vgg_teach.training.config", fromlist=["TrainConfig"])
+    "plot_lr_schedule": (lambda: ((__import__("vgg_teach.training.recipe", fromlist=["TrainConfig"])
                                    .TrainConfig(epochs=2), 10), {}), 1),
     "plot_confusion_matrix": (lambda: ((torch.eye(3, dtype=torch.long) * 4, ["a", "b", "c"]), {}), 1),
     "plot_per_class_accuracy": (lambda: ((torch.tensor([0.5, 0.75, 1.0]), ["a", "b", "c"]), {}), 1),
@@ -117,7 +116,7 @@ def test_with_ax_it_draws_there_and_returns_that_figure(name):
 
 
 def test_the_wrong_number_of_axes_is_a_clear_error():
-    from vgg_teach.show import plot_learning_curves
+    from vgg_teach.plots import plot_learning_curves
 
     fig, ax = plt.subplots()
     with pytest.raises(UsageError, match="(?s)축\\(Axes\\)이 2개.*needs 2 Axes"):

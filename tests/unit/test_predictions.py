@@ -12,11 +12,10 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from vgg_teach import answers
-from vgg_teach.analysis import VGG16_RECEPTIVE_FIELDS
-from vgg_teach.checks import check_prediction, check_quiz
-from vgg_teach.checks.feedback import FAIL, PASS, TODO
-from vgg_teach.checks.predictions import QUESTIONS, QUIZZES, fmt_answer
-from vgg_teach.training import TrainConfig
+from vgg_teach.checks import FAIL, PASS, TODO
+from vgg_teach.checks.questions import QUESTIONS, QUIZZES, check_prediction, check_quiz, fmt_answer
+from vgg_teach.receptive_field import VGG16_RECEPTIVE_FIELDS
+from vgg_teach.training.recipe import TrainConfig
 
 
 def _meta(factory):

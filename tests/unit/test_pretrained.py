@@ -19,9 +19,9 @@ import torch
 import torchvision
 from torchvision.models import VGG16_BN_Weights
 
+from vgg_teach import pretrained
 from vgg_teach.answers import count_parameters, swap_head
-from vgg_teach.models import pretrained
-from vgg_teach.models.pretrained import (
+from vgg_teach.pretrained import (
     PretrainedWeightsError,
     expected_sha256_prefix,
     load_vgg16_bn_pretrained,

@@ -11,10 +11,14 @@ import torch
 import torchvision
 from torch import nn
 
-from vgg_teach.analysis.receptive_field import VGG16_RECEPTIVE_FIELDS, receptive_field_table
-from vgg_teach.analysis.rf_measure import effective_receptive_field, empirical_receptive_field
 from vgg_teach.models import conv_layer_names, make_layers, vgg16
-from vgg_teach.show.rf_plots import plot_rf_boxes, plot_rf_growth, rf_slider, show_rf_slider
+from vgg_teach.plots import plot_rf_boxes, plot_rf_growth, rf_slider, show_rf_slider
+from vgg_teach.receptive_field import (
+    VGG16_RECEPTIVE_FIELDS,
+    effective_receptive_field,
+    empirical_receptive_field,
+    receptive_field_table,
+)
 
 VGG16_RF = [3, 5, 6, 10, 14, 16, 24, 32, 40, 44, 60, 76, 92, 100, 132, 164, 196, 212]
 
@@ -247,7 +251,7 @@ def test_bad_arguments_give_bilingual_errors(features):
 def hangul():
     import matplotlib
     matplotlib.use("Agg")
-    from vgg_teach.show.font import use_korean_font
+    from vgg_teach.env import use_korean_font
     use_korean_font()
 
 

@@ -13,10 +13,10 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from vgg_teach.analysis.layers import forward_path, layer_names, leaf_layers
-from vgg_teach.analysis.receptive_field import VGG16_RECEPTIVE_FIELDS, receptive_field_table
+from vgg_teach.counting import layer_names, leaf_layers
 from vgg_teach.errors import UsageError
 from vgg_teach.models import CFGS
+from vgg_teach.receptive_field import VGG16_RECEPTIVE_FIELDS, forward_path, receptive_field_table
 
 
 def _meta(factory):

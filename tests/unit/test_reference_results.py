@@ -7,7 +7,7 @@ import re
 
 from torchvision.models import VGG16_BN_Weights
 
-from vgg_teach.training.reference_results import OUR_MEASUREMENTS, PUBLISHED_CIFAR10, expected_results, imagenet_result
+from vgg_teach.training.plan import OUR_MEASUREMENTS, PUBLISHED_CIFAR10, expected_results, imagenet_result
 
 
 def test_the_imagenet_row_is_read_from_the_weights_meta():

@@ -18,10 +18,10 @@ from vgg_teach.models import build_model
 from vgg_teach.training import checkpoint as ckpt
 from vgg_teach.training import engine
 from vgg_teach.training.checkpoint import atomic_write_json, load_state
-from vgg_teach.training.config import TrainConfig
 from vgg_teach.training.data import ImageTensors
 from vgg_teach.training.engine import fit
-from vgg_teach.training.folders import load_image_folder_splits
+from vgg_teach.training.recipe import TrainConfig
+from vgg_teach.training.sources import load_image_folder_splits
 
 CPU = torch.device("cpu")
 

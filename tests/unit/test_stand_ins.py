@@ -10,10 +10,10 @@ import torch
 import torchvision
 
 from vgg_teach.errors import DataError, PretrainedWeightsError
-from vgg_teach.models import is_stand_in, load_vgg16_bn_pretrained, weights_cached, weights_path
-from vgg_teach.training import cifar10
-from vgg_teach.training.cifar10 import STAND_IN_SIZE, load_cifar10
+from vgg_teach.pretrained import is_stand_in, load_vgg16_bn_pretrained, weights_cached, weights_path
+from vgg_teach.training import sources as cifar10
 from vgg_teach.training.data import CIFAR10_CLASSES
+from vgg_teach.training.sources import STAND_IN_SIZE, load_cifar10
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_offline_without_weights_the_lesson_gets_random_weights_and_the_reason(t
 
 
 def test_a_broken_weights_file_gives_the_stand_in_too(torch_home, smoke_off, no_network, capsys, monkeypatch):
-    from vgg_teach.models import pretrained
+    from vgg_teach import pretrained
 
     weights_path().parent.mkdir(parents=True)
     weights_path().write_bytes(b"an interrupted download")
@@ -73,7 +73,7 @@ def test_without_asking_no_fake_data(tmp_path, smoke_off, no_network, no_dataset
 
 def test_the_command_line_never_trains_on_fake_data(tmp_path, smoke_off, no_network, no_datasets, capsys,
                                                     monkeypatch):
-    from vgg_teach.training import cli
+    from vgg_teach import train as cli
 
     asked = []
     real = cifar10.load_cifar10

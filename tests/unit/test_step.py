@@ -10,13 +10,13 @@ import pytest
 import torch
 from torch import nn
 
+from vgg_teach.answers import evaluate, train_step
 from vgg_teach.models import build_model
 from vgg_teach.training import engine
-from vgg_teach.training.config import TrainConfig
 from vgg_teach.training.engine import fit
-from vgg_teach.training.folders import load_image_folder_splits
-from vgg_teach.training.precision import Precision
-from vgg_teach.training.step import StepHands, evaluate, train_step
+from vgg_teach.training.recipe import Precision, TrainConfig
+from vgg_teach.training.sources import load_image_folder_splits
+from vgg_teach.training.step import StepHands
 
 CPU = torch.device("cpu")
 TIMING = {"seconds", "eval_seconds", "images_per_second"}

@@ -19,9 +19,11 @@ import pytest
 import torch
 from PIL import Image
 
-from vgg_teach.training import cli, engine
-from vgg_teach.training.cli import SMOKE_TRAIN_IMAGES, main
-from vgg_teach.training.fakes import make_image_folder, patched_cifar10_md5
+from tests.fakes import patched_cifar10_md5
+from vgg_teach import train as cli
+from vgg_teach.train import SMOKE_TRAIN_IMAGES, main
+from vgg_teach.training import engine
+from vgg_teach.training.sources import make_image_folder
 
 TINY = ["--model", "vgg_tiny_cifar", "--no-progress", "--device", "cpu"]
 pytestmark = pytest.mark.usefixtures("smoke_on")

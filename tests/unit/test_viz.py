@@ -14,20 +14,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from vgg_teach.models import build_model  # noqa: E402
-from vgg_teach.show.font import use_korean_font  # noqa: E402
-from vgg_teach.show.predictions import plot_misclassified, plot_topk, prediction_browser, show_prediction_browser
-from vgg_teach.show.training_plots import (
+from vgg_teach.answers import confusion_matrix
+from vgg_teach.env import use_korean_font
+from vgg_teach.models import build_model
+from vgg_teach.plots import (
     CIFAR10_KO,
     class_label,
     plot_confusion_matrix,
     plot_learning_curves,
     plot_lr_schedule,
+    plot_misclassified,
     plot_per_class_accuracy,
     plot_samples,
+    plot_topk,
+    prediction_browser,
+    show_prediction_browser,
 )
-from vgg_teach.training.data import CIFAR10_CLASSES, ImageTensors  # noqa: E402
-from vgg_teach.training.metrics import Predictions, confusion_matrix, per_class_accuracy, predict
+from vgg_teach.training.data import CIFAR10_CLASSES, ImageTensors
+from vgg_teach.training.engine import Predictions, per_class_accuracy, predict
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 #: Hangul must really be drawn: a glyph missing from the font is an error here, not a warning.
@@ -111,7 +115,7 @@ def test_learning_curves_with_stages():
 
 
 def test_lr_schedule_follows_the_engine():
-    from vgg_teach.training.config import TrainConfig
+    from vgg_teach.training.recipe import TrainConfig
 
     config = TrainConfig(epochs=3, lr=0.2, warmup=0.2)
     fig = plot_lr_schedule(config, steps_per_epoch=10)
@@ -190,8 +194,8 @@ def test_browser_builds_filters_and_shows_a_static_figure(monkeypatch):
 def test_widget_uses_only_common_ipywidgets_api():
     import inspect
 
-    from vgg_teach.show import predictions
+    from vgg_teach import plots as predictions
 
     source = inspect.getsource(predictions)
     used = set(re.findall(r"(?<![\w.])widgets\.(\w+)", source))
-    assert used <= {"IntSlider", "Dropdown", "Output", "VBox", "HBox", "interactive"}, used
+    assert used <= {"IntSlider", "Dropdown", "Checkbox", "IntText", "Output", "VBox", "HBox", "interactive"}, used

@@ -1,24 +1,279 @@
-"""Exercise checks, one module per lesson topic; every check returns a bilingual CheckResult and never raises.
+"""Exercise feedback shared by every lesson's check cells.
 
-``from vgg_teach.checks import check_vgg16`` imports only what that check needs: each name is imported from
-its module the first time it is asked for. The feedback type (:mod:`.feedback`) and the op recorder
-(:mod:`.trace`) live here too.
+A check function returns a :class:`CheckResult`: a list of :class:`CheckItem` lines, each with a
+status (✅ pass, ❌ fail, ⏳ not written yet, ℹ️ note) and a Korean and an English sentence. The result
+renders as HTML in Jupyter/Colab and as plain text elsewhere, is truthy only when every item passed,
+and :meth:`CheckResult.use` lets the lesson go on with the learner's code once it passes — or with
+the course's reference implementation, saying so plainly, while it does not.
+
+:func:`never_raises` turns any exception raised by the learner's code into a ❌ (or ⏳ for an
+exercise's stub, :func:`is_stub`) so that "Run all" never stops at a check cell.
 """
 
 from __future__ import annotations
 
-from .._lazy import lazy_exports
+import functools
+import html
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, TypeVar
 
-_WHERE = {
-    "check_vgg16": ".vgg16", "VGG16_PARAMS": ".vgg16",
-    "check_make_layers": ".make_layers",
-    "check_conv_params": ".params", "check_linear_params": ".params",
-    "check_receptive_fields": ".receptive_field",
-    "check_head_swap": ".head", "check_parameter_count": ".param_count",
-    "check_confusion_matrix": ".training", "check_train_step": ".train_step", "check_evaluate": ".train_step",
-    "check_prediction": ".predictions", "check_quiz": ".predictions",
-    "check_fully_convolutional": ".dense", "check_score_map_predictions": ".score_map",
-}
+# ---- from vgg_teach.checks.feedback (phase-1 merge)
+PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
 
-__all__ = sorted(_WHERE)
-__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
+
+_ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
+
+
+_COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", TODO: "#9a6700", INFO: "#0969da"}
+
+
+#: The first line of a check's text starts with one of these; the test suite reads them.
+PASSED_MARK = "✅ 통과(passed)"
+
+
+PENDING_MARK = "⏳ 아직(not yet)"
+
+
+FAILED_MARK = "❌ 다시(try again)"
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class CheckItem:
+    """One line of feedback: a status, a Korean sentence and its English counterpart."""
+
+    status: str
+    ko: str
+    en: str
+    hint_ko: str = ""
+    hint_en: str = ""
+
+    def text(self) -> str:
+        lines = [f"{_ICONS[self.status]} {self.ko}", f"   {self.en}"]
+        if self.hint_ko or self.hint_en:
+            lines.append(f"   💡 {self.hint_ko}")
+            lines.append(f"      {self.hint_en}")
+        return "\n".join(lines)
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one exercise check; truthy only when nothing failed or is missing."""
+
+    name: str
+    items: list[CheckItem] = field(default_factory=list)
+
+    # -- building ---------------------------------------------------------------------------
+    def add(self, status: str, ko: str, en: str, hint_ko: str = "", hint_en: str = "") -> CheckItem:
+        item = CheckItem(status, ko, en, hint_ko, hint_en)
+        self.items.append(item)
+        return item
+
+    def ok(self, ko: str, en: str) -> None:
+        self.add(PASS, ko, en)
+
+    def fail(self, ko: str, en: str, hint_ko: str = "", hint_en: str = "") -> None:
+        self.add(FAIL, ko, en, hint_ko, hint_en)
+
+    def todo(self, ko: str, en: str) -> None:
+        self.add(TODO, ko, en)
+
+    def note(self, ko: str, en: str) -> None:
+        self.add(INFO, ko, en)
+
+    def expect(self, condition: bool, ok: tuple[str, str], bad: tuple[str, str],
+               hint: tuple[str, str] = ("", "")) -> bool:
+        """Add a ✅ line with ``ok`` when ``condition`` holds, else a ❌ line with ``bad``."""
+        if condition:
+            self.ok(*ok)
+        else:
+            self.fail(*bad, *hint)
+        return bool(condition)
+
+    def not_a_function(self, value: Any, name: str = "") -> bool:
+        """A ❌ line and True when ``value`` cannot be called (a check handed the result, not the function)."""
+        if callable(value):
+            return False
+        got = type(value).__name__
+        if name:
+            self.fail(f"{name}에 함수를 넘겨 주세요 (받은 것: {got}).", f"Pass a function as {name} (got {got}).")
+        else:
+            self.fail(f"함수를 넘겨 주세요 (받은 것: {got}).", f"Pass a function (got a {got}).")
+        return True
+
+    # -- reading ----------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        statuses = {i.status for i in self.items}
+        if FAIL in statuses:
+            return FAIL
+        if TODO in statuses or PASS not in statuses:
+            return TODO
+        return PASS
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    @property
+    def failures(self) -> list[CheckItem]:
+        return [i for i in self.items if i.status in (FAIL, TODO)]
+
+    def headline(self) -> str:
+        mark = {PASS: PASSED_MARK, TODO: PENDING_MARK, FAIL: FAILED_MARK}[self.status]
+        return f"{mark} — {self.name}"
+
+    def __str__(self) -> str:
+        return "\n".join([self.headline(), *(i.text() for i in self.items)])
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython's text/plain
+        p.text(str(self))
+
+    def _repr_html_(self) -> str:
+        color = _COLOURS[self.status]
+        rows = []
+        for i in self.items:
+            hint = ""
+            if i.hint_ko or i.hint_en:
+                hint = (f"<div style='margin-top:2px;color:#57606a'>💡 {html.escape(i.hint_ko)}<br>"
+                        f"<i>{html.escape(i.hint_en)}</i></div>")
+            rows.append(
+                f"<tr><td style='vertical-align:top;padding:2px 6px'>{_ICONS[i.status]}</td>"
+                f"<td style='text-align:left;padding:2px 6px'>{html.escape(i.ko)}<br>"
+                f"<i style='color:#57606a'>{html.escape(i.en)}</i>{hint}</td></tr>"
+            )
+        return (
+            f"<div class='vgg-teach-check' data-status='{self.status}' "
+            f"style='border-left:4px solid {color};padding:4px 10px;margin:4px 0'>"
+            f"<b style='color:{color}'>{html.escape(self.headline())}</b>"
+            f"<table style='border:none;margin-top:4px'>{''.join(rows)}</table></div>"
+        )
+
+    # -- continuing the lesson --------------------------------------------------------------
+    def use(self, learner: T, reference: T, what: str | None = None) -> T:
+        """Show this report, then return ``learner`` if the check passed, else ``reference``.
+
+        Says in both languages which one the rest of the lesson uses.
+        """
+        _show(self)
+        label = what or getattr(learner, "__name__", None) or type(learner).__name__
+        if self.passed:
+            print(f"▶ 여러분이 작성한 {label}(으)로 레슨을 이어 갑니다. / "
+                  f"Continuing the lesson with your {label}.")
+            return learner
+        ref_name = getattr(reference, "__qualname__", None) or type(reference).__name__
+        module = getattr(reference, "__module__", "vgg_teach")
+        print(f"▶ 아직 통과하지 못해서 참고 구현 {module}.{ref_name}(으)로 레슨을 이어 갑니다. "
+              f"위 연습을 고친 뒤 이 셀을 다시 실행하세요. / Not passing yet, so the lesson continues with the "
+              f"reference {module}.{ref_name}. Fix the exercise above and re-run this cell.")
+        return reference
+
+
+def _show(obj: Any) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        print(obj)
+        return
+    if get_ipython() is None:
+        print(obj)
+    else:
+        display(obj)
+
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+#: The ⏳ line of an exercise whose stub still runs — also when the learner filled in the TODO but
+#: re-ran only the check cell, so that Python still holds the old function.
+NOT_WRITTEN = ("아직 작성하지 않았습니다: 위 연습 셀의 TODO를 채우고 그 셀을 실행한 다음 이 셀을 다시 실행하세요. "
+               "이미 채웠다면 연습 셀부터 다시 실행하세요: 그 전까지 파이썬은 예전 코드(빈 칸)를 씁니다.",
+               "Not written yet: fill in the TODO in the exercise cell above, run that cell, then run this one "
+               "again. Already filled it in? Run the exercise cell first: until you do, Python still has the old "
+               "stub.")
+
+
+#: torch's message when a module without ``forward`` (an ``nn.ModuleList``, a bare ``nn.Module``) is called.
+_NO_FORWARD = 'missing the required "forward" function'
+
+
+def _outside(filename: str) -> bool:
+    """A frame of the learner's code: neither torch's nor this package's."""
+    return not filename.startswith(_PACKAGE) and "/torch/" not in filename and "\\torch\\" not in filename
+
+
+def is_stub(exc: BaseException) -> bool:
+    """Is ``exc`` an exercise's unwritten stub, i.e. a ``raise NotImplementedError`` in the learner's code?
+
+    A ``NotImplementedError`` that torch raises (calling an ``nn.ModuleList``, an op the ``meta``
+    device lacks) is not a stub: it is an error in code the learner did write.
+    """
+    if not isinstance(exc, NotImplementedError) or _NO_FORWARD in str(exc):
+        return False
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return True  # raised straight at us: we cannot tell, so believe it is the stub
+    last = frames[-1]
+    if not _outside(last.filename):
+        return False
+    return not last.line or last.line.lstrip().startswith("raise")
+
+
+def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
+    """A short (ko, en) description of an exception raised by learner code, with its last frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _outside(f.filename)][-limit:]
+    where = "; ".join(f"{f.name}() line {f.lineno}: {f.line}" for f in frames if f.line)
+    msg = f"{type(exc).__name__}: {exc}".strip()
+    tail = f" — {where}" if where else ""
+    return (f"코드를 실행하다가 오류가 났습니다 — {msg}{tail}",
+            f"Your code raised an error — {msg}{tail}")
+
+
+def exception_hint(exc: BaseException) -> tuple[str, str]:
+    """A (ko, en) hint for errors that have one well-known cause, else ``("", "")``."""
+    if _NO_FORWARD in str(exc):
+        return ("nn.ModuleList(과 forward가 없는 nn.Module)은 계층을 담아 두기만 할 뿐 호출할 수 없습니다. "
+                "nn.Sequential(*layers)을 쓰거나, forward에서 for layer in self.layers: x = layer(x) 처럼 차례로 "
+                "부르세요.",
+                "An nn.ModuleList (or an nn.Module without forward) only holds layers; it cannot be called. Use "
+                "nn.Sequential(*layers), or call them in turn in forward: for layer in self.layers: x = layer(x).")
+    return "", ""
+
+
+def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
+    """Decorator for check functions: whatever the learner's code raises becomes a ⏳/❌ line.
+
+    An exercise's stub (:func:`is_stub`) becomes ⏳ with :data:`NOT_WRITTEN`; any other exception —
+    a ``NotImplementedError`` that torch raised included — becomes ❌ with its message and the lines
+    where it happened.
+    """
+
+    def wrap(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+        @functools.wraps(check)
+        def run(*args: Any, **kwargs: Any) -> CheckResult:
+            result = CheckResult(name)
+            try:
+                return check(result, *args, **kwargs)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - the whole point is to never raise
+                if is_stub(exc):
+                    result.todo(*NOT_WRITTEN)
+                else:
+                    result.fail(*describe_exception(exc), *exception_hint(exc))
+            return result
+
+        return run
+
+    return wrap

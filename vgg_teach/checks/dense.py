@@ -26,14 +26,13 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..analysis.dense import HEAD_NAMES, score_map_geometry
-from ..analysis.dense import to_fully_convolutional as reference
-from ..analysis.layers import _meta_forward, eval_mode, leaf_layers
+from ..answers import to_fully_convolutional as reference
+from ..counting import _meta_forward, eval_mode, leaf_layers
+from ..dense import HEAD_NAMES, score_map_geometry
 from ..models import vgg16
-from .feedback import CheckResult, never_raises
+from . import CheckResult, never_raises
 
-__all__ = ["check_fully_convolutional"]
-
+# ---- from vgg_teach.checks.dense (phase-1 merge)
 #: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
 _DENSE_SIZES = ((384, 384), (224, 288))
 

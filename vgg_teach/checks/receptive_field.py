@@ -24,12 +24,11 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
-from ..analysis.receptive_field import receptive_field_table
 from ..models import CFGS, conv_layer_names, vgg16
-from .feedback import CheckResult, describe_exception, is_stub, never_raises
+from ..receptive_field import receptive_field_table
+from . import CheckResult, describe_exception, is_stub, never_raises
 
-__all__ = ["check_receptive_fields", "VGG16_LAYERS", "random_stacks"]
-
+# ---- from vgg_teach.checks.receptive_field (phase-1 merge)
 #: VGG16's conv/pool layers as ``(kernel, stride)``: every conv is (3, 1), every max pooling (2, 2).
 VGG16_LAYERS: list[tuple[int, int]] = [(2, 2) if spec == "M" else (3, 1) for spec in CFGS["D"]]
 
@@ -159,6 +158,7 @@ _MISTAKES: list[tuple[dict[str, Any], str, str]] = [
      "rf를 0에서 시작했습니다: 입력 픽셀 하나는 자기 자신을 보므로 rf = 1 에서 시작합니다.",
      "You started at rf = 0: an input pixel sees itself, so start at rf = 1."),
 ]
+
 
 _RECURRENCE = ("계층마다: k_eff = d·(k − 1) + 1, rf += (k_eff − 1)·jump, jump *= stride (시작: rf = 1, jump = 1).",
                "For every layer: k_eff = d·(k − 1) + 1, rf += (k_eff − 1)·jump, jump *= stride "

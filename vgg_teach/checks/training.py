@@ -1,4 +1,18 @@
-"""The check of the confusion matrix used by the analysis of the trained models.
+"""The checks of lesson 05's two exercises: one training step, and the evaluation. Both never raise.
+
+- :func:`check_train_step` runs the learner's ``train_step(model, images, labels, optimizer, loss_fn)`` on a tiny
+  model (conv, batch norm, dropout, linear) from the same start and with the same dropout masks as the engine's
+  own step (:func:`vgg_teach.training.step.train_step`), and compares every weight and batch-norm statistic after
+  one step and after two (a forgotten ``zero_grad`` shows only at the second). It records what the step did, in
+  order — forward (train mode? gradients?), loss (arguments swapped? logits detached?), ``zero_grad`` (the
+  optimizer's or the model's), backward (from the loss or the logits?), ``step`` — so a mistake gets its name.
+- :func:`check_evaluate` runs ``evaluate(model, loader)`` on a tiny model left in train mode (as training leaves it)
+  and batches of 5, 5, 5 and 3 images, so that the usual slips give numbers of their own (per-batch accuracies
+  averaged, the count over the number of batches, a percentage, the count). A forward hook sees whether each
+  forward pass ran in eval mode without gradients. Restoring train mode is the engine's job (``train_one_epoch``
+  calls ``model.train()`` every epoch): either way passes.
+
+The check of the confusion matrix used by the analysis of the trained models.
 
 :func:`check_confusion_matrix` calls the learner's ``confusion_matrix(preds, labels, num_classes)``
 on a small example worked out by hand, on classes that never occur, on no images at all and on
@@ -10,16 +24,391 @@ changed input. Never raises.
 
 from __future__ import annotations
 
+import copy
+import math
 from typing import Any, Callable
 
 import torch
+from torch import nn
+from torch.nn import functional as F
 
-from ..training.metrics import confusion_matrix as reference_confusion_matrix
-from .feedback import CheckResult, describe_exception, is_stub, never_raises
+from ..answers import confusion_matrix as reference_confusion_matrix
+from ..answers import evaluate as reference_evaluate
+from ..answers import train_step as reference_step
+from . import CheckResult, describe_exception, is_stub, never_raises
 
-__all__ = ["check_confusion_matrix"]
+# ---- from vgg_teach.checks.train_step (phase-1 merge)
+_SGD = {"lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4}
 
 
+_EVAL_BATCHES, _EVAL_RIGHT = (5, 5, 5, 3), (5, 0, 2, 3)  # 10 of 18 right: 0.5556, per-batch mean 0.6
+
+
+def _tiny_model() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                         nn.Flatten(), nn.Dropout(0.5), nn.Linear(16, 5))
+
+
+class _Trace(list):
+    """What a step did, as ``(event, details)`` pairs, one list per call."""
+
+    def add(self, event: str, **details: Any) -> None:
+        self[-1].append((event, details))
+
+    def watch(self, model: nn.Module) -> None:
+        def forward(module: nn.Module, inputs: Any, output: Any) -> None:
+            self.add("forward", train=module.training, grad=torch.is_grad_enabled())
+            if isinstance(output, torch.Tensor) and output.requires_grad:
+                output.register_hook(lambda g: self.add("backward_logits"))
+
+        model.register_forward_hook(forward)
+        plain = model.zero_grad
+
+        def zero_grad(set_to_none: bool = True) -> None:
+            self.add("zero_grad")
+            plain(set_to_none=set_to_none)
+
+        model.zero_grad = zero_grad  # the model's zero_grad clears the same gradients
+
+
+class _SGD_(torch.optim.SGD):
+    """SGD that notes its ``zero_grad`` and ``step`` in a trace."""
+
+    def __init__(self, params: Any, trace: _Trace) -> None:
+        super().__init__(params, **_SGD)
+        self._trace = trace
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._trace.add("zero_grad")
+        super().zero_grad(set_to_none=set_to_none)
+
+    def step(self, closure: Any = None) -> Any:
+        self._trace.add("step")
+        return super().step(closure)
+
+
+class _Loss(nn.Module):
+    """Cross-entropy that notes its call (arguments swapped? logits detached?) and the backward through it."""
+
+    def __init__(self, trace: _Trace) -> None:
+        super().__init__()
+        self.trace, self.last = trace, None
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        tensors = isinstance(logits, torch.Tensor) and isinstance(labels, torch.Tensor)
+        swapped = tensors and not logits.is_floating_point() and labels.is_floating_point()
+        self.trace.add("loss", swapped=swapped, detached=tensors and not swapped and not logits.requires_grad)
+        loss = F.cross_entropy(logits, labels)
+        if loss.requires_grad:
+            loss.register_hook(lambda g: self.trace.add("backward_loss"))
+        self.last = loss
+        return loss
+
+
+def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
+    gen = torch.Generator().manual_seed(11)
+    return [(torch.randn(6, 3, 8, 8, generator=gen), torch.tensor([0, 1, 2, 3, 4, 0]).roll(i)) for i in range(2)]
+
+
+def _run(step: Callable, trace: _Trace, batches: list) -> tuple[list[dict], list[Any], list[Any]]:
+    """Two calls of ``step`` from the same start: the state after each call, what each returned, the loss it made."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = _tiny_model().train()
+        trace.watch(model)
+        loss_fn, optimizer = _Loss(trace), _SGD_(model.parameters(), trace)
+        states, returned, computed = [], [], []
+        for i, (images, labels) in enumerate(batches):
+            torch.manual_seed(100 + i)  # the same dropout masks for the learner's step and the engine's
+            trace.append([])
+            returned.append(step(model, images, labels, optimizer, loss_fn))
+            computed.append(loss_fn.last)
+            states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+            trace.add("after", train=model.training)
+    return states, returned, computed
+
+
+def _largest_difference(got: dict, want: dict) -> tuple[str, float]:
+    """The weight (or statistic) that differs most, and by how much; floating-point ones come first."""
+    diffs = {k: float((got[k].double() - want[k].double()).abs().max()) for k in want}
+    floats = [k for k in want if want[k].is_floating_point() and diffs[k] > 1e-5]
+    name = max(floats or diffs, key=diffs.get)
+    return name, diffs[name]
+
+
+def _first(events: list, name: str) -> int:
+    return next((i for i, (e, _) in enumerate(events) if e == name), -1)
+
+
+def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str] | None:
+    """The mistake one call's trace shows, as (what ko, what en, hint ko, hint en), or ``None``.
+
+    ``complete=False``: the call stopped with an error, so only what happened before it can be judged.
+    """
+    names = [e for e, _ in events]
+    forward = next((d for e, d in events if e == "forward"), None)
+    loss = next((d for e, d in events if e == "loss"), None)
+    after = next((d for e, d in events if e == "after"), None)
+    backward = min((i for i, e in enumerate(names) if e.startswith("backward")), default=-1)
+    if forward is not None and not forward["grad"]:
+        return ("순전파를 torch.no_grad() 안에서 했습니다: 기울기를 구할 계산 그래프가 없습니다.",
+                "The forward pass ran inside torch.no_grad(): there is no graph to compute gradients from.",
+                "no_grad는 평가(evaluate)에서만 씁니다. 학습 스텝에서는 빼세요.",
+                "no_grad belongs in the evaluation; leave it out of the training step.")
+    if (forward is not None and not forward["train"]) or (after is not None and not after["train"]):
+        return ("스텝이 모델을 평가 모드(model.eval())로 바꿨습니다: 학습 중에는 드롭아웃과 배치 정규화가 "
+                "학습 모드여야 합니다.",
+                "The step put the model in eval mode (model.eval()): during training, dropout and batch norm must be "
+                "in train mode.",
+                "모드는 엔진이 정합니다: train_one_epoch가 에포크마다 model.train()을 부릅니다. "
+                "스텝에서 model.eval()을 빼세요.",
+                "The engine sets the mode: train_one_epoch calls model.train() every epoch. Remove model.eval() from "
+                "the step.")
+    if loss is not None and loss["swapped"]:
+        return ("loss_fn(labels, logits)처럼 인자의 순서가 바뀌었습니다.", "The arguments are swapped, as in "
+                "loss_fn(labels, logits).",
+                "PyTorch의 손실 함수는 예측이 먼저, 정답이 나중입니다: loss_fn(logits, labels).",
+                "PyTorch losses take the prediction first, the target second: loss_fn(logits, labels).")
+    if loss is not None and loss["detached"]:
+        return ("손실에 넣은 로짓이 계산 그래프에서 떨어져 있습니다(.detach() 또는 .data).",
+                "The logits given to the loss are cut off the graph (.detach() or .data).",
+                "model(images)의 출력을 그대로 loss_fn에 넣으세요.", "Pass model(images)'s output to loss_fn as it is.")
+    if not complete:
+        return None
+    if "step" not in names:
+        return ("optimizer.step()을 부르지 않았습니다: 가중치가 바뀌지 않습니다.",
+                "optimizer.step() is never called: the weights do not change.",
+                "넘겨받은 optimizer로 optimizer.step()을 부르세요(새 옵티마이저를 만들지 말고).",
+                "Call optimizer.step() on the optimizer you were given (do not make a new one).")
+    if backward < 0:
+        return ("loss.backward()를 부르지 않았습니다: 기울기가 없어 갱신할 것이 없습니다.",
+                "loss.backward() is never called: without gradients there is nothing to update.", "", "")
+    if "backward_loss" not in names:
+        return ("역전파를 손실이 아닌 다른 값(로짓 등)에서 했습니다.",
+                "Backward ran from something other than the loss (the logits?).",
+                "loss = loss_fn(logits, labels)의 loss에서 loss.backward()를 부르세요.",
+                "Call loss.backward() on the loss = loss_fn(logits, labels).")
+    if _first(events, "step") < backward:
+        return ("optimizer.step()을 loss.backward()보다 먼저 불렀습니다: 이번 배치의 기울기가 생기기 전에 갱신합니다.",
+                "optimizer.step() comes before loss.backward(): it updates before this batch's gradients exist.",
+                "순서: 순전파 → 손실 → zero_grad → backward → step.",
+                "The order: forward → loss → zero_grad → backward → step.")
+    if any(e == "zero_grad" and backward < i < _first(events, "step") for i, (e, _) in enumerate(events)):
+        return ("backward와 step 사이에서 zero_grad를 불러, 방금 구한 기울기를 갱신 전에 지웠습니다.",
+                "zero_grad between backward and step wipes the new gradients before the update.",
+                "zero_grad는 backward보다 먼저(또는 step 뒤에) 부르세요.",
+                "Call zero_grad before backward (or after step).")
+    if names.count("step") > 1:
+        return ("optimizer.step()을 한 스텝에 두 번 불렀습니다.", "optimizer.step() is called twice in one step.",
+                "", "")
+    return None
+
+
+def _explain_error(exc: BaseException) -> tuple[str, str]:
+    text = str(exc)
+    if "implicitly created only for scalar outputs" in text:
+        return ("스칼라(scalar)가 아닌 텐서(로짓?)에서 backward()를 불렀습니다. 손실은 배치 전체에 숫자 하나입니다: "
+                "loss = loss_fn(logits, labels); loss.backward().",
+                "backward() on a tensor that is not a scalar (the logits?). The loss is one number for the batch: "
+                "loss = loss_fn(logits, labels); loss.backward().")
+    if "has no attribute 'backward'" in text:
+        return ("loss.item()처럼 파이썬 숫자가 된 손실에서는 역전파할 수 없습니다. "
+                "텐서인 손실에서 backward()를 부르세요.",
+                "A loss turned into a Python number (loss.item()) cannot backpropagate: call backward() on the "
+                "tensor.")
+    if "backward through the graph a second time" in text:
+        return ("loss.backward()를 두 번 불렀습니다: 한 스텝에 한 번입니다.",
+                "loss.backward() is called twice: once per step.")
+    if "does not require grad" in text:
+        return ("손실이 계산 그래프에 이어져 있지 않습니다(.detach(), .item(), torch.no_grad()?).",
+                "The loss is not connected to the graph (.detach(), .item(), torch.no_grad()?).")
+    return "", ""
+
+
+@never_raises("check_train_step")
+def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> CheckResult:
+    """Does ``train_step`` leave the same weights as the engine's step, after one step and after two?"""
+    if result.not_a_function(train_step):
+        return result
+    batches = _batches()
+    want = _run(reference_step, _Trace(), batches)[0]
+    trace = _Trace()
+    try:
+        got, returned, computed = _run(train_step, trace, batches)
+    except Exception as exc:  # noqa: BLE001
+        if is_stub(exc):
+            raise
+        said_ko, said_en = describe_exception(exc)
+        named = _read_trace(trace[-1], complete=False) if trace else None
+        if named is not None:
+            result.fail(f"{named[0]} ({said_ko})", f"{named[1]} ({said_en})", *named[2:])
+        else:
+            result.fail(said_ko, said_en, *_explain_error(exc))
+        return result
+    value = returned[0]
+    if not isinstance(value, torch.Tensor):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        result.fail(f"손실 텐서가 아니라 {type(value).__name__}을(를) 돌려줍니다.",
+                    f"Returns a {type(value).__name__}, not the loss tensor.",
+                    *(("loss.item()이 아니라 loss를 돌려주세요: 엔진은 손실을 GPU 위에서 더하고, .item()은 스텝마다 "
+                       "GPU를 기다리게 합니다.", "Return loss, not loss.item(): the engine sums losses on the GPU, and "
+                       ".item() would make every step wait for it.") if number else
+                      ("마지막 줄에 return loss를 쓰세요.", "End with return loss.")))
+        return result
+    if value.numel() != 1:
+        result.fail(f"모양이 {tuple(value.shape)}인 텐서를 돌려줍니다: 손실(숫자 하나)이 아닙니다(로짓?).",
+                    f"Returns a tensor of shape {tuple(value.shape)}: not the loss, a single number (the logits?).",
+                    "return loss", "return loss")
+        return result
+    got_loss = float(value.detach())
+    want_loss = float(computed[0].detach()) if isinstance(computed[0], torch.Tensor) else math.nan
+    if not math.isclose(got_loss, want_loss, rel_tol=1e-5, abs_tol=1e-6):
+        result.fail(f"돌려준 값 {got_loss:.4f}이(가) loss_fn이 계산한 손실 {want_loss:.4f}과 다릅니다.",
+                    f"Returns {got_loss:.4f}, not the loss that loss_fn computed ({want_loss:.4f}).",
+                    "loss = loss_fn(logits, labels)를 그대로 돌려주세요.",
+                    "Return loss = loss_fn(logits, labels) as it is.")
+        return result
+    result.ok(f"손실 텐서(숫자 하나, {got_loss:.4f})를 돌려줍니다.", f"Returns the loss tensor ({got_loss:.4f}).")
+    for i in range(2):
+        name, diff = _largest_difference(got[i], want[i])
+        if diff <= 1e-5:
+            continue
+        named = _read_trace(trace[i])
+        if named is None and i == 1 and not any(e == "zero_grad" for call in trace for e, _ in call):
+            named = ("zero_grad를 부르지 않았습니다: 두 번째 스텝이 첫 배치와 둘째 배치의 기울기를 더한 값으로 "
+                     "갱신했습니다 (backward는 .grad에 더합니다).",
+                     "zero_grad is never called: the second step used the first and second batches' gradients added "
+                     "together (backward adds into .grad).",
+                     "backward 전에 optimizer.zero_grad()를 부르세요.", "Call optimizer.zero_grad() before backward.")
+        ko, en, *hint = named or ("", "", "", "")
+        result.fail(f"{('첫', '두')[i]} 번째 스텝 뒤의 가중치가 엔진의 스텝과 다릅니다 "
+                    f"(가장 큰 차이: {name}에서 {diff:.3g}). {ko}",
+                    f"After step {i + 1} the weights differ from the engine's step (largest difference {diff:.3g} in "
+                    f"{name}). {en}", *hint)
+        return result
+    result.ok("같은 시작점에서 한 스텝, 두 스텝 뒤의 가중치와 배치 정규화 통계가 엔진의 스텝과 같습니다.",
+              "From the same start, the weights and batch-norm statistics after one step and after two are those of "
+              "the engine's step.")
+    return result
+
+
+def _eval_setup() -> tuple[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """A tiny model in train mode (with trained-looking batch-norm statistics) and batches of 5, 5, 5 and 3."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        model = _tiny_model()
+        images = torch.randn(sum(_EVAL_BATCHES), 3, 8, 8) * 2 + 0.5
+        with torch.no_grad():
+            model.train()(images)  # running statistics that differ from any one batch's
+            preds = model.eval()(images).argmax(1)
+    batches, start = [], 0
+    for size, right in zip(_EVAL_BATCHES, _EVAL_RIGHT):
+        p = preds[start:start + size]
+        labels = torch.where(torch.arange(size) < right, p, (p + 1) % 5)
+        batches.append((images[start:start + size], labels))
+        start += size
+    return model.train(), batches
+
+
+class _Loader:
+    """Batches, and ``len()`` as a DataLoader or the engine's DeviceLoader gives it: the number of batches."""
+
+    def __init__(self, batches: list) -> None:
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+@never_raises("check_evaluate")
+def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckResult:
+    """Does ``evaluate(model, loader)`` return the fraction of right images, in eval mode and without gradients?"""
+    if result.not_a_function(evaluate):
+        return result
+    model, batches = _eval_setup()
+    truth = reference_evaluate(copy.deepcopy(model), _Loader(batches))
+    weights = copy.deepcopy(model.state_dict())
+    seen: list[tuple[bool, bool]] = []
+    model.register_forward_hook(lambda m, i, o: seen.append((m.training, torch.is_grad_enabled())))
+    try:
+        value = evaluate(model, _Loader(batches))
+    except Exception as exc:  # noqa: BLE001
+        if is_stub(exc):
+            raise
+        text = str(exc)
+        hint = (("loader에는 .dataset이 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 세세요.",
+                 "A loader need not have .dataset: count the images as you go, adding labels.size(0) per batch.")
+                if "dataset" in text else
+                ("예측은 클래스 축을 따라: model(images).argmax(dim=1).", "Predict along the class axis: "
+                 "model(images).argmax(dim=1).") if "must match the size" in text else ("", ""))
+        result.fail(*describe_exception(exc), *hint)
+        return result
+    if not seen:
+        result.fail("모델을 한 번도 부르지 않았습니다.", "The model is never called.",
+                    "for images, labels in loader: 로 배치마다 model(images)를 부르세요.",
+                    "Call model(images) for every batch: for images, labels in loader: …")
+        return result
+    if any(train for train, _ in seen):
+        result.fail("모델이 학습 모드로 예측했습니다: 드롭아웃이 켜져 있고 배치 정규화가 배치의 통계를 씁니다.",
+                    "The model predicted in train mode: dropout is on and batch norm uses each batch's statistics.",
+                    "처음에 model.eval()을 부르세요. 엔진은 학습이 끝난 모델을 학습 모드로 넘깁니다.",
+                    "Call model.eval() first: the engine hands over the model in train mode, as training left it.")
+        return result
+    if any(grad for _, grad in seen):
+        result.fail("기울기를 기록하며 예측했습니다: 계산 그래프가 메모리를 차지하고 느려집니다.",
+                    "The predictions were made with gradients on: the graph takes memory and time.",
+                    "반복문을 with torch.no_grad(): 안에 두세요.", "Put the loop inside with torch.no_grad():.")
+        return result
+    if not all(torch.equal(a, b) for a, b in zip(weights.values(), model.state_dict().values())):
+        result.fail("평가가 모델의 가중치나 통계를 바꿨습니다.",
+                    "The evaluation changed the model's weights or statistics.")
+        return result
+    number = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        result.fail(f"정확도(숫자 하나)가 아니라 {type(value).__name__}을(를) 돌려줍니다.",
+                    f"Returns a {type(value).__name__}, not the accuracy (one number).", "return correct / total",
+                    "return correct / total")
+        return result
+    right, images = sum(_EVAL_RIGHT), sum(_EVAL_BATCHES)
+    mistakes = [(sum(r / n for r, n in zip(_EVAL_RIGHT, _EVAL_BATCHES)) / len(_EVAL_BATCHES),
+                 "배치마다 정확도를 구해 평균했습니다: 마지막 배치(3장)가 5장짜리 배치와 같은 무게를 받습니다.",
+                 "You averaged the per-batch accuracies: the last batch (3 images) weighs as much as one of 5."),
+                (right / len(_EVAL_BATCHES), "맞힌 수를 배치 수로 나눴습니다.",
+                 "You divided the count by the number of batches."),
+                (100 * truth, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
+                 "That is a percentage: return a fraction between 0 and 1."),
+                (right, "맞힌 개수 그대로입니다: 전체 이미지 수로 나누세요.",
+                 "That is the count itself: divide it by the number of images."),
+                (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy.")]
+    if not math.isclose(number, truth, rel_tol=1e-6):
+        found = next((i for i, (want, _, _) in enumerate(mistakes) if math.isclose(number, want, rel_tol=1e-6)), None)
+        ko, en = ("", "") if found is None else mistakes[found][1:]
+        counting = found is None or found < 2  # a slip in counting the images: the hint says how to count them
+        result.fail(f"{number:.4g}을(를) 돌려줍니다. 이미지 {images}장 가운데 {right}장을 맞혔으니 "
+                    f"정답은 {truth:.4f}입니다. {ko}",
+                    f"Returns {number:.4g}, but {right} of the {images} images are right, so it should be "
+                    f"{truth:.4f}. {en}", *(("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
+                                             "Count the images by adding labels.size(0) for every batch.")
+                                            if counting else ("", "")))
+        return result
+    result.ok(f"배치 {len(batches)}개(5, 5, 5, 3장)에서 {truth:.4f} = {right}/{images}: "
+              "평가 모드, 기울기 없이 맞게 셉니다.",
+              f"{truth:.4f} = {right}/{images} over {len(batches)} batches of 5, 5, 5 and 3: right, in eval mode, "
+              "without gradients.")
+    if model.training:
+        result.note("모델을 다시 학습 모드로 돌려놓았습니다: 괜찮습니다. 엔진도 에포크마다 model.train()을 부릅니다.",
+                    "You put the model back in train mode: fine; the engine also calls model.train() every epoch.")
+    else:
+        result.note("모델이 평가 모드로 남습니다: 괜찮습니다. "
+                    "다음 에포크의 train_one_epoch가 model.train()을 부릅니다.",
+                    "The model stays in eval mode: fine; the next epoch's train_one_epoch calls model.train().")
+    return result
+
+
+# ---- from vgg_teach.checks.training (phase-1 merge)
 def _as_tensor(value: Any) -> torch.Tensor | None:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()

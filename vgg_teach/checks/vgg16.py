@@ -22,24 +22,74 @@ convolution over the 512×7×7 features, then 1×1 convolutions) *pass, with a n
 compute exactly ``Linear(25088, 4096)`` and ``Linear(4096, 4096)``, with the same parameter count.
 
 The helpers are imported when the check runs, so ``from vgg_teach.checks import check_vgg16`` stays light.
+
+Reading a recorded VGG16 forward pass against configuration D, layer by layer (used by :mod:`.vgg16`).
+
+The events of :func:`vgg_teach.checks.trace.record_ops` are split into the features (13 convs with
+their ReLUs and 5 poolings) and the classifier (fc6–fc8). Layers are named as in the paper and by
+where they live in the learner's model — ``conv4_3 (features[21])``, ``fc6 (classifier[0])`` — never
+by an ordinal. fc6 and fc7 written as convolutions (a 7×7 convolution over the 512×7×7 features,
+then 1×1 convolutions: the paper's dense-evaluation form, timm's ``ConvMlp``) are read as the linear
+layers they equal (:func:`fc_shape`).
+
+Diagnose before judging: well-known VGG16 variants, and a failed forward pass explained with arithmetic.
+
+:func:`recognise` looks at a recorded forward pass (:class:`~vgg_teach.checks.trace.Recording`) for
+the variants a learner most often brings from elsewhere, and says so first and once:
+
+- VGG16-BN (batch norm after the convolutions): the exercise is the paper's VGG16, without it;
+- the 32×32 CIFAR head (fc6 taking 512·1·1, 512·2·2 or 512·4·4 inputs, or 512 hidden units);
+- a grayscale first layer (``Conv2d(1, 64, …)``) when the images are RGB;
+- fc6/fc7 written as convolutions (timm's ``ConvMlp``, the paper's dense evaluation): the same
+  computation as the linear layers at 224×224, so it passes, with a note.
+
+:func:`explain_crash` turns the op that raised into a sentence with the numbers that explain it:
+what fc6 expects at 224×224 and what the features give, which channels a convolution expects and
+gets, why ``MaxPool2d(3)`` runs out of image (kernel 3 also means stride 3) …
+
+The check of the config-driven builder ``make_layers(cfg, batch_norm=False)``.
+
+Judged by *behavior*, not by ``repr``: the learner's ``features`` for configurations A–E, with and
+without batch norm, are run on the ``meta`` device (shapes only, instant) and the ops they compute
+are compared with those of :func:`vgg_teach.models.make_layers` (torchvision's layout), op by op
+(:func:`~vgg_teach.checks.trace.op_signature`: ``padding="same"`` is ``padding=1``, ``F.relu`` is
+``nn.ReLU``, a ReLU module shared by every layer is fine); then the ``state_dict`` keys, so that
+torchvision's weights load. A builder returning something that cannot be called (``nn.ModuleList``,
+a list) is refused. The first difference is named by where it is — ``features[16]`` (conv3_3) — and,
+when it matches a known slip, by the slip: batch norm after the ReLU, ``batch_norm=True`` ignored,
+configuration C's 1×1 convolutions dropped, read as 3×3 or as pooling, or its ``(channels, kernel)``
+tuples read as ``(kernel, channels)``, ``MaxPool2d(3)`` (kernel 3 also means stride 3).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Sequence
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 
-from ..models import CFGS, LayerSpec
-from .feedback import CheckResult, describe_exception, exception_hint, is_stub, never_raises
-from .trace import dropout_active, record_ops
+from ..models import CFGS, LayerSpec, conv_layer_names
+from ..models import make_layers as reference_make_layers
+from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises
+from .trace import (
+    OpEvent,
+    Recording,
+    conv_geometry,
+    describe_op,
+    dropout_active,
+    op_signature,
+    pool_geometry,
+    record_ops,
+)
 
-__all__ = ["check_vgg16", "VGG16_PARAMS"]
-
+# ---- from vgg_teach.checks.vgg16 (phase-1 merge)
 #: torchvision.models.vgg16() has this many parameters (1000 classes).
 VGG16_PARAMS = 138_357_544
+
 
 _FEATURE_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "relu", "batch_norm")
 
@@ -64,7 +114,7 @@ def _is_factory(candidate: Any) -> bool:
 
 
 def _build(result: CheckResult, candidate: Any, num_classes: int) -> nn.Module | None:
-    from .build import build_for_check
+    from .trace import build_for_check
 
     if _is_factory(candidate):
         try:
@@ -88,7 +138,6 @@ def _build(result: CheckResult, candidate: Any, num_classes: int) -> nn.Module |
 
 def _crash(result: CheckResult, rec: Any, variants: Any) -> None:
     """The failed forward pass, explained — briefly when a variant named above already explains it."""
-    from .diagnose import explain_crash
 
     ko, en = describe_exception(rec.error)
     f = rec.failed
@@ -111,7 +160,7 @@ def _crash(result: CheckResult, rec: Any, variants: Any) -> None:
 
 def _num_classes(result: CheckResult, candidate: Any, model: nn.Module) -> None:
     """Build the class again with num_classes=7, on ``meta``: does it answer with 7 scores?"""
-    from .build import built_on_meta, dry_run, has_uninitialized
+    from .trace import built_on_meta, dry_run, has_uninitialized
 
     shape, probe = None, None
     try:
@@ -144,7 +193,6 @@ def _num_classes(result: CheckResult, candidate: Any, model: nn.Module) -> None:
 def _parameters(result: CheckResult, model: nn.Module, rec: Any, classifier: list, is_class: bool,
                 batch_norm: bool) -> None:
     """Count on the model that ran; say which parameters forward never used."""
-    from .vgg16_structure import fc_shape
 
     fcs = [e for e in classifier if fc_shape(e) is not None]
     if not fcs:
@@ -176,7 +224,6 @@ def _parameters(result: CheckResult, model: nn.Module, rec: Any, classifier: lis
 
 def _links(result: CheckResult, rec: Any, structure_ok: bool) -> None:
     """Did every op get what the op before it produced, and did forward return the last op's output?"""
-    from .vgg16_structure import event_names
 
     names = event_names(rec.events)
     broken = next((i for i, e in enumerate(rec.events) if e.linked is False), None)
@@ -232,10 +279,8 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     parameter count, and that the model computes what VGG16 computes with its weights (see the module
     docstring). fc6/fc7 written as convolutions pass with a note. Never raises.
     """
-    from ..analysis.layers import model_device
-    from .build import build_for_check, built_on_meta
-    from .diagnose import recognise
-    from .vgg16_structure import check_classifier, check_features, split
+    from ..counting import model_device
+    from .trace import build_for_check, built_on_meta
 
     is_class = _is_factory(candidate)
     model = _build(result, candidate, num_classes)
@@ -300,4 +345,626 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     elif any(abs(float(e.arg("p", 0.5)) - 0.5) > 1e-9 for e in dropouts):
         result.note("Dropout 확률이 0.5가 아닙니다. 논문은 0.5를 씁니다.",
                     "Your dropout probability is not 0.5; the paper uses 0.5.")
+    return result
+
+
+# ---- from vgg_teach.checks.vgg16_structure (phase-1 merge)
+def fc_shape(e: OpEvent) -> tuple[int, int] | None:
+    """``(in_features, out_features)`` of a linear layer — or of a convolution that computes one.
+
+    A convolution whose kernel covers its whole input (no padding, stride 1, a 1×1 output) is a
+    fully connected layer written as a convolution: ``Conv2d(512, 4096, 7)`` on 512×7×7 features is
+    ``Linear(25088, 4096)`` (``in_features`` = 512·7·7), ``Conv2d(4096, 4096, 1)`` on 4096×1×1 is
+    ``Linear(4096, 4096)``.
+    """
+    w = e.arg("weight")
+    if not isinstance(w, torch.Tensor):
+        return None
+    if e.name == "linear":
+        return int(w.shape[1]), int(w.shape[0])
+    if e.name == "conv2d" and e.in_shape and e.out_shape and len(e.in_shape) == 4:
+        g = conv_geometry(e)
+        if (tuple(e.in_shape[-2:]) == g["kernel"] and tuple(e.out_shape[-2:]) == (1, 1)
+                and g["padding"] == (0, 0) and g["groups"] == 1):
+            return int(w[0].numel()), int(w.shape[0])
+    return None
+
+
+def is_identity_pool(e: OpEvent) -> bool:
+    """An adaptive pooling that changes nothing (7×7 → 7×7, 1×1 → 1×1)."""
+    return (e.name.startswith("adaptive") and e.in_shape is not None and e.out_shape is not None
+            and e.in_shape[-2:] == e.out_shape[-2:])
+
+
+def split(events: list[OpEvent], drop_batch_norm: bool) -> tuple[list[OpEvent], list[OpEvent]]:
+    """(features, classifier): the ops that matter, before and from the first fully connected layer."""
+    ops = [e for e in events if e.name != "dropout" and not is_identity_pool(e)
+           and not (drop_batch_norm and e.name == "batch_norm")]
+    first = next((i for i, e in enumerate(ops) if fc_shape(e) is not None), len(ops))
+    return ops[:first], ops[first:]
+
+
+def conv_name(b: int, i: int, e: OpEvent | None) -> tuple[str, str]:
+    where = f"({e.module})" if e is not None and e.module else ""
+    return f"conv{b}_{i}{where}", f"conv{b}_{i}{' ' + where if where else ''}"
+
+
+def _conv_problems(e: OpEvent, expected_in: int, out_ch: int) -> list[tuple[str, str]]:
+    g = conv_geometry(e)
+    problems = []
+    if g["kernel"] != (3, 3):
+        problems.append((f"커널 크기가 {g['kernel']}입니다 (3×3이어야 함)",
+                         f"kernel size is {g['kernel']}, expected 3×3"))
+    if g["stride"] != (1, 1):
+        problems.append((f"보폭(stride)이 {g['stride']}입니다 (1이어야 함: 크기를 줄이는 일은 풀링이 맡습니다)",
+                         f"stride is {g['stride']}, expected 1 (only pooling shrinks the image)"))
+    if g["padding"] != (1, 1):
+        problems.append((f"패딩(padding)이 {g['padding']}입니다 (1이어야 크기가 유지됩니다)",
+                         f"padding is {g['padding']}, expected 1 (keeps the size)"))
+    if g["dilation"] != (1, 1) or g["groups"] != 1:
+        problems.append((f"dilation={g['dilation']}, groups={g['groups']}입니다 (둘 다 1이어야 함)",
+                         f"dilation={g['dilation']}, groups={g['groups']}, expected 1 and 1"))
+    if g["in"] is not None and (g["in"] != expected_in or g["out"] != out_ch):
+        problems.append((f"채널이 {g['in']}→{g['out']}입니다 ({expected_in}→{out_ch}이어야 함)",
+                         f"channels are {g['in']}→{g['out']}, expected {expected_in}→{out_ch}"))
+    if not g["bias"]:
+        problems.append(("편향(bias)이 없습니다 (VGG16의 합성곱에는 편향이 있습니다)",
+                         "it has no bias (VGG16's convs have one)"))
+    return problems
+
+
+def check_features(result: CheckResult, ops: list[OpEvent], blocks: list[list[int]], complete: bool = True,
+                   in_channels: int = 3) -> bool:
+    """Walk the feature ops against a configuration's ``blocks`` (VGG16: D's); report the first place they part.
+
+    ``complete=False``: the forward pass stopped (a crash explained elsewhere), so running out of ops
+    is not a mistake and nothing is claimed about the layers never reached.
+    """
+    pos = 0
+    convs_ok = relu_ok = pools_ok = True
+    sizes: list[int] = []
+
+    def peek() -> OpEvent | None:
+        return ops[pos] if pos < len(ops) else None
+
+    for b, channels in enumerate(blocks, start=1):
+        for i, out_ch in enumerate(channels, start=1):
+            e = peek()
+            ko_w, en_w = conv_name(b, i, e)
+            if e is None and not complete:
+                return False
+            if e is None or e.name != "conv2d":
+                found = e.name if e else "끝 / end"
+                at_ko, at_en = (f" ({e.module})", f" ({e.module})") if e is not None and e.module else ("", "")
+                if e is not None and e.name in ("max_pool2d", "avg_pool2d"):
+                    result.fail(f"블록 {b}에 합성곱이 {i - 1}개뿐입니다{at_ko}. {len(channels)}개여야 합니다.",
+                                f"Block {b} has only {i - 1} conv(s){at_en}; VGG16 has {len(channels)} there.",
+                                "VGG16(구성 D)의 블록별 합성곱 수는 2-2-3-3-3입니다.",
+                                "VGG16 (configuration D) has 2-2-3-3-3 convs per block.")
+                else:
+                    result.fail(f"conv{b}_{i}가 있어야 할 자리에 '{found}'{at_ko}이(가) 있습니다.",
+                                f"Expected conv{b}_{i} here, found '{found}'{at_en}.",
+                                "features의 순서를 논문의 표 1(구성 D)과 비교해 보세요.",
+                                "Compare the order of your features with Table 1 (configuration D).")
+                return False
+            pos += 1
+            expected_in = in_channels if (b, i) == (1, 1) else (blocks[b - 2][-1] if i == 1 else out_ch)
+            problems = _conv_problems(e, expected_in, out_ch)
+            if problems and convs_ok:
+                convs_ok = False
+                result.fail(f"{ko_w}: " + "; ".join(p[0] for p in problems),
+                            f"{en_w}: " + "; ".join(p[1] for p in problems),
+                            "nn.Conv2d(입력 채널, 출력 채널, kernel_size=3, padding=1)을 쓰세요.",
+                            "Use nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1).")
+            # -- the ReLU after it -------------------------------------------------------------
+            e = peek()
+            if e is not None and e.name == "relu":
+                pos += 1
+            elif e is None and not complete:
+                return False
+            elif relu_ok:
+                relu_ok = False
+                found = f"'{e.name}' ({e.module})" if e is not None else "끝 / end"
+                result.fail(f"{ko_w} 뒤에 ReLU가 없습니다 (대신 {found}).",
+                            f"No ReLU after {en_w} (found {found} instead).",
+                            "합성곱마다 바로 뒤에 nn.ReLU(inplace=True)(또는 F.relu)를 두세요.",
+                            "Put nn.ReLU(inplace=True) (or F.relu) right after every conv.")
+        # -- the pool closing the block -------------------------------------------------------
+        e = peek()
+        if e is None and not complete:
+            return False
+        if e is None or e.name == "conv2d":
+            result.fail(f"블록 {b}에 합성곱이 {len(channels)}개보다 많거나, 블록 끝에 풀링(pool{b})이 없습니다.",
+                        f"Block {b} has more than {len(channels)} convs, or no pooling (pool{b}) at its end.",
+                        "VGG16의 블록별 합성곱 수는 2-2-3-3-3이고, 블록마다 MaxPool2d(2, 2)로 끝납니다.",
+                        "VGG16 has 2-2-3-3-3 convs per block, each block ending in MaxPool2d(2, 2).")
+            return False
+        pos += 1
+        where = f"pool{b} ({e.module})" if e.module else f"pool{b}"
+        if e.name != "max_pool2d":
+            kind = {"avg_pool2d": ("평균 풀링(average pooling)", "average pooling")}.get(
+                e.name, (f"'{e.name}'", f"'{e.name}'"))
+            result.fail(f"블록 {b}의 끝({where})에 최대 풀링 대신 {kind[0]}이(가) 있습니다.",
+                        f"Block {b} ends in {kind[1]} instead of max pooling ({where}).",
+                        "nn.MaxPool2d(kernel_size=2, stride=2)를 쓰세요.",
+                        "Use nn.MaxPool2d(kernel_size=2, stride=2).")
+            return False
+        g = pool_geometry(e)
+        k, s, p = g["kernel"], g["stride"], g["padding"]
+        if (k, s, p) != ((2, 2), (2, 2), (0, 0)) and pools_ok:
+            pools_ok = False
+            same = k == s and k != (2, 2)
+            result.fail(f"{where}의 최대 풀링이 kernel={k}, stride={s}, padding={p}입니다.",
+                        f"{where}: the max pooling has kernel={k}, stride={s}, padding={p}.",
+                        "VGG는 2×2 창, 보폭 2의 최대 풀링만 씁니다: nn.MaxPool2d(2, 2)."
+                        + (f" 보폭을 주지 않으면 보폭도 커널 크기({k[0]})가 됩니다." if same else ""),
+                        "VGG only uses 2×2 max pooling with stride 2: nn.MaxPool2d(2, 2)."
+                        + (f" Without a stride, the stride is the kernel size ({k[0]}) too." if same else ""))
+        if e.out_shape:
+            sizes.append(int(e.out_shape[-1]))
+    if convs_ok:
+        result.ok("합성곱 13개: 모두 3×3, 보폭 1, 패딩 1, 블록 2-2-3-3-3, 채널 64-128-256-512-512.",
+                  "13 convs: all 3×3, stride 1, padding 1, blocks of 2-2-3-3-3, channels 64-128-256-512-512.")
+    if relu_ok:
+        result.ok("합성곱마다 뒤에 ReLU가 있습니다.", "A ReLU follows every conv.")
+    if pools_ok:
+        result.ok("블록마다 2×2, 보폭 2의 최대 풀링으로 끝납니다.", "Every block ends in 2×2 max pooling, stride 2.")
+    result.expect(sizes == [112, 56, 28, 14, 7],
+                  ("공간 크기: 224 → 112 → 56 → 28 → 14 → 7.", "Spatial path: 224 → 112 → 56 → 28 → 14 → 7."),
+                  (f"풀링 뒤 공간 크기가 {sizes}입니다 (112, 56, 28, 14, 7이어야 함).",
+                   f"Spatial sizes after pooling are {sizes}, expected 112, 56, 28, 14, 7."))
+    if pos < len(ops):  # something left between pool5 and fc6
+        extra = ops[pos]
+        result.fail(f"특징 추출부(features) 끝(pool5)과 fc6 사이에 '{extra.name}'({extra.module})이(가) 있습니다.",
+                    f"'{extra.name}' ({extra.module}) sits between the end of the features (pool5) and fc6.",
+                    "마지막 풀링의 7×7×512 출력을 펼쳐서(flatten) 바로 nn.Linear(25088, 4096)에 넣으세요.",
+                    "Flatten the 7×7×512 output of the last pool straight into nn.Linear(25088, 4096).")
+        return False
+    return convs_ok and relu_ok and pools_ok
+
+
+def check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) -> bool:
+    """fc6–fc8: 25088 → 4096 → 4096 → ``num_classes``, a ReLU after fc6 and fc7, raw logits out."""
+    expected = [(512 * 7 * 7, 4096), (4096, 4096), (4096, num_classes)]
+    fcs = [e for e in ops if fc_shape(e) is not None]
+    shapes = [fc_shape(e) for e in fcs]
+    ok = result.expect(
+        shapes == expected,
+        (f"분류기(classifier): 25088 → 4096 → 4096 → {num_classes}.",
+         f"Classifier: 25088 → 4096 → 4096 → {num_classes}."),
+        (f"완전 연결 계층이 {' → '.join(str(s) for s in shapes) or '없음'}입니다 "
+         f"(25088→4096, 4096→4096, 4096→{num_classes}이어야 함).",
+         f"Linear layers are {shapes or 'missing'}; expected 25088→4096, 4096→4096, 4096→{num_classes}."),
+        ("마지막 계층의 출력 수는 num_classes 인자를 그대로 쓰세요.",
+         "The last layer's output size must be the num_classes argument."))
+    if not fcs:
+        return False
+    tail = ["linear" if fc_shape(e) is not None else e.name for e in ops]
+    wanted = ["linear", "relu", "linear", "relu", "linear"]
+    last = len(tail) - 1 - tail[::-1].index("linear")
+    squashers = [ops[i] for i in range(last + 1, len(ops))
+                 if ops[i].name in ("softmax", "log_softmax", "sigmoid", "tanh", "relu")]
+    if squashers:
+        s = squashers[0]
+        result.fail(f"마지막 계층 뒤에 '{s.name}'({s.module})이(가) 있습니다: "
+                    "출력은 소프트맥스를 거치지 않은 로짓(logit)이어야 합니다.",
+                    f"'{s.name}' ({s.module}) follows the last layer: the output must be raw logits.",
+                    "softmax는 손실 함수(nn.CrossEntropyLoss)가 안에서 계산합니다. forward에서 빼세요.",
+                    "nn.CrossEntropyLoss applies log-softmax itself: remove it from forward.")
+        ok = False
+    elif tail[:5] != wanted and len(fcs) == 3:
+        result.fail("fc6과 fc7 뒤에 각각 ReLU가 있어야 합니다.",
+                    "A ReLU must follow fc6 and fc7.",
+                    "Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear 순서입니다.",
+                    "The order is Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear.")
+        ok = False
+    elif ok:
+        result.ok("fc6과 fc7 뒤에 ReLU, 마지막 출력은 소프트맥스를 거치지 않은 로짓입니다.",
+                  "ReLU after fc6 and fc7; the output is raw logits.")
+    return ok
+
+
+def event_names(events: list[OpEvent]) -> list[tuple[str, str]]:
+    """A (ko, en) name for every event: ``conv3_3 (features[14])``, ``ReLU after fc6 (classifier[1])`` …"""
+    names: list[tuple[str, str]] = []
+    block, index, fc, last = 1, 0, 0, ""
+    for e in events:
+        if fc_shape(e) is not None:
+            ko = en = last = f"fc{6 + fc}"
+            fc += 1
+        elif e.name == "conv2d":
+            index += 1
+            ko = en = last = f"conv{block}_{index}"
+        elif e.name in ("max_pool2d", "avg_pool2d"):
+            ko = en = last = f"pool{block}"
+            block, index = block + 1, 0
+        else:
+            op = {"relu": "ReLU", "batch_norm": "batch norm"}.get(e.name, e.name)
+            ko, en = (f"{last} 뒤의 {op}", f"{op} after {last}") if last else (op, op)
+        names.append((f"{ko}({e.module})", f"{en} ({e.module})") if e.module else (ko, en))
+    return names
+
+
+# ---- from vgg_teach.checks.diagnose (phase-1 merge)
+_CIFAR_SIDES = (1, 2, 4)  # 32×32 halved five, four or three times
+
+
+@dataclass
+class Variants:
+    batch_norm: bool = False
+    cifar: bool = False
+    grayscale: bool = False
+    fc_as_conv: bool = False
+
+
+def _side(n: int, channels: int = 512) -> int | None:
+    """``s`` when ``n`` = ``channels``·s·s, else ``None``."""
+    if n % channels:
+        return None
+    s = math.isqrt(n // channels)
+    return s if s * s * channels == n else None
+
+
+def features_arithmetic(n: int, channels: int = 512) -> str:
+    """``25088`` → ``"512·7·7 = 25,088"``; a number that is not 512·s·s stays ``"12,345"``."""
+    s = _side(n, channels)
+    return f"{channels}·{s}·{s} = {n:,}" if s else f"{n:,}"
+
+
+def _first_fc(rec: Recording) -> tuple[OpEvent | None, tuple[int, int] | None]:
+    """fc6 and its (in, out): from the events, or from the failed op when fc6 itself raised."""
+    _, classifier = split(rec.events, drop_batch_norm=True)
+    if classifier:
+        return classifier[0], fc_shape(classifier[0])
+    f = rec.failed
+    if f is not None and f.name == "linear" and isinstance(f.arg("weight"), torch.Tensor):
+        w = f.arg("weight")
+        return f, (int(w.shape[1]), int(w.shape[0]))
+    return None, None
+
+
+def recognise(result: CheckResult, rec: Recording) -> Variants:
+    """Add one line per variant found (before any other line of the check) and say which were found."""
+    v = Variants()
+    features, classifier = split(rec.events, drop_batch_norm=False)
+    bns = [e for e in features if e.name == "batch_norm"]
+    if bns:
+        v.batch_norm = True
+        result.fail(f"이것은 VGG16-BN입니다: 합성곱 뒤에 배치 정규화(batch normalization)가 {len(bns)}개 있습니다 "
+                    f"(첫 번째: {bns[0].module}). 이 연습은 배치 정규화가 없는 논문의 VGG16입니다.",
+                    f"This is VGG16-BN: {len(bns)} batch norm layers follow the convolutions (the first: "
+                    f"{bns[0].module}). The exercise is the paper's VGG16, without batch norm.",
+                    "nn.BatchNorm2d를 모두 빼세요. 아래 검사는 배치 정규화를 빼고 본 나머지 구조입니다.",
+                    "Remove every nn.BatchNorm2d. The lines below judge the rest of the structure, batch norm aside.")
+    f = rec.failed
+    if f is not None and f.name == "conv2d" and not any(e.name == "conv2d" for e in rec.events):
+        g = conv_geometry(f)
+        if g["in"] == 1 and f.in_shape and len(f.in_shape) == 4 and f.in_shape[1] == 3:
+            v.grayscale = True
+            result.fail(f"conv1_1({f.module})이 입력 채널 1개(흑백 이미지)로 만들어졌습니다. 이 연습의 이미지는 "
+                        "RGB, 채널 3개입니다.",
+                        f"conv1_1 ({f.module}) is built for 1 input channel (grayscale images); the exercise's "
+                        "images are RGB, with 3 channels.",
+                        f"nn.Conv2d(3, {g['out']}, kernel_size=3, padding=1)",
+                        f"nn.Conv2d(3, {g['out']}, kernel_size=3, padding=1)")
+    fc6, shape = _first_fc(rec)
+    if shape is not None and (_side(shape[0]) in _CIFAR_SIDES or shape[1] == 512):
+        v.cifar = True
+        n_in = features_arithmetic(shape[0])
+        result.fail(f"이것은 32×32 CIFAR용 머리(head)입니다: fc6({fc6.module})이 입력 {n_in}개를 받아 "
+                    f"{shape[1]}개를 냅니다. 이 연습은 224×224 ImageNet 이미지의 VGG16이라, 특징 추출부가 "
+                    "512·7·7로 끝나고 fc6에는 512·7·7 = 25,088개의 입력이 필요합니다.",
+                    f"This is the 32×32 CIFAR head: fc6 ({fc6.module}) takes {n_in} inputs and gives {shape[1]}. "
+                    "The exercise is VGG16 for 224×224 ImageNet images, whose features end at 512·7·7, so fc6 "
+                    "needs 512·7·7 = 25,088 inputs.",
+                    "nn.Linear(512 * 7 * 7, 4096) → nn.Linear(4096, 4096) → nn.Linear(4096, num_classes)",
+                    "nn.Linear(512 * 7 * 7, 4096) → nn.Linear(4096, 4096) → nn.Linear(4096, num_classes)")
+    convs = [e for e in classifier if e.name == "conv2d" and fc_shape(e) is not None]
+    if convs:
+        v.fc_as_conv = True
+        names = ", ".join(e.module for e in convs)
+        result.note(f"완전 연결 계층을 합성곱으로 썼습니다({names}): 7×7×512 특징 위의 7×7 합성곱은 "
+                    "Linear(25088, 4096)과, 1×1 위의 1×1 합성곱은 Linear(4096, 4096)과 같은 계산입니다 "
+                    "(출력 하나하나가 입력 전부를 봅니다). 그래서 같은 것으로 보고 검사합니다 — 논문의 조밀한 "
+                    "평가(dense evaluation) 형태이고, 레슨 06에서 이 변환을 다룹니다.",
+                    f"The fully connected layers are written as convolutions ({names}): a 7×7 convolution over the "
+                    "7×7×512 features computes Linear(25088, 4096), a 1×1 convolution over 1×1 computes "
+                    "Linear(4096, 4096) (every output sees every input). They are checked as those linear layers: "
+                    "this is the paper's dense-evaluation form, and lesson 06 shows the conversion.")
+    return v
+
+
+def _position(events: list[OpEvent]) -> tuple[int, int]:
+    """(block, conv index) of the next conv after ``events``: 5 pools and 2 convs seen → (6, 3)."""
+    block, index = 1, 0
+    for e in events:
+        if e.name in ("max_pool2d", "avg_pool2d"):
+            block, index = block + 1, 0
+        elif e.name == "conv2d":
+            index += 1
+    return block, index
+
+
+def _last_4d(events: list[OpEvent]) -> tuple[int, ...] | None:
+    for e in reversed(events):
+        if e.out_shape and len(e.out_shape) == 4:
+            return e.out_shape
+    return None
+
+
+def explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
+    """(ko, en, hint_ko, hint_en) explaining why the op in ``rec.failed`` could not run; ``None`` if unknown."""
+    f, events = rec.failed, rec.events
+    if f is None:
+        return None
+    if f.name == "linear" and isinstance(f.arg("weight"), torch.Tensor) and f.in_shape:
+        w_in = int(f.arg("weight").shape[1])
+        n_fc = sum(fc_shape(e) is not None for e in events)
+        name = f"fc{6 + n_fc} ({f.module})"
+        if len(f.in_shape) > 2 and math.prod(f.in_shape[1:]) == w_in:
+            return (f"{name}에 {f.in_shape} 모양의 4차원 텐서가 그대로 들어갑니다: 펼치지(flatten) 않았습니다.",
+                    f"{name} receives a 4-D tensor of shape {f.in_shape}: it was not flattened.",
+                    "완전 연결 계층 앞에서 x = torch.flatten(x, 1) (또는 nn.Flatten())로 이미지마다 한 줄로 펴세요.",
+                    "Flatten before the linear layers: x = torch.flatten(x, 1) (or nn.Flatten()).")
+        n_in = int(f.in_shape[-1]) if len(f.in_shape) == 2 else math.prod(f.in_shape[1:])
+        if n_fc == 0:
+            shape = _last_4d(events)
+            have = (f"{shape[1]}·{shape[2]}·{shape[3]} = {n_in:,}" if shape and math.prod(shape[1:]) == n_in
+                    else f"{n_in:,}")
+            s = _side(w_in)
+            why_ko = f" ({32 * s}×{32 * s} 이미지라면 특징이 {features_arithmetic(w_in)}개입니다)" if s else ""
+            why_en = f" ({features_arithmetic(w_in)} is what a {32 * s}×{32 * s} image gives)" if s else ""
+            return (f"{name}은 입력 {features_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 특징 "
+                    f"추출부는 {have}개를 내놓습니다{why_ko}.",
+                    f"{name} is built for {features_arithmetic(w_in)} inputs, but at 224×224 the features give "
+                    f"{have}{why_en}.",
+                    "224를 다섯 번 반으로 줄이면 7이므로 fc6에는 512·7·7 = 25,088개의 입력이 필요합니다: "
+                    "nn.Linear(512 * 7 * 7, 4096).",
+                    "224 halved five times is 7, so fc6 needs 512·7·7 = 25,088 inputs: nn.Linear(512 * 7 * 7, 4096).")
+        return (f"{name}은 입력 {w_in:,}개를 받도록 만들어졌는데, 앞 계층 fc{5 + n_fc}은 {n_in:,}개를 냅니다.",
+                f"{name} is built for {w_in:,} inputs, but the layer before it, fc{5 + n_fc}, gives {n_in:,}.",
+                "각 계층의 in_features는 앞 계층의 out_features와 같아야 합니다: 4096 → 4096.",
+                "Each layer's in_features must be the previous layer's out_features: 4096 → 4096.")
+    if f.name == "conv2d" and f.in_shape and len(f.in_shape) == 4 and isinstance(f.arg("weight"), torch.Tensor):
+        g = conv_geometry(f)
+        block, index = _position(events)
+        name = f"conv{block}_{index + 1} ({f.module})"
+        if g["in"] != f.in_shape[1]:
+            if (block, index) == (1, 0) and g["in"] == 1:
+                return (f"{name}: 흑백용 첫 계층에 RGB 이미지(채널 3개)가 들어갑니다.",
+                        f"{name}: a first layer for grayscale gets RGB images (3 channels).", "", "")
+            return (f"{name}은 입력 채널 {g['in']}개를 기대하는데, 앞 계층은 {f.in_shape[1]}개를 냅니다.",
+                    f"{name} expects {g['in']} input channels, but the layer before gives {f.in_shape[1]}.",
+                    f"합성곱의 입력 채널은 앞 합성곱의 출력 채널과 같아야 합니다: nn.Conv2d({f.in_shape[1]}, "
+                    f"{g['out']}, kernel_size=3, padding=1).",
+                    f"A conv's in_channels must be the previous conv's out_channels: nn.Conv2d({f.in_shape[1]}, "
+                    f"{g['out']}, kernel_size=3, padding=1).")
+    if f.name in ("max_pool2d", "avg_pool2d") and f.in_shape and len(f.in_shape) == 4:
+        g = pool_geometry(f)
+        block, _ = _position(events)
+        sizes = [224] + [int(e.out_shape[-1]) for e in events if e.name in ("max_pool2d", "avg_pool2d") and e.out_shape]
+        if sizes[-1] != f.in_shape[-1]:
+            sizes.append(int(f.in_shape[-1]))
+        path = " → ".join(str(s) for s in sizes)
+        k = g["kernel"][0]
+        same_ko = (f" MaxPool2d({k})는 커널 {k}, 보폭 {k}입니다: 보폭을 주지 않으면 커널 크기와 같아집니다."
+                   if g["stride"] == g["kernel"] and k != 2 else "")
+        same_en = (f" MaxPool2d({k}) means kernel {k} and stride {k}: the stride defaults to the kernel size."
+                   if g["stride"] == g["kernel"] and k != 2 else "")
+        return (f"pool{block} ({f.module}): {k}×{k} 창이 {f.in_shape[-2]}×{f.in_shape[-1]} 입력에 들어가지 않습니다. "
+                f"풀링을 지날 때마다 공간 크기: {path}.{same_ko}",
+                f"pool{block} ({f.module}): its {k}×{k} window does not fit into the {f.in_shape[-2]}×"
+                f"{f.in_shape[-1]} input. The spatial size after each pooling: {path}.{same_en}",
+                "nn.MaxPool2d(2, 2)는 크기를 반으로 줄입니다: 224 → 112 → 56 → 28 → 14 → 7.",
+                "nn.MaxPool2d(2, 2) halves the size: 224 → 112 → 56 → 28 → 14 → 7.")
+    if f.name in ("view", "reshape") and f.in_shape:
+        per_image = math.prod(f.in_shape[1:])
+        return (f"{f.module}에서 {f.in_shape} 모양(이미지마다 숫자 {per_image:,}개)을 다른 모양으로 바꾸려다 "
+                "실패했습니다: 숫자 개수가 맞지 않습니다.",
+                f"{f.module} reshapes a tensor of shape {f.in_shape} ({per_image:,} numbers per image) into a shape "
+                "those numbers do not fill.",
+                "torch.flatten(x, 1) (또는 x.view(x.size(0), -1))은 크기를 직접 쓰지 않아도 됩니다.",
+                "torch.flatten(x, 1) (or x.view(x.size(0), -1)) needs no size written by hand.")
+    return None
+
+
+# ---- from vgg_teach.checks.make_layers (phase-1 merge)
+_RULE = ("'M'은 MaxPool2d(2, 2), 정수는 3×3 합성곱(padding=1) + [BN] + ReLU, (채널, 커널) 튜플은 그 커널 크기의 "
+         "합성곱(padding=커널//2) + [BN] + ReLU입니다.",
+         "'M' is MaxPool2d(2, 2); an int is a 3×3 conv (padding=1) + [BN] + ReLU; a (channels, kernel) tuple is a "
+         "conv of that kernel size (padding=kernel//2) + [BN] + ReLU.")
+
+
+_TUPLES = ("구성 C에는 (256, 1) 같은 튜플이 있습니다: (채널, 커널) 순서로, 출력 채널 256개에 1×1 커널인 합성곱입니다. "
+           "out_channels, kernel = spec으로 풀어서 nn.Conv2d(in_channels, out_channels, kernel_size=kernel, "
+           "padding=kernel // 2)를 만드세요.",
+           "Configuration C has tuples like (256, 1): (channels, kernel), a conv with 256 output channels and a 1×1 "
+           "kernel. Unpack it with out_channels, kernel = spec and build nn.Conv2d(in_channels, out_channels, "
+           "kernel_size=kernel, padding=kernel // 2).")
+
+
+def _meta_input() -> torch.Tensor:
+    return torch.empty(1, 3, 224, 224, device="meta")
+
+
+@lru_cache(maxsize=None)
+def _reference(key: str, batch_norm: bool) -> tuple[tuple[OpEvent, ...], tuple[str, ...], tuple[Any, ...]]:
+    """(ops, paper names, the configuration entry of each op) of the reference features."""
+    with torch.device("meta"):
+        ref = reference_make_layers(CFGS[key], batch_norm=batch_norm)
+    events = record_ops(ref, _meta_input(), root="features").events
+    names, specs = [], []
+    for spec, name in zip(CFGS[key], conv_layer_names(key)):
+        n_ops = 1 if spec == "M" else (3 if batch_norm else 2)
+        names += [name] + ([f"bn{name[4:]}"] if n_ops == 3 else []) + ([f"relu{name[4:]}"] if n_ops > 1 else [])
+        specs += [spec] * n_ops
+    return tuple(events), tuple(names), tuple(specs)
+
+
+def _build_features(result: CheckResult, make_layers: Callable[..., Any], key: str, batch_norm: bool,
+           label: tuple[str, str]) -> nn.Module | None:
+    cfg: list[LayerSpec] = list(CFGS[key])
+    try:
+        with torch.device("meta"):
+            ours = make_layers(cfg, batch_norm=True) if batch_norm else make_layers(cfg)
+    except Exception as exc:  # noqa: BLE001 - explained below, never raised
+        if is_stub(exc):
+            raise
+        if isinstance(exc, TypeError) and batch_norm and "batch_norm" in str(exc):
+            result.fail("make_layers가 batch_norm 인자를 받지 않습니다.",
+                        "make_layers does not take a batch_norm argument.",
+                        "def make_layers(cfg, batch_norm=False): 로 정의하세요.",
+                        "Define it as def make_layers(cfg, batch_norm=False):.")
+            return None
+        ko, en = describe_exception(exc)
+        hint = _TUPLES if any(isinstance(s, tuple) for s in cfg) else exception_hint(exc)
+        result.fail(f"{label[0]}을(를) 만들다가 실패했습니다. {ko}", f"Building {label[1]} failed. {en}", *hint)
+        return None
+    if isinstance(ours, nn.ModuleList):
+        result.fail("make_layers가 nn.ModuleList를 돌려줍니다: 계층을 담고 있지만 호출할 수 없어서(forward가 없음) "
+                    "model.features(x)가 실패합니다.",
+                    "make_layers returns an nn.ModuleList: it holds the layers but cannot be called (it has no "
+                    "forward), so model.features(x) fails.",
+                    "계층 리스트를 nn.Sequential(*layers)로 감싸서 돌려주세요.", "Return nn.Sequential(*layers).")
+        return None
+    if not isinstance(ours, nn.Module):
+        result.fail(f"make_layers가 nn.Module이 아니라 {type(ours).__name__}을(를) 돌려줍니다.",
+                    f"make_layers returns a {type(ours).__name__}, not an nn.Module.",
+                    "계층 리스트를 nn.Sequential(*layers)로 감싸서 돌려주세요.", "Return nn.Sequential(*layers).")
+        return None
+    return ours
+
+
+def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], spec: Any) -> tuple[str, str] | None:
+    """A (ko, en) hint naming the known slip behind the first difference at op ``i``, if it is one."""
+    a = mine[i] if i < len(mine) else None
+    b = ref_sigs[i]
+    count = (lambda sigs, name: sum(s[0] == name for s in sigs))
+    my_sigs = [op_signature(e) for e in mine]
+    if b[0] == "batch_norm" and a is not None and a.name == "relu":
+        if i + 1 < len(mine) and mine[i + 1].name == "batch_norm":
+            return ("배치 정규화를 ReLU 뒤에 두었습니다: torchvision의 vgg16_bn(과 논문의 BN 변형)은 합성곱 → "
+                    "BatchNorm2d → ReLU 순서입니다.",
+                    "Batch norm comes after the ReLU: torchvision's vgg16_bn (and the paper's BN variant) is conv → "
+                    "BatchNorm2d → ReLU.")
+        if count(my_sigs, "batch_norm") == 0:
+            return ("batch_norm=True인데 BatchNorm2d가 하나도 없습니다: 합성곱마다 뒤에 nn.BatchNorm2d(출력 채널)을 "
+                    "넣으세요.",
+                    "batch_norm=True but there is no BatchNorm2d at all: put nn.BatchNorm2d(out_channels) after "
+                    "every conv.")
+    if isinstance(spec, tuple) and b[0] == "conv2d":
+        channels, kernel = spec
+        if a is not None and a.name == "conv2d":
+            g = conv_geometry(a)
+            if (g["out"], g["kernel"]) == (kernel, (channels, channels)):
+                return (f"튜플 {spec}을(를) (커널, 채널)로 읽었습니다: 이 강좌의 튜플은 (채널, 커널)입니다 — 출력 채널 "
+                        f"{channels}개, {kernel}×{kernel} 커널.",
+                        f"The tuple {spec} was read as (kernel, channels): the course's tuples are (channels, "
+                        f"kernel) — {channels} output channels, a {kernel}×{kernel} kernel.")
+            if g["out"] == channels and g["kernel"] != (kernel, kernel):
+                return (f"튜플 {spec}의 커널 크기({kernel})를 쓰지 않고 {g['kernel'][0]}×{g['kernel'][1]} 합성곱을 "
+                        "만들었습니다: 튜플의 둘째 값이 커널 크기입니다.",
+                        f"The kernel size of the tuple {spec} ({kernel}) is ignored: a {g['kernel'][0]}×"
+                        f"{g['kernel'][1]} conv was built. The tuple's second value is the kernel size.")
+        if count(my_sigs, "max_pool2d") > count(ref_sigs, "max_pool2d"):
+            return (f"튜플 {spec}이(가) 풀링이 되었습니다: 풀링은 'M'뿐이고, 튜플은 (채널, 커널) 합성곱입니다.",
+                    f"The tuple {spec} became a pooling layer: only 'M' is pooling; a tuple is a (channels, kernel) "
+                    "conv.")
+        if count(my_sigs, "conv2d") < count(ref_sigs, "conv2d"):
+            return (f"구성 C의 1×1 합성곱({spec} 같은 튜플)이 빠졌습니다: 튜플도 (채널, 커널) 합성곱입니다.",
+                    f"Configuration C's 1×1 convs (tuples like {spec}) are missing: a tuple is a (channels, kernel) "
+                    "conv too.")
+    if b[0] == "max_pool2d" and a is not None and a.name == "max_pool2d":
+        g = pool_geometry(a)
+        k = g["kernel"][0]
+        if g["stride"] == g["kernel"] and k != 2:
+            return (f"MaxPool2d({k})는 커널 {k}, 보폭 {k}입니다(보폭을 주지 않으면 커널 크기와 같음): "
+                    f"크기가 반이 아니라 1/{k}로 줄어듭니다. nn.MaxPool2d(kernel_size=2, stride=2)를 쓰세요.",
+                    f"MaxPool2d({k}) means kernel {k} and stride {k} (the stride defaults to the kernel size): it "
+                    f"divides the size by {k}, not 2. Use nn.MaxPool2d(kernel_size=2, stride=2).")
+    if b[0] == "conv2d" and a is not None and a.name == "conv2d":
+        g, want_pad = conv_geometry(a), b[5]
+        if g["padding"] != want_pad and g["kernel"] == b[3]:
+            return (f"패딩이 {g['padding']}입니다: 크기를 유지하려면 padding = 커널 // 2 (3×3이면 1, 1×1이면 0; "
+                    "padding='same'도 됩니다)여야 합니다.",
+                    f"The padding is {g['padding']}: to keep the size it must be kernel // 2 (1 for 3×3, 0 for 1×1; "
+                    "padding='same' works too).")
+    return None
+
+
+def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, label: tuple[str, str]) -> bool:
+    """Op by op against the reference; ❌ at the first difference, or at the crash. True when all agree."""
+    ref_events, names, specs = _reference(key, batch_norm)
+    ref_sigs = tuple(op_signature(e) for e in ref_events)
+    mine = rec.events
+    for i, want in enumerate(ref_sigs):
+        if i >= len(mine):
+            if rec.error is not None:  # it crashed before this op: explain with what it was about to do
+                ko, en = describe_exception(rec.error)
+                at = rec.failed.module if rec.failed is not None else "?"
+                result.fail(f"{label[0]}: {at}에서 실패했습니다 ({names[i]} 자리). {ko}",
+                            f"{label[1]}: failed at {at} (where {names[i]} goes). {en}", *_RULE)
+            else:
+                result.fail(f"{label[0]}: {names[i]}부터 계층이 없습니다 "
+                            f"(연산 {len(mine)}개, {len(ref_sigs)}개여야 함).",
+                            f"{label[1]}: the layers stop before {names[i]} ({len(mine)} ops, expected "
+                            f"{len(ref_sigs)}).", *_RULE)
+            return False
+        if op_signature(mine[i]) != want:
+            a, ref_event = mine[i], ref_events[i]
+            hint = _slip(mine, i, ref_sigs, specs[i]) or _RULE
+            result.fail(f"{label[0]}: {a.module}({names[i]} 자리)이 {describe_op(a)}입니다. "
+                        f"{describe_op(ref_event)}이어야 합니다.",
+                        f"{label[1]}: {a.module} (where {names[i]} goes) is {describe_op(a)}, expected "
+                        f"{describe_op(ref_event)}.", *hint)
+            return False
+    if len(mine) > len(ref_sigs):
+        extra = mine[len(ref_sigs)]
+        result.fail(f"{label[0]}: pool5 뒤에 계층이 더 있습니다: {extra.module} {describe_op(extra)}.",
+                    f"{label[1]}: there are more layers after pool5: {extra.module} {describe_op(extra)}.", *_RULE)
+        return False
+    return True
+
+
+@never_raises("check_make_layers")
+def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]) -> CheckResult:
+    """Does the learner's ``make_layers(cfg, batch_norm=False)`` build configurations A–E right?
+
+    Compared by behavior with :func:`vgg_teach.models.make_layers` (torchvision's layout), with and
+    without batch norm, then by ``state_dict`` keys; everything runs on the ``meta`` device.
+    """
+    if result.not_a_function(make_layers):
+        return result
+    for batch_norm in (False, True):
+        for key in "ABCDE":
+            bn = " + BN" if batch_norm else ""
+            label = (f"구성 {key}{bn}", f"configuration {key}{bn}")
+            ours = _build_features(result, make_layers, key, batch_norm, label)
+            if ours is None:
+                return result
+            rec = record_ops(ours, _meta_input(), root="features")
+            if rec.error is not None and is_stub(rec.error):
+                raise rec.error
+            if not _compare(result, rec, key, batch_norm, label):
+                return result
+            with torch.device("meta"):
+                ref_keys = list(reference_make_layers(CFGS[key], batch_norm=batch_norm).state_dict())
+            my_keys = list(ours.state_dict())
+            if my_keys != ref_keys:
+                first = next((i for i, (a, b) in enumerate(zip(my_keys, ref_keys)) if a != b), min(len(my_keys),
+                                                                                                    len(ref_keys)))
+                mine_k = my_keys[first] if first < len(my_keys) else "—"
+                ref_k = ref_keys[first] if first < len(ref_keys) else "—"
+                result.fail(f"{label[0]}: 계산은 같지만 state_dict 키가 torchvision과 다릅니다 (여러분: {mine_k}, "
+                            f"torchvision: {ref_k}).",
+                            f"{label[1]}: it computes the same, but the state_dict keys differ from torchvision's "
+                            f"(yours: {mine_k}, torchvision's: {ref_k}).",
+                            "층을 하나의 nn.Sequential에 순서대로 담으면 키가 0.weight, 2.weight … 처럼 맞습니다.",
+                            "Put the layers in one flat nn.Sequential, in order, so keys match torchvision's "
+                            "(0.weight, 2.weight …).")
+                return result
+    result.ok("구성 A–E 모두 배치 정규화가 있든 없든 torchvision과 계층 하나하나가 같은 계산을 하고 "
+              "state_dict 키도 같습니다.",
+              "Configurations A–E, with and without batch norm, compute what torchvision's do, layer by layer, with "
+              "the same state_dict keys.")
     return result

@@ -33,13 +33,11 @@ from typing import Any, BinaryIO, Callable, Sequence, Union
 import torch
 
 from ..errors import CheckpointError, OutputWriteError, bilingual, cause, readable
-from .config import flag_name
+from .recipe import flag_name
 
-__all__ = ["atomic_write", "atomic_save", "atomic_write_json", "TrainingState", "save_state", "load_state",
-           "rng_state", "set_rng_state", "CHECKPOINT_VERSION", "remove_stale_temporaries", "refuse_to_replace",
-           "check_resume", "MAY_CHANGE_ON_RESUME", "restore"]
-
+# ---- from vgg_teach.training.checkpoint (phase-1 merge)
 PathLike = Union[str, "os.PathLike[str]"]
+
 
 #: Bumped when :class:`TrainingState` changes in a way older files cannot be read as.
 CHECKPOINT_VERSION = 1
@@ -171,6 +169,8 @@ def save_state(state: TrainingState, path: PathLike) -> Path:
 
 _TYPES = {"model": dict, "optimizer": dict, "scheduler": dict, "scaler": dict, "history": list, "epoch": int,
           "rng": dict, "config": dict, "run": dict, "resumes": list, "version": int}
+
+
 _OPTIONAL = ("run", "resumes", "version")  # older checkpoints may lack them
 
 
@@ -295,6 +295,8 @@ def refuse_to_replace(checkpoint: PathLike, *, resume: bool, overwrite: bool, ot
 #: or the steps the schedule counts (``epochs`` may grow: the schedule stretches over the new total). ``sync_bn``
 #: may change like the number of processes may (the global batch, ``batch_size``, may not).
 MAY_CHANGE_ON_RESUME = ("epochs", "tta", "eval_batch_size", "precision", "channels_last", "compile", "sync_bn")
+
+
 #: What of ``run`` must be the same to resume: the model, the classes and the data (their fingerprints).
 _RUN_KEYS = ("model", "classes", "train_data", "test_data")
 

@@ -16,6 +16,8 @@ Everything else here only makes that loop fast and safe:
   slice of every global batch, sums reduced over the processes, rank 0 alone writing (:mod:`.distributed`).
 
 The main entry point is :func:`fit`.
+
+A model's predictions on a whole data set, and the numbers read off them: confusion matrix, per-class accuracy.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
@@ -31,10 +33,12 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..answers import evaluate as evaluate_accuracy
+from ..answers import train_step
 from ..env import get_device, seed_everything
 from ..errors import DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause
-from . import ddp, distributed
-from .augment import DeviceLoader
+from . import distributed
+from . import distributed as ddp
 from .checkpoint import (
     TrainingState,
     check_resume,
@@ -46,15 +50,11 @@ from .checkpoint import (
     save_state,
     set_rng_state,
 )
-from .config import TrainConfig
-from .data import ImageTensors
-from .optim import make_optimizer, make_scheduler
-from .precision import Precision, use_channels_last
-from .step import Autocast, StepHands, Watched, train_step
-from .step import evaluate as evaluate_accuracy
+from .data import DeviceLoader, ImageTensors
+from .recipe import Precision, TrainConfig, make_optimizer, make_scheduler, use_channels_last
+from .step import Autocast, StepHands, Watched
 
-__all__ = ["train_one_epoch", "eval_logits", "evaluate", "fit"]
-
+# ---- from vgg_teach.training.engine (phase-1 merge)
 ModelOrFactory = Union[nn.Module, Callable[[], nn.Module]]
 
 
@@ -397,3 +397,56 @@ def fit(model: ModelOrFactory, train_data: ImageTensors, test_data: ImageTensors
     if result_tta is not None:
         result["test_accuracy_tta"] = result_tta["acc"]
     return result
+
+
+# ---- from vgg_teach.training.metrics (phase-1 merge)
+@dataclass
+class Predictions:
+    """A model's predictions on a data set: ``images`` (uint8, CPU), ``labels``, ``preds``, ``probs``."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    preds: torch.Tensor
+    probs: torch.Tensor
+    classes: list[str]
+
+    def __len__(self) -> int:
+        return int(self.labels.numel())
+
+    @property
+    def correct(self) -> torch.Tensor:
+        return self.preds == self.labels
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.correct.float().mean()) if len(self) else float("nan")
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, data: ImageTensors, batch_size: int = 512,
+            device: Union[str, torch.device, None] = None) -> Predictions:
+    """Run ``model`` over every image of ``data`` (no augmentation, the data's own normalization, eval mode).
+
+    The batches come from :class:`~.augment.DeviceLoader` and the forward pass runs under the
+    engine's :class:`~.precision.Precision`, exactly as the engine's ``evaluate`` sees them.
+    Runs on the model's device unless ``device`` is given. Everything returned is on the CPU.
+    """
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    precision = Precision.for_device(device)
+    loader = DeviceLoader(data, batch_size, device, train=False, channels_last=use_channels_last(device))
+    preds, probs = [], []
+    for logits, _ in eval_logits(model, loader, precision):
+        p = torch.softmax(logits.float(), dim=1)
+        probs.append(p.cpu())
+        preds.append(p.argmax(1).cpu())
+    num_classes = len(data.classes)
+    return Predictions(data.images.cpu(), data.labels.cpu(),
+                       torch.cat(preds) if preds else torch.empty(0, dtype=torch.int64),
+                       torch.cat(probs) if probs else torch.empty(0, num_classes),
+                       list(data.classes))
+
+
+def per_class_accuracy(cm: torch.Tensor) -> torch.Tensor:
+    """The accuracy of each true class: diagonal / row sum (NaN for a class with no images)."""
+    cm = torch.as_tensor(cm).double()
+    return (cm.diagonal() / cm.sum(dim=1)).float()

@@ -30,38 +30,10 @@ import torch
 from torch import nn
 
 from ..errors import UsageError, bilingual
-from .precision import Precision
-
-__all__ = ["train_step", "evaluate", "StepHands", "Watched", "Autocast", "ScaledOptimizer"]
+from .recipe import Precision
 
 
-def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-               optimizer: torch.optim.Optimizer, loss_fn: Callable) -> torch.Tensor:
-    """One step of training on one batch; returns the loss. The engine's own step, and lesson 05's answer."""
-    logits = model(images)              # 1. forward: a score per class for every image
-    loss = loss_fn(logits, labels)      # 2. loss: one number for the whole batch
-    optimizer.zero_grad()               # 3. clear the last step's gradients (backward adds to .grad)
-    loss.backward()                     # 4. backward: the gradient of the loss for every parameter
-    optimizer.step()                    # 5. update the weights along those gradients
-    return loss
-
-
-def evaluate(model: nn.Module, loader: Iterable) -> float:
-    """The fraction of images in ``loader`` that ``model`` classifies right. The engine's, and lesson 05's answer.
-
-    Leaves the model in eval mode: putting it back in train mode is the engine's job
-    (:func:`.engine.train_one_epoch` calls ``model.train()`` at the start of every epoch).
-    """
-    model.eval()                        # dropout off; batch norm uses its running statistics
-    correct = total = 0
-    with torch.no_grad():               # no graph and no gradients: less memory, faster
-        for images, labels in loader:
-            preds = model(images).argmax(dim=1)
-            correct += (preds == labels).sum().item()
-            total += labels.numel()     # images, not batches: the last batch may be smaller
-    return correct / total
-
-
+# ---- from vgg_teach.training.step (phase-1 merge)
 class Autocast(nn.Module):
     """``model`` with its forward pass under ``precision.autocast()``; train/eval mode and parameters are its own.
 

@@ -18,13 +18,12 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..analysis.layers import layer_names, leaf_layers
+from ..counting import layer_names, leaf_layers
 from ..models import CFGS, vgg, vgg_cifar
-from .feedback import CheckResult, describe_exception, is_stub, never_raises
-
-__all__ = ["check_conv_params", "check_linear_params"]
+from . import CheckResult, describe_exception, is_stub, never_raises
 
 
+# ---- from vgg_teach.checks.params (phase-1 merge)
 @dataclass(frozen=True)
 class _Case:
     """One layer to count: where it is (ko, en), its shape arguments, and its real ``numel()``."""
@@ -99,6 +98,7 @@ def _as_count(value: Any) -> tuple[int | None, tuple[str, str] | None]:
 #: (predicate on (got, *args), ko hint, en hint) — the first that matches a wrong answer names the mistake.
 _Diagnosis = tuple[Callable[..., bool], str, str]
 
+
 _CONV_MISTAKES: list[_Diagnosis] = [
     (lambda got, ci, co, k: got == k * k * ci * co,
      "편향(bias)을 빠뜨렸습니다: 출력 채널마다 편향이 하나씩 있으니 C_out개가 모자랍니다. (k·k·C_in + 1)·C_out입니다.",
@@ -131,6 +131,7 @@ _CONV_MISTAKES: list[_Diagnosis] = [
      "You counted a single filter: there are C_out filters (output channels), so multiply by C_out."),
 ]
 
+
 _LINEAR_MISTAKES: list[_Diagnosis] = [
     (lambda got, n_in, n_out: got == n_in * n_out,
      "편향(bias)을 빠뜨렸습니다: 출력마다 편향이 하나씩, out개가 모자랍니다. (in + 1)·out입니다.",
@@ -151,8 +152,11 @@ _LINEAR_MISTAKES: list[_Diagnosis] = [
      "Multiply, don't add: every output is connected to every input, so there are in·out weights."),
 ]
 
+
 _CONV_FORMULA = ("합성곱의 매개변수: 출력 채널마다 k×k×C_in 필터 한 장과 편향 1개 → (k·k·C_in + 1)·C_out.",
                  "A conv's parameters: per output channel one k×k×C_in filter and one bias → (k·k·C_in + 1)·C_out.")
+
+
 _LINEAR_FORMULA = ("완전 연결 계층의 매개변수: 출력마다 입력 수만큼의 가중치와 편향 1개 → (in + 1)·out.",
                    "A linear layer's parameters: per output one weight per input and one bias → (in + 1)·out.")
 

@@ -1,4 +1,10 @@
-"""Counting VGG: parameters, compute and activation memory, layer by layer.
+"""Walking a model's layers: leaves in forward order, paper-style names, shapes and FLOPs on the ``meta`` device.
+
+Shared by the parameter tables (:mod:`.params`), the receptive-field tables (:mod:`.receptive_field`) and
+the checks. Assumption: a model's leaf modules run in the order they are registered — true for
+``nn.Sequential`` stacks and for VGG (``features``, ``avgpool``, ``classifier``).
+
+Counting VGG: parameters, compute and activation memory, layer by layer.
 
 - formulas: :func:`conv_params` ``(k·k·C_in + 1)·C_out``, :func:`linear_params` ``(in + 1)·out``,
   :func:`batchnorm_params` ``2·C`` (γ and β; the running mean/variance are buffers, not parameters);
@@ -11,43 +17,180 @@ Nothing here allocates a full model unless you pass one: the tables build models
 ``meta`` device (shapes without memory), so all ten A–E models are counted in well under a second.
 Compute is counted by ``torch.utils.flop_counter.FlopCounterMode``, which counts a multiply-add as
 **2 FLOPs**; the tables show multiply-adds (MACs), the number usually quoted for VGG16 (15.5 G).
+
+Two comparisons from the paper and the course: why 3×3 convolutions, and what the 32×32 CIFAR variant changes.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Sequence
 
 import torch
 from torch import nn
 
-from ..models import CFGS
-from ..show.tables import Table, fmt_int, fmt_pct
-from .layers import input_shape, layer_names, meta_vgg, pair, trace
+from .answers import conv_params, linear_params
+from .errors import UsageError
+from .models import CFGS, conv_layer_names, vgg, vgg_cifar
+from .show import Table, fmt_int, fmt_pct
 
-__all__ = [
-    "conv_params", "linear_params", "batchnorm_params", "LayerRow", "LayerTable", "layer_table", "count_flops",
-    "ConfigRow", "config_table", "CostRow", "params_vs_compute", "BYTES_PER_ELEMENT",
-]
 
+# ---- from vgg_teach.analysis.layers (phase-1 merge)
+def pair(value: int | Sequence[int]) -> tuple[int, int]:
+    """``3`` → ``(3, 3)``; ``(3, 5)`` stays: a module's kernel/stride/padding as a pair."""
+    if isinstance(value, int):
+        return value, value
+    a, b = value
+    return int(a), int(b)
+
+
+def leaf_layers(module: nn.Module) -> list[tuple[str, nn.Module]]:
+    """``(path, module)`` for every module without children, in registration order.
+
+    For ``nn.Sequential`` stacks and for VGG (``features``, ``avgpool``, ``classifier``) this is also
+    the order of the forward pass — the assumption the layer tables rely on. A model whose
+    ``forward`` calls its layers in another order, or calls one twice, is not described correctly.
+    """
+    leaves = [(name, m) for name, m in module.named_modules() if next(m.children(), None) is None]
+    return [(name or type(m).__name__, m) for name, m in leaves]
+
+
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d)
+
+
+def _vgg_like(leaves: Sequence[tuple[str, nn.Module]]) -> bool:
+    """Every convolution is 3×3 (or 1×1) with stride 1, so only poolings shrink the image: VGG's naming fits."""
+    return all(pair(m.stride) == (1, 1) and pair(m.kernel_size) in ((3, 3), (1, 1))
+               for _, m in leaves if isinstance(m, nn.Conv2d))
+
+
+def layer_names(leaves: Sequence[tuple[str, nn.Module]]) -> list[str]:
+    """Paper-style names for the leaves of a model: conv1_1 … pool5, fc6 … fc8 for a VGG-like one.
+
+    In a VGG-like model (:func:`_vgg_like`) convolutions and pools are named by
+    :func:`vgg_teach.models.conv_layer_names` and linear layers are ``fc6``, ``fc7``, … (numbered after
+    the last pooling block, as in Caffe's VGG). Any other network (AlexNet's 11×11 stride-4 first layer,
+    ResNet's 7×7 stem) is named the Caffe way: ``conv1``, ``conv2``, … in order, a pooling after the
+    n-th convolution ``pool<n>`` (AlexNet: pool1, pool2, pool5), linear layers numbered on from the
+    last convolution. A batch norm, ReLU or dropout after a layer takes its number (``bn1_1``,
+    ``relu1_1``, ``relu6``, ``drop6``); anything else keeps its module path (``avgpool``).
+    """
+    vgg_like = _vgg_like(leaves)
+    spec = ["M" if isinstance(m, _POOLS) else 0 for _, m in leaves if isinstance(m, (nn.Conv2d, *_POOLS))]
+    paper = iter(conv_layer_names(spec))
+    fc = spec.count("M") + 1 if vgg_like else spec.count(0) + 1
+    n_conv = 0
+    names: list[str] = []
+    last = ""  # suffix of the last conv ("1_1", or "3" outside VGG) or linear layer ("6")
+    for path, m in leaves:
+        if isinstance(m, (nn.Conv2d, *_POOLS)) and vgg_like:
+            name = next(paper)
+            last = name[4:] if name.startswith("conv") else ""
+        elif isinstance(m, nn.Conv2d):
+            n_conv += 1
+            name, last = f"conv{n_conv}", str(n_conv)
+        elif isinstance(m, _POOLS):
+            name, last = f"pool{max(n_conv, 1)}", ""
+        elif isinstance(m, nn.Linear):
+            name, last, fc = f"fc{fc}", str(fc), fc + 1
+        elif last and isinstance(m, nn.modules.batchnorm._BatchNorm):
+            name = f"bn{last}"
+        elif last and isinstance(m, (nn.ReLU, nn.modules.dropout._DropoutNd)):
+            name = f"{'relu' if isinstance(m, nn.ReLU) else 'drop'}{last}"
+        else:
+            name = path
+        names.append(name)
+    return names
+
+
+def meta_vgg(cfg: str = "D", batch_norm: bool = False, num_classes: int = 1000, cifar: bool = False,
+             **kwargs: Any) -> nn.Module:
+    """A VGG built on the ``meta`` device: real shapes and parameter counts, no memory, no init cost.
+
+    ``cifar=True`` builds :func:`vgg_teach.models.vgg_cifar` instead of :func:`vgg_teach.models.architecture`.
+    """
+    with torch.device("meta"):
+        if cifar:
+            return vgg_cifar(cfg, batch_norm=batch_norm, num_classes=num_classes, **kwargs)
+        return vgg(cfg, batch_norm=batch_norm, num_classes=num_classes, **kwargs)
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Put every submodule in eval mode for the block, then restore each one's own mode."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+def _meta_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Run ``model`` with every parameter and buffer swapped for a meta tensor: shapes, no memory."""
+    state = {k: torch.empty_like(v, device="meta") for k, v in
+             [*model.named_parameters(), *model.named_buffers()]}
+    return torch.func.functional_call(model, state, (x.to("meta"),))
+
+
+def input_shape(input_size: int | Sequence[int]) -> tuple[int, int, int]:
+    """``224``, ``(224, 224)`` or ``(3, 224, 224)`` → ``(C, H, W)``."""
+    if isinstance(input_size, int):
+        return 3, input_size, input_size
+    shape = tuple(int(s) for s in input_size)
+    if len(shape) == 2:
+        return (3, *shape)  # type: ignore[return-value]
+    if len(shape) != 3:
+        raise UsageError(f"입력 크기는 224, (224, 224) 또는 (3, 224, 224) 꼴이어야 합니다 (받은 값: {input_size}). / "
+                         f"input_size must look like 224, (224, 224) or (3, 224, 224), got {input_size}.")
+    return shape  # type: ignore[return-value]
+
+
+def trace(model: nn.Module, input_size: int | Sequence[int]
+          ) -> tuple[list[tuple[str, nn.Module]], dict[str, tuple[int, ...]], int]:
+    """Leaves, their output shapes (batch 1, batch dim dropped) and FlopCounterMode's total FLOPs."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    leaves = leaf_layers(model)
+    shapes: dict[str, tuple[int, ...]] = {}
+
+    def hook(path: str) -> Callable[..., None]:
+        def record(_m: nn.Module, _inp: Any, out: Any) -> None:
+            if isinstance(out, torch.Tensor):
+                shapes.setdefault(path, tuple(out.shape[1:]))
+        return record
+
+    handles = [m.register_forward_hook(hook(path)) for path, m in leaves]
+    shape = input_shape(input_size)
+    try:
+        with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
+            try:
+                _meta_forward(model, torch.empty(1, *shape, device="meta"))
+            except NotImplementedError:  # an op without a meta kernel: one real pass at batch 1
+                shapes.clear()
+                counter.flop_counts.clear()
+                model(torch.zeros(1, *shape, device=model_device(model)))
+    finally:
+        for h in handles:
+            h.remove()
+    return leaves, shapes, int(counter.get_total_flops())
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's first parameter or buffer (the CPU for a model without any)."""
+    for t in [*model.parameters(), *model.buffers()]:
+        return t.device
+    return torch.device("cpu")
+
+
+# ---- from vgg_teach.analysis.params (phase-1 merge)
 #: float32: every activation and parameter takes 4 bytes.
 BYTES_PER_ELEMENT = 4
 
+
 _TORCHVISION_NAMES = {"A": "vgg11", "B": "vgg13", "C": None, "D": "vgg16", "E": "vgg19"}
-
-
-# --------------------------------------------------------------------------------------- formulas
-
-def conv_params(in_channels: int, out_channels: int, kernel_size: int | Sequence[int] = 3,
-                bias: bool = True, groups: int = 1) -> int:
-    """Parameters of ``nn.Conv2d``: ``(kh·kw·C_in/groups + 1)·C_out`` (``+ 1`` only with a bias)."""
-    kh, kw = pair(kernel_size)
-    return (kh * kw * (in_channels // groups) + int(bias)) * out_channels
-
-
-def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
-    """Parameters of ``nn.Linear``: ``(in + 1)·out`` (``+ 1`` only with a bias)."""
-    return (in_features + int(bias)) * out_features
 
 
 def batchnorm_params(channels: int, affine: bool = True) -> int:
@@ -134,7 +277,6 @@ def _makes_new_tensor(module: nn.Module) -> bool:
                 or isinstance(module, (nn.modules.dropout._DropoutNd, nn.Identity, nn.Flatten)))
 
 
-
 class LayerTable(Table):
     """The :class:`Table` of :func:`layer_table`, with the model's totals as attributes."""
 
@@ -210,8 +352,6 @@ def count_flops(model: nn.Module, input_size: int | Sequence[int] = 224) -> int:
     Runs on the ``meta`` device: no memory and no real arithmetic, whatever the model's size.
     """
     return trace(model, input_size)[2]
-
-
 
 
 # ------------------------------------------------------------------------------- A–E comparison
@@ -327,3 +467,114 @@ def params_vs_compute(model: nn.Module | str = "D", input_size: int = 224) -> Ta
              "Parameters sit in the FC layers, compute in the convs")
 
 
+# ---- from vgg_teach.analysis.compare (phase-1 merge)
+# ---------------------------------------------------------------------------------- why 3×3
+@dataclass(frozen=True)
+class StackComparison:
+    """``n_layers`` stacked k×k convolutions against one convolution with the same receptive field.
+
+    Counts are weights only (no bias), C input and C output channels, as in the paper's §2.3.
+    """
+
+    n_layers: int
+    kernel: int
+    channels: int
+    receptive_field: int
+    stacked_params: int
+    single_params: int
+
+    @property
+    def stacked_coefficient(self) -> int:
+        """``n·k²``: the stack has ``n·k²·C²`` weights (18 for two 3×3)."""
+        return self.n_layers * self.kernel ** 2
+
+    @property
+    def single_coefficient(self) -> int:
+        """``r²``: the single layer has ``r²·C²`` weights (25 for 5×5)."""
+        return self.receptive_field ** 2
+
+    @property
+    def saving(self) -> float:
+        """Fraction of weights the stack saves: 1 − 18/25 = 28 % for two 3×3 vs 5×5."""
+        return 1 - self.stacked_params / self.single_params
+
+    def __str__(self) -> str:
+        k, r, n = self.kernel, self.receptive_field, self.n_layers
+        return (f"{n}×({k}×{k}) = {self.stacked_coefficient}C² = {self.stacked_params:,}  vs  "
+                f"1×({r}×{r}) = {self.single_coefficient}C² = {self.single_params:,}  (C = {self.channels}, "
+                f"절약 / saving {fmt_pct(self.saving)}, ReLU {n} vs 1)")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "stacked_coefficient": self.stacked_coefficient,
+                "single_coefficient": self.single_coefficient, "saving": self.saving}
+
+
+def stacked_vs_single(n_layers: int = 2, kernel: int = 3, channels: int = 64) -> StackComparison:
+    """Why 3×3: ``n_layers`` k×k convs have the receptive field of one ``n(k−1)+1`` conv.
+
+    Two 3×3 → 5×5 with 18C² instead of 25C² weights; three 3×3 → 7×7 with 27C² instead of 49C².
+    """
+    if n_layers < 1 or kernel < 1 or channels < 1:
+        raise ValueError("n_layers, kernel, channels는 모두 1 이상이어야 합니다. / "
+                         "n_layers, kernel and channels must all be at least 1.")
+    rf = n_layers * (kernel - 1) + 1
+    return StackComparison(n_layers, kernel, channels, rf,
+                           n_layers * conv_params(channels, channels, kernel, bias=False),
+                           conv_params(channels, channels, rf, bias=False))
+
+
+def why_3x3_table(channels: int = 512) -> Table:
+    """The two comparisons of the paper (2×3×3 vs 5×5, 3×3×3 vs 7×7) as a table."""
+    rows = [stacked_vs_single(n, 3, channels) for n in (2, 3)]
+    return Table(rows, columns=[
+        ("3×3 쌓기 / stacked 3×3", lambda s: f"{s.n_layers}층 / layers", False),
+        ("수용 영역 / Receptive field", lambda s: f"{s.receptive_field}×{s.receptive_field}", False),
+        ("쌓은 가중치 / Stack weights", lambda s: f"{s.stacked_coefficient}C² = {fmt_int(s.stacked_params)}", True),
+        ("단일 계층 가중치 / Single layer", lambda s: f"{s.single_coefficient}C² = {fmt_int(s.single_params)}", True),
+        ("절약 / Saving", lambda s: fmt_pct(s.saving), True),
+        ("ReLU 수 / ReLUs", lambda s: f"{s.n_layers} vs 1", True),
+    ], title=f"왜 3×3인가 / Why 3×3 (C = {channels}, 편향 제외 / no bias)")
+
+
+# -------------------------------------------------------------------------------- CIFAR variant
+@dataclass
+class CifarRow:
+    """One part of the model in :func:`cifar_comparison`."""
+
+    part: str
+    imagenet: str
+    cifar: str
+    imagenet_params: int
+    cifar_params: int
+
+
+def cifar_comparison(cfg: str = "D", batch_norm: bool = True, num_classes: int = 10, hidden: int = 512) -> Table:
+    """The ImageNet VGG (224×224, 1000 classes) against :func:`vgg_teach.models.vgg_cifar`.
+
+    The convolutional part is the same; a 32×32 input leaves 512×1×1 features instead of 512×7×7,
+    so fc6 takes 512 inputs instead of 25,088 and the hidden width is ``hidden`` instead of 4096.
+    Rows: features, fc6, fc7, fc8, total — each with the layer's shape and parameter count.
+    """
+    big = layer_table(meta_vgg(cfg, batch_norm), 224)
+    small = layer_table(meta_vgg(cfg, batch_norm, num_classes, cifar=True, hidden=hidden), 32)
+
+    def features(t: LayerTable) -> tuple[str, int]:
+        conv = [r for r in t if r.path.startswith("features.")]
+        return "→ " + "×".join(map(str, conv[-1].output_shape)), sum(r.params for r in conv)
+
+    (big_shape, big_n), (small_shape, small_n) = features(big), features(small)
+    rows = [CifarRow("합성곱 부분 / features", big_shape, small_shape, big_n, small_n)]
+    for a, b in zip((r for r in big if r.type == "Linear"), (r for r in small if r.type == "Linear")):
+        rows.append(CifarRow(a.name, a.formula, b.formula, a.params, b.params))
+    rows.append(CifarRow("합계 / Total", "224×224, 1000", f"32×32, {num_classes}", big.total_params,
+                         small.total_params))
+    return Table(rows, columns=[
+        ("부분 / Part", lambda r: r.part, False),
+        ("ImageNet (224)", lambda r: r.imagenet, False),
+        ("매개변수 / Params", lambda r: fmt_int(r.imagenet_params), True),
+        ("CIFAR (32)", lambda r: r.cifar, False),
+        ("매개변수 / Params ", lambda r: fmt_int(r.cifar_params), True),
+    ], title=f"ImageNet VGG vs CIFAR VGG — 구성 / config {cfg}{' + BN' if batch_norm else ''}",
+        notes=["합성곱 부분은 같고 분류기만 바뀝니다: 32×32 입력은 풀링 5번 뒤 512×1×1이 됩니다. / "
+               "The convolutions are the same; only the classifier changes: 32×32 becomes 512×1×1 "
+               "after five poolings."])

@@ -1,5 +1,6 @@
 """Tiny fake data sets in the real formats — a CIFAR-10 archive, image folders, the Hugging Face copy of
-CIFAR-10 — for the tests and smoke mode."""
+CIFAR-10 — for the tests and smoke mode.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +15,11 @@ from typing import Any, Iterator, Sequence
 
 import torch
 
-from .data import CIFAR10_CLASSES, ImageTensors, PathLike
-
-__all__ = ["make_fake_cifar10", "patched_cifar10_md5", "make_image_folder", "FakeHFSplit", "fake_hf_cifar10",
-           "fake_datasets_module"]
+from vgg_teach.training.data import CIFAR10_CLASSES, ImageTensors, PathLike
+from vgg_teach.training.sources import _fake_images
 
 
-def _fake_images(labels: torch.Tensor, size: int, gen: torch.Generator, seed: int) -> torch.Tensor:
-    """Random uint8 images whose average color depends on the class, so they can be learned."""
-    palette = torch.rand(64, 3, 1, 1, generator=torch.Generator().manual_seed(seed)) * 160 + 48
-    noise = torch.randn(labels.numel(), 3, size, size, generator=gen) * 40
-    return (palette[labels] + noise).clamp(0, 255).to(torch.uint8)
-
-
+# ---- from vgg_teach.training.fakes (phase-1 merge)
 def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
@@ -87,29 +80,6 @@ def patched_cifar10_md5(md5s: dict[str, str]) -> Iterator[None]:
         yield
     finally:
         CIFAR10.tgz_md5, CIFAR10.train_list, CIFAR10.test_list, CIFAR10.meta = saved
-
-
-def make_image_folder(root: PathLike, classes: Sequence[str] = ("cat", "dog", "frog"), n_train: int = 8,
-                      n_test: int = 4, size: int = 32, fmt: str = "png", seed: int = 0) -> Path:
-    """Write ``root/train/<class>/NNNN.<fmt>`` (and ``root/test/…`` if ``n_test``) with random images.
-
-    ``n_train``/``n_test`` are images per class; ``fmt`` is ``"png"`` or ``"jpg"``. Each class has its
-    own average color, so a model can learn them. Returns ``root``.
-    """
-    from PIL import Image
-
-    root = Path(root)
-    gen = torch.Generator().manual_seed(seed)
-    for split, count in (("train", n_train), ("test", n_test)):
-        if count <= 0:
-            continue
-        labels = torch.arange(len(classes)).repeat_interleave(count)
-        images = _fake_images(labels, size, gen, seed)
-        for i, (img, label) in enumerate(zip(images, labels.tolist())):
-            folder = root / split / classes[label]
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(img.permute(1, 2, 0).numpy()).save(folder / f"{i % count:04d}.{fmt}")
-    return root
 
 
 class _ClassLabel:

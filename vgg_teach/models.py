@@ -15,34 +15,14 @@ from typing import Callable, Sequence, Union
 import torch
 from torch import nn
 
-from ..errors import UsageError, bilingual
+from .errors import UsageError, bilingual
 
-__all__ = [
-    "CFGS",
-    "LayerSpec",
-    "make_layers",
-    "VGG",
-    "vgg",
-    "vgg11",
-    "vgg11_bn",
-    "vgg13",
-    "vgg13_bn",
-    "vgg16",
-    "vgg16_bn",
-    "vgg19",
-    "vgg19_bn",
-    "vgg_cifar",
-    "init_vgg_weights",
-    "conv_layer_names",
-    "TINY_CFG",
-    "CIFAR_MODELS",
-    "build_model",
-]
-
+# ---- from vgg_teach.models.architecture (phase-1 merge)
 #: One entry of a configuration: ``int`` = 3×3 conv with that many output channels,
 #: ``(channels, kernel)`` = a conv with another kernel size (configuration C's 1×1 convs),
 #: ``"M"`` = 2×2 max pooling with stride 2.
 LayerSpec = Union[int, tuple[int, int], str]
+
 
 #: Table 1 of the paper. A: 11 weight layers, B: 13, C: 16 (with 1×1 convs), D: 16, E: 19.
 CFGS: dict[str, list[LayerSpec]] = {
@@ -54,6 +34,7 @@ CFGS: dict[str, list[LayerSpec]] = {
     "E": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
           512, 512, 512, 512, "M"],
 }
+
 
 _DEPTH = {"A": 11, "B": 13, "C": 16, "D": 16, "E": 19}
 
@@ -256,6 +237,7 @@ def conv_layer_names(cfg: Union[str, Sequence[LayerSpec]]) -> list[str]:
 #: A tiny configuration with the same structure (five pooling stages ending in 512 channels, so
 #: ``VGG(image_size=32)``'s 512-feature head fits): for tests and quick CPU checks only.
 TINY_CFG: list[LayerSpec] = [8, "M", 16, "M", 32, "M", 64, "M", 512, "M"]
+
 
 #: The models the training lesson and ``python -m vgg_teach.train --model`` can train: name → factory(num_classes).
 CIFAR_MODELS: dict[str, Callable[[int], nn.Module]] = {

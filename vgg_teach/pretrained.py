@@ -27,13 +27,11 @@ from urllib.parse import urlparse
 
 import torch
 
-from ..env import is_smoke
-from ..errors import PretrainedWeightsError, bilingual, cause, smoke_note
-
-__all__ = ["PretrainedWeightsError", "weights_path", "weights_cached", "expected_sha256_prefix", "sha256_of",
-           "load_vgg16_bn_pretrained", "is_stand_in"]
+from .env import is_smoke
+from .errors import PretrainedWeightsError, bilingual, cause, smoke_note
 
 
+# ---- from vgg_teach.models.pretrained (phase-1 merge)
 def _default_weights():
     from torchvision.models import VGG16_BN_Weights
     return VGG16_BN_Weights.IMAGENET1K_V1
@@ -107,7 +105,7 @@ def is_stand_in(model) -> bool:
 def _random_weights():
     import torchvision
 
-    from .architecture import init_once
+    from .models import init_once
 
     model = init_once(lambda: torchvision.models.vgg16_bn(weights=None))  # torchvision's init, filled once
     model._vgg_teach_stand_in = True
@@ -141,6 +139,8 @@ _SMOKE_NOTE = (
     "Smoke mode: no pretrained weights file, so instead of downloading it the model gets RANDOM weights. "
     "The predictions and accuracies below mean nothing. Real weights live at {path}.",
 )
+
+
 _STAND_IN_NOTE = (
     "대체 모델: 사전 학습된 가중치를 쓸 수 없어 무작위 가중치로 레슨을 이어 갑니다. 아래 예측과 정확도는 의미가 "
     "없지만, 모양·매개변수 수·연산량은 실제 모델과 같습니다. 실제 가중치가 내는 결과는 '기대 결과' 표에 있습니다. "
@@ -149,6 +149,8 @@ _STAND_IN_NOTE = (
     "and accuracies below mean nothing; shapes, parameter counts and FLOPs are the real model's. The "
     "expected-results table says what the real weights give. Why: {why}",
 )
+
+
 _MISMATCH = (
     "({path} 에 파일이 있지만 체크섬(SHA-256)이 맞지 않아 쓰지 않았습니다.)",
     "(A file is at {path}, but its checksum (SHA-256) does not match, so it is not used.)",

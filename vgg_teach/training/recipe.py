@@ -4,6 +4,10 @@ Each field of :class:`TrainConfig` carries its help text and its allowed range i
 same metadata checks a config made in a notebook (``TrainConfig(lr=-1)`` raises a bilingual
 :class:`~vgg_teach.errors.UsageError`) and makes the ``--flag`` of ``python -m vgg_teach.train``
 (:func:`add_config_arguments`, :func:`config_from_args`) — so the two can never drift apart.
+
+The optimizer and the learning-rate schedule of the recipe: SGD with Nesterov momentum, one-cycle or cosine.
+
+Mixed precision: bf16 on Ampere/Hopper GPUs, fp16 with a gradient scaler on a T4 or older, fp32 on the CPU.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+import torch
+from torch import nn
+
 from ..errors import UsageError, bilingual
 
-__all__ = ["TrainConfig", "add_config_arguments", "config_from_args", "given_flags", "flag_name", "batch_size_for",
-           "MIN_STEPS_PER_EPOCH"]
-
+# ---- from vgg_teach.training.config (phase-1 merge)
 #: A default batch size shrinks for a small data set so that an epoch still has this many full batches.
 MIN_STEPS_PER_EPOCH = 4
 
@@ -189,3 +194,103 @@ def given_flags(args: argparse.Namespace) -> dict[str, Any]:
     """The :class:`TrainConfig` fields the command line set explicitly."""
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
             if getattr(args, f.name, None) is not None}
+
+
+# ---- from vgg_teach.training.optim (phase-1 merge)
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.SGD:
+    """SGD with Nesterov momentum; weight decay on conv/linear weights, none on biases and BatchNorm."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    return torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
+                            {"params": no_decay, "weight_decay": 0.0}],
+                           lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+
+
+def lr_factor(step: int, total_steps: int, warmup: float = 0.2, schedule: str = "onecycle") -> float:
+    """The learning rate at ``step`` as a fraction of the peak.
+
+    Both schedules rise linearly for the first ``warmup`` fraction of the steps; then ``onecycle``
+    falls linearly to 0 and ``cosine`` follows half a cosine to 0.
+    """
+    if schedule not in ("onecycle", "cosine"):
+        raise UsageError(bilingual(f"schedule은 onecycle 또는 cosine이어야 합니다 (받은 값: {schedule}).",
+                                   f"schedule must be onecycle or cosine (got {schedule})."))
+    warm = max(1, round(warmup * total_steps))
+    if step < warm:
+        return (step + 1) / warm
+    progress = min(1.0, (step - warm) / max(1, total_steps - warm))
+    if schedule == "onecycle":
+        return 1.0 - progress
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
+                   steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-step schedule (:func:`lr_factor`); resuming with more epochs stretches it."""
+    lr_factor(0, 1, config.warmup, config.schedule)  # reject an unknown schedule now, not mid-training
+    total = config.epochs * steps_per_epoch
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_factor(step, total, config.warmup, config.schedule))
+
+
+# ---- from vgg_teach.training.precision (phase-1 merge)
+def amp_dtype(device: torch.device, precision: str = "auto",
+              capability: Optional[tuple[int, int]] = None) -> Optional[torch.dtype]:
+    """The autocast dtype for ``device``: bf16, fp16, or ``None`` for plain fp32.
+
+    ``auto``: bf16 on CUDA GPUs of compute capability ≥ 8 (A100, H100, RTX 30xx+), fp16 on older
+    ones (T4, V100: no fast bf16), fp32 on the CPU and on Apple's MPS.
+    """
+    choices = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": None}
+    if precision != "auto":
+        if precision not in choices:
+            raise UsageError(bilingual(f"precision은 auto, bf16, fp16, fp32 중 하나여야 합니다 (받은 값: {precision}).",
+                                       f"precision must be auto, bf16, fp16 or fp32 (got {precision})."))
+        if device.type == "cpu" and precision == "fp16":
+            return None  # the CPU has no useful fp16 autocast: plain fp32
+        return choices[precision]
+    if device.type != "cuda":
+        return None
+    major, _ = capability or torch.cuda.get_device_capability(device)
+    return torch.bfloat16 if major >= 8 else torch.float16
+
+
+def _grad_scaler(enabled: bool):
+    try:
+        return torch.amp.GradScaler("cuda", enabled=enabled)
+    except (AttributeError, TypeError):  # torch < 2.3
+        return torch.cuda.amp.GradScaler(enabled=enabled)
+
+
+@dataclass
+class Precision:
+    """Mixed-precision settings: ``autocast()`` for the forward pass and a gradient ``scaler``.
+
+    The scaler only does something for fp16 (whose small range would let gradients underflow to
+    zero); for bf16 and fp32 it is disabled and ``scaler.step(opt)`` is just ``opt.step()``.
+    """
+
+    device_type: str
+    dtype: Optional[torch.dtype]
+    scaler: object = field(repr=False)
+
+    @classmethod
+    def for_device(cls, device: torch.device, precision: str = "auto") -> "Precision":
+        dtype = amp_dtype(device, precision)
+        return cls(device.type, dtype, _grad_scaler(enabled=dtype == torch.float16))
+
+    @property
+    def name(self) -> str:
+        return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(self.dtype, "fp32")
+
+    def autocast(self):
+        return torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None)
+
+
+def use_channels_last(device: torch.device, setting: Optional[bool] = None) -> bool:
+    """Whether images and weights use the ``channels_last`` memory format: ``setting``, or on for CUDA.
+
+    The one place this is decided; training, evaluation and prediction all ask here.
+    """
+    return device.type == "cuda" if setting is None else bool(setting)
