@@ -25,7 +25,6 @@ import re
 import unicodedata
 
 
-# ---- from vgg_teach.errors (phase-1 merge)
 def bilingual(korean: str, english: str) -> str:
     """A message in Korean, then in English, on two lines (the course's convention)."""
     return f"{korean}\n{english}"

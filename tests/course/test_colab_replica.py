@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from tools import authoring
@@ -20,12 +19,12 @@ from tools import authoring
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_manifest_gives_colabs_versions_and_python(replica):
-    pins = replica.read_freeze(replica.MANIFEST / "pip-freeze.gpu.txt")
-    assert pins["torch"] == "2.11.0" and pins["torchvision"] == "0.26.0"  # local labels (+cu128) dropped
-    assert pins["ipywidgets"] == "7.7.1" and pins["jupyter-client"] == "7.4.9"  # names normalised
-    assert "google-colab" not in pins and "nbval" not in pins  # `name @ url` lines are not pins
-    assert replica.colab_python_version(replica.MANIFEST / "os-info-gpu.txt") == "3.13"
+def test_the_manifest_gives_colabs_versions_and_python(replica, tmp_path):
+    freeze = tmp_path / "pip-freeze.txt"
+    freeze.write_text("torch==2.11.0+cu128\njupyter_client==7.4.9\ngoogle-colab @ file:///colabtools/dist/x.tgz\n")
+    pins = replica.read_freeze(freeze)
+    assert pins == {"torch": "2.11.0", "jupyter-client": "7.4.9"}  # local labels dropped, names normalized, no URLs
+    assert replica.colab_python_version(replica.MANIFEST / "os-info-gpu.txt").count(".") == 1
     assert replica.UNPINNED.match("nvidia-cudnn-cu12") and not replica.UNPINNED.match("numpy")
 
 
@@ -35,8 +34,6 @@ def test_without_python_3_13_it_says_so_and_uses_3_11(replica, monkeypatch):
     monkeypatch.setattr(replica.glob, "glob", lambda pattern: [])
     monkeypatch.setattr(replica, "_works", lambda python, want: python == found.get(want))
     assert replica.find_python("3.13") is None and replica.find_python("3.11") == "/usr/bin/python3.11"
-    source = (ROOT / ".ci" / "colab_replica.py").read_text(encoding="utf-8")
-    assert "NOTE: no Python {want} on this machine" in source  # build() prints it before falling back
 
 
 def test_a_shim_that_does_not_run_is_not_a_python(replica, tmp_path):
@@ -88,14 +85,6 @@ def test_the_self_test_notebook_runs_on_the_main_torch(replica, replica_notebook
     [entry] = [replica_notebooks.run_notebook(path, timeout=120)]
     assert entry["error"] is None, entry["error"]
     assert entry["first_output"][1] == torch.__version__
-
-
-@pytest.mark.parametrize("name", ["colab_replica.py", "colab_notebooks.py"])
-def test_ci_builds_the_replica_beside_the_main_install_and_runs_it_beside_the_browser_tests(name):
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert (ROOT / ".ci" / name).exists() and "colab_replica.py" in ci
-    assert ci.index("colab_replica.py build") < ci.index('eval "$setup_cmd"')
-    assert ci.index('run_step "tests"') < ci.index("colab_replica.py run") < ci.index('run_step "browser tests"')
 
 
 def test_the_build_step_reads_pyproject_without_the_course_environment():

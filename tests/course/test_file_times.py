@@ -6,8 +6,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
 from tools.file_times import FILE_TIMES, heaviest_files_first, read_file_times, write_file_times
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +39,3 @@ def test_the_table_names_only_files_that_exist_and_covers_the_longest():
     assert seconds, f"{FILE_TIMES} is missing: run `pytest --record-file-times`"
     assert all((ROOT / name).is_file() for name in seconds), "stale entries: run `pytest --record-file-times`"
     assert "tests/course/test_no_dead_ends.py" in seconds
-
-
-def test_xdist_hands_files_out_in_the_order_conftest_sets():
-    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
-    assert "--dist loadfile" in addopts and "--no-loadscope-reorder" in addopts

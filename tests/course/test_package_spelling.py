@@ -8,8 +8,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 from tools.prose import prose
 from tools.spelling import uk_spellings
 
@@ -35,9 +33,10 @@ def british_in(source: str) -> list[tuple[int, str, str]]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_the_package_speaks_us_english(path):
-    assert british_in(path.read_text(encoding="utf-8")) == []
+def test_the_package_speaks_us_english():
+    found = {str(p.relative_to(PACKAGE)): spots for p in sorted(PACKAGE.rglob("*.py"))
+             if (spots := british_in(p.read_text(encoding="utf-8")))}
+    assert not found, found
 
 
 def test_the_scan_finds_a_british_message_and_spares_names_and_quotations():

@@ -95,7 +95,6 @@ def _release(version: str) -> tuple[int, ...]:
 def test_every_floor_is_the_version_the_colab_replica_tests(colab_versions):
     """A floor is true when something runs it: the Colab replica (.ci/colab_replica.py) runs Colab's versions."""
     colab = colab_versions
-    assert colab["torch"] == "2.11.0" and colab["ipywidgets"] == "7.7.1"  # the manifest as this test was written
     for req in _pyproject()["project"]["dependencies"]:
         name, floor = _name(req), req.split(">=")[1]
         if name in colab:
@@ -109,15 +108,3 @@ def test_the_package_version_is_one_release_everywhere():
     import vgg_teach
 
     assert vgg_teach.__version__ == _pyproject()["project"]["version"]
-
-
-def test_readme_quick_start_commands_are_the_ones_ci_runs():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    setup = re.search(r"<!-- setup-command -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
-    test = re.search(r"<!-- test-command -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
-    assert "torch==2.14.1" in setup and "torchvision==0.29.1" in setup
-    assert test.startswith("pytest")
-    assert "readme_command setup" in ci and "readme_command test" in ci and "readme_command browser-test" in ci
-    browser = re.search(r"<!-- browser-test-command -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
-    assert browser.startswith("pytest -m browser")

@@ -78,7 +78,7 @@ def test_layer_names_follow_the_paper():
 
 
 def test_bad_configuration_message_is_bilingual():
-    with pytest.raises(ValueError, match="구성.*Unknown configuration"):
+    with pytest.raises(ValueError, match="(?s)구성.*Unknown configuration"):
         models.vgg("F")
     with pytest.raises(ValueError, match="Cannot read configuration entry"):
         models.make_layers([64, "X"])

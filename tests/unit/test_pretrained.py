@@ -1,4 +1,4 @@
-"""vgg_teach.models.pretrained, offline: weights files in a temporary TORCH_HOME, no internet.
+"""vgg_teach.pretrained, offline: weights files in a temporary TORCH_HOME, no internet.
 
 The real file's SHA-256 starts with ``6c64b313`` (its name says so). The tests write a randomly initialised
 VGG16-BN under that exact name and make the loader expect *that* file's prefix
@@ -174,23 +174,19 @@ def test_a_pickle_payload_in_the_cache_never_runs(torch_home, tmp_path, smoke_of
     assert marker.exists()
 
 
-def test_smoke_mode_without_file_uses_random_weights_and_says_so(torch_home, smoke_on, no_network, capsys):
+@pytest.mark.parametrize("cached", [False, True], ids=["no file", "a wrong-hash file"])
+def test_smoke_mode_without_a_usable_file_uses_random_weights_and_says_so(torch_home, smoke_on, no_network, capsys,
+                                                                          cached):
+    if cached:
+        weights_path().parent.mkdir(parents=True)
+        weights_path().write_bytes(b"not the weights")
     model, weights = load_vgg16_bn_pretrained()
     out = capsys.readouterr().out
     assert out.index("무작위 가중치") < out.index("RANDOM") and str(weights_path()) in out
-    assert "checksum" not in out
+    assert ("checksum (SHA-256) does not match" in out) == cached and ("체크섬(SHA-256)이 맞지 않아" in out) == cached
     assert isinstance(model, torchvision.models.VGG) and model.classifier[6].out_features == 1000
-    assert weights is VGG16_BN_Weights.IMAGENET1K_V1
-    assert not no_network.attempts and not weights_cached()  # nothing downloaded, nothing written
-
-
-def test_smoke_mode_ignores_a_wrong_hash_file_and_says_so(torch_home, smoke_on, no_network, capsys):
-    weights_path().parent.mkdir(parents=True)
-    weights_path().write_bytes(b"not the weights")
-    model, _ = load_vgg16_bn_pretrained()
-    out = capsys.readouterr().out
-    assert out.index("체크섬(SHA-256)이 맞지 않아") < out.index("checksum (SHA-256) does not match")
-    assert isinstance(model, torchvision.models.VGG) and not no_network.attempts
+    assert weights is VGG16_BN_Weights.IMAGENET1K_V1 and not no_network.attempts
+    assert weights_cached() == cached  # nothing downloaded, nothing written
 
 
 def test_failed_download_gives_a_bilingual_error(torch_home, smoke_off, no_network):
