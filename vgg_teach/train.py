@@ -1,15 +1,9 @@
-"""``python -m vgg_teach.train``: the training engine of lesson 05 (:func:`~.training.engine.fit`) on the command line.
+"""``python -m vgg_teach.train``: lesson 05's engine (:func:`~.training.engine.fit`) on the command line.
 
-    python -m vgg_teach.train --data-dir DIR --epochs 30 --out runs/mine           # DIR/{train,test}/<class>/…
-    python -m vgg_teach.train --dataset cifar10 --data-root data --out runs/cifar10 --tta [--resume]
-    torchrun --standalone --nproc_per_node=2 -m vgg_teach.train --dataset cifar10 --out runs/ddp   # one per GPU
-
-The steps: parse → check ``OUT`` → data → model → fit → ``OUT/metrics.json`` (the checkpoint is written after every
-epoch). Everything that can be checked before the data is loaded is: flag ranges (the recipe's flags come from
-:class:`~.training.recipe.TrainConfig`), ``--device``, ``OUT`` writable, a run already there, a resume's recipe.
-Exit codes: 0 done, 1 training stopped or an unexpected error (traceback in ``OUT/error.log``), 2 bad input,
-130 interrupted. With ``VGG_TEACH_SMOKE=1`` it keeps a few hundred images and, unless told otherwise, one epoch
-of batches of 64. Under torchrun every process runs this program; rank 0 alone prints and writes.
+The steps: parse → check ``OUT`` → data → model → fit → ``OUT/metrics.json``. Everything that can be checked before
+the data is loaded is (flag ranges, ``--device``, ``OUT``, a run already there, a resume's recipe). Exit codes: 0
+done, 1 training stopped or an unexpected error (traceback in ``OUT/error.log``), 2 bad input, 130 interrupted.
+Under torchrun every process runs this program; rank 0 alone prints and writes.
 """
 
 from __future__ import annotations
@@ -222,49 +216,43 @@ def _write_error_log(out: Path, rank: Optional[int] = None) -> Optional[Path]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit code (0 done, 1 stopped or unexpected error, 2 bad input, 130 interrupted).
-
-    Under torchrun only rank 0 prints (an unexpected error's traceback still goes to ``error.log``, marked with its
-    rank), so a problem is told once, not once per process.
-    """
+    """Run the CLI; returns the exit code. Under torchrun only rank 0 prints (so a problem is told once, not once per
+    process); an unexpected error's traceback still goes to ``error.log``, marked with its rank."""
     try:
         launch = distributed.launch_from_env()
     except UsageError as err:
         print(err, file=sys.stderr)
         return 2
-    if launch.is_main:
-        return _main(argv, launch)
-    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
-        return _main(argv, launch)
-
-
-def _main(argv: Optional[Sequence[str]], launch: distributed.Dist) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as done:  # --help, or bad arguments (already explained on stderr)
-        return int(done.code or 0)
-    try:
-        return _run(args, launch)
-    except TrainingError as err:
-        print(err, file=sys.stderr)
-        return 1
-    except VggTeachError as err:
-        print(err, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(bilingual("중단되었습니다. 같은 명령에 --resume을 붙이면 이어서 학습합니다.",
-                        "Interrupted. Run the same command with --resume to continue."), file=sys.stderr)
-        return 130
-    except Exception as err:  # the last resort: a short message here, the traceback in a file
-        log = _write_error_log(args.out, launch.rank if launch.torchrun else None)
-        where_ko = f"자세한 내용(traceback)은 {log} 에 있습니다" if log else "자세한 내용을 파일에 쓰지 못했습니다"
-        where_en = f"the details (the traceback) are in {log}" if log else "the details could not be written"
-        print(bilingual(
-            f"예상하지 못한 오류가 났습니다 ({cause(err)}). {where_ko}. 이 강좌의 버그일 수 있으니 그 파일을 붙여 "
-            "알려 주세요.",
-            f"Unexpected error ({cause(err)}); {where_en}. This may be a bug of the course: please report it "
-            "with that file."), file=sys.stderr)
-        return 1
+    with contextlib.ExitStack() as quiet:
+        if not launch.is_main:
+            null = quiet.enter_context(open(os.devnull, "w"))
+            quiet.enter_context(contextlib.redirect_stdout(null))
+            quiet.enter_context(contextlib.redirect_stderr(null))
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:  # --help, or bad arguments (already explained on stderr)
+            return int(done.code or 0)
+        try:
+            return _run(args, launch)
+        except TrainingError as err:
+            print(err, file=sys.stderr)
+            return 1
+        except VggTeachError as err:
+            print(err, file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(bilingual("중단되었습니다. 같은 명령에 --resume을 붙이면 이어서 학습합니다.",
+                            "Interrupted. Run the same command with --resume to continue."), file=sys.stderr)
+            return 130
+        except Exception as err:  # the last resort: a short message here, the traceback in a file
+            log = _write_error_log(args.out, launch.rank if launch.torchrun else None)
+            where_ko = f"자세한 내용(traceback)은 {log} 에 있습니다" if log else "자세한 내용을 파일에 쓰지 못했습니다"
+            where_en = f"the details (the traceback) are in {log}" if log else "the details could not be written"
+            print(bilingual(f"예상하지 못한 오류가 났습니다 ({cause(err)}). {where_ko}. 이 강좌의 버그일 수 있으니 그 "
+                            "파일을 붙여 알려 주세요.",
+                            f"Unexpected error ({cause(err)}); {where_en}. This may be a bug of the course: please "
+                            "report it with that file."), file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

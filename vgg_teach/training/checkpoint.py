@@ -1,14 +1,10 @@
-"""Checkpoints that survive a disconnect, and what may happen to a run folder.
-
-A file is written to a temporary name beside it and renamed over the old one (:func:`atomic_write`), so the disk
-always holds a whole checkpoint; every random generator is saved too (:func:`rng_state`), so a resumed run draws
-what an uninterrupted one would. A checkpoint holds only tensors and plain values, read back with
-``weights_only=True`` and checked (:func:`load_state`). A saved run is never replaced unless asked
-(:func:`refuse_to_replace`); a resumed one keeps its recipe and its data (:func:`check_resume`).
-"""
+"""Checkpoints that survive a disconnect: written atomically, with every random generator, read back with
+``weights_only=True`` and checked; a saved run is never replaced unless asked, and a resumed one keeps its recipe
+and its data."""
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import math
@@ -45,7 +41,8 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as err:  # KeyboardInterrupt included: never leave a stray temporary file behind
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         if isinstance(err, (OSError, RuntimeError)) and not isinstance(err, OutputWriteError):
             raise OutputWriteError(bilingual(
                 f"{path} 을(를) 저장하지 못했습니다 ({cause(err)}). 디스크가 가득 찼거나 그 폴더에 쓸 수 없는 것 "

@@ -1,16 +1,7 @@
-"""Where the images come from, as :class:`~.data.ImageTensors`: CIFAR-10, and folders or tarballs of your own.
-
-CIFAR-10 (:func:`load_cifar10`): torchvision's download, with a progress bar and a deadline (:func:`fetch`); if
-that fails or is too slow, the Hugging Face copy (``datasets``, which Colab ships), checked before anything trains
-on it; if neither works, one bilingual error, or, when a lesson asks (``stand_in=True``), a small fake CIFAR-10
-of random images announced in a loud box. Smoke mode without CIFAR-10 uses such a fake without downloading.
-
-Your own images (``DIR/<class>/…``, :func:`load_image_folder`) are taken as learners make them: class names in NFC
-(a macOS copy writes Hangul decomposed), names that are not UTF-8 (a zip from a Korean Windows computer) shown
-readably, hidden files and folders skipped, every image made 8-bit RGB and upright (16-bit scaled, not clipped;
-EXIF orientation applied), decoded a few chunks at a time in threads, every broken file named in one message, and
-the decoded tensor cached in a ``.pt`` file.
-"""
+"""Where the images come from: CIFAR-10 (torchvision's download with a deadline, else the Hugging Face copy,
+checked; else an error, or a fake announced in a loud box where a lesson asks), and your own folders or tarballs,
+taken as learners make them (Hangul in NFC, CP949 names, hidden files skipped, 16-bit and EXIF-rotated images,
+every broken file named at once), decoded in threads and cached."""
 
 from __future__ import annotations
 
@@ -62,13 +53,11 @@ _STAND_IN_NOTE = (
 
 def load_cifar10(root: PathLike = "data", download: bool = True, timeout: float = DOWNLOAD_TIMEOUT,
                  fallback: bool = True, stand_in: bool = False) -> tuple[ImageTensors, ImageTensors]:
-    """CIFAR-10's 50,000 training and 10,000 test images as ``(train, test)``, through torchvision (MD5-checked).
+    """CIFAR-10's 50,000 training and 10,000 test images ``(train, test)``, downloaded once into ``root`` (170 MB).
 
-    The download (170 MB) happens once into ``root``; if it fails or would take more than ``timeout`` seconds and
-    ``fallback`` is on, the Hugging Face copy is loaded instead (cached under ``root/huggingface``). In smoke mode
-    (``VGG_TEACH_SMOKE=1``) with no CIFAR-10 in ``root``: a fake of 500 + 100 random images, said so. With
-    ``stand_in=True``, when neither source works: a fake of :data:`STAND_IN_SIZE` images, with the reason, instead
-    of a :class:`DataError`.
+    If torchvision's download fails or would take over ``timeout`` seconds, the Hugging Face copy (``fallback``).
+    Smoke mode without CIFAR-10 in ``root``: 500 + 100 fake images. ``stand_in=True``: a fake of
+    :data:`STAND_IN_SIZE` images, with the reason, where neither source works.
     """
     from torchvision.datasets import CIFAR10  # torchvision: a heavy import, only for the data sets that need it
 
@@ -148,8 +137,7 @@ def _fake(n_train: int, n_test: int, note: Sequence[str]) -> tuple[ImageTensors,
 
 
 def load_hf_cifar10(cache_dir: PathLike) -> tuple[ImageTensors, ImageTensors]:
-    """``(train, test)`` of the Hugging Face copy, cached under ``cache_dir``, converted and checked. Raises
-    ``ImportError`` without ``datasets``, whatever it raises when the hub cannot be reached, and :class:`DataError`."""
+    """``(train, test)`` of the Hugging Face copy, cached under ``cache_dir``, converted and checked."""
     import datasets  # optional: Colab ships it; elsewhere `pip install datasets`
 
     splits = datasets.load_dataset(HF_DATASET, cache_dir=str(cache_dir))
@@ -157,9 +145,8 @@ def load_hf_cifar10(cache_dir: PathLike) -> tuple[ImageTensors, ImageTensors]:
 
 
 def convert_split(split, name: str) -> ImageTensors:
-    """One split of the copy (``img``: RGB PIL images, ``label``: a ``ClassLabel``) → uint8 :class:`ImageTensors`,
-    labels mapped by class name to torchvision's order, checked for what CIFAR-10 must be: 5,000 training or 1,000
-    test images per class (:data:`CIFAR10_PER_CLASS`), each 3×32×32, and torchvision's class names."""
+    """One split of the copy (columns ``img``, ``label``) → :class:`ImageTensors` in torchvision's class order,
+    checked: torchvision's class names, :data:`CIFAR10_PER_CLASS` images per class, each 3×32×32."""
     names, per_class = list(split.features["label"].names), CIFAR10_PER_CLASS[name]
 
     def bad(what: str) -> DataError:
@@ -186,10 +173,8 @@ def convert_split(split, name: str) -> ImageTensors:
 
 def fetch(url: str, dest: Path, deadline: float = 300.0, stall: float = 30.0, judge_after: float = 20.0,
           md5: str | None = None, progress: bool = True) -> Path:
-    """Download ``url`` to ``dest`` with a progress bar, through ``<dest>.part`` (an interrupted download never
-    leaves a file that looks whole), checking ``md5`` if given. A ``TimeoutError`` when it takes longer than
-    ``deadline`` seconds or, after ``judge_after`` seconds, the speed so far says it would (at 100 kB/s the 170 MB
-    CIFAR-10 archive would take half an hour); an ``OSError`` when the host does not answer within ``stall``."""
+    """Download ``url`` to ``dest`` through ``<dest>.part``, with a progress bar and ``md5`` checked. A
+    ``TimeoutError`` past ``deadline`` seconds or, after ``judge_after``, when the speed so far says it would be."""
     from tqdm.auto import tqdm
 
     dest = Path(dest)
@@ -244,9 +229,8 @@ def _is_image(path: Path) -> bool:
 
 def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None, image_size: int = 32,
                       cache: Optional[PathLike] = None, workers: Optional[int] = None) -> ImageTensors:
-    """Every image of ``folder/<class>/…`` as one uint8 tensor, resized (shorter side) and center-cropped to
-    ``image_size``. ``classes`` fixes the class order (the training set's, for a test set: a class not among them is
-    an error). ``cache``: a ``.pt`` file keeping the decoded tensor, rebuilt when the files change."""
+    """Every image of ``folder/<class>/…``, resized and center-cropped to ``image_size``; ``classes``: the training
+    set's (for a test set); ``cache``: a ``.pt`` file of the decoded images, rebuilt when the files change."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(bilingual(f"폴더가 없습니다: {folder}", f"No such folder: {folder}"))
@@ -289,8 +273,7 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
 
 def load_image_folder_splits(data_dir: PathLike, image_size: int = 32,
                              cache_dir: Optional[PathLike] = None) -> tuple[ImageTensors, ImageTensors]:
-    """``data_dir/train/<class>/…`` and ``data_dir/test/<class>/…`` → ``(train, test)``, both normalized with the
-    training images' per-channel mean and standard deviation."""
+    """``data_dir/{train,test}/<class>/…`` → ``(train, test)``, both normalized with the training images' statistics."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataError(bilingual(f"데이터 폴더가 없습니다: {data_dir}", f"No such data folder: {data_dir}"))
@@ -309,8 +292,7 @@ def load_image_folder_splits(data_dir: PathLike, image_size: int = 32,
 
 def load_jpeg_tarball(path: PathLike, image_size: int = 32, cache: Optional[PathLike] = None,
                       workers: Optional[int] = None) -> ImageTensors:
-    """An image folder packed as ``.tar``/``.tar.gz`` (``…/<class>/<image>``), read in memory as it is decoded;
-    ``cache`` keeps the tensor (the benchmark's 50,000 CIFAR-10 JPEGs then load in about a second)."""
+    """An image folder packed as ``.tar(.gz)`` (``…/<class>/<image>``), read as it is decoded (the benchmark's)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(bilingual(f"압축 파일이 없습니다: {path}", f"No such archive: {path}"))
@@ -354,8 +336,7 @@ def _to_uint8(img: torch.Tensor) -> torch.Tensor:
 
 
 def _decode(data: bytes, image_size: int) -> torch.Tensor:
-    """One encoded image → uint8 3×size×size: torchvision's decoders, PIL standing by (torchvision 0.29 deprecates
-    its decoders in favor of TorchCodec)."""
+    """One encoded image → uint8 3×size×size: torchvision's decoders (deprecated in 0.29), PIL standing by."""
     from torchvision.transforms.v2 import functional as TF  # torchvision: a heavy import, only to decode
 
     if not data:
@@ -407,9 +388,8 @@ def _decode_chunk(part: list[tuple[str, Union[bytes, Path]]], image_size: int):
 
 def decode_all(items: Iterable[tuple[str, Union[bytes, Path]]], image_size: int,
                workers: Optional[int] = None) -> torch.Tensor:
-    """Decode ``(name, bytes or path)`` items in a thread pool, streaming (a generator's items are read as the
-    decoders ask, so only a few chunks of encoded bytes exist at a time): N×3×size×size uint8, in order. Raises a
-    :class:`~vgg_teach.errors.DataError` naming every broken file."""
+    """``(name, bytes or path)`` items → N×3×size×size uint8, decoded in threads a few chunks at a time (a folder of
+    photos never sits in memory as bytes); a :class:`DataError` names every broken file."""
     workers = workers or min(8, os.cpu_count() or 1)
     chunks: list[torch.Tensor] = []
     failures: list = []
@@ -452,8 +432,7 @@ def _fake_images(labels: torch.Tensor, size: int, gen: torch.Generator, seed: in
 
 def make_image_folder(root: PathLike, classes: Sequence[str] = ("cat", "dog", "frog"), n_train: int = 8,
                       n_test: int = 4, size: int = 32, fmt: str = "png", seed: int = 0) -> Path:
-    """Write ``root/train/<class>/NNNN.<fmt>`` (and ``root/test/…`` if ``n_test``): ``n_train``/``n_test`` random
-    images per class, ``fmt`` ``"png"`` or ``"jpg"``, each class with its own average color; returns ``root``."""
+    """``root/{train,test}/<class>/NNNN.<fmt>``: random images per class, each class its own average color."""
     from PIL import Image  # PIL: only to write image files
 
     root, gen = Path(root), torch.Generator().manual_seed(seed)
