@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,24 +13,17 @@ from tests.fakes import make_fake_cifar10
 from vgg_teach.training.sources import make_image_folder
 
 
-class NetworkBlocked:
-    """Counts the connection attempts that :func:`no_network` refused."""
+@pytest.fixture
+def no_network(monkeypatch) -> SimpleNamespace:
+    """Every DNS lookup and socket connection fails as if the machine were offline; ``.attempts`` counts them."""
+    blocked = SimpleNamespace(attempts=[])
 
-    def __init__(self) -> None:
-        self.attempts: list[str] = []
-
-    def refuse(self, *args, **kwargs):
-        self.attempts.append(repr(args[:2]))
+    def refuse(*args, **kwargs):
+        blocked.attempts.append(repr(args[:2]))
         raise OSError(101, "Network is unreachable (blocked by the test)")
 
-
-@pytest.fixture
-def no_network(monkeypatch) -> NetworkBlocked:
-    """Every DNS lookup and socket connection fails as if the machine were offline."""
-    blocked = NetworkBlocked()
-    monkeypatch.setattr(socket, "getaddrinfo", blocked.refuse)
-    monkeypatch.setattr(socket, "create_connection", blocked.refuse)
-    monkeypatch.setattr(socket.socket, "connect", blocked.refuse)
+    for owner, name in ((socket, "getaddrinfo"), (socket, "create_connection"), (socket.socket, "connect")):
+        monkeypatch.setattr(owner, name, refuse)
     return blocked
 
 
@@ -52,9 +46,7 @@ def image_folder(tmp_path_factory) -> Path:
 @pytest.fixture
 def fake_cifar(tmp_path) -> tuple[Path, dict[str, str]]:
     """A fresh ``root`` holding only a tiny ``cifar-10-python.tar.gz`` (250 train, 50 test), and its MD5s."""
-    root = tmp_path / "cifar"
-    return root, make_fake_cifar10(root, n_train=250, n_test=50)
-
+    return tmp_path / "cifar", make_fake_cifar10(tmp_path / "cifar")
 
 
 def _ci_script(name: str):

@@ -1,34 +1,9 @@
-"""Command line for training (the notebook calls the same engine, :func:`vgg_teach.training.engine.fit`).
+"""``python -m vgg_teach.train``: lesson 05's engine (:func:`~.training.engine.fit`) on the command line.
 
-Examples::
-
-    # your own images: DIR/train/<class>/*.jpg and DIR/test/<class>/*.jpg
-    python -m vgg_teach.train --data-dir DIR --epochs 30 --out runs/mine
-    # CIFAR-10, downloaded by torchvision into --data-root
-    python -m vgg_teach.train --dataset cifar10 --data-root data --out runs/cifar10 --tta
-    # the connection dropped? run the same command with --resume
-    python -m vgg_teach.train --dataset cifar10 --data-root data --out runs/cifar10 --tta --resume
-    # two GPUs (Kaggle's T4 ×2): the same command under torchrun — one process per GPU, DDP
-    torchrun --standalone --nproc_per_node=2 -m vgg_teach.train --dataset cifar10 --data-root data --out runs/ddp
-
-Writes ``OUT/metrics.json`` (``test_accuracy``, ``train_seconds``, ``images_per_second``, ``epochs``,
-``history``, the ``config`` actually used …) and ``OUT/checkpoint.pt`` (after every epoch). A run already in
-``OUT`` is never replaced: ``--resume`` continues it (flags left out are taken from its checkpoint; a flag that
-would change its recipe or its data is refused), ``--overwrite`` starts over. Exit codes: 0 done, 1 training
-stopped (NaN loss, out of memory, disk full) or an unexpected error (its traceback goes to ``OUT/error.log``),
-2 bad input (flags, data, ``OUT``), 130 interrupted.
-
-The steps are plain: parse → check ``OUT`` → data → model → fit → metrics. Everything that can be checked
-before the data is loaded is (flag ranges, ``--device``, ``OUT`` writable, a run already there, a resume's
-recipe). The recipe's flags (``--epochs``, ``--lr`` …) are generated from :class:`~.config.TrainConfig`, so the
-CLI and the notebook share one definition. A batch size nobody chose shrinks for a small data set (it is said).
-With ``VGG_TEACH_SMOKE=1`` it keeps a few hundred images and, unless told otherwise, one epoch and
-batches of 64: the same code path in seconds on a CPU.
-
-Under ``torchrun`` (:mod:`.distributed`) every process runs this same program: the checks before the data are
-the same everywhere (so they fail everywhere, and rank 0 alone says why: the other ranks print nothing), rank 0
-loads the data first (a download happens once), ``--batch-size`` is the global batch, and rank 0 alone writes
-``metrics.json`` (with ``world_size`` and per-rank images/s) and the checkpoint.
+The steps: parse → check ``OUT`` → data → model → fit → ``OUT/metrics.json``. Everything that can be checked before
+the data is loaded is (flag ranges, ``--device``, ``OUT``, a run already there, a resume's recipe). Exit codes: 0
+done, 1 training stopped or an unexpected error (traceback in ``OUT/error.log``), 2 bad input, 130 interrupted.
+Under torchrun every process runs this program; rank 0 alone prints and writes.
 """
 
 from __future__ import annotations
@@ -59,32 +34,16 @@ from .training.checkpoint import (
 )
 from .training.data import ImageTensors, hold_out, subsample
 from .training.engine import fit
-from .training.recipe import TrainConfig, add_config_arguments, batch_size_for, config_from_args, given_flags
+from .training.recipe import TrainConfig, add_config_arguments, config_from_args
 from .training.sources import load_cifar10, load_image_folder, load_image_folder_splits
 
-# ---- from vgg_teach.training.cli (phase-1 merge)
-#: In smoke mode: at most this many training / test images.
+#: In smoke mode: at most this many training / test images, and what a flag that was not given defaults to.
 SMOKE_TRAIN_IMAGES, SMOKE_TEST_IMAGES = 320, 128
-
-
-#: In smoke mode, what a flag that was not given defaults to.
 SMOKE_DEFAULTS = {"epochs": 1, "batch_size": 64}
-
-
+#: A default batch size shrinks for a small data set so that an epoch still has this many full batches.
+MIN_STEPS_PER_EPOCH = 4
 #: Where an unexpected error's traceback goes, in --out.
 ERROR_LOG = "error.log"
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(bilingual(f"1 이상의 정수여야 합니다 (받은 값: {text!r}).",
-                                                   f"must be an integer of at least 1 (got {text!r})."))
-    return value
-
 
 #: argparse's English messages, in Korean.
 _ARGPARSE_KO = (
@@ -98,11 +57,15 @@ _ARGPARSE_KO = (
 )
 
 
-def _argparse_korean(message: str) -> str:
-    for english, korean in _ARGPARSE_KO:
-        if re.fullmatch(english, message, flags=re.DOTALL):
-            return re.sub(english, korean, message, flags=re.DOTALL)
-    return message
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(bilingual(f"1 이상의 정수여야 합니다 (받은 값: {text!r}).",
+                                                   f"must be an integer of at least 1 (got {text!r})."))
+    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,14 +76,16 @@ class _Parser(argparse.ArgumentParser):
             korean = f"{where.group(1)}: {head[where.end():]}" if where else head
             english = f"{where.group(0)}{english}" if where else english
         else:
-            korean, english = _argparse_korean(message), message
+            korean = next((re.sub(en, ko, message, flags=re.DOTALL) for en, ko in _ARGPARSE_KO
+                           if re.fullmatch(en, message, flags=re.DOTALL)), message)
+            english = message
         self.print_usage(sys.stderr)
         self.exit(2, bilingual(f"명령줄 인수가 잘못되었습니다: {korean}",
                                f"Bad command-line arguments: {english}") + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser: where the data and the output are, which model, and every :class:`TrainConfig` flag."""
+    """Where the data and the output are, which model, and every :class:`TrainConfig` flag."""
     p = _Parser(prog="python -m vgg_teach.train",
                 description="VGG 학습 / Train a VGG on CIFAR-10 or your own image folders.")
     src = p.add_mutually_exclusive_group(required=True)
@@ -134,8 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", choices=sorted(CIFAR_MODELS), default="vgg16_bn_cifar")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None, help="default: the best available")
     again = p.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true",
-                       help="continue the run in OUT (or load it, if it is finished)")
+    again.add_argument("--resume", action="store_true", help="continue the run in OUT (or load it, if it is finished)")
     again.add_argument("--overwrite", action="store_true",
                        help="replace a run already in OUT with a new one (without it, an existing run is kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -144,25 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_data(args: argparse.Namespace, seed: int = 0) -> tuple[ImageTensors, ImageTensors, str]:
-    """The (train, test) data the arguments name, and a short description of it.
-
-    ``--holdout N`` replaces the test set by N held-out training images (stratified, seeded).
-    """
+    """The (train, test) data the arguments name, and a short description of it."""
     if args.dataset == "cifar10":
         train, test = load_cifar10(args.data_root, download=True)
-        source = "cifar10"
     elif args.holdout is None:
         train, test = load_image_folder_splits(args.data_dir)
-        source = str(args.data_dir)
     else:  # only train/ is needed: the test set is held out of it below
         train = load_image_folder(Path(args.data_dir) / "train")
-        source = str(args.data_dir)
+    source = "cifar10" if args.dataset == "cifar10" else str(args.data_dir)
     if args.holdout is not None:
         train, test = hold_out(train, args.holdout, seed)
         source += f" (holdout {args.holdout})"
     if is_smoke():
-        train = subsample(train, SMOKE_TRAIN_IMAGES, seed)
-        test = subsample(test, SMOKE_TEST_IMAGES, seed)
+        train, test = subsample(train, SMOKE_TRAIN_IMAGES, seed), subsample(test, SMOKE_TEST_IMAGES, seed)
     return train, test, source
 
 
@@ -182,52 +140,15 @@ def _check_out(out: Path) -> None:
         raise UsageError(bilingual(
             f"--out {out} 에 쓸 수 없습니다 ({cause(err)}). 쓸 수 있는 폴더를 고르세요(예: 홈 폴더 아래 runs/mine).",
             f"Cannot write to --out {out} ({cause(err)}). Choose a folder you can write to (for example "
-            "runs/mine under your home folder).",
-        )) from None
+            "runs/mine under your home folder).")) from None
 
 
-def _run(args: argparse.Namespace, launch: distributed.Launch) -> int:
-    out: Path = args.out
-    the_plan = distributed.plan(launch, args.device)           # before anything is loaded (device, GPUs, NCCL)
-    _check_out(out)
-    checkpoint, metrics_path = out / "checkpoint.pt", out / "metrics.json"
-    if launch.is_main:
-        remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
-    refuse_to_replace(checkpoint, resume=args.resume, overwrite=args.overwrite, others=[metrics_path])
-    state = load_state(checkpoint) if args.resume and checkpoint.is_file() else None
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    stored = {k: v for k, v in state.config.items() if k in fields} if state else {}
-    config = config_from_args(args, {**(SMOKE_DEFAULTS if is_smoke() else {}), **stored})  # parse
-    chosen = "batch_size" in given_flags(args) or bool(stored)
-    if chosen:  # the global batch must divide among the processes (a resume keeps its batch: N may change)
-        distributed.local_batch(config.batch_size, launch.world_size)
-    if state is not None:
-        check_resume(state, dataclasses.asdict(config), {"model": args.model}, checkpoint)
-    with distributed.session(the_plan) as ctx:                 # under torchrun: join the other processes
-        for note in the_plan.notes:
-            print(bilingual(*note), flush=True)
-        train, test, source = ctx.main_first(lambda: load_data(args, config.seed))  # data (rank 0 first)
-        if not chosen:
-            config = _small_data_batch(config, len(train), launch.world_size)
-        model = lambda: build_model(args.model, num_classes=len(train.classes))  # noqa: E731  model (built by fit)
-        run = {"model": args.model, "classes": train.classes, "data": source,
-               "num_train": len(train), "num_test": len(test), "smoke": is_smoke()}
-        if args.overwrite and launch.is_main:  # asked for: the old results go now, the old checkpoint later
-            metrics_path.unlink(missing_ok=True)
-        metrics = fit(model, train, test, config, device=the_plan.device, checkpoint=checkpoint,
-                      resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress, run=run)  # fit
-        if launch.is_main:
-            atomic_write_json(metrics, metrics_path)                                           # metrics
-    line = (f"test accuracy {metrics['test_accuracy']:.2%}"
-            + (f" (flip TTA {metrics['test_accuracy_tta']:.2%})" if "test_accuracy_tta" in metrics else "")
-            + f", {metrics['train_seconds']:.1f} s of training, {metrics['images_per_second']:,.0f} images/s")
-    print(bilingual(f"완료: {metrics_path}", f"done: {line}"))
-    return 0
-
-
-def _small_data_batch(config: TrainConfig, num_train: int, world_size: int = 1) -> TrainConfig:
-    """The default batch size, shrunk for a small data set (and said so), a multiple of the number of processes."""
-    batch = batch_size_for(num_train, config.batch_size)
+def _small_data_batch(config: TrainConfig, num_train: int, world_size: int) -> TrainConfig:
+    """The default batch size for a small data set: the largest power of two that still gives
+    :data:`MIN_STEPS_PER_EPOCH` full batches (72 images: 512 → 16), a multiple of the number of processes; said."""
+    batch = config.batch_size
+    if num_train // batch < MIN_STEPS_PER_EPOCH:
+        batch = min(batch, 1 << (max(1, num_train // MIN_STEPS_PER_EPOCH).bit_length() - 1))
     batch = max(world_size, batch // world_size * world_size)
     if batch == config.batch_size:
         distributed.local_batch(batch, world_size)
@@ -236,9 +157,46 @@ def _small_data_batch(config: TrainConfig, num_train: int, world_size: int = 1) 
         f"학습 이미지가 {num_train}장뿐이라 배치 크기(batch size)를 {config.batch_size}에서 {batch}(으)로 줄였습니다"
         f"(에포크마다 {num_train // batch}스텝). 직접 정하려면 --batch-size를 주세요.",
         f"Only {num_train} training images: the batch size was reduced from {config.batch_size} to {batch} "
-        f"({num_train // batch} steps per epoch). Give --batch-size to choose it yourself.",
-    ), flush=True)
+        f"({num_train // batch} steps per epoch). Give --batch-size to choose it yourself."), flush=True)
     return config.replace(batch_size=batch)
+
+
+def _run(args: argparse.Namespace, launch: distributed.Dist) -> int:
+    out = args.out
+    the_plan = distributed.plan(launch, args.device)  # before anything is loaded (device, GPUs, NCCL)
+    _check_out(out)
+    checkpoint, metrics_path = out / "checkpoint.pt", out / "metrics.json"
+    if launch.is_main:
+        remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
+    refuse_to_replace(checkpoint, resume=args.resume, overwrite=args.overwrite, others=[metrics_path])
+    state = load_state(checkpoint) if args.resume and checkpoint.is_file() else None
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    stored = {k: v for k, v in state.config.items() if k in fields} if state else {}
+    config = config_from_args(args, {**(SMOKE_DEFAULTS if is_smoke() else {}), **stored})
+    chosen = args.batch_size is not None or bool(stored)
+    if chosen:  # the global batch must divide among the processes (a resume keeps its batch: N may change)
+        distributed.local_batch(config.batch_size, launch.world_size)
+    if state is not None:
+        check_resume(state, dataclasses.asdict(config), {"model": args.model}, checkpoint)
+    with distributed.session(the_plan) as ctx:  # under torchrun: join the other processes
+        for note in the_plan.notes:
+            print(bilingual(*note), flush=True)
+        train, test, source = ctx.main_first(lambda: load_data(args, config.seed))  # rank 0 first (a download)
+        if not chosen:
+            config = _small_data_batch(config, len(train), launch.world_size)
+        run = {"model": args.model, "classes": train.classes, "data": source,
+               "num_train": len(train), "num_test": len(test), "smoke": is_smoke()}
+        if args.overwrite and launch.is_main:  # asked for: the old results go now, the old checkpoint later
+            metrics_path.unlink(missing_ok=True)
+        metrics = fit(lambda: build_model(args.model, num_classes=len(train.classes)), train, test, config,
+                      device=the_plan.device, checkpoint=checkpoint, resume=args.resume, overwrite=args.overwrite,
+                      progress=not args.no_progress, run=run)
+        if launch.is_main:
+            atomic_write_json(metrics, metrics_path)
+    tta = f" (flip TTA {metrics['test_accuracy_tta']:.2%})" if "test_accuracy_tta" in metrics else ""
+    print(bilingual(f"완료: {metrics_path}", f"done: test accuracy {metrics['test_accuracy']:.2%}{tta}, "
+                    f"{metrics['train_seconds']:.1f} s of training, {metrics['images_per_second']:,.0f} images/s"))
+    return 0
 
 
 def _write_error_log(out: Path, rank: Optional[int] = None) -> Optional[Path]:
@@ -258,50 +216,43 @@ def _write_error_log(out: Path, rank: Optional[int] = None) -> Optional[Path]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the CLI; returns the exit code (0 done, 1 stopped or unexpected error, 2 bad input, 130 interrupted).
-
-    Under torchrun only rank 0 prints; the other ranks' output is dropped (an unexpected error's traceback still
-    goes to ``error.log``, marked with its rank), so a problem is told once, not once per process.
-    """
+    """Run the CLI; returns the exit code. Under torchrun only rank 0 prints (so a problem is told once, not once per
+    process); an unexpected error's traceback still goes to ``error.log``, marked with its rank."""
     try:
         launch = distributed.launch_from_env()
     except UsageError as err:
         print(err, file=sys.stderr)
         return 2
-    if launch.is_main:
-        return _main(argv, launch)
-    with open(os.devnull, "w") as null, contextlib.redirect_stdout(null), contextlib.redirect_stderr(null):
-        return _main(argv, launch)
-
-
-def _main(argv: Optional[Sequence[str]], launch: distributed.Launch) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as done:  # --help, or bad arguments (already explained on stderr)
-        return int(done.code or 0)
-    try:
-        return _run(args, launch)
-    except TrainingError as err:
-        print(err, file=sys.stderr)
-        return 1
-    except VggTeachError as err:
-        print(err, file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(bilingual("중단되었습니다. 같은 명령에 --resume을 붙이면 이어서 학습합니다.",
-                        "Interrupted. Run the same command with --resume to continue."), file=sys.stderr)
-        return 130
-    except Exception as err:  # the last resort: a short message here, the traceback in a file
-        log = _write_error_log(args.out, launch.rank if launch.torchrun else None)
-        where_ko = f"자세한 내용(traceback)은 {log} 에 있습니다" if log else "자세한 내용을 파일에 쓰지 못했습니다"
-        where_en = f"the details (the traceback) are in {log}" if log else "the details could not be written"
-        print(bilingual(
-            f"예상하지 못한 오류가 났습니다 ({cause(err)}). {where_ko}. 이 강좌의 버그일 수 있으니 그 파일을 붙여 "
-            "알려 주세요.",
-            f"Unexpected error ({cause(err)}); {where_en}. This may be a bug of the course: please report it "
-            "with that file.",
-        ), file=sys.stderr)
-        return 1
+    with contextlib.ExitStack() as quiet:
+        if not launch.is_main:
+            null = quiet.enter_context(open(os.devnull, "w"))
+            quiet.enter_context(contextlib.redirect_stdout(null))
+            quiet.enter_context(contextlib.redirect_stderr(null))
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as done:  # --help, or bad arguments (already explained on stderr)
+            return int(done.code or 0)
+        try:
+            return _run(args, launch)
+        except TrainingError as err:
+            print(err, file=sys.stderr)
+            return 1
+        except VggTeachError as err:
+            print(err, file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(bilingual("중단되었습니다. 같은 명령에 --resume을 붙이면 이어서 학습합니다.",
+                            "Interrupted. Run the same command with --resume to continue."), file=sys.stderr)
+            return 130
+        except Exception as err:  # the last resort: a short message here, the traceback in a file
+            log = _write_error_log(args.out, launch.rank if launch.torchrun else None)
+            where_ko = f"자세한 내용(traceback)은 {log} 에 있습니다" if log else "자세한 내용을 파일에 쓰지 못했습니다"
+            where_en = f"the details (the traceback) are in {log}" if log else "the details could not be written"
+            print(bilingual(f"예상하지 못한 오류가 났습니다 ({cause(err)}). {where_ko}. 이 강좌의 버그일 수 있으니 그 "
+                            "파일을 붙여 알려 주세요.",
+                            f"Unexpected error ({cause(err)}); {where_en}. This may be a bug of the course: please "
+                            "report it with that file."), file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,298 +1,278 @@
-"""vgg_teach.training.engine and .checkpoint, and the tiny CPU run of benchmarks/train_speed.py."""
+"""vgg_teach.training.engine as lesson 05 meets it: ``fit`` learns and reports, resumes exactly, loads a finished run,
+runs the learner's own step and evaluation with mixed precision added around them, and stops with a bilingual
+message when training diverges (that epoch never saved) or memory runs out. (The CLI's view: test_train_cli.py.)"""
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
+import copy
 import json
 import math
-import tarfile
-from pathlib import Path
+import random
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from vgg_teach.answers import train_step
-from vgg_teach.errors import DivergenceError, OutOfMemoryError, OutputWriteError
+from vgg_teach.errors import DivergenceError, OutOfMemoryError, UsageError
 from vgg_teach.models import build_model
-from vgg_teach.training import engine
-from vgg_teach.training.checkpoint import atomic_save, rng_state, set_rng_state
-from vgg_teach.training.engine import fit, train_one_epoch
+from vgg_teach.training import distributed, engine
+from vgg_teach.training.checkpoint import atomic_save, atomic_write_json, load_state, rng_state, set_rng_state
+from vgg_teach.training.engine import fit
 from vgg_teach.training.recipe import Precision, TrainConfig, amp_dtype, lr_factor
-from vgg_teach.training.sources import load_image_folder_splits, make_image_folder
+from vgg_teach.training.sources import load_image_folder_splits
+from vgg_teach.training.step import StepHands
 
-
-def load_checkpoint(path):
-    """A checkpoint file's raw contents (tensors and plain values only)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-REPO = Path(__file__).resolve().parents[2]
-TIMING_KEYS = {"seconds", "eval_seconds", "images_per_second"}
 CPU = torch.device("cpu")
+TIMING = {"seconds", "eval_seconds", "images_per_second", "images_per_second_per_rank"}
 
 
 @pytest.fixture(scope="module")
-def tiny_data(image_folder):
+def data(image_folder):
     return load_image_folder_splits(image_folder)  # 3 classes × 16 train / 4 test
 
 
-def _fit(data, epochs=3, model=None, **kw):
-    train, test = data
+def _fit(data, epochs=1, model=None, **kw):
     torch.manual_seed(0)
-    model = model if model is not None else build_model("vgg_tiny_cifar", len(train.classes))
-    cfg = TrainConfig(epochs=epochs, batch_size=8, lr=kw.pop("lr", 0.2), seed=kw.pop("seed", 0),
-                      tta=kw.pop("tta", False))
-    return fit(model, train, test, cfg, device=CPU, progress=False, log=None, **kw), model
+    model = model if model is not None else build_model("vgg_tiny_cifar", 3)
+    config = TrainConfig(epochs=epochs, batch_size=8, lr=kw.pop("lr", 0.2), tta=kw.pop("tta", False),
+                         precision=kw.pop("precision", "auto"), channels_last=kw.pop("channels_last", None))
+    return fit(model, *data, config, device=CPU, progress=False, log=kw.pop("log", None), **kw), model
 
 
 def _untimed(history):
-    return [{k: v for k, v in r.items() if k not in TIMING_KEYS} for r in history]
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in history]
 
 
-def test_fit_learns_and_reports(tiny_data):
-    # lr 0.05: it learns from every seed tried (0, 1, 2); at 0.2 it learns from some and diverges from others
-    result, _ = _fit(tiny_data, epochs=8, tta=True, lr=0.05)
+def test_fit_learns_and_reports(data):
+    result, _ = _fit(data, epochs=8, tta=True, lr=0.05)  # lr 0.05 learns from every seed tried
     history = result["history"]
     assert [r["epoch"] for r in history] == list(range(1, 9)) and result["epochs"] == 8
-    assert set(history[0]) >= {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds", "images_per_second"}
-    assert history[-1]["train_loss"] < history[0]["train_loss"]
-    assert result["test_accuracy"] >= 0.6  # 3 classes (chance 1/3) with distinct colours
-    assert 0 <= result["test_accuracy_tta"] <= 1 and result["precision"] == "fp32"
+    assert set(history[0]) == {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds",
+                               "images_per_second", "eval_seconds"}
+    assert history[-1]["train_loss"] < history[0]["train_loss"] and result["test_accuracy"] >= 0.6  # chance: 1/3
+    assert 0 <= result["test_accuracy_tta"] <= 1 and result["precision"] == "fp32" and result["world_size"] == 1
     assert result["images_per_second"] == pytest.approx(8 * 48 / result["train_seconds"])
+    assert len(result["images_per_second_per_rank"]) == 1 and result["resumes"] == []
 
 
-def test_train_one_epoch_is_short_and_readable():
-    """Lesson 05 shows both to learners: the loop calls the step, and the step is the five plain lines."""
-    loop = inspect.getsource(train_one_epoch)
-    assert len(loop.splitlines()) <= 20
-    assert "step(hands.model, images, labels, hands.optimizer, hands.loss_fn)" in loop and "scheduler.step()" in loop
-    step = inspect.getsource(train_step)
-    assert len(step.splitlines()) <= 12
-    lines = ("logits = model(images)", "loss = loss_fn(logits, labels)", "optimizer.zero_grad()", "loss.backward()",
-             "optimizer.step()", "return loss")
-    assert [step.index(line) for line in lines] == sorted(step.index(line) for line in lines)
-    assert "autocast" not in step and "scaler" not in step  # mixed precision is the engine's (StepHands)
-
-
-def test_lr_schedules():
-    total = 100
-    one = [lr_factor(s, total, 0.2, "onecycle") for s in range(total)]
-    cos = [lr_factor(s, total, 0.2, "cosine") for s in range(total)]
-    assert one[19] == cos[19] == 1.0 and one[0] == pytest.approx(0.05)
-    assert all(a < b for a, b in zip(one[:19], one[1:20]))  # warm-up rises
-    assert all(a > b for a, b in zip(one[20:-1], one[21:]))  # then falls
-    assert one[-1] < 0.02 and cos[-1] < 0.001 and cos[40] > one[40]
-    with pytest.raises(ValueError):
-        lr_factor(0, 10, 0.2, "step")
-
-
-def test_precision_choice():
-    cuda = torch.device("cuda")
-    assert amp_dtype(cuda, "auto", capability=(9, 0)) is torch.bfloat16  # H100
-    assert amp_dtype(cuda, "auto", capability=(7, 5)) is torch.float16   # T4
-    assert amp_dtype(CPU, "auto") is None and amp_dtype(CPU, "bf16") is torch.bfloat16
-    cpu = Precision.for_device(CPU)
-    assert cpu.name == "fp32" and not cpu.scaler.is_enabled()
-
-
-def test_gpu_code_path_bf16_channels_last_runs_on_the_cpu(tiny_data):
-    """The CUDA recipe's autocast + channels_last, exercised on the CPU (which supports bf16 autocast)."""
-    train, test = tiny_data
-    cfg = TrainConfig(epochs=1, batch_size=8, precision="bf16", channels_last=True, tta=True)
-    model = build_model("vgg_tiny_cifar", 3)
-    result = fit(model, train, test, cfg, device=CPU, progress=False, log=None)
-    assert result["precision"] == "bf16"
+def test_the_gpu_recipe_bf16_and_channels_last_runs_on_the_cpu(data):
+    result, model = _fit(data, precision="bf16", channels_last=True, tta=True)
+    assert result["precision"] == "bf16" and math.isfinite(result["history"][0]["train_loss"])
     assert model.features[0].weight.is_contiguous(memory_format=torch.channels_last)
-    assert math.isfinite(result["history"][0]["train_loss"]) and 0 <= result["test_accuracy_tta"] <= 1
 
 
-def test_resume_matches_an_uninterrupted_run(tiny_data, tmp_path):
-    straight, straight_model = _fit(tiny_data, epochs=3, checkpoint=tmp_path / "a.pt")
+def test_an_interrupted_run_resumes_exactly(data, tmp_path):
+    straight, straight_model = _fit(data, epochs=3, checkpoint=tmp_path / "a.pt")
 
-    def stop_after_first_epoch(record):
+    def disconnect(record):
         if record["epoch"] == 1:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        _fit(tiny_data, epochs=3, checkpoint=tmp_path / "b.pt", callbacks=[stop_after_first_epoch])
-    assert load_checkpoint(tmp_path / "b.pt")["epoch"] == 1
-    resumed, resumed_model = _fit(tiny_data, epochs=3, checkpoint=tmp_path / "b.pt", resume=True)
-    assert len(resumed["history"]) == 3 and resumed["epochs"] == 3
-    assert _untimed(resumed["history"]) == _untimed(straight["history"])
+    said = []
+    with pytest.raises(KeyboardInterrupt):  # resume=True without a checkpoint: a new run, and it says so
+        _fit(data, epochs=3, checkpoint=tmp_path / "b.pt", resume=True, callbacks=[disconnect], log=said.append)
+    assert "starting a new run" in said[0] and "The checkpoint up to epoch 1 is at" in said[-1]
+    resumed, resumed_model = _fit(data, epochs=3, checkpoint=tmp_path / "b.pt", resume=True, log=said.append)
+    assert any("epochs up to 1 are done" in line for line in said)
+    assert _untimed(resumed["history"]) == _untimed(straight["history"])  # dropout, shuffling, schedule: the same
     for (name, a), b in zip(straight_model.state_dict().items(), resumed_model.state_dict().values()):
         assert torch.equal(a, b), name
+    assert resumed["resumes"] == [{"after_epoch": 1, "changed": {}}] == load_state(tmp_path / "b.pt").resumes
+    with pytest.raises(UsageError):
+        _fit(data, checkpoint=tmp_path / "b.pt", resume=True, overwrite=True)
 
 
-def test_resume_with_more_epochs_and_without_checkpoint(tiny_data, tmp_path, capsys):
-    first, _ = _fit(tiny_data, epochs=1, checkpoint=tmp_path / "c.pt", resume=True)  # nothing to resume yet
-    more, _ = _fit(tiny_data, epochs=2, checkpoint=tmp_path / "c.pt", resume=True)
-    assert [r["epoch"] for r in more["history"]] == [1, 2]
-    assert _untimed(more["history"][:1]) == _untimed(first["history"])
+def test_a_finished_run_is_loaded_without_training(data, tmp_path, monkeypatch):
+    """Lesson 05 run again top to bottom: each experiment's finished checkpoint is loaded, not trained again."""
+    first, _ = _fit(data, epochs=2, checkpoint=tmp_path / "run.pt")
+    monkeypatch.setattr(engine, "train_one_epoch", lambda *a, **k: pytest.fail("trained a finished run"))
+    model = build_model("vgg_tiny_cifar", 3)
+    again, _ = _fit(data, epochs=2, checkpoint=tmp_path / "run.pt", resume=True, model=model)
+    assert again["history"] == first["history"] and again["resumes"] == []
+    saved = load_state(tmp_path / "run.pt").model
+    assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
 
 
-def test_checkpoint_save_is_atomic(tiny_data, tmp_path, monkeypatch):
-    path = tmp_path / "run" / "checkpoint.pt"
-    _fit(tiny_data, epochs=1, checkpoint=path)
-    before = path.read_bytes()
-
-    def crash_midway(obj, f, *args, **kwargs):
-        f.write(b"half a checkpoint")
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(torch, "save", crash_midway)
-    with pytest.raises(OutputWriteError, match="No space"):
-        _fit(tiny_data, epochs=2, checkpoint=path, resume=True)
-    monkeypatch.undo()
-    assert path.read_bytes() == before  # the epoch-1 checkpoint is intact …
-    assert load_checkpoint(path)["epoch"] == 1  # … and loads
-    assert sorted(p.name for p in path.parent.iterdir()) == ["checkpoint.pt"]  # no temporary file left
-
-
-def test_atomic_save_replaces_and_keeps_mode(tmp_path):
-    path = tmp_path / "x.pt"
-    atomic_save({"a": torch.ones(2)}, path)
-    atomic_save({"a": torch.zeros(2)}, path)
-    assert torch.equal(load_checkpoint(path)["a"], torch.zeros(2))
-    assert path.stat().st_mode & 0o044  # readable by others like a normal file, not mkstemp's 0600
-
-
-def test_rng_state_roundtrip_through_a_weights_only_checkpoint(tmp_path):
-    import random
-
-    import numpy as np
-    torch.manual_seed(1)
-    atomic_save({"rng": rng_state()}, tmp_path / "r.pt")
-    expected = (random.random(), float(np.random.rand()), torch.rand(3))
-    random.random(), np.random.rand(), torch.rand(3)
-    set_rng_state(load_checkpoint(tmp_path / "r.pt")["rng"])
-    got = (random.random(), float(np.random.rand()), torch.rand(3))
-    assert got[:2] == expected[:2] and torch.equal(got[2], expected[2])
-
-
-class _NaNOnCall(nn.Module):
-    """Wraps a model; its output on the ``bad_call``-th forward pass is NaN."""
-
-    def __init__(self, inner: nn.Module, bad_call: int) -> None:
-        super().__init__()
-        self.inner, self.bad_call, self.calls = inner, bad_call, 0
-
-    def forward(self, x):
-        self.calls += 1
-        out = self.inner(x)
-        return out * float("nan") if self.calls == self.bad_call else out
-
-
-def test_nan_loss_names_epoch_and_step(tiny_data, tmp_path):
-    model = _NaNOnCall(build_model("vgg_tiny_cifar", 3), bad_call=3)
-    with pytest.raises(DivergenceError) as err:
-        _fit(tiny_data, epochs=2, model=model, checkpoint=tmp_path / "n.pt")
-    msg = str(err.value)
-    assert "에포크 1의 3번째 스텝" in msg and "epoch 1, step 3" in msg
-    assert msg.index("학습률(learning rate)을 낮춰") < msg.index("Lower the learning rate")
-    assert not (tmp_path / "n.pt").exists()  # a diverged epoch is never saved
-
-
-def test_huge_learning_rate_diverges(tiny_data):
-    with pytest.raises(DivergenceError, match="NaN"):
-        _fit(tiny_data, epochs=2, lr=1e6)
-
-
-def test_out_of_memory_suggests_a_smaller_batch(tiny_data, monkeypatch):
-    def oom(*args, **kwargs):
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-
-    monkeypatch.setattr(engine, "train_one_epoch", oom)
-    with pytest.raises(OutOfMemoryError) as err:
-        _fit(tiny_data, epochs=1)
-    msg = str(err.value)
-    assert msg.index("배치 크기(batch size)를 줄여") < msg.index("smaller batch size")
-    assert "8 → 4" in msg and "Tried to allocate 2.00 GiB" in msg
-
-
-def _tarball(tmp_path: Path, **folder_kw) -> Path:
-    """A small image-folder archive in the layout of the CIFAR-10 JPEG tarball (train/<class>/…)."""
-    root = make_image_folder(tmp_path / "imgs", **folder_kw)
-    tarball = tmp_path / "train.tar.gz"
-    with tarfile.open(tarball, "w:gz") as tar:
-        tar.add(root / "train", arcname="train")
-    return tarball
-
-
-def _benchmark(name: str):
-    """Import benchmarks/NAME.py (the benchmarks folder is not a package)."""
-    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_benchmark_runs_tiny_on_cpu(tmp_path):
-    tarball = _tarball(tmp_path, classes=tuple("abcd"), n_train=15, n_test=0, fmt="jpg")
-    bench = _benchmark("train_speed")
-    args = [str(tarball), "--cache", str(tmp_path / "cache.pt"), "--out", str(tmp_path / "speed.json"),
-            "--holdout", "12", "--limit", "56", "--epochs", "2", "--batch-size", "8", "--model", "vgg_tiny_cifar",
-            "--device", "cpu", "--warmup-steps", "1", "--throughput-images", "32", "--throughput-batch", "8",
-            "--no-progress"]
-    report = bench.main(args)
-    saved = json.loads((tmp_path / "speed.json").read_text())
-    assert saved["data"]["heldout_images"] == 12 and saved["data"]["train_images"] == 44
-    assert saved["data"]["cache_hit"] is False and (tmp_path / "cache.pt").is_file()
-    assert len(saved["history"]) == 2 and saved["recipe"]["tta"] is True
-    for key in ("heldout_accuracy", "heldout_accuracy_tta", "train_seconds", "images_per_second",
-                "network_images_per_second"):
-        assert math.isfinite(saved[key]) and saved[key] >= 0, key
-    assert saved["network_images_per_second"] > 0 and "excludes" in saved["timing_note"]
-    assert report["heldout_accuracy"] == saved["heldout_accuracy"]
-    assert bench.main(args)["data"]["cache_hit"] is True  # the second run skips decoding
-
-
-def test_median_runs_summarises_repeated_benchmarks(tmp_path, monkeypatch):
-    """benchmarks/median_runs.py: N runs of train_speed.py with different seeds, medians in summary.json."""
-    monkeypatch.chdir(tmp_path)  # the default cache path is relative: it would land in tmp_path/data
-    tarball = _tarball(tmp_path, classes=("a", "b", "c"), n_train=12, n_test=1)
-    median_runs = _benchmark("median_runs")
-    out = tmp_path / "bench"
-    summary = median_runs.main([str(tarball), "--runs", "3", "--out-dir", str(out), "--", "--holdout", "6",
-                                "--epochs", "1", "--batch-size", "8", "--model", "vgg_tiny_cifar", "--no-cache",
-                                "--device", "cpu", "--warmup-steps", "1", "--throughput-images", "16",
-                                "--throughput-batch", "8"])
-    saved = json.loads((out / "summary.json").read_text())
-    assert saved["runs"] == 3 and sorted(p.name for p in out.glob("run*.json")) == ["run0.json", "run1.json",
-                 "run2.json"]
-    ips = saved["images_per_second"]
-    assert len(ips["values"]) == 3 and ips["median"] == sorted(ips["values"])[1]
-    assert ips["min"] <= ips["median"] <= ips["max"] and summary["device"] == "cpu"
-    assert not (tmp_path / "data").exists()  # --no-cache: no cache file at the default (relative) path
-
-
-def test_the_finiteness_check_is_exact_also_when_a_sum_overflows():
-    from vgg_teach.training.engine import _all_finite
-
-    huge = torch.full((10,), 3e38)  # finite, but its float32 sum is inf: the slow path must say finite
-    assert _all_finite([huge, torch.ones(3, dtype=torch.float16)]) and _all_finite([])
-    assert not _all_finite([torch.ones(4), torch.tensor([1.0, float("nan")])])
-    assert not _all_finite([torch.tensor([float("inf"), -float("inf")])])  # their sum is NaN, not inf
-    assert not _all_finite([huge, torch.tensor([60000.0, float("inf")], dtype=torch.float16)])
-
-
-def test_a_checkpoint_on_disk_is_named_even_when_the_run_stops_right_after_writing_it(tiny_data, tmp_path,
-                                                                                     monkeypatch):
-    """Under torchrun a rank can die while rank 0 tells the others its write went well (seen in CI): what is on
-    disk must be what the message names. Stand-in: the wait after rank 0's write is interrupted."""
-    from vgg_teach.training import distributed
-
+def test_a_checkpoint_on_disk_is_named_when_the_run_stops_right_after_writing_it(data, tmp_path, monkeypatch):
+    """Under torchrun a rank can die while rank 0 tells the others its write went well: the message must name what
+    is on disk. Stand-in: the wait after rank 0's write is interrupted."""
     class StopsAfterTheWrite(distributed.Dist):
         def on_main(self, fn):
             fn()
-            raise KeyboardInterrupt  # where ranks wait for rank 0: after the file is on disk
+            raise KeyboardInterrupt
 
-    monkeypatch.setattr(engine.distributed, "current", lambda: StopsAfterTheWrite())
-    train, test = tiny_data
-    told = []
+    monkeypatch.setattr(distributed, "current", StopsAfterTheWrite)
+    said = []
     with pytest.raises(KeyboardInterrupt):
-        fit(build_model("vgg_tiny_cifar", 3), train, test, TrainConfig(epochs=3, batch_size=8), device=CPU,
-            progress=False, log=told.append, checkpoint=tmp_path / "c.pt")
-    assert torch.load(tmp_path / "c.pt", weights_only=True)["epoch"] == 1
-    assert any("The checkpoint up to epoch 1 is at" in line for line in told), told
+        _fit(data, epochs=3, checkpoint=tmp_path / "c.pt", log=said.append)
+    assert load_state(tmp_path / "c.pt").epoch == 1 and "The checkpoint up to epoch 1 is at" in said[-1]
+
+
+class _Poisoned(nn.Module):
+    """The tiny model, turning NaN in epoch 2 (6 steps an epoch): its loss at step 3, a batch-norm statistic in its
+    last training step (the training loss stays finite), or its output at test time."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.inner, self.where, self.steps = build_model("vgg_tiny_cifar", 3), where, 0
+
+    def forward(self, x):
+        if not self.training:
+            return self.inner(x) * (float("nan") if self.where == "test" and self.steps > 6 else 1)
+        self.steps += 1
+        if self.where == "weights" and self.steps == 12:
+            next(m for m in self.modules() if isinstance(m, nn.BatchNorm2d)).running_mean.fill_(float("nan"))
+        return self.inner(x) * (float("nan") if self.where == "loss" and self.steps == 9 else 1)
+
+
+@pytest.mark.parametrize("where, korean, english", [
+    ("loss", "에포크 2의 3번째 스텝", "epoch 2, step 3"),
+    ("weights", "가중치(weight)에 NaN", "after epoch 2 the weights became NaN"),
+    ("test", "시험 손실(test loss)에 NaN", "after epoch 2 the test loss became NaN"),
+])
+def test_divergence_stops_the_run_and_the_epoch_is_not_saved(data, tmp_path, where, korean, english):
+    with pytest.raises(DivergenceError) as err:
+        _fit(data, epochs=3, model=_Poisoned(where), checkpoint=tmp_path / "run.pt")
+    msg = str(err.value)
+    assert msg.index(korean) < msg.index(english) < msg.index("Lower the learning rate")
+    assert load_state(tmp_path / "run.pt").epoch == 1
+
+
+def test_the_weights_check_is_exact_when_a_sum_overflows():
+    huge = nn.Linear(10, 1)
+    with torch.no_grad():
+        huge.weight.fill_(3e38)  # finite, but its float32 sum is inf: checked element by element, and finite
+    engine._check_finite(huge, {"loss": 0.0}, 1)
+    with torch.no_grad():
+        huge.bias.fill_(float("inf"))
+    with pytest.raises(DivergenceError, match="the weights"):
+        engine._check_finite(huge, {"loss": 0.0}, 1)
+
+
+@pytest.mark.parametrize("where, fail", [
+    ("train_one_epoch", lambda: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory. Tried 2.00 GiB"))),
+    ("train_one_epoch", lambda: torch.empty(1 << 60, dtype=torch.uint8)),  # the CPU's own allocation failure
+    ("train_one_epoch", lambda: (_ for _ in ()).throw(RuntimeError("MPS backend out of memory (MPS allocated: 9 GB)"))),
+    ("train_one_epoch", lambda: (_ for _ in ()).throw(MemoryError())),
+    ("DeviceLoader", lambda: (_ for _ in ()).throw(torch.OutOfMemoryError("CUDA out of memory. Tried 150.00 MiB"))),
+])
+def test_out_of_memory_suggests_a_smaller_batch(data, monkeypatch, where, fail):
+    monkeypatch.setattr(engine, where, lambda *a, **k: fail())
+    with pytest.raises(OutOfMemoryError) as err:
+        _fit(data)
+    msg = str(err.value)
+    assert msg.index("배치 크기(batch size)를 줄여") < msg.index("smaller batch size") and "8 → 4" in msg
+    assert "enforce fail" not in msg and err.value.__cause__ is None
+
+
+def test_fit_runs_the_learners_step_and_evaluation_and_gets_the_same_run(data):
+    calls = {"step": 0, "evaluate": 0}
+
+    def my_step(model, images, labels, optimizer, loss_fn):  # a learner's plain step
+        calls["step"] += 1
+        loss = loss_fn(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    def my_evaluate(model, loader):  # a forward pass more than needed: the test loss counts each batch once
+        calls["evaluate"] += 1
+        model.eval()
+        with torch.no_grad():
+            right = sum((model(x).argmax(1) == y).sum().item() + 0 * model(x).sum().item() for x, y in loader)
+        return right / sum(len(y) for _, y in loader)
+
+    mine, my_model = _fit(data, epochs=2, tta=True, step=my_step, evaluate=my_evaluate)
+    ours, our_model = _fit(data, epochs=2, tta=True)
+    assert calls == {"step": 2 * 6, "evaluate": 2 + 1}  # 6 steps an epoch; a test per epoch, then the flip TTA
+    assert _untimed(mine["history"]) == _untimed(ours["history"])
+    assert mine["test_accuracy_tta"] == ours["test_accuracy_tta"]
+    assert all(torch.equal(a, b) for a, b in zip(my_model.state_dict().values(), our_model.state_dict().values()))
+
+
+def _tiny() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 3))
+
+
+def _batch():
+    return torch.randn(8, 3, 8, 8, generator=torch.Generator().manual_seed(3)), torch.arange(8) % 3
+
+
+def test_autocast_covers_the_forward_pass_only():
+    model, seen = _tiny(), {}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def note(when):
+        def hook(*args) -> None:  # returns None: changes nothing
+            seen.setdefault(when, torch.is_autocast_enabled("cpu"))
+        return hook
+
+    model[0].register_forward_hook(note("forward"))
+    model[0].weight.register_hook(note("backward"))
+    optimizer.register_step_pre_hook(note("step"))
+    hands = StepHands(model, optimizer, nn.CrossEntropyLoss(), Precision.for_device(CPU, "bf16"))
+    loss = train_step(hands.model, *_batch(), hands.optimizer, hands.loss_fn)
+    assert seen == {"forward": True, "backward": False, "step": False}
+    assert hands.logits.dtype == torch.bfloat16 and loss.dtype == torch.float32
+
+
+def _scaled() -> Precision:
+    """fp16's recipe on the CPU: an enabled gradient scaler (the CPU has one), with bf16 autocast."""
+    return Precision("cpu", torch.bfloat16, torch.amp.GradScaler("cpu", init_scale=1024.0))
+
+
+def test_a_plain_step_gets_the_gradient_scaler_through_the_loss_and_the_optimizer():
+    images, labels = _batch()
+    loss_fn, classic, plain, precision, ours = nn.CrossEntropyLoss(), _tiny(), _tiny(), _scaled(), _scaled()
+    classic_opt = torch.optim.SGD(classic.parameters(), lr=0.1, momentum=0.9)
+    for _ in range(2):  # PyTorch's documented recipe
+        with precision.autocast():
+            loss = loss_fn(classic(images), labels)
+        classic_opt.zero_grad()
+        precision.scaler.scale(loss).backward()
+        precision.scaler.step(classic_opt)
+        precision.scaler.update()
+    raw = []
+    plain[5].weight.register_hook(lambda g: raw.append(g.clone()))
+    hands = StepHands(plain, torch.optim.SGD(plain.parameters(), lr=0.1, momentum=0.9), loss_fn, ours)
+    for _ in range(2):
+        loss = train_step(hands.model, images, labels, hands.optimizer, hands.loss_fn)
+    assert all(torch.allclose(a, b) for a, b in zip(classic.state_dict().values(), plain.state_dict().values()))
+    assert loss.item() < 10  # the value is the loss itself, not scaled by 1024
+    assert torch.allclose(raw[-1] / 1024, plain[5].weight.grad, rtol=1e-4)  # backward saw scaled gradients
+    before = copy.deepcopy(plain.state_dict())
+    images[0, 0, 0, 0] = float("inf")  # an overflowing step is skipped and the scale halved
+    train_step(hands.model, images, labels, hands.optimizer, hands.loss_fn)
+    assert all(torch.equal(before[k], v) for k, v in plain.state_dict().items() if "running" not in k and "num" not in k
+               ) and ours.scaler.get_scale() == 512.0
+
+
+def test_the_recipe_schedules_and_precisions():
+    one = [lr_factor(s, 100, 0.2, "onecycle") for s in range(100)]
+    cos = [lr_factor(s, 100, 0.2, "cosine") for s in range(100)]
+    assert one[19] == cos[19] == 1.0 and one[0] == pytest.approx(0.05) and one[-1] < 0.02 and cos[-1] < 0.001
+    assert all(a < b for a, b in zip(one[:19], one[1:20])) and all(a > b for a, b in zip(one[20:-1], one[21:]))
+    assert amp_dtype(torch.device("cuda"), "auto", capability=(9, 0)) is torch.bfloat16  # H100
+    assert amp_dtype(torch.device("cuda"), "auto", capability=(7, 5)) is torch.float16   # T4
+    assert amp_dtype(CPU, "auto") is None and not Precision.for_device(CPU).scaler.is_enabled()
+    with pytest.raises(UsageError) as err:  # a notebook's TrainConfig is checked as the CLI's flags are
+        TrainConfig(momentum=1)
+    assert "--momentum 값은 0 ≤ momentum < 1 범위여야" in str(err.value) and "must be in the range" in str(err.value)
+
+
+def test_checkpoint_files_are_atomic_readable_and_strict(tmp_path):
+    atomic_save({"a": torch.ones(2)}, tmp_path / "x.pt")
+    atomic_save({"a": torch.zeros(2), "rng": rng_state()}, tmp_path / "x.pt")
+    assert (tmp_path / "x.pt").stat().st_mode & 0o044 and [p.name for p in tmp_path.iterdir()] == ["x.pt"]
+    expected = (random.random(), float(np.random.rand()), torch.rand(3))
+    set_rng_state(torch.load(tmp_path / "x.pt", weights_only=True)["rng"])  # every generator, weights-only
+    assert (random.random(), float(np.random.rand())) == expected[:2] and torch.equal(torch.rand(3), expected[2])
+    cp949 = "고양이".encode("cp949").decode("utf-8", "surrogateescape")  # a class folder from a Korean zip
+    atomic_write_json({"loss": float("nan"), "top": [float("inf"), 1.5], "classes": [cp949]}, tmp_path / "m.json")
+    assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"), parse_constant=pytest.fail) == {
+        "loss": None, "top": [None, 1.5], "classes": ["고양이"]}

@@ -9,9 +9,9 @@ import pytest
 import torch
 import torchvision
 
+from vgg_teach import train as cli
 from vgg_teach.errors import DataError, PretrainedWeightsError
 from vgg_teach.pretrained import is_stand_in, load_vgg16_bn_pretrained, weights_cached, weights_path
-from vgg_teach.training import sources as cifar10
 from vgg_teach.training.data import CIFAR10_CLASSES
 from vgg_teach.training.sources import STAND_IN_SIZE, load_cifar10
 
@@ -53,8 +53,8 @@ def test_a_broken_weights_file_gives_the_stand_in_too(torch_home, smoke_off, no_
     assert is_stand_in(model) and "Delete this file" in out and not no_network.attempts
 
 
-def test_offline_without_cifar10_the_lesson_gets_a_small_fake_and_the_reason(tmp_path, smoke_off, no_network,
-                                                                            no_datasets, capsys):
+def test_offline_without_cifar10_a_lesson_gets_a_small_fake_and_the_reason_and_the_cli_an_error(
+        tmp_path, smoke_off, no_network, no_datasets, capsys, monkeypatch):
     train, test = load_cifar10(tmp_path / "data", timeout=5, stand_in=True)
     out = capsys.readouterr().out
     assert no_network.attempts
@@ -63,22 +63,11 @@ def test_offline_without_cifar10_the_lesson_gets_a_small_fake_and_the_reason(tmp
     assert (len(train), len(test)) == STAND_IN_SIZE and train.classes == CIFAR10_CLASSES
     assert train.images.dtype == torch.uint8 and tuple(train.images.shape[1:]) == (3, 32, 32)
     assert not (tmp_path / "data" / "cifar-10-batches-py").exists()  # the real data's place stays empty
-
-
-def test_without_asking_no_fake_data(tmp_path, smoke_off, no_network, no_datasets):
-    with pytest.raises(DataError) as err:
+    with pytest.raises(DataError, match="CIFAR-10을 받지 못했습니다"):  # without asking: the error
         load_cifar10(tmp_path / "data", timeout=5)
-    assert "CIFAR-10을 받지 못했습니다" in str(err.value)
-
-
-def test_the_command_line_never_trains_on_fake_data(tmp_path, smoke_off, no_network, no_datasets, capsys,
-                                                    monkeypatch):
-    from vgg_teach import train as cli
-
-    asked = []
-    real = cifar10.load_cifar10
-    monkeypatch.setattr(cli, "load_cifar10", lambda *a, **k: asked.append(k) or real(*a, **k))
+    asked = []  # the command line never asks: it does not train on fake data
+    monkeypatch.setattr(cli, "load_cifar10", lambda *a, **k: asked.append(k) or load_cifar10(*a, **k))
     code = cli.main(["--dataset", "cifar10", "--data-root", str(tmp_path / "data"), "--out", str(tmp_path / "out"),
                      "--epochs", "1"])
-    assert code == 2 and all(not k.get("stand_in") for k in asked) and asked
+    assert code == 2 and asked and all(not k.get("stand_in") for k in asked)
     assert "CIFAR-10" in capsys.readouterr().err and not (tmp_path / "out" / "metrics.json").exists()
