@@ -1,6 +1,5 @@
-"""Lesson 03's receptive-field module: the analytic table against a brute-force index mapping on
-random stacks and against the VGG16 values, the autograd measurement against the table, the naive
-measurement's shortfall, the effective receptive field, the plots and the slider."""
+"""Lesson 03's receptive fields: the table against a brute-force index mapping on random stacks, VGG16's values and
+a forward pass's order; the autograd measurements against the table; networks that are not a single path refused."""
 
 from __future__ import annotations
 
@@ -8,11 +7,13 @@ import random
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from vgg_teach.models import conv_layer_names, make_layers, vgg16
-from vgg_teach.plots import plot_rf_boxes, plot_rf_growth, rf_slider, show_rf_slider
+from vgg_teach.counting import layer_names, leaf_layers
+from vgg_teach.errors import UsageError
+from vgg_teach.models import CFGS, conv_layer_names, make_layers, vgg16
 from vgg_teach.receptive_field import (
     VGG16_RECEPTIVE_FIELDS,
     effective_receptive_field,
@@ -40,8 +41,11 @@ def test_vgg16_table_has_the_paper_values():
         assert [r.jump for r in table][-1] == 32 and table[-1].output_size == 7
     assert list(VGG16_RECEPTIVE_FIELDS) == VGG16_RF
     table = receptive_field_table(whole)
-    assert table.row("conv3_3").as_dict()["receptive_field"] == 40
+    assert table.row("conv3_3").receptive_field == 40 and table.row(5).layer == "pool2"
     assert table.row("features.30").layer == "pool5" and table.row(-1).output_size is None
+    pool5 = table.row("pool5")
+    assert (pool5.jump, pool5.start) == (32, 15.5)
+    assert pool5.interval(0) == (-90, 121)  # the first unit's field hangs 90 pixels over the border
 
 
 def _random_layer(rng: random.Random, channels: int, jump: tuple[int, int]):
@@ -181,14 +185,6 @@ def test_non_square_stack():
     assert m.analytic == (6, 17) and m.measured == (6, 17) and m.matches
 
 
-def test_start_and_jump_of_vgg16_pools():
-    with torch.device("meta"):
-        table = receptive_field_table(vgg16().features)
-    pool5 = table.row("pool5")
-    assert (pool5.jump, pool5.start) == (32, 15.5)
-    assert pool5.interval(0) == (-90, 121)  # the first unit's field hangs 90 pixels over the border
-
-
 # ------------------------------------------------------------------------------- measurement
 def test_linearised_measurement_equals_analytic_for_every_vgg16_layer(features):
     for index, expected in enumerate(VGG16_RF):
@@ -246,44 +242,56 @@ def test_bad_arguments_give_bilingual_errors(features):
     assert empirical_receptive_field(meta, "conv2_1").matches  # the linear method needs no weights
 
 
-# ------------------------------------------------------------------------------------- plots
-@pytest.fixture(scope="module")
-def hangul():
-    import matplotlib
-    matplotlib.use("Agg")
-    from vgg_teach.env import use_korean_font
-    use_korean_font()
+# ---------------------------------------------------------------------------------------- single path
+def _meta(factory):
+    with torch.device("meta"):
+        return factory(weights=None)
 
 
-def test_plots_draw_what_they_say(hangul):
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
-    ax = plot_rf_growth().axes[0]
-    assert [b.get_height() for b in ax.patches] == VGG16_RF
-    assert [t.get_text() for t in ax.get_xticklabels()] == conv_layer_names("D")
-
-    image = torch.rand(3, 224, 224)
-    ax = plot_rf_boxes(image, ["conv3_3", "pool5"]).axes[0]
-    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
-    assert [(b.get_width(), b.get_height()) for b in boxes] == [(40, 40), (212, 212)]
-    assert ax.get_images()[0].get_array().shape == (224, 224, 3)
-    plt.close("all")
+def test_resnet_is_refused_but_a_single_path_part_of_it_is_computed():
+    net = _meta(torchvision.models.resnet50)
+    with pytest.raises(UsageError) as info:  # walked in series, it used to give 1963 (jump 256)
+        receptive_field_table(net)
+    message = str(info.value)
+    assert "not a single chain of layers" in message and "ResNet's shortcut" in message
+    assert "layer1.0" in message and "한 줄로 이어진 모델이 아니어서" in message  # where the branches meet
+    stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+    assert [(r.layer, r.receptive_field, r.jump) for r in receptive_field_table(stem)] == [
+        ("conv1", 7, 2), ("pool1", 11, 4)]
 
 
-def test_rf_slider_redraws_without_a_frontend(monkeypatch, hangul):
-    view = rf_slider(layer="conv1_1")
-    slider = view.controls[0]
-    assert (slider.min, slider.max, slider.value) == (0, 17, 0)
-    first = view.output.outputs[0]["data"]
-    assert "conv1_1" in first["text/plain"] and first["image/png"]
-    slider.value = 17
-    last = view.output.outputs[0]["data"]
-    assert "pool5" in last["text/plain"] and last["image/png"] != first["image/png"]
+def test_alexnet_layers_have_alexnets_names():
+    table = receptive_field_table(_meta(torchvision.models.alexnet).features)
+    assert [r.layer for r in table] == ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5"]
+    assert [r.receptive_field for r in table] == [11, 19, 51, 67, 99, 131, 163, 195]
+    names = layer_names(leaf_layers(_meta(torchvision.models.alexnet)))
+    assert names[names.index("pool5") + 1:].count("fc6") == 1 and "fc8" in names  # fc numbering goes on
 
-    shown = []
-    monkeypatch.setattr("IPython.get_ipython", lambda: object())  # as if in a notebook
-    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.append((objs, kw)))
-    show_rf_slider(layer="pool5")
-    assert shown[0][0][0].__class__.__name__ == "VBox"
-    assert "pool5" in shown[-1][0][0]["text/plain"] and "image/png" in shown[-1][0][0]
+
+class SharedPool(nn.Module):
+    """VGG16's features with one nn.MaxPool2d called five times (registered once)."""
+
+    def __init__(self, functional=False):
+        super().__init__()
+        chans = [s for s in CFGS["D"] if s != "M"]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip([3, *chans], chans))
+        self.relu, self.pool, self.functional = nn.ReLU(), nn.MaxPool2d(2, 2), functional
+
+    def forward(self, x):
+        convs = iter(self.convs)
+        for spec in CFGS["D"]:
+            pool = (lambda t: F.max_pool2d(t, 2)) if self.functional else self.pool
+            x = pool(x) if spec == "M" else self.relu(next(convs)(x))
+        return x
+
+
+def test_the_walk_follows_the_forward_pass():
+    with torch.device("meta"):
+        shared, functional = SharedPool(), SharedPool(functional=True)
+    table = receptive_field_table(shared)  # a reused pooling module counts every time it runs
+    assert tuple(r.receptive_field for r in table) == VGG16_RECEPTIVE_FIELDS
+    assert [r.path for r in table if r.type == "MaxPool2d"] == ["pool"] * 5
+    with pytest.raises(UsageError, match="directly as a function"):
+        receptive_field_table(functional)
+    odd = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(5, 8, 3))  # channels do not chain: registration order
+    assert [r.receptive_field for r in receptive_field_table(odd)] == [3, 5]
