@@ -8,8 +8,8 @@ usually quoted for VGG16 (15.5 G). Leaves are taken in registration order, the o
 from __future__ import annotations
 
 import contextlib
+import math
 from collections import namedtuple
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import torch
@@ -108,30 +108,22 @@ def input_shape(input_size: int | Sequence[int]) -> tuple[int, int, int]:
 def trace(model: nn.Module, input_size: int | Sequence[int]
           ) -> tuple[list[tuple[str, nn.Module]], dict[str, tuple[int, ...]], int]:
     """Leaves, their output shapes (batch 1, batch dim dropped) and FlopCounterMode's total FLOPs."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from torch.utils.flop_counter import FlopCounterMode  # loads triton's runtime (0.2 s): only when counting
+    leaves, shape, shapes = leaf_layers(model), input_shape(input_size), {}
+    paths = {id(m): path for path, m in leaves}
 
-    leaves = leaf_layers(model)
-    shapes: dict[str, tuple[int, ...]] = {}
+    def record(m: nn.Module, _inp: Any, out: Any) -> None:
+        if id(m) in paths and isinstance(out, torch.Tensor):
+            shapes.setdefault(paths[id(m)], tuple(out.shape[1:]))
 
-    def hook(path: str) -> Callable[..., None]:
-        def record(_m: nn.Module, _inp: Any, out: Any) -> None:
-            if isinstance(out, torch.Tensor):
-                shapes.setdefault(path, tuple(out.shape[1:]))
-        return record
-
-    handles = [m.register_forward_hook(hook(path)) for path, m in leaves]
-    shape = input_shape(input_size)
-    try:
-        with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
-            try:
-                _meta_forward(model, torch.empty(1, *shape, device="meta"))
-            except NotImplementedError:  # an op without a meta kernel: one real pass at batch 1
-                shapes.clear()
-                counter.flop_counts.clear()
-                model(torch.zeros(1, *shape, device=model_device(model)))
-    finally:
-        for h in handles:
-            h.remove()
+    with nn.modules.module.register_module_forward_hook(record), eval_mode(model), torch.no_grad(), \
+            FlopCounterMode(display=False) as counter:
+        try:
+            _meta_forward(model, torch.empty(1, *shape, device="meta"))
+        except NotImplementedError:  # an op without a meta kernel: one real pass at batch 1
+            shapes.clear()
+            counter.flop_counts.clear()
+            model(torch.zeros(1, *shape, device=model_device(model)))
     return leaves, shapes, int(counter.get_total_flops())
 
 
@@ -164,13 +156,6 @@ def _own_params(m: nn.Module, conv_formula: Callable[[int, int, int], int] | Non
             return int(linear_formula(m.in_features, m.out_features))
         return linear_params(m.in_features, m.out_features, m.bias is not None)
     return sum(p.numel() for p in m.parameters(recurse=False))
-
-
-def _macs(m: nn.Module, out_shape: tuple[int, ...]) -> int:
-    """Multiply-adds of one sample through a conv or linear layer (the ops FlopCounterMode counts)."""
-    if isinstance(m, nn.Conv2d):
-        return torch.Size(out_shape).numel() * m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
-    return m.in_features * m.out_features if isinstance(m, nn.Linear) else 0
 
 
 #: One layer of :func:`layer_table` (shapes leave out the batch dimension).
@@ -207,7 +192,10 @@ def layer_table(model: nn.Module, input_size: int | Sequence[int] = 224, compact
         total += n
         # In-place ReLU reuses its input; Dropout (at inference), Identity and Flatten return it or a view.
         new_tensor = not (getattr(m, "inplace", False) or isinstance(m, (_DROPOUT, nn.Identity, nn.Flatten)))
-        rows.append(LayerRow(name, path, type(m).__name__, shape, _formula(m), n, total, _macs(m, shape),
+        # Multiply-adds of a conv or linear layer, the ops FlopCounterMode counts.
+        layer_macs = torch.Size(shape).numel() * math.prod(m.kernel_size) * (m.in_channels // m.groups) \
+            if isinstance(m, nn.Conv2d) else m.in_features * m.out_features if isinstance(m, nn.Linear) else 0
+        rows.append(LayerRow(name, path, type(m).__name__, shape, _formula(m), n, total, layer_macs,
                              torch.Size(shape).numel() if new_tensor else 0))
     macs, acts = sum(r.macs for r in rows), sum(r.activations for r in rows)
     table = LayerTable(
@@ -222,8 +210,8 @@ def layer_table(model: nn.Module, input_size: int | Sequence[int] = 224, compact
         notes=[f"곱셈-덧셈(MACs) {macs / 1e9:.2f} G = FLOPs {2 * macs / 1e9:.2f} G (FlopCounterMode는 곱셈-덧셈 하나를 "
                f"2 FLOPs로 셉니다 / FlopCounterMode counts a multiply-add as 2 FLOPs); 활성화(activation) "
                f"{acts:,}개 × 4바이트 = {acts * BYTES_PER_ELEMENT / 2**20:.1f} MiB (배치 1 / batch 1)."])
-    table.total_params, table.total_macs, table.flops_counted, table.activation_elements = total, macs, total_flops, \
-        acts
+    table.total_params, table.total_macs = total, macs
+    table.flops_counted, table.activation_elements = total_flops, acts
     return table
 
 
@@ -247,8 +235,7 @@ def config_table(input_size: int = 224, num_classes: int = 1000,
                                   fc6 / t.total_params, t.total_macs, t.flops_counted, t.activation_bytes))
     return Table(rows, columns=[
         ("구성 / Config", lambda r: r.config + (" + BN" if r.batch_norm else ""), False),
-        ("이름 / Name", lambda r: r.name, False),
-        ("가중치 계층 / Weight layers", lambda r: str(r.weight_layers), True),
+        ("이름 / Name", lambda r: r.name, False), ("가중치 계층 / Weight layers", lambda r: str(r.weight_layers), True),
         ("매개변수 / Params", lambda r: f"{r.params:,}", True),
         ("fc6 매개변수 / fc6 params", lambda r: f"{r.fc1_params:,}", True),
         ("fc6 비율 / fc6 share", lambda r: f"{r.fc1_share:.1%}", True),
@@ -272,8 +259,7 @@ def params_vs_compute(model: nn.Module | str = "D", input_size: int = 224) -> Ta
     rows = [CostRow(r.name, r.params, r.macs, r.params / table.total_params, r.macs / table.total_macs)
             for r in table if r.type in ("Conv2d", "Linear")]
     return Table(rows, columns=[
-        ("계층 / Layer", lambda r: r.name, False),
-        ("매개변수 / Params", lambda r: f"{r.params:,}", True),
+        ("계층 / Layer", lambda r: r.name, False), ("매개변수 / Params", lambda r: f"{r.params:,}", True),
         ("매개변수 비율 / Params share", lambda r: f"{r.params_share:.1%}", True),
         ("곱셈-덧셈 / MACs", lambda r: f"{r.macs:,}", True),
         ("연산 비율 / Compute share", lambda r: f"{r.macs_share:.1%}", True),
@@ -281,22 +267,10 @@ def params_vs_compute(model: nn.Module | str = "D", input_size: int = 224) -> Ta
              "Parameters sit in the FC layers, compute in the convs")
 
 
-@dataclass(frozen=True)
-class StackComparison:
-    """``n_layers`` stacked k×k convolutions against one with the same receptive field: weights only, C → C.
-
-    The stack has ``stacked_coefficient·C²`` = ``n·k²·C²`` weights, the single layer ``r²·C²``.
-    """
-
-    n_layers: int
-    kernel: int
-    channels: int
-    receptive_field: int
-    stacked_params: int
-    single_params: int
-    stacked_coefficient: int
-    single_coefficient: int
-    saving: float
+class StackComparison(namedtuple("StackComparison", "n_layers kernel channels receptive_field stacked_params "
+                                                   "single_params stacked_coefficient single_coefficient saving")):
+    """``n_layers`` stacked k×k convolutions against one with the same receptive field (weights only, C → C): the
+    stack has ``stacked_coefficient·C²`` = ``n·k²·C²`` weights, the single layer ``r²·C²``."""
 
     def __str__(self) -> str:
         k, r, n = self.kernel, self.receptive_field, self.n_layers
@@ -324,8 +298,7 @@ def why_3x3_table(channels: int = 512) -> Table:
         ("수용 영역 / Receptive field", lambda s: f"{s.receptive_field}×{s.receptive_field}", False),
         ("쌓은 가중치 / Stack weights", lambda s: f"{s.stacked_coefficient}C² = {s.stacked_params:,}", True),
         ("단일 계층 가중치 / Single layer", lambda s: f"{s.single_coefficient}C² = {s.single_params:,}", True),
-        ("절약 / Saving", lambda s: f"{s.saving:.1%}", True),
-        ("ReLU 수 / ReLUs", lambda s: f"{s.n_layers} vs 1", True),
+        ("절약 / Saving", lambda s: f"{s.saving:.1%}", True), ("ReLU 수 / ReLUs", lambda s: f"{s.n_layers} vs 1", True),
     ], title=f"왜 3×3인가 / Why 3×3 (C = {channels}, 편향 제외 / no bias)")
 
 
@@ -344,10 +317,8 @@ def cifar_comparison(cfg: str = "D", batch_norm: bool = True, num_classes: int =
               for a, b in zip((r for r in big if r.type == "Linear"), (r for r in small if r.type == "Linear"))),
             CifarRow("합계 / Total", "224×224, 1000", f"32×32, {num_classes}", big.total_params, small.total_params)]
     return Table(rows, columns=[
-        ("부분 / Part", lambda r: r.part, False),
-        ("ImageNet (224)", lambda r: r.imagenet, False),
-        ("매개변수 / Params", lambda r: f"{r.imagenet_params:,}", True),
-        ("CIFAR (32)", lambda r: r.cifar, False),
+        ("부분 / Part", lambda r: r.part, False), ("ImageNet (224)", lambda r: r.imagenet, False),
+        ("매개변수 / Params", lambda r: f"{r.imagenet_params:,}", True), ("CIFAR (32)", lambda r: r.cifar, False),
         ("매개변수 / Params ", lambda r: f"{r.cifar_params:,}", True),
     ], title=f"ImageNet VGG vs CIFAR VGG — 구성 / config {cfg}{' + BN' if batch_norm else ''}",
         notes=["합성곱 부분은 같고 분류기만 바뀝니다: 32×32 입력은 풀링 5번 뒤 512×1×1이 됩니다. / "

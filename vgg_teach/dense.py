@@ -138,8 +138,7 @@ TABLE5 = (("D", "dense", 24.8, 7.5), ("D", "multi-crop", 24.6, 7.5), ("D", "mult
 def paper_table5() -> Table:
     """Table 5 of the paper ("ConvNet evaluation techniques comparison"), with its caption and source."""
     return Table(TABLE5, columns=[
-        ("구성 / Config", lambda r: r[0], False),
-        ("평가 방법 / Evaluation", lambda r: r[1], False),
+        ("구성 / Config", lambda r: r[0], False), ("평가 방법 / Evaluation", lambda r: r[1], False),
         ("top-1 오류 / error (%)", lambda r: f"{r[2]:.1f}", True),
         ("top-5 오류 / error (%)", lambda r: f"{r[3]:.1f}", True),
     ], title="논문의 표 5: 평가 방법 비교 / The paper's Table 5: evaluation techniques (ILSVRC-2012 val.)",
@@ -180,7 +179,7 @@ class ScaleJitter:
 
     def sample(self, image: Any) -> JitterSample:
         """One random scale and crop of ``image``, with where the crop lies in the original."""
-        from torchvision.transforms import functional as TF  # optional: only jittering needs torchvision
+        from torchvision.transforms import functional as TF  # slow to import: only jittering needs it
 
         def randint(low: int, high: int) -> int:  # both included
             return int(torch.randint(low, high + 1, (1,), generator=self.generator))
@@ -222,26 +221,25 @@ def init_from_shallower(deep: nn.Module, shallow: nn.Module, deep_cfg: str = "D"
     conv2_1, conv3_1, conv3_2. The other layers keep their values.
     """
     deep_layers, shallow_layers = _weight_layers(deep, deep_cfg), _weight_layers(shallow, shallow_cfg)
-    sources: dict[int, str] = {}
-    start = 0
+    sources: dict[int, tuple[str, nn.Module]] = {}  # deep layer → the shallow layer it starts from
+    deep_convs = iter(j for j, (_, m) in enumerate(deep_layers) if isinstance(m, nn.Conv2d))
     for name, src in [(n, m) for n, m in shallow_layers if isinstance(m, nn.Conv2d)][:n_conv]:
-        j = next((j for j in range(start, len(deep_layers)) if isinstance(deep_layers[j][1], nn.Conv2d)
-                  and deep_layers[j][1].weight.shape == src.weight.shape), None)
+        j = next((j for j in deep_convs if deep_layers[j][1].weight.shape == src.weight.shape), None)
         if j is None:
             raise UsageError(bilingual(f"{shallow_cfg}의 {name}과 모양이 같은 계층이 {deep_cfg}에 없습니다.",
                                        f"No layer of {deep_cfg} has the shape of {shallow_cfg}'s {name}."))
-        sources[j], start = name, j + 1
+        sources[j] = name, src
     deep_fcs = [j for j, (_, m) in enumerate(deep_layers) if isinstance(m, nn.Linear)]
     for j, (name, src) in zip(deep_fcs, [(n, m) for n, m in shallow_layers if isinstance(m, nn.Linear)]):
         if deep_layers[j][1].weight.shape != src.weight.shape:
             raise UsageError(bilingual(f"{name}의 모양이 두 모델에서 다릅니다.", f"{name} differs in shape."))
-        sources[j] = name
-    for j, name in sources.items():
-        dst, src = deep_layers[j][1], dict(shallow_layers)[name]
+        sources[j] = name, src
+    for j, (_, src) in sources.items():  # copied only once every layer is known to fit
+        dst = deep_layers[j][1]
         dst.weight.copy_(src.weight)
         if dst.bias is not None and src.bias is not None:
             dst.bias.copy_(src.bias)
-    rows = [InitRow(name, tuple(m.weight.shape), sum(p.numel() for p in m.parameters()), sources.get(j, ""),
+    rows = [InitRow(name, tuple(m.weight.shape), sum(p.numel() for p in m.parameters()), sources.get(j, ("",))[0],
                     j in sources) for j, (name, m) in enumerate(deep_layers)]
     total, copied = sum(r.params for r in rows), sum(r.params for r in rows if r.copied)
     return Table(rows, columns=[

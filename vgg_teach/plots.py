@@ -9,7 +9,12 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+import numpy as np
 import torch
+from matplotlib import patheffects
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter
 from torch import nn
 
 from .counting import LayerTable, layer_table, meta_vgg, params_vs_compute
@@ -21,7 +26,7 @@ from .show import LiveView, Table, figure_and_axes, figure_bundle
 
 if TYPE_CHECKING:  # only for annotations: plotting needs no training code
     from .dense import ScoreMap
-    from .receptive_field import LayerRef, RFMeasurement
+    from .receptive_field import RFMeasurement
     from .training.engine import Predictions
 
 COLOURS = ["#00798c", "#d1495b", "#edae49", "#66a182", "#2e4057", "#8d96a3"]
@@ -38,8 +43,6 @@ def class_label(name: str) -> str:
 
 def _image_array(image: Any) -> Any:
     """An ``(H, W)`` or ``(H, W, 3)`` array in [0, 1] from a tensor, array or PIL image (``None``: a gray board)."""
-    import numpy as np  # optional: only figures need it
-
     if image is None:
         yy, xx = np.mgrid[:224, :224]
         return 0.55 + 0.15 * (((yy // 16) + (xx // 16)) % 2)
@@ -62,9 +65,6 @@ def _image_array(image: Any) -> Any:
 def _box(ax: Any, top: float, left: float, height: float, width: float, colour: str, label: str = "",
          ls: str = "-", text: bool = False) -> None:
     """A rectangle over pixels; ``label`` goes to the legend, or beside the box with ``text``."""
-    from matplotlib import patheffects  # optional: only figures need matplotlib
-    from matplotlib.patches import Rectangle
-
     ax.add_patch(Rectangle((left - 0.5, top - 0.5), width, height, fill=False, edgecolor=colour, lw=2, ls=ls,
                            label=None if text else label,
                            path_effects=[patheffects.withStroke(linewidth=3.5, foreground="white")]))
@@ -76,12 +76,6 @@ def _box(ax: Any, top: float, left: float, height: float, width: float, colour: 
 def _field(ax: Any, box: tuple[int, int, int, int], colour: str, label: str, ls: str = "-") -> None:
     """An inclusive ``(top, left, bottom, right)`` box, with its label in the legend."""
     _box(ax, box[0], box[1], box[2] - box[0] + 1, box[3] - box[1] + 1, colour, label, ls)
-
-
-def _figure(width: float, height: float) -> Any:
-    """A figure outside pyplot, for widget callbacks: nothing to close, nothing shown twice."""
-    from matplotlib.figure import Figure  # optional: only figures need matplotlib
-    return Figure(figsize=(width, height))
 
 
 # ---------------------------------------------------------------------------------------------- lesson 02
@@ -136,7 +130,6 @@ def explorer(cfg: str = "D", batch_norm: bool = False, input_size: int = 224, nu
     """The explorer, not shown: configuration ``Dropdown``, batch-norm ``Checkbox``, input-size ``IntSlider``
     (8–512, step 8) and classes ``IntText`` in front of :func:`explorer_table`."""
     import ipywidgets as widgets  # optional: only the widgets need it
-
     labels = {"A": "VGG11", "B": "VGG13", "C": "VGG16 (1×1)", "D": "VGG16", "E": "VGG19"}
     config = widgets.Dropdown(options=[(f"{k} — {v}", k) for k, v in labels.items()], value=cfg.upper(),
                               description="구성 / config", style=_STYLE)
@@ -176,7 +169,7 @@ def plot_rf_growth(table: RFTable | nn.Module | None = None, input_size: int = 2
 
 
 def plot_rf_boxes(image: Any = None,
-                  layers: Sequence[LayerRef] = ("conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"),
+                  layers: Sequence[int | str] = ("conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3"),
                   module: nn.Module | None = None, ax: Any = None) -> Any:
     """The field of the center unit of each of ``layers`` of ``module`` (VGG16's ``features``) over ``image``
     (``None``: a gray 224×224 board); the image frame cuts what reaches past it."""
@@ -202,8 +195,6 @@ def plot_gradient_map(result: RFMeasurement, ax: Any = None, title: str | None =
     ``log`` (default: on, except for the effective receptive field) draws ``log10`` of the gradient with zeros
     blank, so the whole support shows even where the gradient is tiny.
     """
-    import numpy as np  # optional: only figures need it
-
     fig, [[ax]] = figure_and_axes(ax, figsize=(5, 5))
     g = result.gradient.double().numpy()
     if log if log is not None else result.method != "erf":
@@ -235,24 +226,24 @@ def plot_gradient_maps(results: Sequence[RFMeasurement], titles: Sequence[str] |
     return fig
 
 
-def rf_slider(image: Any = None, module: nn.Module | None = None, layer: LayerRef = "conv3_3") -> LiveView:
+def rf_slider(image: Any = None, module: nn.Module | None = None, layer: int | str = "conv3_3") -> LiveView:
     """A slider over the conv/pool layers that redraws the center unit's field, not shown."""
     import ipywidgets as widgets  # optional: only the widgets need it
-
     net = module or vgg16_features()
     rows = receptive_field_table(net, None, axis=0)
     slider = widgets.IntSlider(value=rows.row(layer).index, min=0, max=len(rows) - 1, step=1,
                                description="계층 / layer", continuous_update=False, style=_STYLE)
 
     def render() -> dict[str, str]:
-        fig, r = plot_rf_boxes(image, [slider.value], net, ax=_figure(5, 5).subplots()), rows[slider.value]
+        r = rows[slider.value]  # drawn outside pyplot, as widget callbacks need: nothing to close
+        fig = plot_rf_boxes(image, [slider.value], net, ax=Figure(figsize=(5, 5)).subplots())
         fig.axes[0].set_title(f"{r.layer}: 수용 영역 / RF {r.receptive_field}, 점프 / jump {r.jump}")
         return figure_bundle(fig)
 
     return LiveView([slider], render)
 
 
-def show_rf_slider(image: Any = None, module: nn.Module | None = None, layer: LayerRef = "conv3_3",
+def show_rf_slider(image: Any = None, module: nn.Module | None = None, layer: int | str = "conv3_3",
                    fallback: str = "separate") -> None:
     """Display the receptive-field slider and a static figure (see :meth:`LiveView.show`)."""
     rf_slider(image, module, layer).show(fallback)
@@ -355,7 +346,6 @@ def plot_learning_curves(runs: Mapping[str, Any], ax: Any = None) -> Any:
 def plot_lr_schedule(config: Any, steps_per_epoch: int, ax: Any = None) -> Any:
     """The learning rate of every step of a run of ``config`` (a ``TrainConfig``), from the engine's own schedule."""
     from .training.recipe import lr_factor  # the engine's schedule: only this plot needs training code
-
     total = max(1, int(config.epochs) * int(steps_per_epoch))
     per_epoch = max(1, steps_per_epoch)
     fig, [[ax]] = figure_and_axes(ax, figsize=(7, 3))
@@ -439,7 +429,7 @@ def plot_misclassified(pred: Predictions, n: int = 16, ncols: int = 8, title: st
 
 
 def _browser_figure(pred: Predictions, index: int | None, k: int, caption: str) -> Any:
-    fig = _figure(8, 3)
+    fig = Figure(figsize=(8, 3))  # outside pyplot, as widget callbacks need: nothing to close
     if index is None:
         ax = fig.subplots()
         ax.set_axis_off()
@@ -461,7 +451,6 @@ def prediction_browser(pred: Predictions, k: int = 3, which: str = "wrong") -> L
     """A browser over ``pred``, not shown: a filter (all / wrong / correct), a true class and an image slider;
     each view shows the image and its ``k`` most probable classes (the true one in green)."""
     import ipywidgets as widgets  # optional: only the widgets need it
-
     filt = widgets.Dropdown(options=[("전체 / all", "all"), ("틀린 것 / wrong", "wrong"),
                                      ("맞은 것 / correct", "correct")],
                             value=which, description="보기 / show", style=_STYLE)
@@ -544,8 +533,6 @@ def plot_scale_jitter(image: Any, n: int = 6, jitter: ScaleJitter | None = None,
 def plot_activation_scales(scales: Mapping[str, Sequence[float]], ax: Any = None) -> Any:
     """Activation spread per convolution (log scale) of :func:`~vgg_teach.dense.activation_scales` results, one line
     per ``"D · Kaiming (He)"``-style label: a color per initialization, configuration A dashed."""
-    from matplotlib.ticker import FuncFormatter  # optional: only figures need matplotlib
-
     fig, [[ax]] = figure_and_axes(ax, figsize=(8, 4.5))
     schemes = list(dict.fromkeys(label.partition(" · ")[2] for label in scales))
     for label, values in scales.items():

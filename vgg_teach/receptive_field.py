@@ -14,8 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from collections import namedtuple
-from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any, Sequence
 
 import torch
 from torch import nn
@@ -39,7 +38,6 @@ _NEUTRAL_TYPES = (*_ACTIVATIONS, nn.Identity, nn.modules.batchnorm._BatchNorm, n
                   nn.LocalResponseNorm, nn.CrossMapLRN2d)
 _LAYER_OPS = {"conv2d", "conv1d", "conv3d", "max_pool2d", "avg_pool2d", "max_pool2d_with_indices", "_max_pool2d",
               "lp_pool2d", "conv_transpose2d"}
-LayerRef = Union[int, str]
 
 
 class _Stop(Exception):
@@ -47,8 +45,9 @@ class _Stop(Exception):
 
 
 class _Flow(TorchFunctionMode):
-    """A forward pass that records the leaves it calls (hooks ``enter``/``leave``) and the first place where two
-    activations meet (a shortcut's add, a cat) or a conv/pool op is called outside any layer."""
+    """A forward pass that records the leaves it calls (hooks ``enter``/``leave``), up to the first whole-image
+    layer, and the first place where two activations meet (a shortcut's add, a cat) or a conv/pool op is called
+    outside any layer."""
 
     def __init__(self, x: torch.Tensor, paths: dict[int, str]) -> None:
         super().__init__()
@@ -57,13 +56,15 @@ class _Flow(TorchFunctionMode):
         self.problem: tuple[str, str, str] | None = None  # (kind, op, after which layer)
 
     def enter(self, m: nn.Module, _inp: Any) -> None:
-        self.calls.append((self.paths[id(m)], m))
-        if isinstance(m, _GLOBAL_TYPES):
-            raise _Stop
-        self.depth += 1
+        if id(m) in self.paths:
+            self.calls.append((self.paths[id(m)], m))
+            if isinstance(m, _GLOBAL_TYPES):
+                raise _Stop
+            self.depth += 1
 
-    def leave(self, *_: Any) -> None:
-        self.depth -= 1
+    def leave(self, m: nn.Module, *_: Any) -> None:
+        if id(m) in self.paths:
+            self.depth -= 1
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
@@ -82,50 +83,39 @@ class _Flow(TorchFunctionMode):
         return out
 
 
-def _forward_order(module: nn.Module) -> list[tuple[str, nn.Module]] | None:
-    """The leaves in the order a forward pass on ``meta`` calls them (a reused module each time), up to the first
-    whole-image layer; ``None`` when the module cannot run on ``meta``. Refuses a network that is not a single
-    path, or that calls a convolution or pooling as a function in ``forward``."""
+def _walk(module: nn.Module) -> list[tuple[str, nn.Module, str]]:
+    """``(path, module, paper name)`` up to the first whole-image layer, in the order a forward pass on ``meta``
+    runs them (a reused module each time; registration order if it cannot run there). Refuses a network that is not
+    a single path, or that calls a convolution or pooling as a function in ``forward``."""
     leaves = leaf_layers(module)
     first_conv = next((m for _, m in leaves if isinstance(m, nn.Conv2d)), None)
     x = torch.empty(1, first_conv.in_channels if first_conv is not None else 3, 224, 224, device="meta")
     flow = _Flow(x, {id(m): path for path, m in leaves})
-    handles = [h for _, m in leaves
-               for h in (m.register_forward_pre_hook(flow.enter), m.register_forward_hook(flow.leave))]
     try:
-        with eval_mode(module), torch.no_grad(), flow:
+        with nn.modules.module.register_module_forward_pre_hook(flow.enter), \
+                nn.modules.module.register_module_forward_hook(flow.leave), eval_mode(module), torch.no_grad(), flow:
             _meta_forward(module, x)
     except _Stop:
         pass
     except Exception:  # noqa: BLE001 - it cannot run at this size: the order is unknown
-        if flow.problem is None:
-            return None
-    finally:
-        for h in handles:
-            h.remove()
-    if flow.problem is None:
-        return flow.calls
-    kind, op, after = flow.problem
-    if kind == "merge":
+        flow.calls = leaves if flow.problem is None else flow.calls
+    if flow.problem is not None:
+        kind, op, after = flow.problem
+        if kind == "merge":
+            raise UsageError(
+                f"{after} 뒤에서 두 갈래의 활성값이 '{op}'(으)로 합쳐집니다(ResNet의 지름길 연결처럼): "
+                "이 모델은 계층이 한 줄로 이어진 모델이 아니어서 수용 영역(receptive field) 표를 계층 순서대로 계산할 "
+                "수 없습니다. 한 줄로 이어진 부분만 nn.Sequential로 잘라서 넘기세요. / "
+                f"After {after}, two branches of activations meet in '{op}' (like ResNet's shortcut): this network "
+                "is not a single chain of layers, so a receptive-field table cannot be computed layer after layer. "
+                "Pass an nn.Sequential of a part that is a single path.")
         raise UsageError(
-            f"{after} 뒤에서 두 갈래의 활성값이 '{op}'(으)로 합쳐집니다(ResNet의 지름길 연결처럼): "
-            "이 모델은 계층이 한 줄로 이어진 모델이 아니어서 수용 영역(receptive field) 표를 계층 순서대로 계산할 수 "
-            "없습니다. 한 줄로 이어진 부분만 nn.Sequential로 잘라서 넘기세요. / "
-            f"After {after}, two branches of activations meet in '{op}' (like ResNet's shortcut): this network "
-            "is not a single chain of layers, so a receptive-field table cannot be computed layer after layer. "
-            "Pass an nn.Sequential of a part that is a single path.")
-    raise UsageError(
-        f"{after} 뒤에서 forward가 '{op}'을(를) 계층이 아닌 함수로 직접 부릅니다(F.max_pool2d 같은): "
-        "수용 영역 표는 계층(모듈)만 읽습니다. nn.MaxPool2d, nn.Conv2d 같은 계층으로 쓰세요. / "
-        f"After {after}, forward calls '{op}' directly as a function (like F.max_pool2d): receptive-field "
-        "tables read layers (modules) only. Use layers such as nn.MaxPool2d and nn.Conv2d.")
-
-
-def _walk(module: nn.Module) -> list[tuple[str, nn.Module, str]]:
-    """``(path, module, paper name)`` up to the first whole-image layer, in forward order (else registration)."""
-    leaves = _forward_order(module) or leaf_layers(module)
+            f"{after} 뒤에서 forward가 '{op}'을(를) 계층이 아닌 함수로 직접 부릅니다(F.max_pool2d 같은): "
+            "수용 영역 표는 계층(모듈)만 읽습니다. nn.MaxPool2d, nn.Conv2d 같은 계층으로 쓰세요. / "
+            f"After {after}, forward calls '{op}' directly as a function (like F.max_pool2d): receptive-field "
+            "tables read layers (modules) only. Use layers such as nn.MaxPool2d and nn.Conv2d.")
     out = []
-    for (path, m), name in zip(leaves, layer_names(leaves)):
+    for (path, m), name in zip(flow.calls, layer_names(flow.calls)):
         if isinstance(m, _GLOBAL_TYPES):
             break
         if not isinstance(m, (*RF_TYPES, *_NEUTRAL_TYPES)):
@@ -174,7 +164,7 @@ class RFLayer(namedtuple("RFLayer", "index layer path type kernel stride padding
 class RFTable(Table):
     """The :class:`Table` of :class:`RFLayer` rows that :func:`receptive_field_table` returns."""
 
-    def row(self, layer: LayerRef) -> RFLayer:
+    def row(self, layer: int | str) -> RFLayer:
         """The row of ``layer``: its index, paper name (``"conv3_3"``) or module path (``"features.14"``)."""
         if isinstance(layer, int) and not isinstance(layer, bool):
             if -len(self) <= layer < len(self):
@@ -216,14 +206,10 @@ def receptive_field_table(module: nn.Module, input_size: int | Sequence[int] | N
         jump *= stride
         rows.append(RFLayer(index, name, path, type(m).__name__, kernel, stride, left, dilation, rf, jump, start, n))
     return RFTable(rows, columns=[
-        ("계층 / Layer", lambda r: r.layer, False),
-        ("종류 / Type", lambda r: r.type, False),
-        ("커널 / Kernel", lambda r: str(r.kernel), True),
-        ("보폭 / Stride", lambda r: str(r.stride), True),
-        ("패딩 / Padding", lambda r: str(r.padding), True),
-        ("팽창 / Dilation", lambda r: str(r.dilation), True),
-        ("수용 영역 / RF", lambda r: str(r.receptive_field), True),
-        ("점프 / Jump", lambda r: str(r.jump), True),
+        ("계층 / Layer", lambda r: r.layer, False), ("종류 / Type", lambda r: r.type, False),
+        ("커널 / Kernel", lambda r: str(r.kernel), True), ("보폭 / Stride", lambda r: str(r.stride), True),
+        ("패딩 / Padding", lambda r: str(r.padding), True), ("팽창 / Dilation", lambda r: str(r.dilation), True),
+        ("수용 영역 / RF", lambda r: str(r.receptive_field), True), ("점프 / Jump", lambda r: str(r.jump), True),
         ("시작 / Start", lambda r: f"{r.start:g}", True),
         ("출력 크기 / Output", lambda r: "" if r.output_size is None else str(r.output_size), True),
     ], title="수용 영역(receptive field) 표 / Receptive field, layer by layer"
@@ -266,45 +252,16 @@ def _auto_size(module: nn.Module, index: int) -> tuple[int, int]:
                      "Found no input size that holds the whole receptive field: pass input_size.")
 
 
-@dataclass
-class RFMeasurement:
+class RFMeasurement(namedtuple("RFMeasurement", "layer method input_size unit analytic analytic_box expected_box "
+                                               "measured_box gradient measured expected clipped matches")):
     """What :func:`empirical_receptive_field` and :func:`effective_receptive_field` measured.
 
     ``gradient``: ``|∂unit/∂input|`` summed over input channels (averaged over samples), shape ``(H, W)``. Boxes are
     ``(top, left, bottom, right)``, inclusive: ``expected_box`` is the analytic field clipped to the image,
-    ``measured_box`` the bounding box of the non-zero gradient (``None`` if it is all zero).
+    ``measured_box`` the bounding box of the non-zero gradient (``None`` if all zero); ``measured`` and ``expected``
+    are their heights and widths, ``clipped`` says whether the image cuts the field, ``matches`` whether the two
+    boxes are the same.
     """
-
-    layer: str
-    method: str
-    input_size: tuple[int, int]
-    unit: tuple[int, int]
-    analytic: tuple[int, int]
-    analytic_box: tuple[int, int, int, int]
-    expected_box: tuple[int, int, int, int] | None
-    measured_box: tuple[int, int, int, int] | None
-    gradient: torch.Tensor
-
-    @staticmethod
-    def _extent(box: tuple[int, int, int, int] | None) -> tuple[int, int]:
-        return (0, 0) if box is None else (box[2] - box[0] + 1, box[3] - box[1] + 1)
-
-    @property
-    def measured(self) -> tuple[int, int]:
-        return self._extent(self.measured_box)
-
-    @property
-    def expected(self) -> tuple[int, int]:
-        """Height and width of the analytic field after clipping to the image."""
-        return self._extent(self.expected_box)
-
-    @property
-    def clipped(self) -> bool:
-        return self.expected_box != self.analytic_box
-
-    @property
-    def matches(self) -> bool:
-        return self.measured_box == self.expected_box
 
     def effective_size(self, fraction: float = 0.95) -> int:
         """Side of the smallest square, centered on the field, that holds ``fraction`` of the gradient."""
@@ -325,7 +282,7 @@ class RFMeasurement:
                 f"{' (잘림 / clipped)' if self.clipped else ''}: {verdict}")
 
 
-def empirical_receptive_field(module: nn.Module, layer: LayerRef, input_size: int | Sequence[int] | None = None,
+def empirical_receptive_field(module: nn.Module, layer: int | str, input_size: int | Sequence[int] | None = None,
                               method: str = "linear", channel: int | None = 0, n_samples: int = 16,
                               seed: int = 0) -> RFMeasurement:
     """Measure the receptive field of ``layer``'s center unit with autograd.
@@ -393,12 +350,15 @@ def empirical_receptive_field(module: nn.Module, layer: LayerRef, input_size: in
     nz = (per_sample > 0).any(0).nonzero()
     measured_box = None if nz.numel() == 0 else (int(nz[:, 0].min()), int(nz[:, 1].min()),
                                                  int(nz[:, 0].max()), int(nz[:, 1].max()))
+    expected_box = _clip(analytic_box, size)
     return RFMeasurement(rows[0].layer, method, tuple(size), unit, (rows[0].receptive_field, rows[1].receptive_field),
-                         analytic_box, _clip(analytic_box, size), measured_box,
-                         per_sample.mean(0).float().detach().cpu())
+                         analytic_box, expected_box, measured_box, per_sample.mean(0).float().detach().cpu(),
+                         *((0, 0) if b is None else (b[2] - b[0] + 1, b[3] - b[1] + 1)
+                           for b in (measured_box, expected_box)),
+                         expected_box != analytic_box, measured_box == expected_box)
 
 
-def effective_receptive_field(module: nn.Module, layer: LayerRef, input_size: int | Sequence[int] | None = None,
+def effective_receptive_field(module: nn.Module, layer: int | str, input_size: int | Sequence[int] | None = None,
                               n_samples: int = 16, seed: int = 0, channel: int | None = None) -> RFMeasurement:
     """The effective receptive field (Luo et al., 2016) of ``layer``'s center unit: the mean ``|∂unit/∂input|``
     over ``n_samples`` Gaussian inputs through the real network, summed over output channels by default.

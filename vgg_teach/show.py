@@ -162,9 +162,7 @@ def figure_and_axes(ax: Any = None, nrows: int = 1, ncols: int = 1, figsize: tup
         fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, **subplot_kw)
         plt.close(fig)  # shown once, by the notebook cell that returns it — not again by the inline backend
         return fig, axes
-    items = list(ax.flat) if hasattr(ax, "flat") else list(ax) if isinstance(ax, (list, tuple)) else [ax]
-    flat = np.empty(len(items), dtype=object)
-    flat[:] = items
+    flat = np.asarray(ax, dtype=object).ravel()  # one Axes, a list of them, or an array from plt.subplots
     if flat.size != nrows * ncols:
         raise UsageError(bilingual(
             f"이 그림에는 축(Axes)이 {nrows * ncols}개 필요합니다 (받은 것: {flat.size}개). ax를 빼면 새 그림을 "
