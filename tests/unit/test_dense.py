@@ -9,16 +9,21 @@ import torch
 from matplotlib import cbook
 from PIL import Image
 from torch import nn
+from torchvision.transforms import functional as TF
 
 from vgg_teach.answers import linear_to_conv, to_fully_convolutional
 from vgg_teach.counting import meta_vgg
 from vgg_teach.dense import (
+    INIT_SCHEMES,
+    ScaleJitter,
     TinyValidNet,
+    activation_scales,
     crop_offsets,
     crop_scores,
     dense_predict,
     evaluation_cost_table,
     head_on_windows,
+    init_from_shallower,
     paper_table5,
     score_map_geometry,
 )
@@ -135,18 +140,11 @@ def test_dense_predict_averages_then_softmaxes_and_flip_averages_two_views():
 # ------------------------------------------------------------------------------------- the cost
 def test_dense_evaluation_costs_less_than_the_crops_it_replaces_and_more_so_for_large_images():
     table = evaluation_cost_table((256, 384))
-    (s1, n1, dense1, crops1), (s2, n2, dense2, crops2) = table
-    assert (n1, n2) == (4, 36)
-    assert dense1 < crops1 and dense2 < crops2 and crops2 / dense2 > crops1 / dense1
-    assert crops1 == 4 * (crops2 / 36)  # every crop is one 224 pass
-    assert "GFLOP" in table.to_text()
-
-
-def test_the_paper_table_is_quoted_with_its_source():
+    (_, n1, dense1, crops1), (_, n2, dense2, crops2) = table
+    assert (n1, n2) == (4, 36) and crops1 == 4 * (crops2 / 36)  # every crop is one 224 pass
+    assert dense1 < crops1 and dense2 < crops2 and crops2 / dense2 > crops1 / dense1 and "GFLOP" in str(table)
     table = paper_table5()
-    text = table.to_text()
-    assert ("D", "multi-crop & dense", 24.4, 7.2) in table and "arXiv:1409.1556" in text
-    assert min(r[3] for r in table) == 7.1  # E, multi-crop & dense: the best single model
+    assert ("D", "multi-crop & dense", 24.4, 7.2) in table and "arXiv:1409.1556" in str(table)  # quoted with its source
 
 
 # -------------------------------------------------------------------------------- scale jitter
@@ -157,29 +155,16 @@ def photo():
 
 
 def test_scale_jitter_samples_s_in_range_and_crops_224(photo):
-    from vgg_teach.dense import ScaleJitter
-
-    jitter = ScaleJitter(256, 512, 224, seed=0)
-    samples = [jitter.sample(photo) for _ in range(40)]
+    samples = list(map(ScaleJitter(256, 512, 224, seed=0).sample, [photo] * 40))
     scales = [s.scale for s in samples]
     assert all(256 <= s <= 512 for s in scales) and len(set(scales)) > 20
     for s in samples:
+        top, left, _, _ = s.box
         assert s.image.size == (224, 224) and min(s.resized_size) == s.scale
-        top, left, h, w = s.box
         assert 0 <= top <= s.resized_size[0] - 224 and 0 <= left <= s.resized_size[1] - 224
-        # the window in the original: 224/S of its shorter side
-        assert s.box_in_original[2] == pytest.approx(224 * 600 / s.resized_size[0])
-    again = ScaleJitter(256, 512, 224, seed=0)
-    assert [again.sample(photo).scale for _ in range(40)] == scales
-
-
-def test_scale_jitter_on_a_tensor_and_a_fixed_scale(photo):
-    from torchvision.transforms import functional as TF
-
-    from vgg_teach.dense import ScaleJitter
-
-    x = TF.to_tensor(photo)
-    out = ScaleJitter(256, 256, 224, seed=1)(x)
+        assert s.box_in_original[2] == pytest.approx(224 * 600 / s.resized_size[0])  # 224/S of the short side
+    assert [s.scale for s in map(ScaleJitter(256, 512, 224, seed=0).sample, [photo] * 40)] == scales  # seeded
+    out = ScaleJitter(256, 256, 224, seed=1)(TF.to_tensor(photo))  # a tensor in, a tensor out; a fixed scale
     assert isinstance(out, torch.Tensor) and out.shape == (3, 224, 224)
     with pytest.raises(UsageError, match="crop"):
         ScaleJitter(200, 512, 224)
@@ -187,49 +172,32 @@ def test_scale_jitter_on_a_tensor_and_a_fixed_scale(photo):
 
 # ---------------------------------------------------------------------------------------- A → D
 def test_d_from_a_copies_four_convolutions_by_shape_and_the_three_fully_connected_layers():
-    from vgg_teach.dense import init_from_shallower
-
     torch.manual_seed(0)
     a, d = vgg_cifar("A", batch_norm=False), vgg_cifar("D", batch_norm=False)
-    before = {n: p.clone() for n, p in d.named_parameters()}
+    conv1_2 = d.features[2].weight.clone()
     table = init_from_shallower(d, a)
-    copied = {r.layer: r.source for r in table if r.copied}
-    assert copied == {"conv1_1": "conv1_1", "conv2_1": "conv2_1", "conv3_1": "conv3_1", "conv3_2": "conv3_2",
-                      "fc6": "fc6", "fc7": "fc7", "fc8": "fc8"}
-    d_convs = [m for m in d.features if isinstance(m, nn.Conv2d)]
-    a_convs = [m for m in a.features if isinstance(m, nn.Conv2d)]
+    assert {r.layer: r.source for r in table if r.copied} == {
+        "conv1_1": "conv1_1", "conv2_1": "conv2_1", "conv3_1": "conv3_1", "conv3_2": "conv3_2",
+        "fc6": "fc6", "fc7": "fc7", "fc8": "fc8"}
+    d_convs, a_convs = ([m for m in net.features if isinstance(m, nn.Conv2d)] for net in (d, a))
     for di, ai in ((0, 0), (2, 1), (4, 2), (5, 3)):
         assert torch.equal(d_convs[di].weight, a_convs[ai].weight) and torch.equal(d_convs[di].bias, a_convs[ai].bias)
     assert torch.equal(d.classifier[0].weight, a.classifier[0].weight)
-    assert torch.equal(d_convs[1].weight, before["features.2.weight"])  # conv1_2 is new: left as it was
-
-
-def test_on_imagenet_size_most_of_d_starts_from_a():
-    from vgg_teach.dense import init_from_shallower
-
-    table = init_from_shallower(meta_vgg("D"), meta_vgg("A"))
-    copied = sum(r.params for r in table if r.copied)
-    assert sum(r.params for r in table) == 138_357_544
-    assert copied == 1_792 + 73_856 + 295_168 + 590_080 + 102_764_544 + 16_781_312 + 4_097_000
-    assert "90.1%" in table.to_text()
-
-
-def test_init_from_shallower_refuses_a_net_without_a_matching_layer():
-    from vgg_teach.dense import init_from_shallower
-
+    assert torch.equal(d_convs[1].weight, conv1_2)  # conv1_2 is new: left as it was
+    table = init_from_shallower(meta_vgg("D"), meta_vgg("A"))  # ImageNet size: most of D starts from A
+    assert sum(r.params for r in table) == 138_357_544 and "90.1%" in str(table)
+    assert sum(r.params for r in table if r.copied) == 1_792 + 73_856 + 295_168 + 590_080 + 102_764_544 + \
+        16_781_312 + 4_097_000
     with pytest.raises(UsageError):
         init_from_shallower(meta_vgg("A"), meta_vgg("D"), deep_cfg="A", shallow_cfg="D", n_conv=13)
 
 
 def test_a_fixed_sigma_drifts_with_depth_and_kaiming_does_not():
-    from vgg_teach.dense import INIT_SCHEMES, activation_scales
-
     small = {s: activation_scales("D", s, input_size=32, batch=1) for s in INIT_SCHEMES}
     assert all(len(v) == 13 for v in small.values())
     fixed_big, fixed_small = small["σ = 0.1 (분산 / variance 10⁻²)"], small["σ = 0.01"]
-    kaiming, glorot = small["Kaiming (He)"], small["Glorot (Xavier)"]
     assert fixed_big[-1] > 1e3 and fixed_small[-1] < 1e-4  # explodes / vanishes
-    assert 0.1 < kaiming[-1] < 10 and 1e-4 < glorot[-1] < 1
+    assert 0.1 < small["Kaiming (He)"][-1] < 10 and 1e-4 < small["Glorot (Xavier)"][-1] < 1
     assert abs(math.log10(activation_scales("A", "σ = 0.01", 32, 1)[-1])) < abs(math.log10(fixed_small[-1]))
     with pytest.raises(UsageError):
         activation_scales("D", "nope")

@@ -7,28 +7,26 @@ import io
 import re
 
 import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+import torchvision
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from vgg_teach import plots
+from vgg_teach.answers import confusion_matrix
+from vgg_teach.dense import score_map_geometry
+from vgg_teach.env import use_korean_font
+from vgg_teach.errors import UsageError
+from vgg_teach.models import build_model, conv_layer_names, vgg
+from vgg_teach.receptive_field import VGG16_RECEPTIVE_FIELDS, empirical_receptive_field, vgg16_features
+from vgg_teach.show import STATIC_CAPTION, LiveView
+from vgg_teach.training.data import CIFAR10_CLASSES, ImageTensors
+from vgg_teach.training.engine import Predictions, per_class_accuracy, predict
+from vgg_teach.training.recipe import TrainConfig
 
 matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-import torchvision  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from vgg_teach import plots  # noqa: E402
-from vgg_teach.answers import confusion_matrix  # noqa: E402
-from vgg_teach.dense import score_map_geometry  # noqa: E402
-from vgg_teach.env import use_korean_font  # noqa: E402
-from vgg_teach.errors import UsageError  # noqa: E402
-from vgg_teach.models import build_model, conv_layer_names, vgg  # noqa: E402
-from vgg_teach.receptive_field import VGG16_RECEPTIVE_FIELDS, empirical_receptive_field, vgg16_features  # noqa: E402
-from vgg_teach.show import STATIC_CAPTION, LiveView  # noqa: E402
-from vgg_teach.training.data import CIFAR10_CLASSES, ImageTensors  # noqa: E402
-from vgg_teach.training.engine import Predictions, per_class_accuracy, predict  # noqa: E402
-from vgg_teach.training.recipe import TrainConfig  # noqa: E402
-
 #: Hangul must really be drawn: a glyph missing from the font is an error here, not a warning.
 pytestmark = pytest.mark.filterwarnings("error:Glyph")
 
