@@ -111,7 +111,7 @@ def test_without_padding_dense_evaluation_equals_cropping_exactly_and_averages_a
     assert torch.allclose(dense.mean(dim=(2, 3)), crops.mean(dim=2), atol=1e-5)
 
 
-def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbours():
+def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbors():
     torch.manual_seed(0)
     net = TinyValidNet(valid=False).eval()
     images = torch.randn(2, 3, 36, 28)

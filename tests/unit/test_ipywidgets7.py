@@ -38,7 +38,7 @@ def unreachable(stderr: str) -> str | None:
     return f"the package index cannot be reached: {line.strip()[:200]}" if found else None
 
 
-def test_an_unreachable_index_is_recognised(tmp_path):
+def test_an_unreachable_index_is_recognized(tmp_path):
     """A real pip against an index that refuses connections (port 9 of this machine): recognized as offline."""
     run = pip_install(tmp_path, ["ipywidgets==7.8.5"], "--isolated", "--no-cache-dir",
                       "--index-url", "http://127.0.0.1:9/simple")

@@ -144,7 +144,7 @@ def test_random_stacks_cover_the_hard_cases():
 
 
 @pytest.mark.parametrize("seed", range(0, 60, 5))
-def test_linearised_autograd_matches_table_on_random_stacks(seed):
+def test_linearized_autograd_matches_table_on_random_stacks(seed):
     stack, geoms = _random_stack(seed)
     m = empirical_receptive_field(stack, len(geoms) - 1)
     assert m.matches and not m.clipped, str(m)
@@ -166,7 +166,7 @@ def test_non_square_stack():
 
 
 # ------------------------------------------------------------------------------- measurement
-def test_linearised_measurement_equals_analytic_for_every_vgg16_layer(features):
+def test_linearized_measurement_equals_analytic_for_every_vgg16_layer(features):
     for index, expected in enumerate(VGG16_RF):
         m = empirical_receptive_field(features, index)
         assert not m.clipped and m.measured_box == m.analytic_box
@@ -177,7 +177,7 @@ def test_linearised_measurement_equals_analytic_for_every_vgg16_layer(features):
 
 def test_naive_gradient_is_smaller_than_the_receptive_field(features):
     # Max pooling sends the gradient to one position of each 2×2 window, so pool1's unit seems to
-    # see 5×5 pixels instead of 6×6; the linearised copy and many random inputs recover 6×6.
+    # see 5×5 pixels instead of 6×6; the linearized copy and many random inputs recover 6×6.
     naive = empirical_receptive_field(features, "pool1", method="naive")
     assert naive.measured == (5, 5) < naive.analytic == (6, 6) and not naive.matches
     union = empirical_receptive_field(features, "pool2", method="union", n_samples=16)
@@ -193,7 +193,7 @@ def test_effective_receptive_field_is_smaller_than_theoretical(features):
     assert erf.effective_size(0.5) < erf.effective_size(0.95) < 44
     top, left, bottom, right = erf.analytic_box
     peak = divmod(int(g.argmax()), g.shape[1])
-    assert top + 11 <= peak[0] <= bottom - 11 and left + 11 <= peak[1] <= right - 11  # near the centre
+    assert top + 11 <= peak[0] <= bottom - 11 and left + 11 <= peak[1] <= right - 11  # near the center
 
 
 def test_bad_arguments_give_bilingual_errors(features):
@@ -203,7 +203,7 @@ def test_bad_arguments_give_bilingual_errors(features):
         empirical_receptive_field(features, 0, method="magic")
     with pytest.raises(ValueError, match="Upsample"):
         receptive_field_table(nn.Sequential(nn.Conv2d(3, 3, 3), nn.Upsample(scale_factor=2)))
-    with pytest.raises(ValueError, match="GLU"):  # GLU(dim=-1) mixes neighbouring columns
+    with pytest.raises(ValueError, match="GLU"):  # GLU(dim=-1) mixes neighboring columns
         receptive_field_table(nn.Sequential(nn.Conv2d(3, 3, 3), nn.GLU()))
     positionwise = nn.Sequential(nn.Conv2d(3, 3, 3), nn.GELU(), nn.LocalResponseNorm(2), nn.LeakyReLU(),
                                  nn.MaxPool2d(2), nn.Flatten(), nn.Conv2d(3, 3, 3))  # stops at Flatten
