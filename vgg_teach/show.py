@@ -1,28 +1,9 @@
-"""Tables that show as HTML in Jupyter and as aligned text elsewhere (Hangul counted as two columns).
+"""How the course shows results: :class:`Table` (HTML in Jupyter, aligned text elsewhere), :class:`LiveView`
+widgets (ipywidgets 7.6+ and 8, with a static copy for viewers without widgets), and the plotting contract.
 
-Live widgets that also read well without a frontend, and figures as MIME bundles.
-
-- :class:`LiveView`: ipywidgets controls plus an ``Output`` recomputed on every change, working on
-  ipywidgets 7.6+ (Colab's 7.7) and 8, with a static copy of the first result for viewers that cannot
-  draw widgets (nbval, GitHub);
-- :func:`figure_bundle`: a matplotlib figure as a PNG MIME bundle.
-
-Only ``Dropdown``, ``Checkbox``, ``IntSlider``, ``IntText``, ``VBox`` and ``Output`` are used, with
-``observe(…, names="value")`` — the same API in ipywidgets 7 and 8. The result is written into the
-``Output`` by setting its ``outputs`` directly, which works from widget callbacks in every frontend.
-
-The one plotting contract of the course, shared by every ``plot_*`` function.
-
-Every ``plot_*(…, ax=None)``:
-
-- draws into ``ax`` when given — one ``Axes``, or a sequence of as many ``Axes`` as the plot has panels —
-  and then returns ``ax``'s ``Figure`` (still open: it is the caller's figure);
-- otherwise makes a new figure, closes it in pyplot (so the inline backend does not show it a second
-  time) and returns it: a notebook cell that *ends* with the call shows the figure exactly once, and a
-  script shows nothing.
-
-So a lesson cell never builds its own subplots for a course figure, and never needs ``plt.show()``.
-Text is Korean, then English; the Hangul font comes from ``setup_lesson()`` (:mod:`.font`).
+Every ``plot_*(…, ax=None)`` draws into ``ax`` when given (one ``Axes``, or one per panel) and returns its figure;
+otherwise it makes a new figure, closes it in pyplot and returns it, so a cell that ends with the call shows it
+exactly once, without ``plt.show()`` (:func:`figure_and_axes`). The Hangul font comes from ``setup_lesson()``.
 """
 
 from __future__ import annotations
@@ -36,25 +17,14 @@ from typing import Any, Callable, Iterable, Sequence
 from .errors import UsageError, bilingual
 
 
-# ---- from vgg_teach.show.tables (phase-1 merge)
 def _text_width(text: str) -> int:
     """Columns a string takes in a monospace font: Hangul and other wide characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
-def _pad(text: str, width: int, right: bool) -> str:
-    fill = " " * (width - _text_width(text))
-    return fill + text if right else text + fill
-
-
 class Table(list):
-    """A list of row objects that shows itself as an HTML table in Jupyter and as text elsewhere.
-
-    ``columns`` is a list of ``(header, cell, numeric)``: ``cell(row)`` gives the text of a cell,
-    numeric columns are right-aligned. ``footer`` is one more row of texts (e.g. totals);
-    ``message`` replaces the table when there is nothing to show (bad input), ``notes`` follow it.
-    Headers and messages are Korean first, then English.
-    """
+    """A list of rows shown as a table: ``columns`` are ``(header, cell(row) → text, numeric)``, ``footer`` one more
+    row of texts (totals), ``message`` replaces the table (bad input), ``notes`` follow it."""
 
     def __init__(self, rows: Iterable[Any] = (), columns: Sequence[tuple[str, Callable[[Any], str], bool]] = (),
                  title: str = "", footer: Sequence[str] | None = None, notes: Sequence[str] = (),
@@ -66,27 +36,25 @@ class Table(list):
         self.notes = list(notes)
         self.message = message
 
-    def cells(self) -> list[list[str]]:
-        """Every row as a list of cell texts (header row not included)."""
-        return [[cell(row) for _, cell, _ in self.columns] for row in self]
+    def _grid(self) -> list[list[str]]:  # the header, every row and the footer as texts
+        rows = [[cell(row) for _, cell, _ in self.columns] for row in self]
+        return [[h for h, _, _ in self.columns], *rows, *([self.footer] if self.footer is not None else [])]
 
     def to_text(self) -> str:
         lines = [self.title] if self.title else []
         if self.message:
             return "\n".join([*lines, self.message, *self.notes])
-        grid = [[h for h, _, _ in self.columns], *self.cells()]
-        if self.footer is not None:
-            grid.append(self.footer)
+        grid = self._grid()
         widths = [max(_text_width(r[i]) for r in grid) for i in range(len(self.columns))]
-        numeric = [n for _, _, n in self.columns]
 
-        def line(r: list[str]) -> str:
-            return "  ".join(_pad(c, w, n) for c, w, n in zip(r, widths, numeric)).rstrip()
+        def line(cells: list[str]) -> str:
+            return "  ".join(" " * (w - _text_width(c)) + c if n else c + " " * (w - _text_width(c))
+                             for c, w, (_, _, n) in zip(cells, widths, self.columns)).rstrip()
 
         rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
         lines += [line(grid[0]), rule, *(line(r) for r in grid[1:len(self) + 1])]
         if self.footer is not None:
-            lines += [rule, line(self.footer)]
+            lines += [rule, line(grid[-1])]
         return "\n".join([*lines, *self.notes])
 
     def __repr__(self) -> str:
@@ -103,20 +71,16 @@ class Table(list):
             parts.append(f'<p style="color:#cf222e"><b>{esc(self.message)}</b></p>')
         else:
             def row(cells: Sequence[str], tag: str) -> str:
-                tds = "".join(
-                    f'<{tag} style="text-align:{"right" if n else "left"}">{esc(c)}</{tag}>'
-                    for c, (_, _, n) in zip(cells, self.columns))
-                return f"<tr>{tds}</tr>"
+                return "<tr>" + "".join(f'<{tag} style="text-align:{"right" if n else "left"}">{esc(c)}</{tag}>'
+                                        for c, (_, _, n) in zip(cells, self.columns)) + "</tr>"
 
-            parts.append("<table>")
-            parts.append("<thead>" + row([h for h, _, _ in self.columns], "th") + "</thead><tbody>")
-            parts.extend(row(r, "td") for r in self.cells())
-            parts.append("</tbody>")
+            grid = self._grid()
+            parts += ["<table>", "<thead>" + row(grid[0], "th") + "</thead><tbody>",
+                      *(row(r, "td") for r in grid[1:len(self) + 1]), "</tbody>"]
             if self.footer is not None:
-                parts.append("<tfoot>" + row(self.footer, "th") + "</tfoot>")
+                parts.append("<tfoot>" + row(grid[-1], "th") + "</tfoot>")
             parts.append("</table>")
-        parts.extend(f"<p><small>{esc(n)}</small></p>" for n in self.notes)
-        parts.append("</div>")
+        parts += [f"<p><small>{esc(n)}</small></p>" for n in self.notes] + ["</div>"]
         return "".join(parts)
 
     def mime_bundle(self) -> dict[str, str]:
@@ -124,31 +88,14 @@ class Table(list):
         return {"text/html": self._repr_html_(), "text/plain": self.to_text()}
 
 
-def fmt_int(n: int) -> str:
-    """``138357544`` → ``"138,357,544"``."""
-    return f"{n:,}"
-
-
-def fmt_pct(x: float) -> str:
-    """``0.743`` → ``"74.3%"``."""
-    return f"{100 * x:.1f}%"
-
-
-# ---- from vgg_teach.show.widgets (phase-1 merge)
 #: Shown above the static copy of a widget's first result.
 STATIC_CAPTION = ("▲ 위젯 / widget — ▼ 처음 값의 정적 미리보기: "
                   "위젯을 그리지 못하는 곳(GitHub, nbval)을 위한 것입니다. / "
                   "static preview of the initial values, for viewers that cannot draw widgets (GitHub, nbval).")
 
 
-Bundle = dict[str, str]
-
-
-def figure_bundle(fig: Any) -> Bundle:
-    """A matplotlib figure as a display MIME bundle: ``image/png`` (base64) and ``text/plain``.
-
-    Rendering the PNG ourselves keeps it independent of the notebook's matplotlib backend.
-    """
+def figure_bundle(fig: Any) -> dict[str, str]:
+    """A matplotlib figure as a PNG MIME bundle, rendered here so that the notebook's backend does not matter."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     title = fig.axes[0].get_title() if fig.axes else ""
@@ -156,84 +103,66 @@ def figure_bundle(fig: Any) -> Bundle:
             "text/plain": f"<그림 / Figure: {title}>"}
 
 
-def _error_bundle(exc: BaseException) -> Bundle:
-    text = f"결과를 만들지 못했습니다 / Could not build the result — {type(exc).__name__}: {exc}"
-    return {"text/plain": text, "text/html": f'<p style="color:#cf222e">{html.escape(text)}</p>'}
-
-
 class LiveView:
-    """Controls plus an ``Output`` whose content ``render()`` recomputes whenever a control changes.
+    """Controls and an ``Output`` (together ``widget``) showing ``render()``, a MIME bundle (``bundle``), recomputed
+    whenever a control changes; an exception in ``render`` is shown, not lost in the callback. Only
+    ``observe(…, names="value")`` and ``Output.outputs`` are used: the same in ipywidgets 7 and 8."""
 
-    ``render`` returns a MIME bundle (see :func:`figure_bundle`, :meth:`vgg_teach.show.tables.Table.mime_bundle`);
-    an exception in it is shown as a bilingual message instead of being lost in the widget's callback.
-    ``widget`` is the ``ipywidgets.VBox`` to display; ``bundle`` is the last result.
-    """
-
-    def __init__(self, controls: Sequence[Any], render: Callable[[], Bundle]) -> None:
-        import ipywidgets as widgets
-
+    def __init__(self, controls: Sequence[Any], render: Callable[[], dict[str, str]]) -> None:
+        import ipywidgets as widgets  # optional: only the widgets need it
         self.controls = list(controls)
         self.render = render
         self.output = widgets.Output()
         self.widget = widgets.VBox([*self.controls, self.output])
-        self.bundle: Bundle = {}
+        self.bundle: dict[str, str] = {}
         for control in self.controls:
-            control.observe(self._changed, names="value")
+            control.observe(lambda _change: self.refresh(), names="value")
         self.refresh()
 
-    def _changed(self, _change: Any) -> None:
-        self.refresh()
-
-    def refresh(self) -> Bundle:
+    def refresh(self) -> dict[str, str]:
         """Recompute the result and put it into the ``Output``; return its MIME bundle."""
         try:
             self.bundle = self.render()
         except Exception as exc:  # shown in the widget, never a silent failure in a callback
-            self.bundle = _error_bundle(exc)
+            text = f"결과를 만들지 못했습니다 / Could not build the result — {type(exc).__name__}: {exc}"
+            self.bundle = {"text/plain": text, "text/html": f'<p style="color:#cf222e">{html.escape(text)}</p>'}
         self.output.outputs = ({"output_type": "display_data", "data": self.bundle, "metadata": {}},)
         return self.bundle
 
     def show(self, fallback: str = "separate") -> None:
-        """Display the widget and, for viewers without widgets, the current result as a plain output.
+        """Display the widget and, for viewers without widgets, the current result.
 
-        ``fallback``: ``"separate"`` — the widget, then a caption and a static copy of the result;
-        ``"bundle"`` — one output whose MIME bundle holds the widget view and the static result
-        (widget-capable frontends draw the widget, others the result); ``"none"`` — the widget only.
+        ``fallback``: ``"separate"``: the widget, then a caption and a static copy; ``"bundle"``: one output whose
+        MIME bundle holds the widget view and the result; ``"none"``: the widget only. Outside IPython the
+        result's text is printed.
         """
-        from IPython import get_ipython
+        from IPython import get_ipython  # optional: only a notebook displays
         from IPython.display import display
-
         if fallback not in ("none", "separate", "bundle"):
             raise ValueError(f"fallback은 'separate', 'bundle', 'none' 중 하나입니다 (받은 값: {fallback!r}). / "
                              f"fallback must be 'separate', 'bundle' or 'none', got {fallback!r}.")
-        if get_ipython() is None:  # a plain Python script: no widgets, print the result's text
+        if get_ipython() is None:
             print(self.bundle.get("text/plain", ""))
-        elif fallback == "none":
-            display(self.widget)
-        elif fallback == "separate":
-            display(self.widget)
-            display({"text/plain": STATIC_CAPTION, "text/html": f"<small>{STATIC_CAPTION}</small>"}, raw=True)
-            display(self.bundle, raw=True)
         elif fallback == "bundle":
             view = {"version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}
             display({**self.bundle, "application/vnd.jupyter.widget-view+json": view}, raw=True)
+        else:
+            display(self.widget)
+            if fallback == "separate":
+                display({"text/plain": STATIC_CAPTION, "text/html": f"<small>{STATIC_CAPTION}</small>"}, raw=True)
+                display(self.bundle, raw=True)
 
 
-# ---- from vgg_teach.show.figures (phase-1 merge)
 def figure_and_axes(ax: Any = None, nrows: int = 1, ncols: int = 1, figsize: tuple[float, float] = (6, 4),
                     **subplot_kw: Any) -> tuple[Any, Any]:
-    """``(figure, axes)`` with ``axes`` a ``nrows × ncols`` NumPy array of ``Axes``, following the contract."""
-    import numpy as np
-
+    """``(figure, axes)``, ``axes`` an ``nrows × ncols`` array: the given ``ax``, or a new figure closed in pyplot."""
+    import numpy as np  # optional: only figures need it
     if ax is None:
-        import matplotlib.pyplot as plt
-
+        import matplotlib.pyplot as plt  # optional: only figures need it
         fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, **subplot_kw)
         plt.close(fig)  # shown once, by the notebook cell that returns it — not again by the inline backend
         return fig, axes
-    items = list(ax.flat) if hasattr(ax, "flat") else list(ax) if isinstance(ax, (list, tuple)) else [ax]
-    flat = np.empty(len(items), dtype=object)
-    flat[:] = items
+    flat = np.asarray(ax, dtype=object).ravel()  # one Axes, a list of them, or an array from plt.subplots
     if flat.size != nrows * ncols:
         raise UsageError(bilingual(
             f"이 그림에는 축(Axes)이 {nrows * ncols}개 필요합니다 (받은 것: {flat.size}개). ax를 빼면 새 그림을 "

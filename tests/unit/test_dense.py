@@ -9,16 +9,21 @@ import torch
 from matplotlib import cbook
 from PIL import Image
 from torch import nn
+from torchvision.transforms import functional as TF
 
 from vgg_teach.answers import linear_to_conv, to_fully_convolutional
 from vgg_teach.counting import meta_vgg
 from vgg_teach.dense import (
+    INIT_SCHEMES,
+    ScaleJitter,
     TinyValidNet,
+    activation_scales,
     crop_offsets,
     crop_scores,
     dense_predict,
     evaluation_cost_table,
     head_on_windows,
+    init_from_shallower,
     paper_table5,
     score_map_geometry,
 )
@@ -38,41 +43,27 @@ def test_a_linear_layer_and_its_convolution_compute_the_same_numbers():
     fc = nn.Linear(4 * 3 * 3, 5)
     conv = linear_to_conv(fc, 4, 3)
     x = torch.randn(2, 4, 3, 3)
-    assert conv.weight.shape == (5, 4, 3, 3) and conv.padding == (0, 0)
     assert torch.allclose(conv(x).flatten(1), fc(torch.flatten(x, 1)), atol=1e-6)
     assert conv.weight.data_ptr() == fc.weight.data_ptr()  # the same numbers, not a copy
     with pytest.raises(UsageError, match="36"):
         linear_to_conv(fc, 4, 2)
 
 
+@pytest.mark.parametrize("make, size, map_size", [(_small_vgg, 224, (8, 15)),
+                                                  (lambda: vgg_cifar("A", batch_norm=False), 32, (2, 3))])
+def test_the_converted_net_gives_the_original_scores_and_a_map_on_larger_images(make, size, map_size):
+    model = make().eval()
+    fcn = to_fully_convolutional(model).eval()
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        assert torch.allclose(fcn(x).flatten(1), model(x), atol=1e-5, rtol=1e-4)
+        assert fcn(torch.randn(1, 3, 2 * size, 3 * size)).shape[2:] == map_size
+
+
 def test_vgg16_converted_keeps_every_parameter_and_the_state_dict_keys():
     vgg = meta_vgg("D")
     fcn = to_fully_convolutional(vgg)
-    assert sum(p.numel() for p in fcn.parameters()) == 138_357_544
-    assert set(fcn.state_dict()) == set(vgg.state_dict())
-    heads = [m for m in fcn.classifier if isinstance(m, nn.Conv2d)]
-    assert [tuple(m.weight.shape) for m in heads] == [(4096, 512, 7, 7), (4096, 4096, 1, 1), (1000, 4096, 1, 1)]
-    assert not any(isinstance(m, (nn.Linear, nn.AdaptiveAvgPool2d)) for m in fcn.modules())
-
-
-def test_on_224_the_converted_net_gives_the_original_scores():
-    model = _small_vgg()
-    fcn = to_fully_convolutional(model).eval()
-    x = torch.randn(3, 3, 224, 224)
-    with torch.no_grad():
-        want, got = model(x), fcn(x)
-    assert got.shape == (3, 10, 1, 1)
-    assert torch.allclose(got.flatten(1), want, atol=1e-5, rtol=1e-4)
-
-
-def test_the_cifar_vgg_converts_with_one_by_one_convolutions():
-    model = vgg_cifar("A", batch_norm=False).eval()
-    fcn = to_fully_convolutional(model).eval()
-    assert fcn.classifier[0].kernel_size == (1, 1)
-    x = torch.randn(2, 3, 32, 32)
-    with torch.no_grad():
-        assert torch.allclose(fcn(x).flatten(1), model(x), atol=1e-5)
-        assert fcn(torch.randn(1, 3, 64, 96)).shape == (1, 10, 2, 3)
+    assert sum(p.numel() for p in fcn.parameters()) == 138_357_544 and set(fcn.state_dict()) == set(vgg.state_dict())
 
 
 # ------------------------------------------------------------------------------------- geometry
@@ -84,18 +75,12 @@ def test_the_score_map_side_is_the_floor_of_s_over_32_minus_six(size, side):
     assert [r.layer for r in g.table][-3:] == ["fc6", "fc7", "fc8"]
 
 
-def test_the_geometry_matches_a_real_forward_pass_for_a_rectangle():
+def test_the_geometry_matches_a_forward_pass_and_refuses_a_small_image():
     fcn = to_fully_convolutional(meta_vgg("D"))
     g = score_map_geometry(fcn, (224, 416))
-    assert g.size == (1, 7)
-    from vgg_teach.counting import _meta_forward
-
-    assert tuple(_meta_forward(fcn, torch.empty(1, 3, 224, 416)).shape) == (1, 1000, *g.size)
-    # score (i, j) is centred on the crop at (32 i, 32 j): the crop's centre is 111.5 pixels in
-    assert g.centre(0, 3) == (111.5, 111.5 + 3 * 32)
-
-
-def test_an_image_smaller_than_224_is_a_clear_error():
+    with torch.device("meta"):
+        assert fcn(torch.empty(1, 3, 224, 416)).shape == (1, 1000, *g.size) == (1, 1000, 1, 7)
+    assert g.centre(0, 3) == (111.5, 111.5 + 3 * 32)  # score (i, j) is centered on the crop at (32 i, 32 j)
     with pytest.raises(UsageError, match="224"):
         score_map_geometry(None, 200)
 
@@ -120,12 +105,13 @@ def test_without_padding_dense_evaluation_equals_cropping_exactly_and_averages_a
     with torch.no_grad():
         dense = fcn(images)
     crops = crop_scores(net, images, crop=net.crop, stride=net.stride)
+    assert crop_offsets((288, 256)) == [(0, 0), (0, 32), (32, 0), (32, 32), (64, 0), (64, 32)]  # row by row
     assert dense.shape == (2, 5, 4, 3) and crops.shape == (2, 5, 12)
     assert torch.allclose(dense.flatten(2), crops, atol=1e-5)
     assert torch.allclose(dense.mean(dim=(2, 3)), crops.mean(dim=2), atol=1e-5)
 
 
-def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbours():
+def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbors():
     torch.manual_seed(0)
     net = TinyValidNet(valid=False).eval()
     images = torch.randn(2, 3, 36, 28)
@@ -134,11 +120,6 @@ def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbours():
     crops = crop_scores(net, images, crop=net.crop, stride=net.stride)
     assert dense.flatten(2).shape == crops.shape
     assert not torch.allclose(dense.flatten(2), crops, atol=1e-3)
-
-
-def test_crop_offsets_are_row_major_at_the_stride():
-    assert crop_offsets((288, 256)) == [(0, 0), (0, 32), (32, 0), (32, 32), (64, 0), (64, 32)]
-    assert len(crop_offsets((384, 384))) == 36
 
 
 def test_dense_predict_averages_then_softmaxes_and_flip_averages_two_views():
@@ -159,18 +140,11 @@ def test_dense_predict_averages_then_softmaxes_and_flip_averages_two_views():
 # ------------------------------------------------------------------------------------- the cost
 def test_dense_evaluation_costs_less_than_the_crops_it_replaces_and_more_so_for_large_images():
     table = evaluation_cost_table((256, 384))
-    (s1, n1, dense1, crops1), (s2, n2, dense2, crops2) = table
-    assert (n1, n2) == (4, 36)
-    assert dense1 < crops1 and dense2 < crops2 and crops2 / dense2 > crops1 / dense1
-    assert crops1 == 4 * (crops2 / 36)  # every crop is one 224 pass
-    assert "GFLOP" in table.to_text()
-
-
-def test_the_paper_table_is_quoted_with_its_source():
+    (_, n1, dense1, crops1), (_, n2, dense2, crops2) = table
+    assert (n1, n2) == (4, 36) and crops1 == 4 * (crops2 / 36)  # every crop is one 224 pass
+    assert dense1 < crops1 and dense2 < crops2 and crops2 / dense2 > crops1 / dense1 and "GFLOP" in str(table)
     table = paper_table5()
-    text = table.to_text()
-    assert ("D", "multi-crop & dense", 24.4, 7.2) in table and "arXiv:1409.1556" in text
-    assert min(r[3] for r in table) == 7.1  # E, multi-crop & dense: the best single model
+    assert ("D", "multi-crop & dense", 24.4, 7.2) in table and "arXiv:1409.1556" in str(table)  # quoted with its source
 
 
 # -------------------------------------------------------------------------------- scale jitter
@@ -181,29 +155,16 @@ def photo():
 
 
 def test_scale_jitter_samples_s_in_range_and_crops_224(photo):
-    from vgg_teach.dense import ScaleJitter
-
-    jitter = ScaleJitter(256, 512, 224, seed=0)
-    samples = [jitter.sample(photo) for _ in range(40)]
+    samples = list(map(ScaleJitter(256, 512, 224, seed=0).sample, [photo] * 40))
     scales = [s.scale for s in samples]
     assert all(256 <= s <= 512 for s in scales) and len(set(scales)) > 20
     for s in samples:
+        top, left, _, _ = s.box
         assert s.image.size == (224, 224) and min(s.resized_size) == s.scale
-        top, left, h, w = s.box
         assert 0 <= top <= s.resized_size[0] - 224 and 0 <= left <= s.resized_size[1] - 224
-        # the window in the original: 224/S of its shorter side
-        assert s.box_in_original[2] == pytest.approx(224 * 600 / s.resized_size[0])
-    again = ScaleJitter(256, 512, 224, seed=0)
-    assert [again.sample(photo).scale for _ in range(40)] == scales
-
-
-def test_scale_jitter_on_a_tensor_and_a_fixed_scale(photo):
-    from torchvision.transforms import functional as TF
-
-    from vgg_teach.dense import ScaleJitter
-
-    x = TF.to_tensor(photo)
-    out = ScaleJitter(256, 256, 224, seed=1)(x)
+        assert s.box_in_original[2] == pytest.approx(224 * 600 / s.resized_size[0])  # 224/S of the short side
+    assert [s.scale for s in map(ScaleJitter(256, 512, 224, seed=0).sample, [photo] * 40)] == scales  # seeded
+    out = ScaleJitter(256, 256, 224, seed=1)(TF.to_tensor(photo))  # a tensor in, a tensor out; a fixed scale
     assert isinstance(out, torch.Tensor) and out.shape == (3, 224, 224)
     with pytest.raises(UsageError, match="crop"):
         ScaleJitter(200, 512, 224)
@@ -211,49 +172,32 @@ def test_scale_jitter_on_a_tensor_and_a_fixed_scale(photo):
 
 # ---------------------------------------------------------------------------------------- A → D
 def test_d_from_a_copies_four_convolutions_by_shape_and_the_three_fully_connected_layers():
-    from vgg_teach.dense import init_from_shallower
-
     torch.manual_seed(0)
     a, d = vgg_cifar("A", batch_norm=False), vgg_cifar("D", batch_norm=False)
-    before = {n: p.clone() for n, p in d.named_parameters()}
+    conv1_2 = d.features[2].weight.clone()
     table = init_from_shallower(d, a)
-    copied = {r.layer: r.source for r in table if r.copied}
-    assert copied == {"conv1_1": "conv1_1", "conv2_1": "conv2_1", "conv3_1": "conv3_1", "conv3_2": "conv3_2",
-                      "fc6": "fc6", "fc7": "fc7", "fc8": "fc8"}
-    d_convs = [m for m in d.features if isinstance(m, nn.Conv2d)]
-    a_convs = [m for m in a.features if isinstance(m, nn.Conv2d)]
+    assert {r.layer: r.source for r in table if r.copied} == {
+        "conv1_1": "conv1_1", "conv2_1": "conv2_1", "conv3_1": "conv3_1", "conv3_2": "conv3_2",
+        "fc6": "fc6", "fc7": "fc7", "fc8": "fc8"}
+    d_convs, a_convs = ([m for m in net.features if isinstance(m, nn.Conv2d)] for net in (d, a))
     for di, ai in ((0, 0), (2, 1), (4, 2), (5, 3)):
         assert torch.equal(d_convs[di].weight, a_convs[ai].weight) and torch.equal(d_convs[di].bias, a_convs[ai].bias)
     assert torch.equal(d.classifier[0].weight, a.classifier[0].weight)
-    assert torch.equal(d_convs[1].weight, before["features.2.weight"])  # conv1_2 is new: left as it was
-
-
-def test_on_imagenet_size_most_of_d_starts_from_a():
-    from vgg_teach.dense import init_from_shallower
-
-    table = init_from_shallower(meta_vgg("D"), meta_vgg("A"))
-    copied = sum(r.params for r in table if r.copied)
-    assert sum(r.params for r in table) == 138_357_544
-    assert copied == 1_792 + 73_856 + 295_168 + 590_080 + 102_764_544 + 16_781_312 + 4_097_000
-    assert "90.1%" in table.to_text()
-
-
-def test_init_from_shallower_refuses_a_net_without_a_matching_layer():
-    from vgg_teach.dense import init_from_shallower
-
+    assert torch.equal(d_convs[1].weight, conv1_2)  # conv1_2 is new: left as it was
+    table = init_from_shallower(meta_vgg("D"), meta_vgg("A"))  # ImageNet size: most of D starts from A
+    assert sum(r.params for r in table) == 138_357_544 and "90.1%" in str(table)
+    assert sum(r.params for r in table if r.copied) == 1_792 + 73_856 + 295_168 + 590_080 + 102_764_544 + \
+        16_781_312 + 4_097_000
     with pytest.raises(UsageError):
         init_from_shallower(meta_vgg("A"), meta_vgg("D"), deep_cfg="A", shallow_cfg="D", n_conv=13)
 
 
 def test_a_fixed_sigma_drifts_with_depth_and_kaiming_does_not():
-    from vgg_teach.dense import INIT_SCHEMES, activation_scales
-
     small = {s: activation_scales("D", s, input_size=32, batch=1) for s in INIT_SCHEMES}
     assert all(len(v) == 13 for v in small.values())
     fixed_big, fixed_small = small["σ = 0.1 (분산 / variance 10⁻²)"], small["σ = 0.01"]
-    kaiming, glorot = small["Kaiming (He)"], small["Glorot (Xavier)"]
     assert fixed_big[-1] > 1e3 and fixed_small[-1] < 1e-4  # explodes / vanishes
-    assert 0.1 < kaiming[-1] < 10 and 1e-4 < glorot[-1] < 1
+    assert 0.1 < small["Kaiming (He)"][-1] < 10 and 1e-4 < small["Glorot (Xavier)"][-1] < 1
     assert abs(math.log10(activation_scales("A", "σ = 0.01", 32, 1)[-1])) < abs(math.log10(fixed_small[-1]))
     with pytest.raises(UsageError):
         activation_scales("D", "nope")

@@ -1,6 +1,5 @@
-"""Lesson 03's receptive-field module: the analytic table against a brute-force index mapping on
-random stacks and against the VGG16 values, the autograd measurement against the table, the naive
-measurement's shortfall, the effective receptive field, the plots and the slider."""
+"""Lesson 03's receptive fields: the table against a brute-force index mapping on random stacks, VGG16's values and
+a forward pass's order; the autograd measurements against the table; networks that are not a single path refused."""
 
 from __future__ import annotations
 
@@ -8,11 +7,13 @@ import random
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from vgg_teach.models import conv_layer_names, make_layers, vgg16
-from vgg_teach.plots import plot_rf_boxes, plot_rf_growth, rf_slider, show_rf_slider
+from vgg_teach.counting import layer_names, leaf_layers
+from vgg_teach.errors import UsageError
+from vgg_teach.models import CFGS, conv_layer_names, make_layers, vgg16
 from vgg_teach.receptive_field import (
     VGG16_RECEPTIVE_FIELDS,
     effective_receptive_field,
@@ -20,6 +21,7 @@ from vgg_teach.receptive_field import (
     receptive_field_table,
 )
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
 VGG16_RF = [3, 5, 6, 10, 14, 16, 24, 32, 40, 44, 60, 76, 92, 100, 132, 164, 196, 212]
 
 
@@ -40,56 +42,43 @@ def test_vgg16_table_has_the_paper_values():
         assert [r.jump for r in table][-1] == 32 and table[-1].output_size == 7
     assert list(VGG16_RECEPTIVE_FIELDS) == VGG16_RF
     table = receptive_field_table(whole)
-    assert table.row("conv3_3").as_dict()["receptive_field"] == 40
+    assert table.row("conv3_3").receptive_field == 40 and table.row(5).layer == "pool2"
     assert table.row("features.30").layer == "pool5" and table.row(-1).output_size is None
-
-
-def _random_layer(rng: random.Random, channels: int, jump: tuple[int, int]):
-    """A random conv/max-pool/avg-pool and its geometry per axis: (k, s, p_left, d), ceil_mode."""
-    kind = rng.choice(["conv", "conv", "max", "avg"])
-    square = rng.random() < 0.8
-
-    def pick(options):
-        a = rng.choice(options)
-        b = a if square else rng.choice(options)
-        return a, b
-
-    if kind == "conv":
-        k = pick([1, 2, 3, 5, 7])
-        d = pick([1, 1, 2, 3])
-        s = tuple(1 if j >= 12 else x for x, j in zip(pick([1, 1, 2, 3]), jump))
-        if s == (1, 1) and rng.random() < 0.25:
-            padding = "same"
-            p = tuple(dd * (kk - 1) // 2 for kk, dd in zip(k, d))  # PyTorch pads total//2 on the left
-        else:
-            p = pick([0, 1, 2, 3])
-            padding = p
-        module = nn.Conv2d(channels, rng.choice([1, 2]), k, s, padding, d)
-        return module, list(zip(k, s, p, d)), False
-    k = pick([1, 2, 3, 4])
-    s = tuple(1 if j >= 12 else x for x, j in zip(pick([1, 2, 3]), jump))
-    ceil = rng.random() < 0.3
-    if kind == "max":
-        d = pick([1, 2])
-        p = tuple(rng.randint(0, kk // 2) for kk in k)  # PyTorch allows at most half the kernel
-        module = nn.MaxPool2d(k, s, p, d, ceil_mode=ceil)
-    else:
-        d = (1, 1)
-        p = tuple(rng.randint(0, kk // 2) for kk in k)
-        module = nn.AvgPool2d(k, s, p, ceil_mode=ceil)
-    return module, list(zip(k, s, p, d)), ceil
+    pool5 = table.row("pool5")
+    assert (pool5.jump, pool5.start) == (32, 15.5)
+    assert pool5.interval(0) == (-90, 121)  # the first unit's field hangs 90 pixels over the border
 
 
 def _random_stack(seed: int):
+    """1–6 random convolutions and poolings (1 in 5 non-square) with position-wise layers between, and the geometry
+    of each one per axis: ``(kernel, stride, left padding, dilation)``."""
     rng = random.Random(seed)
     layers, geoms, jump, channels = [], [], (1, 1), 1
     for _ in range(rng.randint(1, 6)):
-        module, geom, _ = _random_layer(rng, channels, jump)
-        if isinstance(module, nn.Conv2d):
-            channels = module.out_channels
+        kind, square = rng.choice(["conv", "conv", "max", "avg"]), rng.random() < 0.8
+
+        def pick(options):
+            a = rng.choice(options)
+            return a, a if square else rng.choice(options)
+
+        k = pick([1, 2, 3, 5, 7] if kind == "conv" else [1, 2, 3, 4])
+        s = tuple(1 if j >= 12 else x for x, j in zip(pick([1, 1, 2, 3] if kind == "conv" else [1, 2, 3]), jump))
+        d = pick([1, 1, 2, 3] if kind == "conv" else [1, 2] if kind == "max" else [1])
+        p = tuple(rng.randint(0, kk // 2) for kk in k)  # a pooling pads at most half its kernel
+        if kind == "conv" and s == (1, 1) and rng.random() < 0.25:
+            p, padding = tuple(dd * (kk - 1) // 2 for kk, dd in zip(k, d)), "same"  # total // 2 on the left
+            module = nn.Conv2d(channels, rng.choice([1, 2]), k, s, padding, d)
+        elif kind == "conv":
+            p = pick([0, 1, 2, 3])
+            module = nn.Conv2d(channels, rng.choice([1, 2]), k, s, p, d)
+        elif kind == "max":
+            module = nn.MaxPool2d(k, s, p, d, ceil_mode=rng.random() < 0.3)
+        else:
+            module = nn.AvgPool2d(k, s, p, ceil_mode=rng.random() < 0.3)
+        channels = getattr(module, "out_channels", channels)
         layers.append(module)
-        geoms.append(geom)
-        jump = tuple(j * g[1] for j, g in zip(jump, geom))
+        geoms.append(list(zip(k, s, p, d)))
+        jump = tuple(j * x for j, x in zip(jump, s))
         if rng.random() < 0.3:
             layers.append(rng.choice([nn.ReLU(), nn.BatchNorm2d(channels), nn.Dropout()]))
     return nn.Sequential(*layers), geoms
@@ -97,13 +86,11 @@ def _random_stack(seed: int):
 
 def _sizes(stack: nn.Sequential, n: int) -> list[tuple[int, int]]:
     """Real output sizes of each conv/pool layer, from a forward pass."""
-    sizes = [(n, n)]
-    x = torch.zeros(1, 1, n, n)
+    sizes, x = [(n, n)], torch.zeros(1, 1, n, n)
     with torch.no_grad():
         for m in stack:
             x = m(x)
-            if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
-                sizes.append((x.shape[2], x.shape[3]))
+            sizes += [tuple(x.shape[2:])] if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) else []
     return sizes
 
 
@@ -112,13 +99,10 @@ def _brute_force(geoms, sizes, axis: int, unit: int) -> set[int]:
     positions = {unit}
     for layer in reversed(range(len(geoms))):
         k, s, p, d = geoms[layer][axis]
-        n_prev = sizes[layer][axis]
-        positions = {i * s - p + t * d for i in positions for t in range(k)}
-        positions = {i for i in positions if 0 <= i < n_prev}
+        positions = {j for i in positions for t in range(k) if 0 <= (j := i * s - p + t * d) < sizes[layer][axis]}
     return positions
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("seed", range(60))
 def test_table_matches_brute_force_on_random_stacks(seed):
     stack, geoms = _random_stack(seed)
@@ -160,7 +144,7 @@ def test_random_stacks_cover_the_hard_cases():
 
 
 @pytest.mark.parametrize("seed", range(0, 60, 5))
-def test_linearised_autograd_matches_table_on_random_stacks(seed):
+def test_linearized_autograd_matches_table_on_random_stacks(seed):
     stack, geoms = _random_stack(seed)
     m = empirical_receptive_field(stack, len(geoms) - 1)
     assert m.matches and not m.clipped, str(m)
@@ -181,32 +165,19 @@ def test_non_square_stack():
     assert m.analytic == (6, 17) and m.measured == (6, 17) and m.matches
 
 
-def test_start_and_jump_of_vgg16_pools():
-    with torch.device("meta"):
-        table = receptive_field_table(vgg16().features)
-    pool5 = table.row("pool5")
-    assert (pool5.jump, pool5.start) == (32, 15.5)
-    assert pool5.interval(0) == (-90, 121)  # the first unit's field hangs 90 pixels over the border
-
-
 # ------------------------------------------------------------------------------- measurement
-def test_linearised_measurement_equals_analytic_for_every_vgg16_layer(features):
+def test_linearized_measurement_equals_analytic_for_every_vgg16_layer(features):
     for index, expected in enumerate(VGG16_RF):
         m = empirical_receptive_field(features, index)
-        assert not m.clipped
+        assert not m.clipped and m.measured_box == m.analytic_box
         assert m.measured == (expected, expected) == m.analytic, str(m)
-        assert m.measured_box == m.analytic_box
-
-
-def test_clipped_field_is_reported_as_clipped(features):
-    m = empirical_receptive_field(features, "pool5", input_size=128)
-    assert m.analytic == (212, 212) and m.clipped
-    assert m.expected == (128, 128) == m.measured and m.matches
+    m = empirical_receptive_field(features, "pool5", input_size=128)  # the image cuts the field
+    assert m.analytic == (212, 212) and m.clipped and m.expected == (128, 128) == m.measured and m.matches
 
 
 def test_naive_gradient_is_smaller_than_the_receptive_field(features):
     # Max pooling sends the gradient to one position of each 2×2 window, so pool1's unit seems to
-    # see 5×5 pixels instead of 6×6; the linearised copy and many random inputs recover 6×6.
+    # see 5×5 pixels instead of 6×6; the linearized copy and many random inputs recover 6×6.
     naive = empirical_receptive_field(features, "pool1", method="naive")
     assert naive.measured == (5, 5) < naive.analytic == (6, 6) and not naive.matches
     union = empirical_receptive_field(features, "pool2", method="union", n_samples=16)
@@ -222,7 +193,7 @@ def test_effective_receptive_field_is_smaller_than_theoretical(features):
     assert erf.effective_size(0.5) < erf.effective_size(0.95) < 44
     top, left, bottom, right = erf.analytic_box
     peak = divmod(int(g.argmax()), g.shape[1])
-    assert top + 11 <= peak[0] <= bottom - 11 and left + 11 <= peak[1] <= right - 11  # near the centre
+    assert top + 11 <= peak[0] <= bottom - 11 and left + 11 <= peak[1] <= right - 11  # near the center
 
 
 def test_bad_arguments_give_bilingual_errors(features):
@@ -232,7 +203,7 @@ def test_bad_arguments_give_bilingual_errors(features):
         empirical_receptive_field(features, 0, method="magic")
     with pytest.raises(ValueError, match="Upsample"):
         receptive_field_table(nn.Sequential(nn.Conv2d(3, 3, 3), nn.Upsample(scale_factor=2)))
-    with pytest.raises(ValueError, match="GLU"):  # GLU(dim=-1) mixes neighbouring columns
+    with pytest.raises(ValueError, match="GLU"):  # GLU(dim=-1) mixes neighboring columns
         receptive_field_table(nn.Sequential(nn.Conv2d(3, 3, 3), nn.GLU()))
     positionwise = nn.Sequential(nn.Conv2d(3, 3, 3), nn.GELU(), nn.LocalResponseNorm(2), nn.LeakyReLU(),
                                  nn.MaxPool2d(2), nn.Flatten(), nn.Conv2d(3, 3, 3))  # stops at Flatten
@@ -246,44 +217,56 @@ def test_bad_arguments_give_bilingual_errors(features):
     assert empirical_receptive_field(meta, "conv2_1").matches  # the linear method needs no weights
 
 
-# ------------------------------------------------------------------------------------- plots
-@pytest.fixture(scope="module")
-def hangul():
-    import matplotlib
-    matplotlib.use("Agg")
-    from vgg_teach.env import use_korean_font
-    use_korean_font()
+# ---------------------------------------------------------------------------------------- single path
+def _meta(factory):
+    with torch.device("meta"):
+        return factory(weights=None)
 
 
-def test_plots_draw_what_they_say(hangul):
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-
-    ax = plot_rf_growth().axes[0]
-    assert [b.get_height() for b in ax.patches] == VGG16_RF
-    assert [t.get_text() for t in ax.get_xticklabels()] == conv_layer_names("D")
-
-    image = torch.rand(3, 224, 224)
-    ax = plot_rf_boxes(image, ["conv3_3", "pool5"]).axes[0]
-    boxes = [p for p in ax.patches if isinstance(p, Rectangle)]
-    assert [(b.get_width(), b.get_height()) for b in boxes] == [(40, 40), (212, 212)]
-    assert ax.get_images()[0].get_array().shape == (224, 224, 3)
-    plt.close("all")
+def test_resnet_is_refused_but_a_single_path_part_of_it_is_computed():
+    net = _meta(torchvision.models.resnet50)
+    with pytest.raises(UsageError) as info:  # walked in series, it used to give 1963 (jump 256)
+        receptive_field_table(net)
+    message = str(info.value)
+    assert "not a single chain of layers" in message and "ResNet's shortcut" in message
+    assert "layer1.0" in message and "한 줄로 이어진 모델이 아니어서" in message  # where the branches meet
+    stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
+    assert [(r.layer, r.receptive_field, r.jump) for r in receptive_field_table(stem)] == [
+        ("conv1", 7, 2), ("pool1", 11, 4)]
 
 
-def test_rf_slider_redraws_without_a_frontend(monkeypatch, hangul):
-    view = rf_slider(layer="conv1_1")
-    slider = view.controls[0]
-    assert (slider.min, slider.max, slider.value) == (0, 17, 0)
-    first = view.output.outputs[0]["data"]
-    assert "conv1_1" in first["text/plain"] and first["image/png"]
-    slider.value = 17
-    last = view.output.outputs[0]["data"]
-    assert "pool5" in last["text/plain"] and last["image/png"] != first["image/png"]
+def test_alexnet_layers_have_alexnets_names():
+    table = receptive_field_table(_meta(torchvision.models.alexnet).features)
+    assert [r.layer for r in table] == ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5"]
+    assert [r.receptive_field for r in table] == [11, 19, 51, 67, 99, 131, 163, 195]
+    names = layer_names(leaf_layers(_meta(torchvision.models.alexnet)))
+    assert names[names.index("pool5") + 1:].count("fc6") == 1 and "fc8" in names  # fc numbering goes on
 
-    shown = []
-    monkeypatch.setattr("IPython.get_ipython", lambda: object())  # as if in a notebook
-    monkeypatch.setattr("IPython.display.display", lambda *objs, **kw: shown.append((objs, kw)))
-    show_rf_slider(layer="pool5")
-    assert shown[0][0][0].__class__.__name__ == "VBox"
-    assert "pool5" in shown[-1][0][0]["text/plain"] and "image/png" in shown[-1][0][0]
+
+class SharedPool(nn.Module):
+    """VGG16's features with one nn.MaxPool2d called five times (registered once)."""
+
+    def __init__(self, functional=False):
+        super().__init__()
+        chans = [s for s in CFGS["D"] if s != "M"]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip([3, *chans], chans))
+        self.relu, self.pool, self.functional = nn.ReLU(), nn.MaxPool2d(2, 2), functional
+
+    def forward(self, x):
+        convs = iter(self.convs)
+        for spec in CFGS["D"]:
+            pool = (lambda t: F.max_pool2d(t, 2)) if self.functional else self.pool
+            x = pool(x) if spec == "M" else self.relu(next(convs)(x))
+        return x
+
+
+def test_the_walk_follows_the_forward_pass():
+    with torch.device("meta"):
+        shared, functional = SharedPool(), SharedPool(functional=True)
+    table = receptive_field_table(shared)  # a reused pooling module counts every time it runs
+    assert tuple(r.receptive_field for r in table) == VGG16_RECEPTIVE_FIELDS
+    assert [r.path for r in table if r.type == "MaxPool2d"] == ["pool"] * 5
+    with pytest.raises(UsageError, match="directly as a function"):
+        receptive_field_table(functional)
+    odd = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(5, 8, 3))  # channels do not chain: registration order
+    assert [r.receptive_field for r in receptive_field_table(odd)] == [3, 5]
