@@ -107,10 +107,7 @@ class CheckResult:
     def __str__(self) -> str:
         return "\n".join([self.headline(), *(i.text() for i in self.items)])
 
-    __repr__ = __str__
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython's text/plain
-        p.text(str(self))
+    __repr__ = __str__  # also IPython's text/plain
 
     def _repr_html_(self) -> str:
         color, rows = _COLOURS[self.status], []
@@ -152,9 +149,8 @@ class CheckResult:
 #: re-ran only the check cell, so that Python still holds the old function.
 NOT_WRITTEN = ("아직 작성하지 않았습니다: 위 연습 셀의 TODO를 채우고 그 셀을 실행한 다음 이 셀을 다시 실행하세요. "
                "이미 채웠다면 연습 셀부터 다시 실행하세요: 그 전까지 파이썬은 예전 코드(빈 칸)를 씁니다.",
-               "Not written yet: fill in the TODO in the exercise cell above, run that cell, then run this one "
-               "again. Already filled it in? Run the exercise cell first: until you do, Python still has the old "
-               "stub.")
+               "Not written yet: fill in the TODO in the exercise cell above, run that cell, then run this one again. "
+               "Already filled it in? Run the exercise cell first: until you do, Python still has the old stub.")
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent)
 #: torch's message when a module without ``forward`` (an ``nn.ModuleList``, a bare ``nn.Module``) is called.

@@ -174,8 +174,7 @@ def _explain_error(text: str) -> tuple[str, str]:
     if "has no attribute 'backward'" in text:
         return ("loss.item()처럼 파이썬 숫자가 된 손실에서는 역전파할 수 없습니다. 텐서인 손실에서 backward()를 "
                 "부르세요.",
-                "A loss turned into a Python number (loss.item()) cannot backpropagate: call backward() on the "
-                "tensor.")
+                "A loss turned into a Python number (loss.item()) cannot backpropagate: call backward() on the tensor.")
     if "backward through the graph a second time" in text:
         return ("loss.backward()를 두 번 불렀습니다: 한 스텝에 한 번입니다.",
                 "loss.backward() is called twice: once per step.")
@@ -425,8 +424,7 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                         "행렬의 크기는 labels.max()+1이 아니라 num_classes로 정하세요: "
                         "나오지 않는 클래스도 행과 열이 있어야 합니다.",
                         "Size the matrix with num_classes, not labels.max()+1: classes that never occur get a row and "
-                        "a "
-                        "column too.")
+                        "a column too.")
             return result
         if got.dtype.is_floating_point or got.dtype == torch.bool:
             same = " (값은 맞음)" if got.dtype != torch.bool and torch.equal(got.round().long(), want) else ""
@@ -448,9 +446,8 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             result.fail(f"{ko}: 같은 칸에 여러 번 들어가야 할 이미지가 한 번만 세어졌습니다 (칸마다 최대 1).",
                         f"{en}: images that fall into the same cell are counted once (every cell is at most 1).",
                         "cm[labels, preds] += 1 은 같은 (정답, 예측) 쌍이 여러 번 나와도 한 번만 더합니다: 고급 "
-                        "인덱싱의 += 는 누적하지 않습니다. for 문으로 하나씩 더하거나, "
-                        "cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) 또는 "
-                        "torch.bincount를 쓰세요.",
+                        "인덱싱의 += 는 누적하지 않습니다. for 문으로 하나씩 더하거나, cm.index_put_((labels, preds), "
+                        "torch.ones_like(labels), accumulate=True) 또는 torch.bincount를 쓰세요.",
                         "cm[labels, preds] += 1 adds 1 only once per distinct (true, predicted) pair: += with index "
                         "tensors does not accumulate repeated indices. Add one image at a time in a for loop, or use "
                         "cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) or torch.bincount.")

@@ -1,12 +1,9 @@
-"""Lesson 01's checks: the hand-written VGG16 (:func:`check_vgg16`) and the builder (:func:`check_make_layers`).
+"""Lesson 01's checks, by behavior: the hand-written VGG16 and the builder ``make_layers``.
 
-Both judge behavior, not code: :func:`~.trace.record_ops` records the ops a model really runs. check_vgg16
-builds a class once on ``meta`` and fills it from a fixed pattern (:func:`~.trace.build_for_check`), runs two
-224×224 images, names well-known variants first (VGG16-BN, the CIFAR head, a grayscale first layer, fc6/fc7
-as convolutions — those pass, with a note), compares the structure with configuration D layer by layer
-(``conv4_3 (features[21])``), explains a crash with its arithmetic, and through the *links* of the recorded ops
-proves that the model computes what VGG16 computes. check_make_layers compares the ops of the learner's
-features for A–E, with and without batch norm, with :func:`vgg_teach.models.make_layers`, on ``meta``.
+check_vgg16 runs two 224×224 images through the model (:func:`~.trace.record_ops`), names well-known variants
+first (VGG16-BN, the CIFAR head, grayscale, fc6/fc7 as convolutions: these pass), compares the structure with
+configuration D layer by layer, explains a crash with its arithmetic, and proves through the recorded ops' links
+that the model computes what VGG16 computes. check_make_layers compares A–E op by op with the reference, on meta.
 """
 
 from __future__ import annotations
@@ -32,15 +29,11 @@ _FEATURE_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "relu", "batch_norm")
 _POOLS = ("max_pool2d", "avg_pool2d")
 
 
-def _is_factory(candidate: Any) -> bool:
-    """A class, or a function such as ``torchvision.models.vgg16``: called with ``num_classes=...``."""
-    return inspect.isclass(candidate) or (callable(candidate) and not isinstance(candidate, nn.Module))
-
-
 @never_raises("check_vgg16")
 def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> CheckResult:
     """Is ``candidate`` (a class or function called with ``num_classes=...``, or an instance) a correct VGG16?"""
-    is_class = _is_factory(candidate)
+    # a class, or a function such as torchvision.models.vgg16: called with num_classes=...
+    is_class = inspect.isclass(candidate) or (callable(candidate) and not isinstance(candidate, nn.Module))
     if is_class:
         try:
             model = trace.build_for_check(candidate, num_classes)
