@@ -207,8 +207,16 @@ def test_fc6_and_fc7_written_as_convolutions_pass_with_a_note_naming_the_equival
 def test_missing_dropout_passes_with_a_note_and_an_instance_is_checked_as_it_is():
     result = check_vgg16(NestedFunctional)
     assert result.passed and any("dropout 0.5" in i.en for i in result.items if i.status == INFO)
-    instance = check_vgg16(answers.MyVGG16(num_classes=10))
+    seen = []
+
+    class Spy(answers.MyVGG16):  # an instance runs where its weights are (the input follows them)
+        def forward(self, x):
+            seen.append(x.device)
+            return super().forward(x)
+
+    instance = check_vgg16(Spy(num_classes=10))
     assert instance.passed and "num_classes could not be varied" in str(instance)
+    assert seen == [torch.device("cpu")]
 
 
 @pytest.mark.parametrize("defect, needle", [

@@ -124,7 +124,7 @@ class CheckResult:
 
     def use(self, learner: T, reference: T, what: str | None = None) -> T:
         """Show this report, then return ``learner`` if the check passed, else ``reference``, saying which."""
-        try:
+        try:  # optional: IPython is there in Jupyter, Colab and Kaggle; elsewhere the report is printed
             from IPython import get_ipython
             from IPython.display import display
         except ImportError:  # pragma: no cover - IPython comes with Jupyter

@@ -364,6 +364,8 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
     """Is ``confusion_matrix(preds, labels, num_classes)`` an int64 count matrix, row = true, column = predicted?"""
     if result.not_a_function(confusion_matrix):
         return result
+    import numpy as np  # optional: a learner may return a NumPy array
+
     gen = torch.Generator().manual_seed(5)
     random_labels = torch.randint(0, 10, (2000,), generator=gen)
     right = torch.rand(2000, generator=gen) < 0.7
@@ -402,8 +404,6 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             e_ko, e_en = describe_exception(exc)
             result.fail(f"{ko}: {e_ko}", f"{en}: {e_en}", *hint)
             return result
-        import numpy as np  # optional: a learner may return a NumPy array
-
         got = value.detach().cpu() if isinstance(value, torch.Tensor) else \
             torch.from_numpy(value) if isinstance(value, np.ndarray) else None
         if got is None:
