@@ -1,5 +1,5 @@
-"""check_confusion_matrix (lesson 05): right answers pass, each usual mistake fails with its own message,
-the stub is ⏳, nothing raises — and the reference it compares with is the one the plots use."""
+"""Lesson 05: check_train_step, check_evaluate and check_confusion_matrix pass right answers and name each slip;
+the references they compare with are the engine's own step, evaluation and confusion matrix."""
 
 from __future__ import annotations
 
@@ -8,9 +8,161 @@ import pytest
 import torch
 
 from vgg_teach import answers
-from vgg_teach.checks import FAIL, INFO, TODO
-from vgg_teach.checks.training import check_confusion_matrix
-from vgg_teach.training import engine as viz
+from vgg_teach.checks import FAIL, INFO, PASS, TODO
+from vgg_teach.checks.training import check_confusion_matrix, check_evaluate, check_train_step
+from vgg_teach.training import engine
+
+
+def _failure(result) -> str:
+    assert result.status == FAIL, str(result)
+    return " ".join(f"{i.ko} {i.en} {i.hint_ko} {i.hint_en}" for i in result.items if i.status == FAIL)
+
+
+def step(order, logits=lambda model, images: model(images), loss_args=lambda logits, labels: (logits, labels),
+         returns=lambda loss, logits: loss):
+    """A training step doing ``order`` ("z" zero_grad, "b" backward, "s" step, "B" backward on the logits' sum)."""
+    def train_step(model, images, labels, optimizer, loss_fn):
+        out = logits(model, images)
+        loss = loss_fn(*loss_args(out, labels))
+        for op in order:
+            {"z": optimizer.zero_grad, "b": lambda: loss.backward(), "s": optimizer.step,
+             "B": lambda: out.sum().backward(), "L": lambda: out.backward()}[op]()
+        return returns(loss, out)
+    return train_step
+
+
+def zero_grad_last_with_model_train(model, images, labels, optimizer, loss_fn):
+    model.train()
+    loss = loss_fn(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    model.zero_grad()
+    return loss.detach()
+
+
+def eval_mode(model, images, labels, optimizer, loss_fn):
+    model.eval()
+    return answers.train_step(model, images, labels, optimizer, loss_fn)
+
+
+def no_grad_forward(model, images, labels, optimizer, loss_fn):
+    with torch.no_grad():
+        logits = model(images)
+    return step("zbs", logits=lambda m, i: logits)(model, images, labels, optimizer, loss_fn)
+
+
+def item_before_backward(model, images, labels, optimizer, loss_fn):
+    loss = loss_fn(model(images), labels).item()
+    optimizer.zero_grad()
+    loss.backward()
+
+
+def own_optimizer(model, images, labels, optimizer, loss_fn):
+    return answers.train_step(model, images, labels, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn)
+
+
+@pytest.mark.parametrize("fn", [answers.train_step, step("zbs"), zero_grad_last_with_model_train])
+def test_right_steps_pass(fn):
+    assert check_train_step(fn).status == PASS
+
+
+@pytest.mark.parametrize("fn, words", [
+    (step("bs"), ["두 번째 스텝", "After step 2", "zero_grad is never called", "added together"]),
+    (step("zsb"), ["After step 1", "optimizer.step() comes before loss.backward()"]),
+    (step("bzs"), ["zero_grad between backward and step wipes"]),
+    (step("zLs"), ["not a scalar (the logits?)"]),
+    (step("zBs"), ["Backward ran from something other than the loss"]),
+    (eval_mode, ["put the model in eval mode", "train_one_epoch calls model.train()"]),
+    (step("zbs", loss_args=lambda logits, labels: (labels, logits)),
+     ["arguments are swapped", "loss_fn(logits, labels)"]),
+    (step("zbs", logits=lambda model, images: model(images).detach()), ["cut off the graph"]),
+    (no_grad_forward, ["inside torch.no_grad()"]),
+    (item_before_backward, ["(loss.item()) cannot backpropagate"]),
+    (step("zbs", returns=lambda loss, logits: loss.item()), ["Returns a float", "not loss.item()"]),
+    (step("zbs", returns=lambda loss, logits: logits), ["shape (6, 5)", "the logits?"]),
+    (step("zbs", returns=lambda loss, logits: None), ["Returns a NoneType", "return loss"]),
+    (step("zbs", returns=lambda loss, logits: loss * 2), ["not the loss that loss_fn computed"]),
+    (own_optimizer, ["optimizer you were given"]),
+    (step("zs"), ["loss.backward() is never called"]),
+], ids=["no-zero-grad", "step-first", "zero-grad-between", "logits-backward", "logits-sum", "eval", "swapped",
+        "detached", "no-grad", "item", "returns-item", "returns-logits", "returns-none", "scaled", "own-optimizer",
+        "no-backward"])
+def test_each_step_mistake_gets_its_own_message(fn, words):
+    text = _failure(check_train_step(fn))
+    assert all(word in text for word in words), (words, text)
+
+
+def test_the_checks_leave_the_random_generator_alone_and_compare_with_the_engine():
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    check_train_step(answers.train_step)
+    check_evaluate(answers.evaluate)
+    assert torch.equal(torch.rand(3), expected)
+    assert answers.train_step is engine.train_step and engine.train_one_epoch.__defaults__[-1] is answers.train_step
+
+
+def evaluation(mode="eval", grad=False, count=lambda rights: sum(r for r, _ in rights) / sum(n for _, n in rights),
+               axis=1):
+    """An evaluation written one way; the defaults are right."""
+    def evaluate(model, loader):
+        getattr(model, mode)()
+        with torch.enable_grad() if grad else torch.no_grad():
+            return count([((model(x).argmax(axis) == y).sum().item(), len(y)) for x, y in loader])
+    return evaluate
+
+
+def eval_restores_train_mode(model, loader):
+    accuracy = answers.evaluate(model, loader)
+    model.train()
+    return accuracy
+
+
+def eval_inference_mode_tensor(model, loader):
+    model.eval()
+    correct, total = torch.zeros(()), 0
+    with torch.inference_mode():
+        for images, labels in loader:
+            correct += (model(images).argmax(1) == labels).sum()
+            total += len(labels)
+    return correct / total
+
+
+def eval_dataset(model, loader):
+    return evaluation(count=lambda rights: sum(r for r, _ in rights) / len(loader.dataset))(model, loader)
+
+
+@pytest.mark.parametrize("fn", [answers.evaluate, evaluation(), eval_restores_train_mode, eval_inference_mode_tensor])
+def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
+    result = check_evaluate(fn)
+    assert result.status == PASS, str(result)
+    assert "model.train()" in " ".join(i.en for i in result.items if i.status == INFO)
+
+
+@pytest.mark.parametrize("fn, words", [
+    (evaluation(mode="train"), ["predicted in train mode", "model.eval()"]),
+    (evaluation(grad=True), ["with gradients on", "torch.no_grad()"]),
+    (evaluation(count=lambda rights: sum(r / n for r, n in rights) / len(rights)),
+     ["averaged the per-batch accuracies", "labels.size(0)"]),
+    (evaluation(count=lambda rights: sum(r for r, _ in rights) / len(rights)),
+     ["divided the count by the number of batches", "labels.size(0)"]),
+    (lambda model, loader: 100 * answers.evaluate(model, loader), ["a percentage"]),
+    (evaluation(count=lambda rights: sum(r for r, _ in rights)), ["the count itself"]),
+    (lambda model, loader: 1 - answers.evaluate(model, loader), ["the error rate"]),
+    (eval_dataset, ["need not have .dataset"]),
+    (evaluation(axis=0), ["argmax(dim=1)"]),
+    (lambda model, loader: 0.5, ["The model is never called"]),
+    (lambda model, loader: [answers.evaluate(model, loader)], ["not the accuracy (one number)"]),
+], ids=["train-mode", "grad", "batch-mean", "by-batches", "percent", "count", "error-rate", "dataset", "argmax-0",
+        "never-called", "list"])
+def test_each_evaluation_mistake_gets_its_own_message(fn, words):
+    text = _failure(check_evaluate(fn))
+    assert all(word in text for word in words), (words, text)
+
+
+def test_the_counting_hint_is_given_only_for_a_counting_slip():
+    assert "labels.size(0)" not in _failure(check_evaluate(lambda model, loader: 100 * answers.evaluate(model,
+                                                                                                        loader)))
 
 
 def cm_loop(preds, labels, num_classes):
@@ -20,46 +172,22 @@ def cm_loop(preds, labels, num_classes):
     return cm
 
 
-def cm_index_put(preds, labels, num_classes):
-    cm = torch.zeros(num_classes, num_classes, dtype=torch.int64)
-    cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True)
-    return cm
-
-
 def cm_numpy(preds, labels, num_classes):
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(cm, (labels.numpy(), preds.numpy()), 1)
     return cm
 
 
-def cm_transposed(preds, labels, num_classes):
-    return cm_loop(labels, preds, num_classes)
-
-
-def cm_max_plus_one(preds, labels, num_classes):
-    n = int(max(labels.max(), preds.max())) + 1
-    return cm_loop(preds, labels, n)
-
-
-def cm_float(preds, labels, num_classes):
-    cm = torch.zeros(num_classes, num_classes)
-    for t, p in zip(labels.tolist(), preds.tolist()):
-        cm[t, p] += 1
+def cm_fancy_index(preds, labels, num_classes):
+    cm = torch.zeros(num_classes, num_classes, dtype=torch.long)
+    cm[labels, preds] += 1  # repeated (label, pred) pairs count once
     return cm
-
-
-def cm_double_counts(preds, labels, num_classes):
-    return cm_loop(preds, labels, num_classes) * 2
 
 
 def cm_only_diagonal(preds, labels, num_classes):
     cm = torch.zeros(num_classes, num_classes, dtype=torch.long)
     for t, p in zip(labels.tolist(), preds.tolist()):
-        if t == p:
-            cm[t, p] += 1
-        else:
-            cm[t, t] += 0
-            cm[p, p] += 1  # counts a mistake on the predicted class's diagonal
+        cm[p, p] += 1  # a mistake counts on the predicted class's diagonal
     return cm
 
 
@@ -69,65 +197,48 @@ def cm_mutates(preds, labels, num_classes):
     return torch.bincount(labels, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
-def cm_list(preds, labels, num_classes):
-    return cm_loop(preds, labels, num_classes).tolist()
+def cm_sized_by_labels(preds, labels, num_classes):
+    n = int(labels.max()) + 1
+    return torch.bincount(labels * n + preds, minlength=n * n).reshape(n, n)
 
 
-def cm_stub(preds, labels, num_classes):
-    raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
-
-
-@pytest.mark.parametrize("fn", [cm_loop, cm_index_put, answers.confusion_matrix], ids=lambda f: f.__name__)
-def test_right_answers_pass(fn):
+@pytest.mark.parametrize("fn", [cm_loop, answers.confusion_matrix, cm_numpy,
+                                lambda p, t, c: torch.zeros(c, c, dtype=torch.int64).index_put_(
+                                    (t, p), torch.ones_like(t), accumulate=True)])
+def test_right_confusion_matrices_pass_and_numpy_gets_a_note(fn):
     result = check_confusion_matrix(fn)
     assert result.passed, str(result)
-
-
-def test_numpy_is_accepted_with_a_note():
-    result = check_confusion_matrix(cm_numpy)
-    assert result.passed, str(result)
-    assert any(i.status == INFO and "NumPy" in i.ko for i in result.items)
+    assert any(i.status == INFO and "NumPy" in i.ko for i in result.items) == (fn is cm_numpy)
 
 
 @pytest.mark.parametrize("fn, expected", [
-    (cm_transposed, "행과 열이 뒤바뀌었습니다"),
-    (cm_max_plus_one, "num_classes로 정하세요"),
-    (cm_float, "자료형이 torch.float32입니다 (값은 맞음)"),
-    (cm_double_counts, "칸의 합이 12입니다"),
+    (lambda p, t, c: cm_loop(t, p, c), "행과 열이 뒤바뀌었습니다"),
+    (lambda p, t, c: cm_loop(p, t, int(max(t.max(), p.max())) + 1), "shape (3, 3), expected (5, 5)"),
+    (lambda p, t, c: cm_loop(p, t, c).float(), "자료형이 torch.float32입니다 (값은 맞음)"),
+    (lambda p, t, c: cm_loop(p, t, c) * 2, "칸의 합이 12입니다"),
     (cm_only_diagonal, "cm[i, j]"),
     (cm_mutates, "입력 preds 또는 labels를 바꿔"),
-    (cm_list, "텐서가 아니라 list"),
-], ids=lambda v: getattr(v, "__name__", "msg"))
-def test_each_mistake_gets_its_own_message(fn, expected):
+    (lambda p, t, c: cm_loop(p, t, c).tolist(), "텐서가 아니라 list"),
+    (cm_fancy_index, "does not accumulate repeated indices"),
+    (cm_sized_by_labels, "Size the matrix with num_classes (5)"),
+    (lambda p, t, c: cm_loop(p, t, int(t.max()) + 1), "one prediction is 4"),
+    (lambda p, t, c: cm_loop(p, t, c) if int(t.max()) < c else None, "빈 텐서"),
+], ids=["transposed", "sized-by-seen", "float", "doubled", "diagonal", "mutates", "list", "fancy-index",
+        "sized-by-labels", "loop-sized-by-labels", "empty"])
+def test_each_confusion_matrix_mistake_gets_its_own_message(fn, expected):
     result = check_confusion_matrix(fn)
-    assert result.status == FAIL, str(result)
-    assert expected in str(result), str(result)
+    assert result.status == FAIL and expected in str(result), str(result)
 
 
-def test_empty_input_crash_gets_a_hint():
-    def uses_max(preds, labels, num_classes):
-        assert int(labels.max()) < num_classes
-        return cm_loop(preds, labels, num_classes)
+def test_stubs_are_pending_and_the_reference_counts_as_a_loop_does():
+    def stub(*args):
+        raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
 
-    result = check_confusion_matrix(uses_max)
-    assert result.status == FAIL
-    assert "빈 텐서" in str(result)
-
-
-def test_stub_is_pending_and_non_functions_fail():
-    assert check_confusion_matrix(cm_stub).status == TODO
-    assert check_confusion_matrix("cm").status == FAIL
-
-
-def test_reference_matches_a_loop_and_per_class_accuracy():
+    assert all(check(stub).status == TODO for check in (check_train_step, check_evaluate, check_confusion_matrix))
     gen = torch.Generator().manual_seed(1)
-    labels = torch.randint(0, 7, (500,), generator=gen)
-    preds = torch.randint(0, 7, (500,), generator=gen)
+    labels, preds = torch.randint(0, 7, (500,), generator=gen), torch.randint(0, 7, (500,), generator=gen)
     cm = answers.confusion_matrix(preds, labels, 7)
     assert torch.equal(cm, cm_loop(preds, labels, 7)) and cm.dtype == torch.int64
-    acc = viz.per_class_accuracy(cm)
-    for c in range(7):
-        mask = labels == c
-        assert abs(float(acc[c]) - float((preds[mask] == c).float().mean())) < 1e-6
-    empty = viz.per_class_accuracy(torch.zeros(3, 3, dtype=torch.long))
-    assert torch.isnan(empty).all()
+    acc = engine.per_class_accuracy(cm)
+    assert all(abs(float(acc[c]) - float((preds[labels == c] == c).float().mean())) < 1e-6 for c in range(7))
+    assert torch.isnan(engine.per_class_accuracy(torch.zeros(3, 3, dtype=torch.long))).all()

@@ -1,13 +1,9 @@
-"""Exercise feedback shared by every lesson's check cells.
+"""Exercise feedback: every check returns a :class:`CheckResult` and never raises.
 
-A check function returns a :class:`CheckResult`: a list of :class:`CheckItem` lines, each with a
-status (✅ pass, ❌ fail, ⏳ not written yet, ℹ️ note) and a Korean and an English sentence. The result
-renders as HTML in Jupyter/Colab and as plain text elsewhere, is truthy only when every item passed,
-and :meth:`CheckResult.use` lets the lesson go on with the learner's code once it passes — or with
-the course's reference implementation, saying so plainly, while it does not.
-
-:func:`never_raises` turns any exception raised by the learner's code into a ❌ (or ⏳ for an
-exercise's stub, :func:`is_stub`) so that "Run all" never stops at a check cell.
+A result is a list of lines, each ✅ pass, ❌ fail, ⏳ not written yet or ℹ️ note, in Korean and English; it
+renders as HTML in Jupyter and as text elsewhere, is truthy only when everything passed, and
+:meth:`CheckResult.use` continues the lesson with the learner's code or, while it fails, the reference answer.
+:func:`never_raises` turns what the learner's code raises into ❌ (⏳ for an exercise's stub, :func:`is_stub`).
 """
 
 from __future__ import annotations
@@ -19,32 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-# ---- from vgg_teach.checks.feedback (phase-1 merge)
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
-
-
 _ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
-
-
 _COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", TODO: "#9a6700", INFO: "#0969da"}
 
-
 #: The first line of a check's text starts with one of these; the test suite reads them.
-PASSED_MARK = "✅ 통과(passed)"
-
-
-PENDING_MARK = "⏳ 아직(not yet)"
-
-
-FAILED_MARK = "❌ 다시(try again)"
-
+PASSED_MARK, PENDING_MARK, FAILED_MARK = "✅ 통과(passed)", "⏳ 아직(not yet)", "❌ 다시(try again)"
 
 T = TypeVar("T")
 
 
 @dataclass
 class CheckItem:
-    """One line of feedback: a status, a Korean sentence and its English counterpart."""
+    """One line of feedback: a status, a Korean sentence and its English counterpart, maybe a hint."""
 
     status: str
     ko: str
@@ -53,11 +36,8 @@ class CheckItem:
     hint_en: str = ""
 
     def text(self) -> str:
-        lines = [f"{_ICONS[self.status]} {self.ko}", f"   {self.en}"]
-        if self.hint_ko or self.hint_en:
-            lines.append(f"   💡 {self.hint_ko}")
-            lines.append(f"      {self.hint_en}")
-        return "\n".join(lines)
+        hint = [f"   💡 {self.hint_ko}", f"      {self.hint_en}"] if self.hint_ko or self.hint_en else []
+        return "\n".join([f"{_ICONS[self.status]} {self.ko}", f"   {self.en}", *hint])
 
 
 @dataclass
@@ -67,11 +47,8 @@ class CheckResult:
     name: str
     items: list[CheckItem] = field(default_factory=list)
 
-    # -- building ---------------------------------------------------------------------------
-    def add(self, status: str, ko: str, en: str, hint_ko: str = "", hint_en: str = "") -> CheckItem:
-        item = CheckItem(status, ko, en, hint_ko, hint_en)
-        self.items.append(item)
-        return item
+    def add(self, status: str, ko: str, en: str, hint_ko: str = "", hint_en: str = "") -> None:
+        self.items.append(CheckItem(status, ko, en, hint_ko, hint_en))
 
     def ok(self, ko: str, en: str) -> None:
         self.add(PASS, ko, en)
@@ -87,7 +64,7 @@ class CheckResult:
 
     def expect(self, condition: bool, ok: tuple[str, str], bad: tuple[str, str],
                hint: tuple[str, str] = ("", "")) -> bool:
-        """Add a ✅ line with ``ok`` when ``condition`` holds, else a ❌ line with ``bad``."""
+        """A ✅ line with ``ok`` when ``condition`` holds, else a ❌ line with ``bad`` and ``hint``."""
         if condition:
             self.ok(*ok)
         else:
@@ -105,15 +82,12 @@ class CheckResult:
             self.fail(f"함수를 넘겨 주세요 (받은 것: {got}).", f"Pass a function (got a {got}).")
         return True
 
-    # -- reading ----------------------------------------------------------------------------
     @property
     def status(self) -> str:
         statuses = {i.status for i in self.items}
         if FAIL in statuses:
             return FAIL
-        if TODO in statuses or PASS not in statuses:
-            return TODO
-        return PASS
+        return TODO if TODO in statuses or PASS not in statuses else PASS
 
     @property
     def passed(self) -> bool:
@@ -133,77 +107,52 @@ class CheckResult:
     def __str__(self) -> str:
         return "\n".join([self.headline(), *(i.text() for i in self.items)])
 
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:  # IPython's text/plain
-        p.text(str(self))
+    __repr__ = __str__  # also IPython's text/plain
 
     def _repr_html_(self) -> str:
-        color = _COLOURS[self.status]
-        rows = []
+        color, rows = _COLOURS[self.status], []
         for i in self.items:
-            hint = ""
-            if i.hint_ko or i.hint_en:
-                hint = (f"<div style='margin-top:2px;color:#57606a'>💡 {html.escape(i.hint_ko)}<br>"
-                        f"<i>{html.escape(i.hint_en)}</i></div>")
-            rows.append(
-                f"<tr><td style='vertical-align:top;padding:2px 6px'>{_ICONS[i.status]}</td>"
-                f"<td style='text-align:left;padding:2px 6px'>{html.escape(i.ko)}<br>"
-                f"<i style='color:#57606a'>{html.escape(i.en)}</i>{hint}</td></tr>"
-            )
-        return (
-            f"<div class='vgg-teach-check' data-status='{self.status}' "
-            f"style='border-left:4px solid {color};padding:4px 10px;margin:4px 0'>"
-            f"<b style='color:{color}'>{html.escape(self.headline())}</b>"
-            f"<table style='border:none;margin-top:4px'>{''.join(rows)}</table></div>"
-        )
+            hint = (f"<div style='margin-top:2px;color:#57606a'>💡 {html.escape(i.hint_ko)}<br>"
+                    f"<i>{html.escape(i.hint_en)}</i></div>") if i.hint_ko or i.hint_en else ""
+            rows.append(f"<tr><td style='vertical-align:top;padding:2px 6px'>{_ICONS[i.status]}</td>"
+                        f"<td style='text-align:left;padding:2px 6px'>{html.escape(i.ko)}<br>"
+                        f"<i style='color:#57606a'>{html.escape(i.en)}</i>{hint}</td></tr>")
+        return (f"<div class='vgg-teach-check' data-status='{self.status}' "
+                f"style='border-left:4px solid {color};padding:4px 10px;margin:4px 0'>"
+                f"<b style='color:{color}'>{html.escape(self.headline())}</b>"
+                f"<table style='border:none;margin-top:4px'>{''.join(rows)}</table></div>")
 
-    # -- continuing the lesson --------------------------------------------------------------
     def use(self, learner: T, reference: T, what: str | None = None) -> T:
-        """Show this report, then return ``learner`` if the check passed, else ``reference``.
-
-        Says in both languages which one the rest of the lesson uses.
-        """
-        _show(self)
+        """Show this report, then return ``learner`` if the check passed, else ``reference``, saying which."""
+        try:  # optional: IPython is there in Jupyter, Colab and Kaggle; elsewhere the report is printed
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython comes with Jupyter
+            get_ipython = None
+        if get_ipython is not None and get_ipython() is not None:
+            display(self)
+        else:
+            print(self)
         label = what or getattr(learner, "__name__", None) or type(learner).__name__
         if self.passed:
-            print(f"▶ 여러분이 작성한 {label}(으)로 레슨을 이어 갑니다. / "
-                  f"Continuing the lesson with your {label}.")
+            print(f"▶ 여러분이 작성한 {label}(으)로 레슨을 이어 갑니다. / Continuing the lesson with your {label}.")
             return learner
-        ref_name = getattr(reference, "__qualname__", None) or type(reference).__name__
-        module = getattr(reference, "__module__", "vgg_teach")
-        print(f"▶ 아직 통과하지 못해서 참고 구현 {module}.{ref_name}(으)로 레슨을 이어 갑니다. "
-              f"위 연습을 고친 뒤 이 셀을 다시 실행하세요. / Not passing yet, so the lesson continues with the "
-              f"reference {module}.{ref_name}. Fix the exercise above and re-run this cell.")
+        ref = (f"{getattr(reference, '__module__', 'vgg_teach')}."
+               f"{getattr(reference, '__qualname__', None) or type(reference).__name__}")
+        print(f"▶ 아직 통과하지 못해서 참고 구현 {ref}(으)로 레슨을 이어 갑니다. 위 연습을 고친 뒤 이 셀을 다시 "
+              f"실행하세요. / Not passing yet, so the lesson continues with the reference {ref}. Fix the exercise "
+              "above and re-run this cell.")
         return reference
-
-
-def _show(obj: Any) -> None:
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython comes with Jupyter
-        print(obj)
-        return
-    if get_ipython() is None:
-        print(obj)
-    else:
-        display(obj)
-
-
-_PACKAGE = str(Path(__file__).resolve().parent.parent)
 
 
 #: The ⏳ line of an exercise whose stub still runs — also when the learner filled in the TODO but
 #: re-ran only the check cell, so that Python still holds the old function.
 NOT_WRITTEN = ("아직 작성하지 않았습니다: 위 연습 셀의 TODO를 채우고 그 셀을 실행한 다음 이 셀을 다시 실행하세요. "
                "이미 채웠다면 연습 셀부터 다시 실행하세요: 그 전까지 파이썬은 예전 코드(빈 칸)를 씁니다.",
-               "Not written yet: fill in the TODO in the exercise cell above, run that cell, then run this one "
-               "again. Already filled it in? Run the exercise cell first: until you do, Python still has the old "
-               "stub.")
+               "Not written yet: fill in the TODO in the exercise cell above, run that cell, then run this one again. "
+               "Already filled it in? Run the exercise cell first: until you do, Python still has the old stub.")
 
-
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
 #: torch's message when a module without ``forward`` (an ``nn.ModuleList``, a bare ``nn.Module``) is called.
 _NO_FORWARD = 'missing the required "forward" function'
 
@@ -214,10 +163,9 @@ def _outside(filename: str) -> bool:
 
 
 def is_stub(exc: BaseException) -> bool:
-    """Is ``exc`` an exercise's unwritten stub, i.e. a ``raise NotImplementedError`` in the learner's code?
+    """Is ``exc`` an exercise's unwritten stub: a ``raise NotImplementedError`` in the learner's code?
 
-    A ``NotImplementedError`` that torch raises (calling an ``nn.ModuleList``, an op the ``meta``
-    device lacks) is not a stub: it is an error in code the learner did write.
+    One that torch raises (calling an ``nn.ModuleList``, an op the ``meta`` device lacks) is an error instead.
     """
     if not isinstance(exc, NotImplementedError) or _NO_FORWARD in str(exc):
         return False
@@ -225,9 +173,7 @@ def is_stub(exc: BaseException) -> bool:
     if not frames:
         return True  # raised straight at us: we cannot tell, so believe it is the stub
     last = frames[-1]
-    if not _outside(last.filename):
-        return False
-    return not last.line or last.line.lstrip().startswith("raise")
+    return _outside(last.filename) and (not last.line or last.line.lstrip().startswith("raise"))
 
 
 def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
@@ -236,8 +182,7 @@ def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
     where = "; ".join(f"{f.name}() line {f.lineno}: {f.line}" for f in frames if f.line)
     msg = f"{type(exc).__name__}: {exc}".strip()
     tail = f" — {where}" if where else ""
-    return (f"코드를 실행하다가 오류가 났습니다 — {msg}{tail}",
-            f"Your code raised an error — {msg}{tail}")
+    return f"코드를 실행하다가 오류가 났습니다 — {msg}{tail}", f"Your code raised an error — {msg}{tail}"
 
 
 def exception_hint(exc: BaseException) -> tuple[str, str]:
@@ -252,12 +197,7 @@ def exception_hint(exc: BaseException) -> tuple[str, str]:
 
 
 def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    """Decorator for check functions: whatever the learner's code raises becomes a ⏳/❌ line.
-
-    An exercise's stub (:func:`is_stub`) becomes ⏳ with :data:`NOT_WRITTEN`; any other exception —
-    a ``NotImplementedError`` that torch raised included — becomes ❌ with its message and the lines
-    where it happened.
-    """
+    """Decorator for a check ``check(result, *args)``: whatever the learner's code raises becomes a ⏳/❌ line."""
 
     def wrap(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
         @functools.wraps(check)

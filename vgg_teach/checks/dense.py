@@ -1,20 +1,10 @@
-"""The check of lesson 06's exercise: VGG16's fully connected layers as convolutions, with the same numbers.
+"""Lesson 06's check: VGG16's fully connected layers as convolutions, with the same numbers.
 
-:func:`check_fully_convolutional` calls the learner's ``to_fully_convolutional(model)`` first on a VGG16 on
-the ``meta`` device (free: an unwritten stub is reported at once), then on a real, randomly initialized
-VGG16, and judges what comes back:
-
-- the layers: no ``nn.Linear`` left, fc6 a 7×7 convolution 512 → 4096 without padding, fc7 and fc8 1×1,
-  each with a bias; the weights are fc's own numbers in fc's order — read at sampled positions and matched
-  against the usual wrong orders (a channels-last ``view(4096, 7, 7, 512).permute(0, 3, 1, 2)``, rows and
-  columns swapped, a ``.t()`` before the reshape), else told apart as "same numbers, other order" or "not
-  fc's numbers at all" (a new, re-initialized layer) by their norm; the biases copied;
-- the parameter count (138,357,544: nothing new, nothing left behind) and the ReLUs between the layers;
-- the behavior: on the ``meta`` device 384×384 must give a 6×6 score map and 224×288 a 1×3 one (an
-  ``AdaptiveAvgPool2d`` or a flatten is named), and a real 224×224 image the original's 1000 scores to
-  float tolerance.
-
-It never raises. The score-map predictions of the same lesson are checked by :mod:`.score_map`.
+:func:`check_fully_convolutional` calls the learner's ``to_fully_convolutional(model)`` on a ``meta`` VGG16 first
+(free: an unwritten stub shows at once), then on a real, randomly initialized one, and judges the layers (fc6 a
+7×7 conv without padding, fc7 and fc8 1×1, each with a bias), the weights (fc's own numbers in fc's order, read
+at sampled positions and matched against the usual wrong orders), the parameter count, the ReLUs, the score maps
+of 384×384 and 224×288 inputs on ``meta``, and the 1000 scores of a real 224×224 image.
 """
 
 from __future__ import annotations
@@ -27,12 +17,11 @@ import torch
 from torch import nn
 
 from ..answers import to_fully_convolutional as reference
-from ..counting import _meta_forward, eval_mode, leaf_layers
+from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
 from ..models import vgg16
 from . import CheckResult, never_raises
 
-# ---- from vgg_teach.checks.dense (phase-1 merge)
 #: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
 _DENSE_SIZES = ((384, 384), (224, 288))
 
@@ -69,51 +58,6 @@ class _Want:
         return f"view({self.c_out}, {self.c_in}, {self.k}, {self.k})"
 
 
-def _wanted(model: nn.Module) -> list[_Want]:
-    """fc6, fc7, fc8 of ``model`` as the convolutions they must become (read from the model itself)."""
-    channels = [m for m in model.features if isinstance(m, nn.Conv2d)][-1].out_channels
-    fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
-    k = math.isqrt(fcs[0].in_features // channels)
-    return [_Want(name, channels if i == 0 else fc.in_features, fc.out_features, k if i == 0 else 1)
-            for i, (name, fc) in enumerate(zip(HEAD_NAMES, fcs))]
-
-
-# --------------------------------------------------------------------------- one layer's numbers
-def _candidates(weight: torch.Tensor, idx: tuple[torch.Tensor, ...], k: int) -> dict[str, torch.Tensor]:
-    """fc's ``weight (out, in)`` at conv positions ``(o, c, y, x)`` read in the right order and in wrong ones."""
-    o, c, y, x = idx
-    out, n_in = weight.shape
-    channels = n_in // (k * k)
-    flat = o * n_in + c * k * k + y * k + x  # the position in a (out, c, k, k) tensor, flattened
-    return {
-        "right": weight[o, c * k * k + y * k + x],
-        "channels_last": weight[o, y * k * channels + x * channels + c],
-        "rows_columns": weight[o, c * k * k + x * k + y],
-        "transposed": weight[flat % out, flat // out],
-    }
-
-
-def _wrong_order(kind: str, w: _Want) -> tuple[str, str, str, str]:
-    last = f"view({w.c_out}, {w.k}, {w.k}, {w.c_in}).permute(0, 3, 1, 2)"
-    if kind == "channels_last":
-        return (f"가중치를 채널이 마지막인 순서로 읽었습니다(예: {last}).",
-                f"The weight was read channels-last (e.g. {last}).",
-                f"torch.flatten은 pool5의 ({w.c_in}, {w.k}, {w.k})를 채널 → 행 → 열 순서로 폅니다: "
-                f"weight.{w.view}이면 그 순서 그대로입니다.",
-                f"torch.flatten lays pool5's ({w.c_in}, {w.k}, {w.k}) out channel, then row, then column: "
-                f"weight.{w.view} keeps exactly that order.")
-    if kind == "rows_columns":
-        return (f"커널의 행과 열이 뒤바뀌었습니다(예: {w.view}.transpose(2, 3)).",
-                f"The kernel's rows and columns are swapped (e.g. {w.view}.transpose(2, 3)).",
-                f"펼친 순서는 (채널, 행, 열)이므로 {w.view}만 하고 축을 바꾸지 마세요.",
-                f"The flattened order is (channel, row, column): {w.view} and swap no axis.")
-    return ("가중치를 전치(.t())한 뒤 모양을 바꿨습니다.", "The weight was transposed (.t()) before being reshaped.",
-            "nn.Linear의 weight는 이미 (출력, 입력) 모양이라 합성곱의 (출력, 입력, k, k)와 순서가 같습니다: "
-            ".t() 없이 view만 하세요.",
-            "nn.Linear already stores weight as (out, in), the order of a conv's (out, in, k, k): view it, "
-            "without .t().")
-
-
 def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor | None,
               gen: torch.Generator) -> tuple[str, str, str, str] | None:
     """What is wrong with ``conv`` as the fully connected layer ``w`` — (ko, en, hint_ko, hint_en) — or None."""
@@ -146,16 +90,36 @@ def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tenso
         return (f"{w.name}에 편향이 없습니다 (bias=False).", f"{w.name} has no bias (bias=False).",
                 f"nn.Linear의 편향 {w.c_out:,}개도 옮겨야 합니다: 기본값 bias=True로 만들고 fc.bias를 복사하세요.",
                 f"The Linear layer's {w.c_out:,} biases must come along: keep bias=True and copy fc.bias.")
-    got = conv.weight.detach()
-    idx = tuple(torch.randint(0, n, (512,), generator=gen) for n in (w.c_out, w.c_in, w.k, w.k))
-    candidates = _candidates(weight, idx, w.k)
-    sampled = got[idx]
-    if not torch.equal(sampled, candidates["right"]):
-        for kind in ("channels_last", "rows_columns", "transposed"):
-            if torch.equal(sampled, candidates[kind]):
-                ko, en, hint_ko, hint_en = _wrong_order(kind, w)
+    # fc's weight (out, in) read at conv positions (o, c, y, x): in the right order, and in the usual wrong ones
+    o, c, y, x = idx = tuple(torch.randint(0, n, (512,), generator=gen) for n in (w.c_out, w.c_in, w.k, w.k))
+    k, channels, flat = w.k, weight.shape[1] // (w.k * w.k), o * weight.shape[1] + c * w.k * w.k + y * w.k + x
+    sampled = conv.weight.detach()[idx]
+    if not torch.equal(sampled, weight[o, c * k * k + y * k + x]):
+        last = f"view({w.c_out}, {w.k}, {w.k}, {w.c_in}).permute(0, 3, 1, 2)"
+        wrong_orders = [
+            (weight[o, y * k * channels + x * channels + c],
+             f"가중치를 채널이 마지막인 순서로 읽었습니다(예: {last}).",
+             f"The weight was read channels-last (e.g. {last}).",
+             f"torch.flatten은 pool5의 ({w.c_in}, {w.k}, {w.k})를 채널 → 행 → 열 순서로 폅니다: "
+             f"weight.{w.view}이면 그 순서 그대로입니다.",
+             f"torch.flatten lays pool5's ({w.c_in}, {w.k}, {w.k}) out channel, then row, then column: "
+             f"weight.{w.view} keeps exactly that order."),
+            (weight[o, c * k * k + x * k + y],
+             f"커널의 행과 열이 뒤바뀌었습니다(예: {w.view}.transpose(2, 3)).",
+             f"The kernel's rows and columns are swapped (e.g. {w.view}.transpose(2, 3)).",
+             f"펼친 순서는 (채널, 행, 열)이므로 {w.view}만 하고 축을 바꾸지 마세요.",
+             f"The flattened order is (channel, row, column): {w.view} and swap no axis."),
+            (weight[flat % weight.shape[0], flat // weight.shape[0]],
+             "가중치를 전치(.t())한 뒤 모양을 바꿨습니다.", "The weight was transposed (.t()) before being reshaped.",
+             "nn.Linear의 weight는 이미 (출력, 입력) 모양이라 합성곱의 (출력, 입력, k, k)와 순서가 같습니다: "
+             ".t() 없이 view만 하세요.",
+             "nn.Linear already stores weight as (out, in), the order of a conv's (out, in, k, k): view it, "
+             "without .t().")]
+        for values, ko, en, hint_ko, hint_en in wrong_orders:
+            if torch.equal(sampled, values):
                 return f"{w.name}: {ko}", f"{w.name}: {en}", hint_ko, hint_en
-        if torch.isclose(torch.linalg.vector_norm(got.float()), torch.linalg.vector_norm(weight.float()), rtol=1e-4):
+        if torch.isclose(torch.linalg.vector_norm(conv.weight.detach().float()),
+                         torch.linalg.vector_norm(weight.float()), rtol=1e-4):
             return (f"{w.name}의 가중치는 fc의 숫자들이지만 순서가 다릅니다.",
                     f"{w.name}'s weight holds fc's numbers, but in another order.",
                     f"fc.weight.{w.view} — 축을 바꾸거나(permute/transpose) 전치하지 마세요.",
@@ -173,49 +137,23 @@ def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tenso
     return None
 
 
-def _relu_problems(leaves: list[tuple[str, nn.Module]], head: list[nn.Module]) -> list[str]:
-    """Which of the ReLUs after fc6 and fc7 are missing, and whether one follows fc8."""
-    position = {id(m): i for i, (_, m) in enumerate(leaves)}
-    where = [position[id(m)] for m in head]
-    problems = []
-    for a, b, name in ((where[0], where[1], "fc6"), (where[1], where[2], "fc7")):
-        if not any(isinstance(m, nn.ReLU) for _, m in leaves[a + 1:b]):
-            problems.append(f"{name} → ReLU")
-    if any(isinstance(m, (nn.ReLU, nn.Softmax)) for _, m in leaves[where[2] + 1:]):
-        problems.append("fc8 → (ReLU/Softmax)")
-    return problems
-
-
 def _shape_at(model: nn.Module, hw: tuple[int, int]) -> tuple[int, ...]:
+    """The output shape for one ``hw`` image: on ``meta`` (every tensor swapped for a meta one), else for real."""
     with eval_mode(model), torch.no_grad():
         try:
-            return tuple(_meta_forward(model, torch.empty(1, 3, *hw, device="meta")).shape)
+            state = {k: torch.empty_like(v, device="meta") for k, v in [*model.named_parameters(),
+                                                                         *model.named_buffers()]}
+            return tuple(torch.func.functional_call(model, state, (torch.empty(1, 3, *hw, device="meta"),)).shape)
         except NotImplementedError:
             return tuple(model(torch.zeros(1, 3, *hw)).shape)
 
 
-def _returned(result: CheckResult, net: Any) -> bool:
-    if net is None:
-        result.fail("함수가 아무것도 돌려주지 않습니다(None).", "The function returns None.",
-                    "새 모델을 돌려주세요: return nn.Sequential(OrderedDict(features=…, classifier=head)).",
-                    "Return the new model: return nn.Sequential(OrderedDict(features=…, classifier=head)).")
-        return False
-    if not isinstance(net, nn.Module):
-        result.fail(f"함수가 nn.Module이 아니라 {type(net).__name__}을(를) 돌려줍니다.",
-                    f"The function returns a {type(net).__name__}, not an nn.Module.")
-        return False
-    result.ok("모델(nn.Module)을 돌려줍니다.", "Returns a model (an nn.Module).")
-    return True
-
-
-# --------------------------------------------------------------------------------- the checks
 @never_raises("check_fully_convolutional")
 def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Callable[[nn.Module], Any]) -> CheckResult:
     """Does ``to_fully_convolutional(model)`` turn VGG16 into its fully convolutional form, with the same numbers?"""
     if result.not_a_function(to_fully_convolutional):
         return result
-    twin = _fresh_vgg16(meta=True)
-    sizes = {hw: score_map_geometry(reference(twin), hw).size for hw in _DENSE_SIZES}
+    sizes = {hw: score_map_geometry(reference(_fresh_vgg16(meta=True)), hw).size for hw in _DENSE_SIZES}
     try:  # an unwritten stub costs nothing here
         with torch.device("meta"):
             to_fully_convolutional(_fresh_vgg16(meta=True))
@@ -224,23 +162,33 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
             raise
     except Exception:  # noqa: BLE001 - the real model below shows the learner their own error
         pass
-
     model = _fresh_vgg16(meta=False)
-    wanted, n_params = _wanted(model), _count(model)
-    classes = wanted[-1].c_out
+    fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
+    channels = [m for m in model.features if isinstance(m, nn.Conv2d)][-1].out_channels
+    k6 = math.isqrt(fcs[0].in_features // channels)
+    wanted = [_Want(name, channels if i == 0 else fc.in_features, fc.out_features, k6 if i == 0 else 1)
+              for i, (name, fc) in enumerate(zip(HEAD_NAMES, fcs))]
+    n_params, classes = _count(model), wanted[-1].c_out
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(1, 3, 224, 224, generator=gen)
     with torch.no_grad():
         pool5 = model.features(x)
         want = model.classifier(torch.flatten(model.avgpool(pool5), 1))  # = model(x)
     n_features = len(list(model.features.modules()))
-    fcs = [m for m in model.classifier if isinstance(m, nn.Linear)]
     originals = [(m.weight.detach(), m.bias.detach() if m.bias is not None else None) for m in fcs]
     feature_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
 
     net = to_fully_convolutional(model)
-    if not _returned(result, net):
+    if net is None:
+        result.fail("함수가 아무것도 돌려주지 않습니다(None).", "The function returns None.",
+                    "새 모델을 돌려주세요: return nn.Sequential(OrderedDict(features=…, classifier=head)).",
+                    "Return the new model: return nn.Sequential(OrderedDict(features=…, classifier=head)).")
         return result
+    if not isinstance(net, nn.Module):
+        result.fail(f"함수가 nn.Module이 아니라 {type(net).__name__}을(를) 돌려줍니다.",
+                    f"The function returns a {type(net).__name__}, not an nn.Module.")
+        return result
+    result.ok("모델(nn.Module)을 돌려줍니다.", "Returns a model (an nn.Module).")
     if not (hasattr(net, "features") and hasattr(net, "classifier")):
         result.fail("돌려준 모델에 features와 classifier가 없습니다.",
                     "The model returned has no features and classifier.",
@@ -276,30 +224,30 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
             layers = ", ".join(f"{w.name} = Conv2d({w.c_in}, {w.c_out}, {w.k})" for w in wanted)
             result.ok(f"{layers}: 가중치와 편향이 완전 연결 계층의 숫자 그대로, 같은 순서입니다.",
                       f"{layers}, with the fully connected layers' own weights and biases, in their order.")
-        missing = [] if linears else _relu_problems(leaves, head)
+        where = [next(i for i, (_, m) in enumerate(leaves) if m is h) for h in head]
+        missing = [] if linears else [f"{name} → ReLU" for a, b, name in zip(where, where[1:], ("fc6", "fc7"))
+                                      if not any(isinstance(m, nn.ReLU) for _, m in leaves[a + 1:b])]
+        if not linears and any(isinstance(m, (nn.ReLU, nn.Softmax)) for _, m in leaves[where[2] + 1:]):
+            missing.append("fc8 → (ReLU/Softmax)")
         if missing:
             result.fail(f"계층 사이의 ReLU가 맞지 않습니다: {', '.join(missing)}.",
                         f"The ReLUs between the layers are wrong: {', '.join(missing)}.",
                         "원래 분류기처럼 fc6 → ReLU → Dropout → fc7 → ReLU → Dropout → fc8 (fc8 뒤에는 아무것도 없음).",
                         "As in the original classifier: fc6 → ReLU → Dropout → fc7 → ReLU → Dropout → fc8 (nothing "
                         "after fc8).")
-
-    n = _count(net)
-    fc6 = wanted[0]
+    n, fc6 = _count(net), wanted[0]
     n6 = fc6.c_in * fc6.k * fc6.k * fc6.c_out + fc6.c_out
-    extra = (("원래 분류기(Linear)가 새 합성곱과 함께 남아 있습니다: 옮긴 뒤에는 버리세요.",
-              "The old Linear classifier is still there next to the new convolutions: drop it once moved.")
-             if linears and n > n_params else
-             (f"같은 숫자를 옮기면 매개변수 수는 그대로입니다: fc6는 {fc6.c_in}·{fc6.k}·{fc6.k}·{fc6.c_out} + "
-              f"{fc6.c_out} = {n6:,}개.", f"Moving the same numbers keeps the count: fc6 has {fc6.c_in}·{fc6.k}·"
-              f"{fc6.k}·{fc6.c_out} + {fc6.c_out} = {n6:,}."))
     result.expect(n == n_params,
                   (f"매개변수 {n:,}개: 원래 모델과 같습니다 (새 매개변수 없음).",
                    f"{n:,} parameters, as many as the original model's: nothing new."),
                   (f"매개변수가 {n:,}개입니다. 원래 모델과 같은 {n_params:,}개여야 합니다.",
-                   f"{n:,} parameters; it should stay the original's {n_params:,}."), extra)
-
-    pools = [type(m).__name__ for _, m in leaves if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))]
+                   f"{n:,} parameters; it should stay the original's {n_params:,}."),
+                  ("원래 분류기(Linear)가 새 합성곱과 함께 남아 있습니다: 옮긴 뒤에는 버리세요.",
+                   "The old Linear classifier is still there next to the new convolutions: drop it once moved.")
+                  if linears and n > n_params else
+                  (f"같은 숫자를 옮기면 매개변수 수는 그대로입니다: fc6는 {fc6.c_in}·{fc6.k}·{fc6.k}·{fc6.c_out} + "
+                   f"{fc6.c_out} = {n6:,}개.", f"Moving the same numbers keeps the count: fc6 has {fc6.c_in}·{fc6.k}·"
+                   f"{fc6.k}·{fc6.c_out} + {fc6.c_out} = {n6:,}."))
     try:
         shapes = {hw: _shape_at(net, hw) for hw in _DENSE_SIZES}
     except Exception as exc:  # noqa: BLE001 - the learner's model cannot run: say so and stop here
@@ -315,8 +263,7 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
         result.ok(f"{told}: 어떤 크기의 이미지든 조밀하게 평가합니다.", f"{told}: it evaluates any image size densely.")
     else:
         (h, w), size, got = bad[0]
-        ko = f"{h}×{w} 입력의 출력 모양이 {got}입니다 ((1, {classes}, {size[0]}, {size[1]})이어야 함)."
-        en = f"A {h}×{w} input gives an output of shape {got}, not (1, {classes}, {size[0]}, {size[1]})."
+        pools = [type(m).__name__ for _, m in leaves if isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))]
         if pools:
             hint = (f"{pools[0]}((7, 7))는 어떤 이미지든 pool5를 7×7로 줄여 점수 맵을 늘 1×1로 만듭니다: "
                     "avgpool은 빼세요.",
@@ -330,8 +277,9 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
         else:
             hint = ("fc6는 padding 없는 7×7, fc7·fc8은 1×1이면 한 변이 ⌊S/32⌋ − 6이 됩니다.",
                     "With fc6 a 7×7 convolution without padding and fc7, fc8 1×1, a side is ⌊S/32⌋ − 6.")
-        result.fail(ko, en, *hint)
-
+        result.fail(f"{h}×{w} 입력의 출력 모양이 {got}입니다 ((1, {classes}, {size[0]}, {size[1]})이어야 함).",
+                    f"A {h}×{w} input gives an output of shape {got}, not (1, {classes}, {size[0]}, {size[1]}).",
+                    *hint)
     with eval_mode(net), torch.no_grad():
         reuse = (isinstance(net, nn.Sequential) and len(net) == 2 and net[0] is model.features
                  and len(list(model.features.modules())) == n_features)

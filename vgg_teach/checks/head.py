@@ -1,41 +1,25 @@
-"""The checks of swapping VGG16-BN's head and counting what is left to train.
+"""Lesson 04's checks: swapping VGG16-BN's head, and counting what is left to train.
 
-Both checks judge *behavior* on torchvision's real ``vgg16_bn`` built on PyTorch's ``meta`` device
-(shapes without memory, so a 134-million-parameter model costs nothing):
-
-- :func:`check_head_swap` calls the learner's ``swap_head(model, num_classes)`` on a fresh model,
-  inspects the layers it left behind, runs a forward and a backward pass and looks at which
-  parameters actually received a gradient, then repeats with another number of classes;
-- :func:`check_parameter_count` compares the learner's ``count_parameters(model)`` with the truth
-  on small models built to expose the usual slips (counting tensors instead of numbers, counting
-  the batch-norm buffers of ``state_dict``, swapping trainable and frozen, counting a shared
-  parameter twice) and on the swapped VGG16-BN.
-
-Never raise: errors in the learner's code become ❌ lines, a stub (``NotImplementedError``) ⏳.
-
-The check of ``count_parameters(model)``: total, trainable and frozen numbers, not tensors or buffers.
-
-The learner's function is compared with the truth on small models built to expose the usual slips
-(counting tensors instead of numbers, counting the batch-norm buffers of ``state_dict``, swapping
-trainable and frozen, counting a shared parameter twice) and on the swapped VGG16-BN. Never raises.
+Both judge behavior on torchvision's ``vgg16_bn`` built on the ``meta`` device (shapes without memory):
+:func:`check_head_swap` calls the learner's ``swap_head(model, num_classes)``, inspects the layers it left, runs
+a forward and a backward pass to see which parameters get gradients, and tries another number of classes;
+:func:`check_parameter_count` tries ``count_parameters(model)`` on small models built to expose the usual slips.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from ..answers import count_parameters as reference_count
+from ..models import init_once
 from . import CheckResult, describe_exception, is_stub, never_raises
 
-# ---- from vgg_teach.checks.head (phase-1 merge)
 #: torchvision's vgg16_bn: parameters with the ImageNet head (1000 classes), and of ``features`` alone.
-VGG16_BN_PARAMS = 138_365_992
-
-
-VGG16_BN_FEATURE_PARAMS = 14_723_136
+VGG16_BN_PARAMS, VGG16_BN_FEATURE_PARAMS = 138_365_992, 14_723_136
 
 
 def head_swap_counts(num_classes: int) -> tuple[int, int, int]:
@@ -44,35 +28,14 @@ def head_swap_counts(num_classes: int) -> tuple[int, int, int]:
     return total, total - VGG16_BN_FEATURE_PARAMS, VGG16_BN_FEATURE_PARAMS
 
 
-def _fresh_vgg16_bn(meta: bool = True) -> nn.Module:
+def _vgg16_bn(meta: bool = True) -> nn.Module:
     """torchvision's VGG16-BN (random weights, nothing downloaded), on the ``meta`` device by default."""
-    import torchvision
+    import torchvision  # optional and heavy: only the lesson-04 checks need it
 
     if not meta:
-        from ..models import init_once
-
         return init_once(lambda: torchvision.models.vgg16_bn(weights=None))
     with torch.device("meta"):
         return torchvision.models.vgg16_bn(weights=None)
-
-
-#: Attributes a learner may set on a module, hoping to freeze it (PyTorch reads none of them).
-_SWITCHES = ("requires_grad", "trainable", "frozen", "freeze")
-
-
-def _frozen_share(params: list[nn.Parameter]) -> tuple[int, int]:
-    """(frozen numbers, all numbers) of a list of parameters."""
-    return sum(p.numel() for p in params if not p.requires_grad), sum(p.numel() for p in params)
-
-
-def _call_swap(swap_head: Callable[..., Any], num_classes: int, meta: bool) -> tuple[nn.Module, Any, dict[str, Any]]:
-    """A fresh VGG16-BN, what ``swap_head`` returned for it, and the layers it had before."""
-    model = _fresh_vgg16_bn(meta)
-    before = {"fc8": model.classifier[6], "features": _layout(model.features)}
-    if not meta:
-        return model, swap_head(model, num_classes), before
-    with torch.device("meta"):  # a new nn.Linear made inside lands on "meta" too
-        return model, swap_head(model, num_classes), before
 
 
 def _layout(module: nn.Module) -> list[tuple[str, str, tuple[int, ...]]]:
@@ -81,35 +44,30 @@ def _layout(module: nn.Module) -> list[tuple[str, str, tuple[int, ...]]]:
     return [(name, types.get(name.rpartition(".")[0], ""), tuple(p.shape)) for name, p in module.named_parameters()]
 
 
-def _is_meta_copy(exc: BaseException) -> bool:
-    """The learner's code moved a ``meta`` tensor to a real device (``.to(device)``, ``.cuda()``)."""
-    return "meta" in str(exc).lower()
+def _call_swap(swap_head: Callable[..., Any], num_classes: int, meta: bool) -> tuple[nn.Module, Any, dict[str, Any]]:
+    """A fresh VGG16-BN, what ``swap_head`` returned for it, and the layers it had before."""
+    model = _vgg16_bn(meta)
+    before = {"fc8": model.classifier[6], "features": _layout(model.features)}
+    with torch.device("meta") if meta else contextlib.nullcontext():  # a new nn.Linear made inside lands on meta too
+        return model, swap_head(model, num_classes), before
 
 
 @never_raises("check_head_swap")
 def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_classes: int = 10) -> CheckResult:
-    """Does ``swap_head(model, num_classes)`` give VGG16-BN a new trainable last layer and frozen features?
-
-    Checked on a fresh torchvision ``vgg16_bn`` (``meta`` device): what it returns, that only
-    ``classifier[6]`` changed and became ``nn.Linear(4096, num_classes)``, that a forward pass gives
-    ``num_classes`` scores, that after a backward pass no parameter of ``features`` has a gradient
-    and every parameter of ``classifier`` has one, that ``num_classes`` is honored (tried with 7
-    as well), and the parameter counts (134,309,962 in total for 10 classes).
-    """
+    """Does ``swap_head(model, num_classes)`` give VGG16-BN a new trainable last layer and frozen features?"""
     if result.not_a_function(swap_head):
         return result
     meta = True
     try:
         model, returned, before = _call_swap(swap_head, num_classes, meta=True)
     except NotImplementedError as exc:
-        if not _is_meta_copy(exc):
+        if "meta" not in str(exc).lower():
             raise  # the exercise's stub: ⏳
         meta = False  # `.to(device)` inside: check on a real model on the CPU instead (slower, same checks)
         model, returned, before = _call_swap(swap_head, num_classes, meta=False)
         result.note("함수가 계층을 다른 장치로 옮겨서(.to(device) 등) 실제 모델로 CPU에서 검사했습니다 (조금 느림).",
                     "Your function moves layers between devices (.to(device) or similar), so it was checked on a real "
                     "model on the CPU (a little slower).")
-
     # 1. What comes back.
     if returned is None:
         result.fail("함수가 아무것도 돌려주지 않습니다(None). 아래 검사는 함수가 고친 모델로 이어 갑니다.",
@@ -132,9 +90,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     else:
         net = returned
         result.ok("모델(nn.Module)을 돌려줍니다.", "Returns the model (an nn.Module).")
-    device = "meta" if meta else "cpu"
-    net.to(device)  # a layer moved elsewhere (e.g. .to(device) or .cuda()) must not make the forward pass fail
-
+    net.to("meta" if meta else "cpu")  # a layer moved elsewhere (.to(device), .cuda()) must not fail the forward pass
     # 2. Which layer changed, and into what.
     classifier = getattr(net, "classifier", None)
     if not isinstance(classifier, nn.Sequential):
@@ -142,18 +98,19 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "바꿔 버렸습니다.",
                     f"model.classifier is a {type(classifier).__name__}, not an nn.Sequential: the whole classifier "
                     "was replaced.",
-                    "분류기 전체가 아니라 마지막 계층 하나만 바꾸세요: model.classifier[6] = nn.Linear(4096, "
-                    "num_classes)",
+                    "분류기 전체가 아니라 마지막 계층 하나만 바꾸세요: "
+                    "model.classifier[6] = nn.Linear(4096, num_classes)",
                     "Replace only the last layer, not the whole classifier: "
                     "model.classifier[6] = nn.Linear(4096, num_classes)")
         return result
     if len(classifier) != 7:
-        extra = ("분류기 끝에 계층을 덧붙였습니다: 출력이 여전히 4096 → 1000을 먼저 거칩니다."
-                 if len(classifier) > 7 else "분류기에서 계층을 뺐습니다.")
-        extra_en = ("A layer was appended to the classifier: the output still goes 4096 → 1000 first."
-                    if len(classifier) > 7 else "Layers were removed from the classifier.")
-        result.fail(f"분류기 계층이 {len(classifier)}개입니다 (7개여야 함). {extra}",
-                    f"The classifier has {len(classifier)} layers (expected 7). {extra_en}",
+        more = len(classifier) > 7
+        result.fail(f"분류기 계층이 {len(classifier)}개입니다 (7개여야 함). "
+                    + ("분류기 끝에 계층을 덧붙였습니다: 출력이 여전히 4096 → 1000을 먼저 거칩니다." if more
+                       else "분류기에서 계층을 뺐습니다."),
+                    f"The classifier has {len(classifier)} layers (expected 7). "
+                    + ("A layer was appended to the classifier: the output still goes 4096 → 1000 first." if more
+                       else "Layers were removed from the classifier."),
                     "덧붙이지 말고 바꾸세요: model.classifier[6] = nn.Linear(4096, num_classes)",
                     "Replace, do not append: model.classifier[6] = nn.Linear(4096, num_classes)")
         return result
@@ -182,19 +139,18 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     f"classifier[6] is a {type(last).__name__}, not an nn.Linear.",
                     "model.classifier[6] = nn.Linear(4096, num_classes)")
         return result
+    if last is before["fc8"] and last.out_features != 1000:
+        result.fail("classifier[6]이 원래 계층 그대로이고 out_features 속성만 바뀌었습니다.",
+                    "classifier[6] is still the original layer; only its out_features attribute changed.",
+                    "속성만 바꾸면 가중치 모양(1000×4096)은 그대로입니다. 새 nn.Linear(4096, num_classes)를 만들어 "
+                    "넣으세요.",
+                    "Changing an attribute leaves the 1000×4096 weight as it was: put a new "
+                    "nn.Linear(4096, num_classes) there.")
+        return result
     if last is before["fc8"]:
-        if last.out_features != 1000:
-            result.fail("classifier[6]이 원래 계층 그대로이고 out_features 속성만 바뀌었습니다.",
-                        "classifier[6] is still the original layer; only its out_features attribute changed.",
-                        "속성만 바꾸면 가중치 모양(1000×4096)은 그대로입니다. 새 nn.Linear(4096, num_classes)를 만들어 "
-                        "넣으세요.",
-                        "Changing an attribute leaves the 1000×4096 weight as it was: put a new "
-                        "nn.Linear(4096, num_classes) there.")
-        else:
-            result.fail("classifier[6]은 여전히 ImageNet의 4096 → 1000 계층입니다: 새 계층을 넣지 않았습니다.",
-                        "classifier[6] is still ImageNet's 4096 → 1000 layer: no new layer was put there.",
-                        "model.classifier[6] = nn.Linear(4096, num_classes)",
-                        "model.classifier[6] = nn.Linear(4096, num_classes)")
+        result.fail("classifier[6]은 여전히 ImageNet의 4096 → 1000 계층입니다: 새 계층을 넣지 않았습니다.",
+                    "classifier[6] is still ImageNet's 4096 → 1000 layer: no new layer was put there.",
+                    *["model.classifier[6] = nn.Linear(4096, num_classes)"] * 2)
         return result
     shape = tuple(last.weight.shape)
     if shape != (num_classes, 4096):
@@ -207,15 +163,13 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         return result
     if layers_ok:
         result.ok(f"마지막 계층만 새 nn.Linear(4096, {num_classes})로 바뀌었고 나머지 계층은 그대로입니다.",
-                  f"Only the last layer changed, into a new nn.Linear(4096, {num_classes}); "
-                  "every other layer is untouched.")
-
-    # 3. Behaviour: a forward pass and a backward pass — which parameters get gradients?
-    # on "meta" a 224×224 batch costs nothing; on the CPU a 32×32 one is cheap (AdaptiveAvgPool2d makes it 7×7)
+                  f"Only the last layer changed, into a new nn.Linear(4096, {num_classes}); every other layer is "
+                  "untouched.")
+    # 3. Behavior: a forward and a backward pass — which parameters get gradients? On "meta" a 224×224 batch
+    # costs nothing; on the CPU a 32×32 one is cheap (AdaptiveAvgPool2d makes it 7×7).
     size = 224 if meta else 32
-    x = torch.empty(2, 3, size, size, device="meta") if meta else torch.randn(2, 3, size, size)
     try:
-        out = net.train()(x)
+        out = net.train()(torch.empty(2, 3, size, size, device="meta") if meta else torch.randn(2, 3, size, size))
         if out.requires_grad:  # everything frozen: nothing to go back through, the counts below say so
             out.float().sum().backward()
     except Exception as exc:  # noqa: BLE001
@@ -229,24 +183,24 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                   (f"출력 모양이 {tuple(out.shape)}입니다 ((2, {num_classes})이어야 함).",
                    f"The output shape is {tuple(out.shape)}, expected (2, {num_classes})."))
     feat = list(net.features.parameters())
-    frozen, n_feat = _frozen_share(feat)
-    with_grad = sum(p.numel() for p in feat if p.grad is not None)
-    if with_grad == 0 and frozen == n_feat:
+    n_feat, frozen = sum(p.numel() for p in feat), sum(p.numel() for p in feat if not p.requires_grad)
+    if frozen == n_feat and not any(p.grad is not None and p.numel() for p in feat):
         result.ok(f"특징 추출부(features)의 매개변수(parameter) {n_feat:,}개가 모두 얼었습니다: "
                   "역전파 뒤에도 기울기가 없습니다.",
                   f"All {n_feat:,} parameters of features are frozen: no gradient reaches them in a backward pass.")
     elif frozen == 0:
-        attribute = next((a for a in _SWITCHES if a in vars(net.features)), None)
-        hint = (("for p in model.features.parameters(): p.requires_grad = False",
-                 "for p in model.features.parameters(): p.requires_grad = False") if attribute is None else
-                (f"model.features.{attribute} = False는 모듈 객체에 새 속성을 하나 만들 뿐, 아무것도 얼리지 않습니다: "
+        # Attributes a learner may set on a module, hoping to freeze it (PyTorch reads none of them).
+        attribute = next((a for a in ("requires_grad", "trainable", "frozen", "freeze") if a in vars(net.features)),
+                         None)
+        hint = ((f"model.features.{attribute} = False는 모듈 객체에 새 속성을 하나 만들 뿐, 아무것도 얼리지 않습니다: "
                  "모듈에는 자기만의 requires_grad 스위치가 없고, 얼리는 것은 매개변수 하나하나입니다. "
                  "model.features.requires_grad_(False)(밑줄이 붙은 메서드)를 부르거나 매개변수마다 "
                  "p.requires_grad = False 를 하세요.",
                  f"model.features.{attribute} = False only sets a new attribute on the module object and freezes "
                  "nothing: a module has no requires_grad switch of its own, its parameters do. Call "
                  "model.features.requires_grad_(False) (the method, with the underscore) or set "
-                 "p.requires_grad = False for each parameter."))
+                 "p.requires_grad = False for each parameter.") if attribute else
+                ["for p in model.features.parameters(): p.requires_grad = False"] * 2)
         result.fail(f"features가 얼지 않았습니다: 매개변수 {n_feat:,}개가 모두 학습됩니다 (역전파 뒤 기울기가 생김).",
                     f"features is not frozen: all {n_feat:,} of its parameters still learn (they get gradients).",
                     *hint)
@@ -257,31 +211,28 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "freeze the convolutions and the batch norm layers alike.",
                     "model.features.parameters()는 합성곱과 BatchNorm의 매개변수를 모두 돌려줍니다.",
                     "model.features.parameters() yields the parameters of the convolutions and of BatchNorm alike.")
-    head = list(classifier.parameters())
-    head_frozen, n_head = _frozen_share(head)
-    head_without_grad = [n for n, p in classifier.named_parameters() if p.grad is None]
-    if head_frozen == 0 and not head_without_grad:
+    n_head = sum(p.numel() for p in classifier.parameters())
+    head_frozen = sum(p.numel() for p in classifier.parameters() if not p.requires_grad)
+    without_grad = [n for n, p in classifier.named_parameters() if p.grad is None]
+    if head_frozen == 0 and not without_grad:
         result.ok(f"분류기(classifier)의 매개변수 {n_head:,}개는 모두 학습됩니다: 역전파 뒤 모두 기울기가 있습니다.",
                   f"All {n_head:,} parameters of the classifier learn: each gets a gradient in a backward pass.")
     else:
-        names = ", ".join(f"classifier.{n}" for n in head_without_grad[:4]) or "—"
+        names = ", ".join(f"classifier.{n}" for n in without_grad[:4]) or "—"
         result.fail(f"분류기의 매개변수 중 {head_frozen:,}개가 얼었습니다 (기울기 없음: {names}).",
                     f"{head_frozen:,} parameters of the classifier are frozen (no gradient: {names}).",
                     "얼리는 것은 features뿐입니다. 모델 전체를 얼렸다면 model.features만 얼리세요; 분류기는 새 "
-                    "데이터에 맞춰 "
-                    "학습해야 합니다.",
+                    "데이터에 맞춰 학습해야 합니다.",
                     "Freeze features only. If you froze the whole model, freeze just model.features: the classifier "
                     "has to learn the new data.")
-
-    # 4. num_classes honoured (not a fixed 10).
+    # 4. num_classes honored (not a fixed 10).
     try:
         m7, r7, _ = _call_swap(swap_head, 7, meta=meta)
         net7 = m7 if r7 is None else r7
-        last7 = net7.classifier[-1] if isinstance(getattr(net7, "classifier", None), nn.Sequential) else None
-        out7 = getattr(last7, "out_features", None)
-        result.expect(out7 == 7,
-                      ("num_classes=7로 부르면 마지막 계층의 출력도 7개입니다: num_classes를 제대로 씁니다.",
-                       "Called with num_classes=7, the last layer outputs 7: num_classes is honored."),
+        out7 = getattr(net7.classifier[-1], "out_features", None) \
+            if isinstance(getattr(net7, "classifier", None), nn.Sequential) else None
+        result.expect(out7 == 7, ("num_classes=7로 부르면 마지막 계층의 출력도 7개입니다: num_classes를 제대로 씁니다.",
+                                  "Called with num_classes=7, the last layer outputs 7: num_classes is honored."),
                       (f"num_classes=7로 불렀는데 마지막 계층의 출력이 {out7}개입니다.",
                        f"Called with num_classes=7, the last layer outputs {out7}."),
                       ("10 같은 숫자 대신 인자 num_classes를 쓰세요.",
@@ -292,10 +243,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         ko, en = describe_exception(exc)
         result.fail(f"num_classes=7로 다시 불러 보다가 실패했습니다. {ko}",
                     f"Calling it again with num_classes=7 failed. {en}")
-
     # 5. The counts the lesson prints next.
-    got = reference_count(net)
-    want = head_swap_counts(num_classes)
+    got, want = reference_count(net), head_swap_counts(num_classes)
     result.expect(tuple(got) == want,
                   (f"매개변수: 전체 {want[0]:,} = 학습 {want[1]:,} + 고정(frozen) {want[2]:,}.",
                    f"Parameters: {want[0]:,} in total = {want[1]:,} trainable + {want[2]:,} frozen."),
@@ -306,111 +255,65 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     return result
 
 
-# ---- from vgg_teach.checks.param_count (phase-1 merge)
-class _Tiny(nn.Module):
-    """Conv + BatchNorm (with buffers) + a linear layer: small enough to count by hand."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU())
-        self.head = nn.Linear(4, 5)
-
-
-class _Tied(nn.Module):
-    """Two layers sharing one weight: model.parameters() lists it once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.a = nn.Linear(6, 6)
-        self.b = nn.Linear(6, 6, bias=False)
-        self.b.weight = self.a.weight
-
-
-def _cases() -> list[tuple[str, str, nn.Module]]:
-    half = _Tiny()
-    half.features.requires_grad_(False)
-    none = _Tiny().requires_grad_(False)
-    tied = _Tied()
-    tied.a.bias.requires_grad_(False)
-    with torch.device("meta"):
-        import torchvision
-
-        vgg = torchvision.models.vgg16_bn(weights=None)
-    vgg.classifier[6] = nn.Linear(4096, 10, device="meta")
-    vgg.features.requires_grad_(False)
-    return [("작은 모델(일부 얼림)", "a small model, partly frozen", half),
-            ("모두 얼린 작은 모델", "a small model, all frozen", none),
-            ("가중치를 나눠 쓰는 모델", "a model whose two layers share one weight", tied),
-            ("머리를 바꾼 VGG16-BN", "VGG16-BN with its head swapped", vgg)]
-
-
-def _as_counts(value: Any) -> tuple[int, int, int] | None:
-    try:
-        items = list(value)
-    except TypeError:
-        return None
-    if len(items) != 3:
-        return None
-    try:
-        return tuple(int(v) for v in items)  # type: ignore[return-value]
-    except (TypeError, ValueError):
-        return None
-
-
-def _diagnose(got: tuple[int, int, int], want: tuple[int, int, int], model: nn.Module) -> tuple[str, str, str, str]:
-    """(ko, en, hint_ko, hint_en) for a wrong count."""
+def _count_slip(got: tuple[int, ...], want: tuple[int, ...], model: nn.Module) -> tuple[str, str]:
+    """The (ko, en) hint for a wrong ``(total, trainable, frozen)``."""
     params = list(model.parameters())
-    n_tensors = len(params)
-    trainable_tensors = sum(p.requires_grad for p in params)
-    buffers = sum(b.numel() for b in model.buffers())
-    all_named = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
-    msg = (f"(전체, 학습, 고정) = {got}, 정답은 {want}.", f"(total, trainable, frozen) = {got}; expected {want}.")
     if got == (want[0], want[2], want[1]) and want[1] != want[2]:
-        return (*msg, "학습과 고정이 뒤바뀌었습니다: requires_grad가 True인 것이 학습되는 매개변수입니다.",
+        return ("학습과 고정이 뒤바뀌었습니다: requires_grad가 True인 것이 학습되는 매개변수입니다.",
                 "Trainable and frozen are swapped: parameters with requires_grad=True are the trainable ones.")
-    if got[0] == n_tensors or got[1] == trainable_tensors and want[1] != trainable_tensors:
-        return (*msg, "매개변수 텐서의 개수를 셌습니다. 각 텐서에 든 숫자의 개수 p.numel()을 더하세요.",
+    trainable_tensors = sum(p.requires_grad for p in params)
+    if got[0] == len(params) or got[1] == trainable_tensors and want[1] != trainable_tensors:
+        return ("매개변수 텐서의 개수를 셌습니다. 각 텐서에 든 숫자의 개수 p.numel()을 더하세요.",
                 "That counts parameter tensors; add up the numbers inside each one, p.numel().")
+    buffers = sum(b.numel() for b in model.buffers())
     if buffers and got[0] == want[0] + buffers:
-        return (*msg, "state_dict()에는 배치 정규화의 running_mean/running_var 같은 버퍼(buffer)도 들어 있습니다. "
-                      "model.parameters()를 세세요.",
+        return ("state_dict()에는 배치 정규화의 running_mean/running_var 같은 버퍼(buffer)도 들어 있습니다. "
+                "model.parameters()를 세세요.",
                 "state_dict() also holds buffers such as batch norm's running_mean/running_var; "
                 "count model.parameters().")
+    all_named = sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False))
     if all_named != want[0] and got[0] == all_named:
-        return (*msg, "나눠 쓰는 매개변수를 두 번 셌습니다. model.parameters()는 같은 텐서를 한 번만 돌려줍니다.",
+        return ("나눠 쓰는 매개변수를 두 번 셌습니다. model.parameters()는 같은 텐서를 한 번만 돌려줍니다.",
                 "A shared parameter was counted twice; model.parameters() yields each tensor once.")
     if got[0] != got[1] + got[2]:
-        return (*msg, "전체 = 학습 + 고정이어야 합니다.", "total must equal trainable + frozen.")
-    return (*msg, "p.numel()을 requires_grad에 따라 나눠 더하세요.", "Add up p.numel(), split by p.requires_grad.")
+        return "전체 = 학습 + 고정이어야 합니다.", "total must equal trainable + frozen."
+    return "p.numel()을 requires_grad에 따라 나눠 더하세요.", "Add up p.numel(), split by p.requires_grad."
 
 
 @never_raises("check_parameter_count")
 def check_parameter_count(result: CheckResult, count_parameters: Callable[[nn.Module], Any]) -> CheckResult:
-    """Does ``count_parameters(model)`` return ``(total, trainable, frozen)`` correctly?
-
-    Tried on a small conv + batch-norm model partly frozen and all frozen (its ``state_dict`` holds
-    buffers that are not parameters), on a model whose two layers share one weight, and on
-    VGG16-BN after the head swap (134,309,962 = 119,586,826 + 14,723,136, counted on ``meta``).
-    """
+    """Does ``count_parameters(model)`` return ``(total, trainable, frozen)``, numbers not tensors nor buffers?"""
     if result.not_a_function(count_parameters):
         return result
-    passed = []
-    for ko, en, model in _cases():
-        want = tuple(reference_count(model))
-        value = count_parameters(model)
-        got = _as_counts(value)
-        if got is None:
+    half, none = (nn.Sequential(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU()), nn.Linear(4, 5))
+                  for _ in range(2))  # conv + batch norm (with buffers) + linear: small enough to count by hand
+    half[0].requires_grad_(False)
+    none.requires_grad_(False)
+    tied = nn.Sequential(nn.Linear(6, 6), nn.Linear(6, 6, bias=False))  # two layers, one weight
+    tied[1].weight = tied[0].weight
+    tied[0].bias.requires_grad_(False)
+    vgg = _vgg16_bn()
+    vgg.classifier[6] = nn.Linear(4096, 10, device="meta")
+    vgg.features.requires_grad_(False)
+    for ko, en, model in [("작은 모델(일부 얼림)", "a small model, partly frozen", half),
+                          ("모두 얼린 작은 모델", "a small model, all frozen", none),
+                          ("가중치를 나눠 쓰는 모델", "a model whose two layers share one weight", tied),
+                          ("머리를 바꾼 VGG16-BN", "VGG16-BN with its head swapped", vgg)]:
+        want, value = tuple(reference_count(model)), count_parameters(model)
+        try:
+            got = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            got = ()
+        if len(got) != 3:
             result.fail(f"{ko}: (전체, 학습, 고정) 세 정수를 돌려줘야 하는데 {type(value).__name__}을(를) 돌려줍니다"
                         f" ({value!r:.60}).",
                         f"{en}: it should return three integers (total, trainable, frozen), got a "
-                        f"{type(value).__name__} ({value!r:.60}).",
-                        "return total, trainable, frozen", "return total, trainable, frozen")
+                        f"{type(value).__name__} ({value!r:.60}).", *["return total, trainable, frozen"] * 2)
             return result
         if got != want:
-            m_ko, m_en, h_ko, h_en = _diagnose(got, want, model)
-            result.fail(f"{ko}: {m_ko}", f"{en}: {m_en}", h_ko, h_en)
+            result.fail(f"{ko}: (전체, 학습, 고정) = {got}, 정답은 {want}.",
+                        f"{en}: (total, trainable, frozen) = {got}; expected {want}.", *_count_slip(got, want, model))
             return result
-        passed.append(ko)
     total, trainable, frozen = head_swap_counts(10)
     result.ok("네 가지 모델 모두 맞습니다 — 머리를 바꾼 VGG16-BN: "
               f"전체 {total:,} = 학습 {trainable:,} + 고정 {frozen:,}.",

@@ -1,29 +1,12 @@
-"""Record what a model really computes, op by op, whatever way its code is written.
+"""Record what a model really computes, op by op, and build a learner's model class cheaply for a check.
 
-Used by :mod:`vgg_teach.checks` to judge a learner's model by behavior: ``nn.ReLU``, ``F.relu`` and
-``x.relu()`` all show up as one ``relu`` event, ``nn.MaxPool2d`` and ``F.max_pool2d`` as one
-``max_pool2d`` event, whether the layers sit in one ``nn.Sequential``, in nested blocks or in
-``forward``. The recorder is a :class:`torch.overrides.TorchFunctionMode`, so it sees the functional
-calls that modules make, with their real arguments and output shapes; global module hooks say which
-module each op ran in (``features[3]``).
+:func:`record_ops` runs the model under a :class:`~torch.overrides.TorchFunctionMode`: ``nn.ReLU``, ``F.relu``
+and ``x.relu()`` are all one ``relu`` event, with its real arguments, shapes and the module it ran in
+(``features[3]``). It never raises for the model's sake, and on real tensors it *links* the events: each op
+must get exactly what the op before it produced, so an add or a scaling hidden between layers shows.
 
-:func:`record_ops` never raises for the model's sake: a forward pass that fails returns what was
-recorded up to the failure, the op that failed and the exception. With real tensors it also
-*links* the ops: it checks that each op received exactly what the op before it produced (and that
-``forward`` returned the last op's output unchanged), so an add, a scaling or a reordering hidden
-between two layers is caught without a second, reference forward pass.
-
-Building a learner's model class for a check: cheaply, deterministically, once.
-
-Filling 138 million parameters with random numbers costs as much as a forward pass, so a check
-does not let the learner's ``__init__`` do it for real. :func:`build_for_check` runs the learner's
-``__init__`` on PyTorch's ``meta`` device (every line of it runs, shapes only), lets lazy modules
-(``nn.LazyConv2d``, ``nn.LazyLinear``) infer their shapes with a ``meta`` forward pass, then gives
-the model real memory and fills it from a fixed pattern (:func:`fill_deterministic`): the same
-numbers every run, so a verdict never depends on the random state. A class that cannot be built
-that way (its ``__init__`` needs real tensors, or it keeps buffers of its own whose values we
-cannot know) is built for real instead, seeded. :func:`built_on_meta` builds another copy on
-``meta`` only (to see that ``num_classes`` is honored): no memory, no time.
+:func:`build_for_check` runs the learner's ``__init__`` on the ``meta`` device (shapes only; lazy modules
+learn theirs), then fills real memory from a fixed pattern: as cheap as can be, and the same numbers every run.
 """
 
 from __future__ import annotations
@@ -42,31 +25,22 @@ from torch.overrides import TorchFunctionMode
 
 from . import is_stub
 
-# ---- from vgg_teach.checks.trace (phase-1 merge)
 # Argument names of the functional ops we read, in positional order.
 _SIGNATURES: dict[str, tuple[str, ...]] = {
     "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
     "max_pool2d": ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
-    "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
-                   "divisor_override"),
+    "avg_pool2d": ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
     "adaptive_avg_pool2d": ("input", "output_size"),
     "adaptive_max_pool2d": ("input", "output_size", "return_indices"),
     "linear": ("input", "weight", "bias"),
     "dropout": ("input", "p", "training", "inplace"),
     "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
 }
-
-
-# Ops that change values in a way that matters for VGG's structure. Everything else (view,
-# flatten, size, contiguous …) is bookkeeping: not recorded, but the links see what it did to the values.
-SIGNIFICANT = {
-    "conv2d", "relu", "relu_", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-    "adaptive_max_pool2d", "linear", "softmax", "log_softmax", "sigmoid", "tanh", "batch_norm",
-    "leaky_relu", "gelu", "elu", "hardtanh", "clamp", "clamp_", "clamp_min", "clamp_min_",
-    "dropout",
-}
-
-
+# Ops that change values in a way that matters for VGG's structure. Everything else (view, flatten, size …)
+# is bookkeeping: not recorded, but the links see what it did to the values.
+SIGNIFICANT = {"conv2d", "relu", "relu_", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
+               "linear", "softmax", "log_softmax", "sigmoid", "tanh", "batch_norm", "leaky_relu", "gelu", "elu",
+               "hardtanh", "clamp", "clamp_", "clamp_min", "clamp_min_", "dropout"}
 _NORMALISE = {"relu_": "relu", "clamp_": "clamp", "clamp_min_": "clamp_min", "_max_pool2d": "max_pool2d",
               "max_pool2d_with_indices": "max_pool2d", "_adaptive_max_pool2d": "adaptive_max_pool2d"}
 
@@ -112,24 +86,19 @@ def module_label(path: str, root: str = "") -> str:
     return out
 
 
-def _shape(x: Any) -> tuple[int, ...] | None:
-    if isinstance(x, torch.Tensor):
-        return tuple(x.shape)
-    if isinstance(x, (tuple, list)) and x and isinstance(x[0], torch.Tensor):
-        return tuple(x[0].shape)
-    return None
-
-
 def _first_tensor(x: Any) -> torch.Tensor | None:
-    if isinstance(x, torch.Tensor):
-        return x
-    if isinstance(x, (tuple, list)) and x and isinstance(x[0], torch.Tensor):
-        return x[0]
-    return None
+    if isinstance(x, (tuple, list)) and x:
+        x = x[0]
+    return x if isinstance(x, torch.Tensor) else None
+
+
+def _shape(x: Any) -> tuple[int, ...] | None:
+    t = _first_tensor(x)
+    return None if t is None else tuple(t.shape)
 
 
 def _compare(got: Any, want: torch.Tensor | None) -> tuple[bool | None, float | None]:
-    """Is ``got`` exactly ``want`` (same numbers in the same order, whatever the shape)?"""
+    """Is ``got`` exactly ``want`` (same numbers in the same order, whatever the shape)? And the largest gap."""
     if want is None or not isinstance(got, torch.Tensor):
         return None, None
     if got.numel() != want.numel():
@@ -145,17 +114,11 @@ class _Recorder(TorchFunctionMode):
         super().__init__()
         self.events: list[OpEvent] = []
         self.failed: OpEvent | None = None
-        self.labels = labels
-        self.stack: list[nn.Module] = []
-        self.link = link is not None
-        self.last = link  # a copy of the last significant op's output (first: the model's input)
-        self.used: set[int] = set()
+        self.labels, self.stack, self.used = labels, [], set()
+        self.link, self.last = link is not None, link  # a copy of the last op's output (first: the model's input)
 
     def where(self) -> str:
-        for m in reversed(self.stack):
-            if id(m) in self.labels:
-                return self.labels[id(m)]
-        return ""
+        return next((self.labels[id(m)] for m in reversed(self.stack) if id(m) in self.labels), "")
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[override]
         kwargs = kwargs or {}
@@ -164,8 +127,7 @@ class _Recorder(TorchFunctionMode):
         self.used.update(id(a) for a in (*args, *kwargs.values()) if isinstance(a, nn.Parameter))
         event = None
         if name in SIGNIFICANT:
-            bound = dict(zip(_SIGNATURES.get(name, ("input",)), args))
-            bound.update(kwargs)
+            bound = {**dict(zip(_SIGNATURES.get(name, ("input",)), args)), **kwargs}
             if "train" in bound:  # torch.dropout(input, p, train)
                 bound["training"] = bound.pop("train")
             inp = bound.pop("input", None)
@@ -188,14 +150,10 @@ class _Recorder(TorchFunctionMode):
         return out
 
 
-def _device_indices() -> list[int]:
-    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-
-
 @contextlib.contextmanager
 def seeded(seed: int = 0) -> Iterator[None]:
     """Run the block with every random generator seeded, restoring the learner's generators afterwards."""
-    with torch.random.fork_rng(devices=_device_indices()):
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []):
         torch.manual_seed(seed)
         yield
 
@@ -203,33 +161,25 @@ def seeded(seed: int = 0) -> Iterator[None]:
 def record_ops(model: nn.Module, x: torch.Tensor, root: str | None = None) -> Recording:
     """Run ``model(x)`` in eval mode, without gradients and seeded, and return what it computed.
 
-    Never raises for the model's sake: when the forward pass fails, :attr:`Recording.error` holds the
-    exception and :attr:`Recording.failed` the op that raised; the events before it are kept. On real
-    tensors the events are linked (see the module docstring); on ``meta`` tensors only shapes are known.
-    ``root`` names the model itself in the labels (default: ``ClassName.forward``). The model's
-    train/eval mode is restored afterwards.
+    A failed forward pass leaves the exception in ``.error``, the op that raised in ``.failed`` and the events
+    before it. ``root`` names the model itself (default ``ClassName.forward``); the model's mode is restored.
     """
     labels = {id(model): root if root is not None else f"{type(model).__name__}.forward"}
     for path, m in model.named_modules(remove_duplicate=False):
         labels.setdefault(id(m), module_label(path, root or ""))
-    link = None if x.device.type == "meta" else x.detach().clone()
-    recorder = _Recorder(labels, link)
-
-    def push(m: nn.Module, *_: Any) -> None:
-        recorder.stack.append(m)
+    recorder = _Recorder(labels, None if x.device.type == "meta" else x.detach().clone())
 
     def pop(m: nn.Module, *_: Any) -> None:
         if recorder.stack and recorder.stack[-1] is m:
             recorder.stack.pop()
 
     was_training = model.training
-    handles = [_module.register_module_forward_pre_hook(push),
+    handles = [_module.register_module_forward_pre_hook(lambda m, *_: recorder.stack.append(m)),
                _module.register_module_forward_hook(pop, always_call=True)]
-    model.eval()
     out, error = None, None
     try:
         with torch.no_grad(), seeded(), recorder:
-            out = model(x)
+            out = model.eval()(x)
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - the caller explains it with what was recorded
@@ -246,14 +196,14 @@ def record_ops(model: nn.Module, x: torch.Tensor, root: str | None = None) -> Re
 
 
 # ------------------------------------------------------------------------ reading the events
-def pair(value: Any, default: Any = None) -> tuple[int, int] | str | None:
+def _pair(value: Any, default: Any = None) -> tuple[int, int] | str | None:
     """A kernel/stride/padding argument as a pair (``2`` → ``(2, 2)``); ``None``/``[]`` → ``default``."""
     if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
         value = default
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, int):
-        return (value, value)
+        return value, value
     a, b = (tuple(value) * 2)[:2] if len(value) == 1 else tuple(value)[:2]
     return int(a), int(b)
 
@@ -261,25 +211,23 @@ def pair(value: Any, default: Any = None) -> tuple[int, int] | str | None:
 def conv_geometry(e: OpEvent) -> dict[str, Any]:
     """A ``conv2d`` event's kernel, stride, padding (``"same"``/``"valid"`` resolved), channels and bias."""
     w = e.arg("weight")
-    kernel = tuple(int(k) for k in w.shape[-2:]) if isinstance(w, torch.Tensor) else None
-    dilation = pair(e.arg("dilation"), 1)
-    padding = pair(e.arg("padding"), 0)
+    real = isinstance(w, torch.Tensor)
+    kernel = tuple(int(k) for k in w.shape[-2:]) if real else None
+    dilation, padding, groups = _pair(e.arg("dilation"), 1), _pair(e.arg("padding"), 0), int(e.arg("groups", 1) or 1)
     if padding == "valid":
         padding = (0, 0)
     elif padding == "same" and kernel and all(d * (k - 1) % 2 == 0 for d, k in zip(dilation, kernel)):
         padding = tuple(d * (k - 1) // 2 for d, k in zip(dilation, kernel))
-    return {"kernel": kernel, "stride": pair(e.arg("stride"), 1), "padding": padding, "dilation": dilation,
-            "groups": int(e.arg("groups", 1) or 1),
-            "in": int(w.shape[1]) * int(e.arg("groups", 1) or 1) if isinstance(w, torch.Tensor) else None,
-            "out": int(w.shape[0]) if isinstance(w, torch.Tensor) else None, "bias": e.arg("bias") is not None}
+    return {"kernel": kernel, "stride": _pair(e.arg("stride"), 1), "padding": padding, "dilation": dilation,
+            "groups": groups, "in": int(w.shape[1]) * groups if real else None,
+            "out": int(w.shape[0]) if real else None, "bias": e.arg("bias") is not None}
 
 
 def pool_geometry(e: OpEvent) -> dict[str, Any]:
     """A pooling event's kernel, stride (``None`` means the kernel size, as in PyTorch), padding …"""
-    kernel = pair(e.arg("kernel_size"))
-    return {"kernel": kernel, "stride": pair(e.arg("stride"), kernel), "padding": pair(e.arg("padding"), 0),
-            "dilation": pair(e.arg("dilation"), 1), "ceil_mode": bool(e.arg("ceil_mode", False)),
-            "stride_given": e.arg("stride") not in (None, [], ())}
+    kernel = _pair(e.arg("kernel_size"))
+    return {"kernel": kernel, "stride": _pair(e.arg("stride"), kernel), "padding": _pair(e.arg("padding"), 0),
+            "dilation": _pair(e.arg("dilation"), 1), "ceil_mode": bool(e.arg("ceil_mode", False))}
 
 
 def dropout_active(e: OpEvent) -> bool:
@@ -291,21 +239,22 @@ def op_signature(e: OpEvent) -> tuple[Any, ...]:
     """What an event computes, for comparing two models op by op (``padding="same"`` equals ``padding=1``)."""
     if e.name == "conv2d":
         g = conv_geometry(e)
-        return ("conv2d", g["in"], g["out"], g["kernel"], g["stride"], g["padding"], g["dilation"], g["groups"],
-                g["bias"])
+        return ("conv2d", *(g[k] for k in ("in", "out", "kernel", "stride", "padding", "dilation", "groups", "bias")))
     if e.name in ("max_pool2d", "avg_pool2d"):
         g = pool_geometry(e)
-        return (e.name, g["kernel"], g["stride"], g["padding"], g["dilation"], g["ceil_mode"])
-    if e.name == "batch_norm":
-        mean = e.arg("running_mean")
-        return ("batch_norm", tuple(mean.shape) if isinstance(mean, torch.Tensor) else None,
-                e.arg("weight") is not None)
-    if e.name == "linear":
-        w = e.arg("weight")
-        return ("linear", tuple(w.shape) if isinstance(w, torch.Tensor) else None, e.arg("bias") is not None)
+        return (e.name, *(g[k] for k in ("kernel", "stride", "padding", "dilation", "ceil_mode")))
+    if e.name in ("batch_norm", "linear"):
+        shaped, flag = ("running_mean", "weight") if e.name == "batch_norm" else ("weight", "bias")
+        t = e.arg(shaped)
+        return e.name, tuple(t.shape) if isinstance(t, torch.Tensor) else None, e.arg(flag) is not None
     if e.name == "dropout":
-        return ("dropout", e.arg("p", 0.5), dropout_active(e))
+        return "dropout", e.arg("p", 0.5), dropout_active(e)
     return (e.name,)
+
+
+def _one(v: Any) -> Any:
+    """``(3, 3)`` → ``3``; anything else as it is."""
+    return v[0] if isinstance(v, tuple) and len(v) == 2 and v[0] == v[1] else v
 
 
 def describe_op(e: OpEvent | None) -> str:
@@ -314,33 +263,28 @@ def describe_op(e: OpEvent | None) -> str:
         return "—"
     if e.name == "conv2d":
         g = conv_geometry(e)
-        k = g["kernel"][0] if g["kernel"] and g["kernel"][0] == g["kernel"][1] else g["kernel"]
-        s = g["stride"][0] if isinstance(g["stride"], tuple) and g["stride"][0] == g["stride"][1] else g["stride"]
-        p = g["padding"][0] if isinstance(g["padding"], tuple) and g["padding"][0] == g["padding"][1] \
-            else g["padding"]
-        extra = "" if g["bias"] else ", bias=False"
-        return f"Conv2d({g['in']}, {g['out']}, kernel_size={k}, stride={s}, padding={p}{extra})"
+        return (f"Conv2d({g['in']}, {g['out']}, kernel_size={_one(g['kernel'])}, stride={_one(g['stride'])}, "
+                f"padding={_one(g['padding'])}{'' if g['bias'] else ', bias=False'})")
     if e.name == "max_pool2d":
         g = pool_geometry(e)
         return f"MaxPool2d(kernel_size={g['kernel'][0]}, stride={g['stride'][0]}, padding={g['padding'][0]})"
     if e.name == "batch_norm":
-        sig = op_signature(e)
-        return f"BatchNorm2d({sig[1][0] if sig[1] else '?'})"
+        shape = op_signature(e)[1]
+        return f"BatchNorm2d({shape[0] if shape else '?'})"
     if e.name == "linear":
         w = e.arg("weight")
         return f"Linear({w.shape[1]}, {w.shape[0]})" if isinstance(w, torch.Tensor) else "Linear"
     return {"relu": "ReLU", "dropout": "Dropout", "avg_pool2d": "AvgPool2d"}.get(e.name, e.name)
 
 
-# ---- from vgg_teach.checks.build (phase-1 merge)
+# ------------------------------------------------------------------------ building a class for a check
 _PATTERN_LENGTH = 1_000_003  # a prime, so no two layers line up with the same stretch of it
 
 
 @lru_cache(maxsize=1)
 def _pattern() -> torch.Tensor:
     """Uniform numbers in [−1, 1) from a fixed seed, twice over (any window of the pattern is one slice)."""
-    gen = torch.Generator().manual_seed(2014)
-    once = torch.rand(_PATTERN_LENGTH, generator=gen).mul_(2).sub_(1)
+    once = torch.rand(_PATTERN_LENGTH, generator=torch.Generator().manual_seed(2014)).mul_(2).sub_(1)
     return torch.cat([once, once])
 
 
@@ -355,35 +299,16 @@ def built_on_meta(candidate: Any, num_classes: int) -> nn.Module:
         return candidate(num_classes=num_classes)
 
 
-def dry_run(model: nn.Module, channels: int = 3, size: int = 224) -> Any:
-    """One forward pass on a ``meta`` batch of two: shapes only (lazy modules learn theirs)."""
+def dry_run(model: nn.Module) -> Any:
+    """One forward pass on a ``meta`` batch of two 224×224 images: shapes only (lazy modules learn theirs)."""
     with torch.no_grad():
-        return model.eval()(torch.empty(2, channels, size, size, device="meta"))
-
-
-def _tile(t: torch.Tensor, scale: float, offset: int) -> int:
-    """Fill ``t`` with ``scale`` × the pattern from ``offset`` on, in two big ops; returns the next offset.
-
-    Few large ops, not many small ones: on a busy machine every op's thread start costs time.
-    """
-    window = _pattern()[offset:offset + _PATTERN_LENGTH]
-    n = t.numel()
-    rows, tail = divmod(n, _PATTERN_LENGTH)
-    flat = torch.empty(n, dtype=torch.float32) if t.dtype != torch.float32 or not t.is_contiguous() else t.view(-1)
-    if rows:
-        torch.mul(window.expand(rows, _PATTERN_LENGTH), scale, out=flat[:rows * _PATTERN_LENGTH].view(rows, -1))
-    if tail:
-        torch.mul(window[:tail], scale, out=flat[rows * _PATTERN_LENGTH:])
-    if flat.data_ptr() != t.data_ptr():
-        t.copy_(flat.view(t.shape))
-    return (offset + n) % _PATTERN_LENGTH
+        return model.eval()(torch.empty(2, 3, 224, 224, device="meta"))
 
 
 def fill_deterministic(model: nn.Module) -> nn.Module:
-    """Give every parameter fixed, well-scaled values (He-uniform from the fixed pattern); batch norm starts fresh.
+    """Fill every parameter from the fixed pattern, He-uniform (``√(6 / fan_in)``; biases 0.05); fresh batch norm.
 
-    Weights get ``√(6 / fan_in)`` × the pattern (activations keep their size through 16 layers), other
-    parameters (biases) 0.05 × the pattern; batch norm gets weight 1, bias 0, running mean 0, variance 1.
+    Few large ops, not many small ones: on a busy machine every op's thread start costs time.
     """
     offset = 0
     with torch.no_grad():
@@ -392,16 +317,21 @@ def fill_deterministic(model: nn.Module) -> nn.Module:
                 m.reset_parameters()
                 continue
             for t in m.parameters(recurse=False):
-                if t.is_floating_point():
-                    scale = math.sqrt(6.0 / max(1, t[0].numel())) if t.dim() > 1 else 0.05
-                    offset = _tile(t, scale, offset)
+                if not t.is_floating_point():
+                    continue
+                scale = math.sqrt(6.0 / max(1, t[0].numel())) if t.dim() > 1 else 0.05
+                window, n = _pattern()[offset:offset + _PATTERN_LENGTH], t.numel()
+                rows, tail = divmod(n, _PATTERN_LENGTH)
+                direct = t.dtype == torch.float32 and t.is_contiguous()
+                flat = t.view(-1) if direct else torch.empty(n, dtype=torch.float32)
+                if rows:
+                    torch.mul(window.expand(rows, -1), scale, out=flat[:rows * _PATTERN_LENGTH].view(rows, -1))
+                if tail:
+                    torch.mul(window[:tail], scale, out=flat[rows * _PATTERN_LENGTH:])
+                if not direct:
+                    t.copy_(flat.view(t.shape))
+                offset = (offset + n) % _PATTERN_LENGTH
     return model
-
-
-def _own_buffers(model: nn.Module) -> bool:
-    """Buffers other than batch norm's: their values come from the learner's code, which ran on ``meta``."""
-    return any(True for m in model.modules() if not isinstance(m, nn.modules.batchnorm._BatchNorm)
-               for _ in m.buffers(recurse=False))
 
 
 def _real(candidate: Any, num_classes: int) -> nn.Module:
@@ -410,33 +340,30 @@ def _real(candidate: Any, num_classes: int) -> nn.Module:
 
 
 def build_for_check(candidate: Any, num_classes: int, real: bool = False) -> nn.Module:
-    """The learner's class as a real model on the CPU with deterministic weights (see the module docstring).
+    """The learner's class as a real CPU model with deterministic weights, built on ``meta`` first when it can be.
 
-    ``real=True`` skips the ``meta`` route: the learner's ``__init__`` runs for real, seeded. Raises what
-    the learner's ``__init__`` raises when it cannot be built for real either; a stub's
-    ``NotImplementedError`` is raised at once.
+    ``real=True``, an ``__init__`` that needs real tensors, or buffers of the learner's own (their values come
+    from code that ran on ``meta``): built for real, seeded. A stub's ``NotImplementedError`` is raised at once.
     """
     if real:
         return _real(candidate, num_classes)
     try:
         model = built_on_meta(candidate, num_classes)
-    except NotImplementedError as exc:
+    except Exception as exc:  # noqa: BLE001 - maybe only "meta" is the problem: build it for real (raises if not)
         if is_stub(exc):
             raise
-        return _real(candidate, num_classes)
-    except Exception:  # noqa: BLE001 - maybe only "meta" is the problem: build it for real (raises if not)
         return _real(candidate, num_classes)
     if not isinstance(model, nn.Module):
         return _real(candidate, num_classes)
     if has_uninitialized(model):
         try:
             dry_run(model)
-        except NotImplementedError as exc:
+        except Exception as exc:  # noqa: BLE001 - the real forward pass fails the same way, and is explained
             if is_stub(exc):
                 raise
-        except Exception:  # noqa: BLE001 - the real forward pass fails the same way, and is explained
-            pass
-    if has_uninitialized(model) or _own_buffers(model):
+    own_buffers = any(True for m in model.modules() if not isinstance(m, nn.modules.batchnorm._BatchNorm)
+                      for _ in m.buffers(recurse=False))
+    if has_uninitialized(model) or own_buffers:
         return _real(candidate, num_classes)
     try:
         model.to_empty(device="cpu")

@@ -1,25 +1,11 @@
-"""The checks of lesson 05's two exercises: one training step, and the evaluation. Both never raise.
+"""Lesson 05's checks: one training step, the evaluation, and the confusion matrix.
 
-- :func:`check_train_step` runs the learner's ``train_step(model, images, labels, optimizer, loss_fn)`` on a tiny
-  model (conv, batch norm, dropout, linear) from the same start and with the same dropout masks as the engine's
-  own step (:func:`vgg_teach.training.step.train_step`), and compares every weight and batch-norm statistic after
-  one step and after two (a forgotten ``zero_grad`` shows only at the second). It records what the step did, in
-  order — forward (train mode? gradients?), loss (arguments swapped? logits detached?), ``zero_grad`` (the
-  optimizer's or the model's), backward (from the loss or the logits?), ``step`` — so a mistake gets its name.
-- :func:`check_evaluate` runs ``evaluate(model, loader)`` on a tiny model left in train mode (as training leaves it)
-  and batches of 5, 5, 5 and 3 images, so that the usual slips give numbers of their own (per-batch accuracies
-  averaged, the count over the number of batches, a percentage, the count). A forward hook sees whether each
-  forward pass ran in eval mode without gradients. Restoring train mode is the engine's job (``train_one_epoch``
-  calls ``model.train()`` every epoch): either way passes.
-
-The check of the confusion matrix used by the analysis of the trained models.
-
-:func:`check_confusion_matrix` calls the learner's ``confusion_matrix(preds, labels, num_classes)``
-on a small example worked out by hand, on classes that never occur, on no images at all and on
-random predictions, and compares with :func:`vgg_teach.training.metrics.confusion_matrix` (the one
-implementation the lesson's plots use). It tells apart the usual slips: rows and columns swapped,
-a matrix sized by the largest label seen instead of ``num_classes``, floating-point counts, a
-changed input. Never raises.
+:func:`check_train_step` runs the learner's step on a tiny model from the same start and with the same dropout
+masks as the engine's own step, compares every weight and statistic after one step and after two (a forgotten
+``zero_grad`` shows only at the second), and names the mistake from what the step did, in order (forward,
+loss, ``zero_grad``, backward, ``step``). :func:`check_evaluate` uses batches of 5, 5, 5 and 3 images, so that
+each usual slip gives a number of its own. :func:`check_confusion_matrix` compares with the reference on a
+worked example, absent classes, no images and random predictions.
 """
 
 from __future__ import annotations
@@ -37,10 +23,6 @@ from ..answers import evaluate as reference_evaluate
 from ..answers import train_step as reference_step
 from . import CheckResult, describe_exception, is_stub, never_raises
 
-# ---- from vgg_teach.checks.train_step (phase-1 merge)
-_SGD = {"lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4}
-
-
 _EVAL_BATCHES, _EVAL_RIGHT = (5, 5, 5, 3), (5, 0, 2, 3)  # 10 of 18 right: 0.5556, per-batch mean 0.6
 
 
@@ -55,35 +37,20 @@ class _Trace(list):
     def add(self, event: str, **details: Any) -> None:
         self[-1].append((event, details))
 
-    def watch(self, model: nn.Module) -> None:
-        def forward(module: nn.Module, inputs: Any, output: Any) -> None:
-            self.add("forward", train=module.training, grad=torch.is_grad_enabled())
-            if isinstance(output, torch.Tensor) and output.requires_grad:
-                output.register_hook(lambda g: self.add("backward_logits"))
 
-        model.register_forward_hook(forward)
-        plain = model.zero_grad
-
-        def zero_grad(set_to_none: bool = True) -> None:
-            self.add("zero_grad")
-            plain(set_to_none=set_to_none)
-
-        model.zero_grad = zero_grad  # the model's zero_grad clears the same gradients
-
-
-class _SGD_(torch.optim.SGD):
+class _SGD(torch.optim.SGD):
     """SGD that notes its ``zero_grad`` and ``step`` in a trace."""
 
     def __init__(self, params: Any, trace: _Trace) -> None:
-        super().__init__(params, **_SGD)
-        self._trace = trace
+        super().__init__(params, lr=0.1, momentum=0.9, weight_decay=5e-4)
+        self.trace = trace
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        self._trace.add("zero_grad")
+        self.trace.add("zero_grad")
         super().zero_grad(set_to_none=set_to_none)
 
     def step(self, closure: Any = None) -> Any:
-        self._trace.add("step")
+        self.trace.add("step")
         return super().step(closure)
 
 
@@ -98,25 +65,32 @@ class _Loss(nn.Module):
         tensors = isinstance(logits, torch.Tensor) and isinstance(labels, torch.Tensor)
         swapped = tensors and not logits.is_floating_point() and labels.is_floating_point()
         self.trace.add("loss", swapped=swapped, detached=tensors and not swapped and not logits.requires_grad)
-        loss = F.cross_entropy(logits, labels)
+        self.last = loss = F.cross_entropy(logits, labels)
         if loss.requires_grad:
             loss.register_hook(lambda g: self.trace.add("backward_loss"))
-        self.last = loss
         return loss
 
 
-def _batches() -> list[tuple[torch.Tensor, torch.Tensor]]:
-    gen = torch.Generator().manual_seed(11)
-    return [(torch.randn(6, 3, 8, 8, generator=gen), torch.tensor([0, 1, 2, 3, 4, 0]).roll(i)) for i in range(2)]
-
-
-def _run(step: Callable, trace: _Trace, batches: list) -> tuple[list[dict], list[Any], list[Any]]:
+def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any]]:
     """Two calls of ``step`` from the same start: the state after each call, what each returned, the loss it made."""
+    gen = torch.Generator().manual_seed(11)
+    batches = [(torch.randn(6, 3, 8, 8, generator=gen), torch.tensor([0, 1, 2, 3, 4, 0]).roll(i)) for i in range(2)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = _tiny_model().train()
-        trace.watch(model)
-        loss_fn, optimizer = _Loss(trace), _SGD_(model.parameters(), trace)
+
+        def forward(module: nn.Module, inputs: Any, output: Any) -> None:
+            trace.add("forward", train=module.training, grad=torch.is_grad_enabled())
+            if isinstance(output, torch.Tensor) and output.requires_grad:
+                output.register_hook(lambda g: trace.add("backward_logits"))
+
+        def zero_grad(set_to_none: bool = True) -> None:  # the model's zero_grad clears the same gradients
+            trace.add("zero_grad")
+            nn.Module.zero_grad(model, set_to_none=set_to_none)
+
+        model.register_forward_hook(forward)
+        model.zero_grad = zero_grad
+        loss_fn, optimizer = _Loss(trace), _SGD(model.parameters(), trace)
         states, returned, computed = [], [], []
         for i, (images, labels) in enumerate(batches):
             torch.manual_seed(100 + i)  # the same dropout masks for the learner's step and the engine's
@@ -128,28 +102,15 @@ def _run(step: Callable, trace: _Trace, batches: list) -> tuple[list[dict], list
     return states, returned, computed
 
 
-def _largest_difference(got: dict, want: dict) -> tuple[str, float]:
-    """The weight (or statistic) that differs most, and by how much; floating-point ones come first."""
-    diffs = {k: float((got[k].double() - want[k].double()).abs().max()) for k in want}
-    floats = [k for k in want if want[k].is_floating_point() and diffs[k] > 1e-5]
-    name = max(floats or diffs, key=diffs.get)
-    return name, diffs[name]
-
-
-def _first(events: list, name: str) -> int:
-    return next((i for i, (e, _) in enumerate(events) if e == name), -1)
-
-
 def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str] | None:
     """The mistake one call's trace shows, as (what ko, what en, hint ko, hint en), or ``None``.
 
     ``complete=False``: the call stopped with an error, so only what happened before it can be judged.
     """
     names = [e for e, _ in events]
-    forward = next((d for e, d in events if e == "forward"), None)
-    loss = next((d for e, d in events if e == "loss"), None)
-    after = next((d for e, d in events if e == "after"), None)
+    forward, loss, after = (next((d for e, d in events if e == name), None) for name in ("forward", "loss", "after"))
     backward = min((i for i, e in enumerate(names) if e.startswith("backward")), default=-1)
+    step = names.index("step") if "step" in names else -1
     if forward is not None and not forward["grad"]:
         return ("순전파를 torch.no_grad() 안에서 했습니다: 기울기를 구할 계산 그래프가 없습니다.",
                 "The forward pass ran inside torch.no_grad(): there is no graph to compute gradients from.",
@@ -165,8 +126,8 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
                 "The engine sets the mode: train_one_epoch calls model.train() every epoch. Remove model.eval() from "
                 "the step.")
     if loss is not None and loss["swapped"]:
-        return ("loss_fn(labels, logits)처럼 인자의 순서가 바뀌었습니다.", "The arguments are swapped, as in "
-                "loss_fn(labels, logits).",
+        return ("loss_fn(labels, logits)처럼 인자의 순서가 바뀌었습니다.",
+                "The arguments are swapped, as in loss_fn(labels, logits).",
                 "PyTorch의 손실 함수는 예측이 먼저, 정답이 나중입니다: loss_fn(logits, labels).",
                 "PyTorch losses take the prediction first, the target second: loss_fn(logits, labels).")
     if loss is not None and loss["detached"]:
@@ -175,7 +136,7 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
                 "model(images)의 출력을 그대로 loss_fn에 넣으세요.", "Pass model(images)'s output to loss_fn as it is.")
     if not complete:
         return None
-    if "step" not in names:
+    if step < 0:
         return ("optimizer.step()을 부르지 않았습니다: 가중치가 바뀌지 않습니다.",
                 "optimizer.step() is never called: the weights do not change.",
                 "넘겨받은 optimizer로 optimizer.step()을 부르세요(새 옵티마이저를 만들지 말고).",
@@ -188,34 +149,32 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
                 "Backward ran from something other than the loss (the logits?).",
                 "loss = loss_fn(logits, labels)의 loss에서 loss.backward()를 부르세요.",
                 "Call loss.backward() on the loss = loss_fn(logits, labels).")
-    if _first(events, "step") < backward:
+    if step < backward:
         return ("optimizer.step()을 loss.backward()보다 먼저 불렀습니다: 이번 배치의 기울기가 생기기 전에 갱신합니다.",
                 "optimizer.step() comes before loss.backward(): it updates before this batch's gradients exist.",
                 "순서: 순전파 → 손실 → zero_grad → backward → step.",
                 "The order: forward → loss → zero_grad → backward → step.")
-    if any(e == "zero_grad" and backward < i < _first(events, "step") for i, (e, _) in enumerate(events)):
+    if "zero_grad" in names[backward + 1:step]:
         return ("backward와 step 사이에서 zero_grad를 불러, 방금 구한 기울기를 갱신 전에 지웠습니다.",
                 "zero_grad between backward and step wipes the new gradients before the update.",
                 "zero_grad는 backward보다 먼저(또는 step 뒤에) 부르세요.",
                 "Call zero_grad before backward (or after step).")
     if names.count("step") > 1:
-        return ("optimizer.step()을 한 스텝에 두 번 불렀습니다.", "optimizer.step() is called twice in one step.",
-                "", "")
+        return "optimizer.step()을 한 스텝에 두 번 불렀습니다.", "optimizer.step() is called twice in one step.", "", ""
     return None
 
 
-def _explain_error(exc: BaseException) -> tuple[str, str]:
-    text = str(exc)
+def _explain_error(text: str) -> tuple[str, str]:
+    """A (ko, en) hint for the autograd errors a training step runs into."""
     if "implicitly created only for scalar outputs" in text:
         return ("스칼라(scalar)가 아닌 텐서(로짓?)에서 backward()를 불렀습니다. 손실은 배치 전체에 숫자 하나입니다: "
                 "loss = loss_fn(logits, labels); loss.backward().",
                 "backward() on a tensor that is not a scalar (the logits?). The loss is one number for the batch: "
                 "loss = loss_fn(logits, labels); loss.backward().")
     if "has no attribute 'backward'" in text:
-        return ("loss.item()처럼 파이썬 숫자가 된 손실에서는 역전파할 수 없습니다. "
-                "텐서인 손실에서 backward()를 부르세요.",
-                "A loss turned into a Python number (loss.item()) cannot backpropagate: call backward() on the "
-                "tensor.")
+        return ("loss.item()처럼 파이썬 숫자가 된 손실에서는 역전파할 수 없습니다. 텐서인 손실에서 backward()를 "
+                "부르세요.",
+                "A loss turned into a Python number (loss.item()) cannot backpropagate: call backward() on the tensor.")
     if "backward through the graph a second time" in text:
         return ("loss.backward()를 두 번 불렀습니다: 한 스텝에 한 번입니다.",
                 "loss.backward() is called twice: once per step.")
@@ -230,11 +189,10 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
     """Does ``train_step`` leave the same weights as the engine's step, after one step and after two?"""
     if result.not_a_function(train_step):
         return result
-    batches = _batches()
-    want = _run(reference_step, _Trace(), batches)[0]
+    want = _run(reference_step, _Trace())[0]
     trace = _Trace()
     try:
-        got, returned, computed = _run(train_step, trace, batches)
+        got, returned, computed = _run(train_step, trace)
     except Exception as exc:  # noqa: BLE001
         if is_stub(exc):
             raise
@@ -243,7 +201,7 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
         if named is not None:
             result.fail(f"{named[0]} ({said_ko})", f"{named[1]} ({said_en})", *named[2:])
         else:
-            result.fail(said_ko, said_en, *_explain_error(exc))
+            result.fail(said_ko, said_en, *_explain_error(str(exc)))
         return result
     value = returned[0]
     if not isinstance(value, torch.Tensor):
@@ -270,9 +228,11 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
         return result
     result.ok(f"손실 텐서(숫자 하나, {got_loss:.4f})를 돌려줍니다.", f"Returns the loss tensor ({got_loss:.4f}).")
     for i in range(2):
-        name, diff = _largest_difference(got[i], want[i])
-        if diff <= 1e-5:
+        diffs = {k: float((got[i][k].double() - w.double()).abs().max()) for k, w in want[i].items()}
+        if max(diffs.values()) <= 1e-5:
             continue
+        floats = [k for k, w in want[i].items() if w.is_floating_point() and diffs[k] > 1e-5]
+        name = max(floats or diffs, key=diffs.get)  # the weight (or statistic) that differs most, floats first
         named = _read_trace(trace[i])
         if named is None and i == 1 and not any(e == "zero_grad" for call in trace for e, _ in call):
             named = ("zero_grad를 부르지 않았습니다: 두 번째 스텝이 첫 배치와 둘째 배치의 기울기를 더한 값으로 "
@@ -282,9 +242,9 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
                      "backward 전에 optimizer.zero_grad()를 부르세요.", "Call optimizer.zero_grad() before backward.")
         ko, en, *hint = named or ("", "", "", "")
         result.fail(f"{('첫', '두')[i]} 번째 스텝 뒤의 가중치가 엔진의 스텝과 다릅니다 "
-                    f"(가장 큰 차이: {name}에서 {diff:.3g}). {ko}",
-                    f"After step {i + 1} the weights differ from the engine's step (largest difference {diff:.3g} in "
-                    f"{name}). {en}", *hint)
+                    f"(가장 큰 차이: {name}에서 {diffs[name]:.3g}). {ko}",
+                    f"After step {i + 1} the weights differ from the engine's step (largest difference "
+                    f"{diffs[name]:.3g} in {name}). {en}", *hint)
         return result
     result.ok("같은 시작점에서 한 스텝, 두 스텝 뒤의 가중치와 배치 정규화 통계가 엔진의 스텝과 같습니다.",
               "From the same start, the weights and batch-norm statistics after one step and after two are those of "
@@ -292,8 +252,19 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
     return result
 
 
-def _eval_setup() -> tuple[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
-    """A tiny model in train mode (with trained-looking batch-norm statistics) and batches of 5, 5, 5 and 3."""
+class _Loader(list):
+    """Batches, and ``len()`` as a DataLoader or the engine's DeviceLoader gives it: the number of batches."""
+
+
+@never_raises("check_evaluate")
+def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckResult:
+    """Does ``evaluate(model, loader)`` return the fraction of right images, in eval mode and without gradients?
+
+    The tiny model comes in train mode, as training leaves it; restoring train mode afterwards is the engine's
+    job (``train_one_epoch`` calls ``model.train()`` every epoch), so either way passes.
+    """
+    if result.not_a_function(evaluate):
+        return result
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(1)
         model = _tiny_model()
@@ -301,34 +272,12 @@ def _eval_setup() -> tuple[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]]:
         with torch.no_grad():
             model.train()(images)  # running statistics that differ from any one batch's
             preds = model.eval()(images).argmax(1)
-    batches, start = [], 0
+    batches, start = _Loader(), 0
     for size, right in zip(_EVAL_BATCHES, _EVAL_RIGHT):
         p = preds[start:start + size]
-        labels = torch.where(torch.arange(size) < right, p, (p + 1) % 5)
-        batches.append((images[start:start + size], labels))
+        batches.append((images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 5)))
         start += size
-    return model.train(), batches
-
-
-class _Loader:
-    """Batches, and ``len()`` as a DataLoader or the engine's DeviceLoader gives it: the number of batches."""
-
-    def __init__(self, batches: list) -> None:
-        self.batches = batches
-
-    def __iter__(self):
-        return iter(self.batches)
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-
-@never_raises("check_evaluate")
-def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckResult:
-    """Does ``evaluate(model, loader)`` return the fraction of right images, in eval mode and without gradients?"""
-    if result.not_a_function(evaluate):
-        return result
-    model, batches = _eval_setup()
+    model.train()
     truth = reference_evaluate(copy.deepcopy(model), _Loader(batches))
     weights = copy.deepcopy(model.state_dict())
     seen: list[tuple[bool, bool]] = []
@@ -342,8 +291,9 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
         hint = (("loader에는 .dataset이 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 세세요.",
                  "A loader need not have .dataset: count the images as you go, adding labels.size(0) per batch.")
                 if "dataset" in text else
-                ("예측은 클래스 축을 따라: model(images).argmax(dim=1).", "Predict along the class axis: "
-                 "model(images).argmax(dim=1).") if "must match the size" in text else ("", ""))
+                ("예측은 클래스 축을 따라: model(images).argmax(dim=1).",
+                 "Predict along the class axis: model(images).argmax(dim=1).") if "must match the size" in text
+                else ("", ""))
         result.fail(*describe_exception(exc), *hint)
         return result
     if not seen:
@@ -369,34 +319,35 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     number = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
     if isinstance(number, bool) or not isinstance(number, (int, float)):
         result.fail(f"정확도(숫자 하나)가 아니라 {type(value).__name__}을(를) 돌려줍니다.",
-                    f"Returns a {type(value).__name__}, not the accuracy (one number).", "return correct / total",
-                    "return correct / total")
+                    f"Returns a {type(value).__name__}, not the accuracy (one number).",
+                    *["return correct / total"] * 2)
         return result
-    right, images = sum(_EVAL_RIGHT), sum(_EVAL_BATCHES)
-    mistakes = [(sum(r / n for r, n in zip(_EVAL_RIGHT, _EVAL_BATCHES)) / len(_EVAL_BATCHES),
-                 "배치마다 정확도를 구해 평균했습니다: 마지막 배치(3장)가 5장짜리 배치와 같은 무게를 받습니다.",
-                 "You averaged the per-batch accuracies: the last batch (3 images) weighs as much as one of 5."),
-                (right / len(_EVAL_BATCHES), "맞힌 수를 배치 수로 나눴습니다.",
-                 "You divided the count by the number of batches."),
-                (100 * truth, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
-                 "That is a percentage: return a fraction between 0 and 1."),
-                (right, "맞힌 개수 그대로입니다: 전체 이미지 수로 나누세요.",
-                 "That is the count itself: divide it by the number of images."),
-                (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy.")]
+    right, n_images = sum(_EVAL_RIGHT), sum(_EVAL_BATCHES)
     if not math.isclose(number, truth, rel_tol=1e-6):
-        found = next((i for i, (want, _, _) in enumerate(mistakes) if math.isclose(number, want, rel_tol=1e-6)), None)
-        ko, en = ("", "") if found is None else mistakes[found][1:]
-        counting = found is None or found < 2  # a slip in counting the images: the hint says how to count them
-        result.fail(f"{number:.4g}을(를) 돌려줍니다. 이미지 {images}장 가운데 {right}장을 맞혔으니 "
+        slips = [(sum(r / n for r, n in zip(_EVAL_RIGHT, _EVAL_BATCHES)) / len(_EVAL_BATCHES),
+                  "배치마다 정확도를 구해 평균했습니다: 마지막 배치(3장)가 5장짜리 배치와 같은 무게를 받습니다.",
+                  "You averaged the per-batch accuracies: the last batch (3 images) weighs as much as one of 5."),
+                 (right / len(_EVAL_BATCHES), "맞힌 수를 배치 수로 나눴습니다.",
+                  "You divided the count by the number of batches."),
+                 (100 * truth, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
+                  "That is a percentage: return a fraction between 0 and 1."),
+                 (right, "맞힌 개수 그대로입니다: 전체 이미지 수로 나누세요.",
+                  "That is the count itself: divide it by the number of images."),
+                 (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy.")]
+        found = next((i for i, (v, _, _) in enumerate(slips) if math.isclose(number, v, rel_tol=1e-6)), None)
+        ko, en = ("", "") if found is None else slips[found][1:]
+        # a slip in counting the images (or no known slip): the hint says how to count them
+        hint = ("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
+                "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else ("",
+                "")
+        result.fail(f"{number:.4g}을(를) 돌려줍니다. 이미지 {n_images}장 가운데 {right}장을 맞혔으니 "
                     f"정답은 {truth:.4f}입니다. {ko}",
-                    f"Returns {number:.4g}, but {right} of the {images} images are right, so it should be "
-                    f"{truth:.4f}. {en}", *(("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
-                                             "Count the images by adding labels.size(0) for every batch.")
-                                            if counting else ("", "")))
+                    f"Returns {number:.4g}, but {right} of the {n_images} images are right, so it should be "
+                    f"{truth:.4f}. {en}", *hint)
         return result
-    result.ok(f"배치 {len(batches)}개(5, 5, 5, 3장)에서 {truth:.4f} = {right}/{images}: "
+    result.ok(f"배치 {len(batches)}개(5, 5, 5, 3장)에서 {truth:.4f} = {right}/{n_images}: "
               "평가 모드, 기울기 없이 맞게 셉니다.",
-              f"{truth:.4f} = {right}/{images} over {len(batches)} batches of 5, 5, 5 and 3: right, in eval mode, "
+              f"{truth:.4f} = {right}/{n_images} over {len(batches)} batches of 5, 5, 5 and 3: right, in eval mode, "
               "without gradients.")
     if model.training:
         result.note("모델을 다시 학습 모드로 돌려놓았습니다: 괜찮습니다. 엔진도 에포크마다 model.train()을 부릅니다.",
@@ -408,48 +359,30 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     return result
 
 
-# ---- from vgg_teach.checks.training (phase-1 merge)
-def _as_tensor(value: Any) -> torch.Tensor | None:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    try:
-        import numpy as np
-        if isinstance(value, np.ndarray):
-            return torch.from_numpy(value)
-    except ImportError:  # pragma: no cover
-        pass
-    return None
-
-
-def _cases() -> list[tuple[str, str, torch.Tensor, torch.Tensor, int]]:
-    gen = torch.Generator().manual_seed(5)
-    labels = torch.randint(0, 10, (2000,), generator=gen)
-    right = torch.rand(2000, generator=gen) < 0.7
-    preds = torch.where(right, labels, torch.randint(0, 10, (2000,), generator=gen))
-    return [
-        ("손으로 푼 작은 예 (클래스 3개, 이미지 6장)", "a small example worked out by hand (3 classes, 6 images)",
-         torch.tensor([0, 1, 1, 2, 0, 2]), torch.tensor([0, 0, 1, 2, 2, 2]), 3),
-        ("레이블에 없는 클래스로 예측한 예 (num_classes=5, 레이블은 0–2, 예측 하나는 4)",
-         "a prediction of a class no label has (num_classes=5, labels 0–2, one prediction is 4)",
-         torch.tensor([0, 2, 1, 4]), torch.tensor([0, 1, 1, 2]), 5),
-        ("나오지 않는 클래스가 있는 예 (num_classes=5, 레이블은 0–2뿐)",
-         "classes that never occur (num_classes=5, labels only 0–2)",
-         torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 2]), 5),
-        ("무작위 예측 2,000개 (클래스 10개)", "2,000 random predictions (10 classes)", preds, labels, 10),
-        ("이미지가 한 장도 없는 경우", "no images at all",
-         torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64), 10),
-    ]
-
-
 @never_raises("check_confusion_matrix")
 def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., Any]) -> CheckResult:
-    """Is ``confusion_matrix(preds, labels, num_classes)`` a ``num_classes × num_classes`` int64 count matrix
-
-    with row = true class and column = predicted class, for every case of :func:`_cases`?
-    """
+    """Is ``confusion_matrix(preds, labels, num_classes)`` an int64 count matrix, row = true, column = predicted?"""
     if result.not_a_function(confusion_matrix):
         return result
-    for ko, en, preds, labels, c in _cases():
+    import numpy as np  # optional: a learner may return a NumPy array
+
+    gen = torch.Generator().manual_seed(5)
+    random_labels = torch.randint(0, 10, (2000,), generator=gen)
+    right = torch.rand(2000, generator=gen) < 0.7
+    random_preds = torch.where(right, random_labels, torch.randint(0, 10, (2000,), generator=gen))
+    none = torch.empty(0, dtype=torch.int64)
+    for ko, en, preds, labels, c in [
+            ("손으로 푼 작은 예 (클래스 3개, 이미지 6장)", "a small example worked out by hand (3 classes, 6 images)",
+             torch.tensor([0, 1, 1, 2, 0, 2]), torch.tensor([0, 0, 1, 2, 2, 2]), 3),
+            ("레이블에 없는 클래스로 예측한 예 (num_classes=5, 레이블은 0–2, 예측 하나는 4)",
+             "a prediction of a class no label has (num_classes=5, labels 0–2, one prediction is 4)",
+             torch.tensor([0, 2, 1, 4]), torch.tensor([0, 1, 1, 2]), 5),
+            ("나오지 않는 클래스가 있는 예 (num_classes=5, 레이블은 0–2뿐)",
+             "classes that never occur (num_classes=5, labels only 0–2)",
+             torch.tensor([0, 2, 1, 1]), torch.tensor([0, 1, 1, 2]), 5),
+            ("무작위 예측 2,000개 (클래스 10개)",
+             "2,000 random predictions (10 classes)", random_preds, random_labels, 10),
+            ("이미지가 한 장도 없는 경우", "no images at all", none, none.clone(), 10)]:
         want = reference_confusion_matrix(preds, labels, c)
         p_in, l_in = preds.clone(), labels.clone()
         try:
@@ -457,22 +390,22 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
         except Exception as exc:  # noqa: BLE001
             if is_stub(exc):
                 raise
-            e_ko, e_en = describe_exception(exc)
             hint = ("", "")
             if preds.numel() and c > int(labels.max()) + 1:
-                hint = (f"행렬의 크기는 num_classes({c})로 정하세요. labels.max()+1로 정하면 여기서는 "
-                        f"{int(labels.max()) + 1}이라, 나오지 않는 클래스와 예측 {int(preds.max())} 같은 값이 들어갈 "
-                        "자리가 없습니다.",
-                        f"Size the matrix with num_classes ({c}). Sized by labels.max()+1 it is "
-                        f"{int(labels.max()) + 1} here, leaving no room for classes that never occur nor for a "
-                        f"prediction like {int(preds.max())}.")
+                n = int(labels.max()) + 1
+                hint = (f"행렬의 크기는 num_classes({c})로 정하세요. labels.max()+1로 정하면 여기서는 {n}이라, 나오지 "
+                        f"않는 클래스와 예측 {int(preds.max())} 같은 값이 들어갈 자리가 없습니다.",
+                        f"Size the matrix with num_classes ({c}). Sized by labels.max()+1 it is {n} here, leaving no "
+                        f"room for classes that never occur nor for a prediction like {int(preds.max())}.")
             if preds.numel() == 0:
-                hint = ("이미지가 없으면 모두 0인 행렬을 돌려주면 됩니다. "
-                        "labels.max() 같은 값은 빈 텐서에서 오류가 납니다.",
+                hint = ("이미지가 없으면 모두 0인 행렬을 돌려주면 됩니다. labels.max() 같은 값은 빈 텐서에서 오류가 "
+                        "납니다.",
                         "With no images, return a matrix of zeros; labels.max() fails on an empty tensor.")
+            e_ko, e_en = describe_exception(exc)
             result.fail(f"{ko}: {e_ko}", f"{en}: {e_en}", *hint)
             return result
-        got = _as_tensor(value)
+        got = value.detach().cpu() if isinstance(value, torch.Tensor) else \
+            torch.from_numpy(value) if isinstance(value, np.ndarray) else None
         if got is None:
             result.fail(f"{ko}: 텐서가 아니라 {type(value).__name__}을(를) 돌려줍니다.",
                         f"{en}: returns a {type(value).__name__}, not a tensor.",
@@ -486,53 +419,50 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                         "Do not modify the input tensors in place (e.g. labels *= …).")
             return result
         if tuple(got.shape) != (c, c):
-            hint = ("행렬의 크기는 labels.max()+1이 아니라 num_classes로 정하세요: "
-                    "나오지 않는 클래스도 행과 열이 있어야 합니다.",
-                    "Size the matrix with num_classes, not labels.max()+1: classes that never occur get a row and a "
-                    "column too.")
             result.fail(f"{ko}: 모양이 {tuple(got.shape)}입니다 (({c}, {c})이어야 함).",
-                        f"{en}: shape {tuple(got.shape)}, expected ({c}, {c}).", *hint)
+                        f"{en}: shape {tuple(got.shape)}, expected ({c}, {c}).",
+                        "행렬의 크기는 labels.max()+1이 아니라 num_classes로 정하세요: "
+                        "나오지 않는 클래스도 행과 열이 있어야 합니다.",
+                        "Size the matrix with num_classes, not labels.max()+1: classes that never occur get a row and "
+                        "a column too.")
             return result
         if got.dtype.is_floating_point or got.dtype == torch.bool:
-            same = torch.equal(got.round().long(), want) if not got.dtype == torch.bool else False
-            result.fail(f"{ko}: 자료형이 {got.dtype}입니다{' (값은 맞음)' if same else ''}. "
-                        "개수는 정수 int64(torch.long)여야 합니다.",
+            same = " (값은 맞음)" if got.dtype != torch.bool and torch.equal(got.round().long(), want) else ""
+            result.fail(f"{ko}: 자료형이 {got.dtype}입니다{same}. 개수는 정수 int64(torch.long)여야 합니다.",
                         f"{en}: dtype {got.dtype}{' (the values are right)' if same else ''}; counts must be int64 "
                         "(torch.long).",
                         "torch.zeros(C, C, dtype=torch.long)으로 시작하세요.",
                         "Start from torch.zeros(C, C, dtype=torch.long).")
             return result
         got = got.long()
+        if torch.equal(got.T, want) and not torch.equal(got, want):
+            result.fail(f"{ko}: 행과 열이 뒤바뀌었습니다.", f"{en}: rows and columns are swapped.",
+                        "행(첫 번째 인덱스)은 정답 클래스, 열(두 번째 인덱스)은 예측 클래스입니다: "
+                        "cm[label, pred] += 1",
+                        "The row (first index) is the true class, the column (second) the predicted one: "
+                        "cm[label, pred] += 1")
+            return result
+        if not torch.equal(got, want) and int(want.max()) > 1 and torch.equal(got, (want > 0).long()):
+            result.fail(f"{ko}: 같은 칸에 여러 번 들어가야 할 이미지가 한 번만 세어졌습니다 (칸마다 최대 1).",
+                        f"{en}: images that fall into the same cell are counted once (every cell is at most 1).",
+                        "cm[labels, preds] += 1 은 같은 (정답, 예측) 쌍이 여러 번 나와도 한 번만 더합니다: 고급 "
+                        "인덱싱의 += 는 누적하지 않습니다. for 문으로 하나씩 더하거나, cm.index_put_((labels, preds), "
+                        "torch.ones_like(labels), accumulate=True) 또는 torch.bincount를 쓰세요.",
+                        "cm[labels, preds] += 1 adds 1 only once per distinct (true, predicted) pair: += with index "
+                        "tensors does not accumulate repeated indices. Add one image at a time in a for loop, or use "
+                        "cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) or torch.bincount.")
+            return result
+        if not torch.equal(got, want) and int(got.sum()) != preds.numel():
+            result.fail(f"{ko}: 칸의 합이 {int(got.sum())}입니다. 이미지 수({preds.numel()}개)와 같아야 합니다.",
+                        f"{en}: the cells add up to {int(got.sum())}, not to the {preds.numel()} images.",
+                        "이미지 하나마다 정확히 한 칸에 1을 더하세요.", "Add 1 to exactly one cell per image.")
+            return result
         if not torch.equal(got, want):
-            if torch.equal(got.T, want):
-                result.fail(f"{ko}: 행과 열이 뒤바뀌었습니다.", f"{en}: rows and columns are swapped.",
-                            "행(첫 번째 인덱스)은 정답 클래스, 열(두 번째 인덱스)은 예측 클래스입니다: cm[label, pred] "
-                            "+= 1",
-                            "The row (first index) is the true class, the column (second) the predicted one: "
-                            "cm[label, pred] += 1")
-            elif int(want.max()) > 1 and torch.equal(got, (want > 0).long()):
-                result.fail(f"{ko}: 같은 칸에 여러 번 들어가야 할 이미지가 한 번만 세어졌습니다 (칸마다 최대 1).",
-                            f"{en}: images that fall into the same cell are counted once (every cell is at most 1).",
-                            "cm[labels, preds] += 1 은 같은 (정답, 예측) 쌍이 여러 번 나와도 한 번만 더합니다: 고급 "
-                            "인덱싱의 += 는 누적하지 않습니다. for 문으로 하나씩 더하거나, "
-                            "cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) 또는 "
-                            "torch.bincount를 쓰세요.",
-                            "cm[labels, preds] += 1 adds 1 only once per distinct (true, predicted) pair: += with "
-                            "index tensors does not accumulate repeated indices. Add one image at a time in a for "
-                            "loop, or use cm.index_put_((labels, preds), torch.ones_like(labels), accumulate=True) "
-                            "or torch.bincount.")
-            elif int(got.sum()) != preds.numel():
-                result.fail(f"{ko}: 칸의 합이 {int(got.sum())}입니다. 이미지 수({preds.numel()}개)와 같아야 합니다.",
-                            f"{en}: the cells add up to {int(got.sum())}, not to the {preds.numel()} images.",
-                            "이미지 하나마다 정확히 한 칸에 1을 더하세요.", "Add 1 to exactly one cell per image.")
-            else:
-                bad = torch.nonzero(got != want)[0].tolist()
-                result.fail(f"{ko}: cm[{bad[0]}, {bad[1]}] = {int(got[bad[0], bad[1]])}, "
-                            f"정답은 {int(want[bad[0], bad[1]])}입니다.",
-                            f"{en}: cm[{bad[0]}, {bad[1]}] = {int(got[bad[0], bad[1]])}, expected "
-                            f"{int(want[bad[0], bad[1]])}.",
-                            "cm[i, j]는 '정답이 i인데 j로 예측한 이미지 수'입니다.",
-                            "cm[i, j] counts the images of true class i predicted as j.")
+            i, j = torch.nonzero(got != want)[0].tolist()
+            result.fail(f"{ko}: cm[{i}, {j}] = {int(got[i, j])}, 정답은 {int(want[i, j])}입니다.",
+                        f"{en}: cm[{i}, {j}] = {int(got[i, j])}, expected {int(want[i, j])}.",
+                        "cm[i, j]는 '정답이 i인데 j로 예측한 이미지 수'입니다.",
+                        "cm[i, j] counts the images of true class i predicted as j.")
             return result
         if not isinstance(value, torch.Tensor):
             result.note(f"{ko}: NumPy 배열도 받아 주지만, 레슨의 나머지는 torch 텐서를 씁니다.",

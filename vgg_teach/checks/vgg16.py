@@ -1,64 +1,9 @@
-"""The check of the hand-written VGG16.
+"""Lesson 01's checks, by behavior: the hand-written VGG16 and the builder ``make_layers``.
 
-It returns a :class:`~vgg_teach.checks.feedback.CheckResult` (bilingual, renders in the notebook),
-never raises, and judges *behavior*, in one forward pass:
-
-1. a class is built once, cheaply and deterministically (:mod:`.build`: ``__init__`` runs on the
-   ``meta`` device, lazy modules learn their shapes, then real memory is filled from a fixed
-   pattern); an instance is used as it is, with the input on the model's own device;
-2. :func:`~vgg_teach.checks.trace.record_ops` records the ops it really runs on two 224×224 images,
-   seeded, and keeps what it saw up to a crash;
-3. well-known variants are named first and once (:mod:`.diagnose`: VGG16-BN, the CIFAR head, a
-   grayscale first layer, fully connected layers written as convolutions), then the structure is
-   compared with configuration D layer by layer (:mod:`.vgg16_structure`), then a crash is explained
-   with its arithmetic;
-4. ``num_classes`` is tried on a ``meta`` copy, parameters are counted on the model that ran (lazy
-   modules included), and the recorded ops are *linked* — each op got exactly what the previous one
-   produced and ``forward`` returned the last one's output — which, with the structure right, proves
-   the model computes what VGG16 computes. Dropout that stays on in ``eval()`` is named.
-
-**fc6/fc7 written as convolutions** (timm's ``ConvMlp``, the paper's dense-evaluation form: a 7×7
-convolution over the 512×7×7 features, then 1×1 convolutions) *pass, with a note*: at 224×224 they
-compute exactly ``Linear(25088, 4096)`` and ``Linear(4096, 4096)``, with the same parameter count.
-
-The helpers are imported when the check runs, so ``from vgg_teach.checks import check_vgg16`` stays light.
-
-Reading a recorded VGG16 forward pass against configuration D, layer by layer (used by :mod:`.vgg16`).
-
-The events of :func:`vgg_teach.checks.trace.record_ops` are split into the features (13 convs with
-their ReLUs and 5 poolings) and the classifier (fc6–fc8). Layers are named as in the paper and by
-where they live in the learner's model — ``conv4_3 (features[21])``, ``fc6 (classifier[0])`` — never
-by an ordinal. fc6 and fc7 written as convolutions (a 7×7 convolution over the 512×7×7 features,
-then 1×1 convolutions: the paper's dense-evaluation form, timm's ``ConvMlp``) are read as the linear
-layers they equal (:func:`fc_shape`).
-
-Diagnose before judging: well-known VGG16 variants, and a failed forward pass explained with arithmetic.
-
-:func:`recognise` looks at a recorded forward pass (:class:`~vgg_teach.checks.trace.Recording`) for
-the variants a learner most often brings from elsewhere, and says so first and once:
-
-- VGG16-BN (batch norm after the convolutions): the exercise is the paper's VGG16, without it;
-- the 32×32 CIFAR head (fc6 taking 512·1·1, 512·2·2 or 512·4·4 inputs, or 512 hidden units);
-- a grayscale first layer (``Conv2d(1, 64, …)``) when the images are RGB;
-- fc6/fc7 written as convolutions (timm's ``ConvMlp``, the paper's dense evaluation): the same
-  computation as the linear layers at 224×224, so it passes, with a note.
-
-:func:`explain_crash` turns the op that raised into a sentence with the numbers that explain it:
-what fc6 expects at 224×224 and what the features give, which channels a convolution expects and
-gets, why ``MaxPool2d(3)`` runs out of image (kernel 3 also means stride 3) …
-
-The check of the config-driven builder ``make_layers(cfg, batch_norm=False)``.
-
-Judged by *behavior*, not by ``repr``: the learner's ``features`` for configurations A–E, with and
-without batch norm, are run on the ``meta`` device (shapes only, instant) and the ops they compute
-are compared with those of :func:`vgg_teach.models.make_layers` (torchvision's layout), op by op
-(:func:`~vgg_teach.checks.trace.op_signature`: ``padding="same"`` is ``padding=1``, ``F.relu`` is
-``nn.ReLU``, a ReLU module shared by every layer is fine); then the ``state_dict`` keys, so that
-torchvision's weights load. A builder returning something that cannot be called (``nn.ModuleList``,
-a list) is refused. The first difference is named by where it is — ``features[16]`` (conv3_3) — and,
-when it matches a known slip, by the slip: batch norm after the ReLU, ``batch_norm=True`` ignored,
-configuration C's 1×1 convolutions dropped, read as 3×3 or as pooling, or its ``(channels, kernel)``
-tuples read as ``(kernel, channels)``, ``MaxPool2d(3)`` (kernel 3 also means stride 3).
+check_vgg16 runs two 224×224 images through the model (:func:`~.trace.record_ops`), names well-known variants
+first (VGG16-BN, the CIFAR head, grayscale, fc6/fc7 as convolutions: these pass), compares the structure with
+configuration D layer by layer, explains a crash with its arithmetic, and proves through the recorded ops' links
+that the model computes what VGG16 computes. check_make_layers compares A–E op by op with the reference, on meta.
 """
 
 from __future__ import annotations
@@ -67,58 +12,31 @@ import inspect
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
 from ..models import CFGS, LayerSpec, conv_layer_names
 from ..models import make_layers as reference_make_layers
-from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises
-from .trace import (
-    OpEvent,
-    Recording,
-    conv_geometry,
-    describe_op,
-    dropout_active,
-    op_signature,
-    pool_geometry,
-    record_ops,
-)
+from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises, trace
+from .trace import OpEvent, Recording, conv_geometry, describe_op, op_signature, pool_geometry, record_ops
 
-# ---- from vgg_teach.checks.vgg16 (phase-1 merge)
 #: torchvision.models.vgg16() has this many parameters (1000 classes).
 VGG16_PARAMS = 138_357_544
-
-
+_BLOCKS = [[64, 64], [128, 128], [256] * 3, [512] * 3, [512] * 3]  # configuration D: 2-2-3-3-3 convs
 _FEATURE_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "relu", "batch_norm")
+_POOLS = ("max_pool2d", "avg_pool2d")
 
 
-def _blocks(cfg: Sequence[LayerSpec]) -> list[list[int]]:
-    """Output channels of each conv, grouped by pooling block: D → [[64,64],[128,128],[256]*3,…]."""
-    blocks: list[list[int]] = [[]]
-    for spec in cfg:
-        if spec == "M":
-            blocks.append([])
-        else:
-            blocks[-1].append(spec[0] if isinstance(spec, tuple) else int(spec))
-    return [b for b in blocks if b]
-
-
-_D_BLOCKS = _blocks(CFGS["D"])  # VGG16: 2-2-3-3-3 convs, 64-128-256-512-512 channels
-
-
-def _is_factory(candidate: Any) -> bool:
-    """A class, or a function such as ``torchvision.models.vgg16``: called with ``num_classes=...``."""
-    return inspect.isclass(candidate) or (callable(candidate) and not isinstance(candidate, nn.Module))
-
-
-def _build(result: CheckResult, candidate: Any, num_classes: int) -> nn.Module | None:
-    from .trace import build_for_check
-
-    if _is_factory(candidate):
+@never_raises("check_vgg16")
+def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> CheckResult:
+    """Is ``candidate`` (a class or function called with ``num_classes=...``, or an instance) a correct VGG16?"""
+    # a class, or a function such as torchvision.models.vgg16: called with num_classes=...
+    is_class = inspect.isclass(candidate) or (callable(candidate) and not isinstance(candidate, nn.Module))
+    if is_class:
         try:
-            return build_for_check(candidate, num_classes)
+            model = trace.build_for_check(candidate, num_classes)
         except Exception as exc:  # noqa: BLE001
             if is_stub(exc):
                 raise
@@ -128,165 +46,14 @@ def _build(result: CheckResult, candidate: Any, num_classes: int) -> nn.Module |
                         f"Could not build {name}(num_classes={num_classes}). {en}",
                         "__init__이 num_classes 인자를 받고 super().__init__()을 먼저 부르는지 확인하세요.",
                         "Check that __init__ takes num_classes and calls super().__init__() first.")
-            return None
-    if isinstance(candidate, nn.Module):
-        return candidate
-    result.fail(f"nn.Module 클래스나 인스턴스를 넘겨 주세요 (받은 것: {type(candidate).__name__}).",
-                f"Pass an nn.Module class or instance (got {type(candidate).__name__}).")
-    return None
-
-
-def _crash(result: CheckResult, rec: Any, variants: Any) -> None:
-    """The failed forward pass, explained — briefly when a variant named above already explains it."""
-
-    ko, en = describe_exception(rec.error)
-    f = rec.failed
-    if f is not None and ((variants.cifar and f.name == "linear") or (variants.grayscale and f.name == "conv2d")):
-        result.fail(f"그래서 224×224 이미지 2장으로 순전파(forward)하다가 {f.module}에서 멈췄습니다 ({ko}).",
-                    f"So the forward pass on two 224×224 images stops at {f.module} ({en}).")
-        return
-    explained = explain_crash(rec)
-    if explained is None:
-        hint = exception_hint(rec.error)
-        result.fail(f"224×224 이미지 2장으로 순전파(forward)하다가 실패했습니다. {ko}",
-                    f"The forward pass on two 224×224 images failed. {en}",
-                    *(hint if hint[0] else ("각 계층의 출력 모양을 print로 찍어 보며 어디서 어긋나는지 찾아보세요.",
-                                            "Print each layer's output shape to find where the shapes stop matching.")))
-        return
-    e_ko, e_en, h_ko, h_en = explained
-    result.fail(f"224×224 이미지 2장으로 순전파(forward)하다가 멈췄습니다: {e_ko} ({ko})",
-                f"The forward pass on two 224×224 images stopped: {e_en} ({en})", h_ko, h_en)
-
-
-def _num_classes(result: CheckResult, candidate: Any, model: nn.Module) -> None:
-    """Build the class again with num_classes=7, on ``meta``: does it answer with 7 scores?"""
-    from .trace import built_on_meta, dry_run, has_uninitialized
-
-    shape, probe = None, None
-    try:
-        probe = built_on_meta(candidate, 7)
-        shape = tuple(dry_run(probe).shape)
-    except Exception as exc:  # noqa: BLE001 - fall back on the parameters' shapes
-        if is_stub(exc):
-            raise
-    if shape is None:
-        if not isinstance(probe, nn.Module) or has_uninitialized(probe):
-            result.note("num_classes=7로 다시 만들어 보는 검사는 건너뛰었습니다 (meta 장치에서 만들 수 없음).",
-                        "Skipped building it again with num_classes=7 (it cannot be built on the meta device).")
-            return
-        mine = [tuple(p.shape) for p in model.parameters()]
-        theirs = [tuple(p.shape) for p in probe.parameters()]
-        changed = [b for a, b in zip(mine, theirs) if a != b]
-        good = len(mine) == len(theirs) and bool(changed) and all(7 in s for s in changed)
-        got = f"{changed}" if changed else "모두 같음 / all the same"
+            return result
+    elif isinstance(candidate, nn.Module):
+        model = candidate
     else:
-        good, got = shape[-1:] == (7,), str(shape)
-    result.expect(good,
-                  ("num_classes=7로 만들면 출력도 7개입니다: num_classes를 제대로 씁니다.",
-                   "Built with num_classes=7 it outputs 7 scores: num_classes is honored."),
-                  (f"num_classes=7로 만들었는데 출력 모양이 {got}입니다.",
-                   f"Built with num_classes=7, the output shape is {got}."),
-                  ("마지막 nn.Linear의 출력 수로 1000 같은 숫자 대신 num_classes를 쓰세요.",
-                   "Use num_classes, not a fixed number like 1000, for the last nn.Linear."))
-
-
-def _parameters(result: CheckResult, model: nn.Module, rec: Any, classifier: list, is_class: bool,
-                batch_norm: bool) -> None:
-    """Count on the model that ran; say which parameters forward never used."""
-
-    fcs = [e for e in classifier if fc_shape(e) is not None]
-    if not fcs:
-        return
-    n = sum(p.numel() for p in model.parameters())
-    in_last, out_last = fc_shape(fcs[-1])
-    n_1000 = n + (in_last + (fcs[-1].arg("bias") is not None)) * (1000 - out_last)
-    bn = sum(t.numel() for e in rec.events if e.name == "batch_norm" for t in (e.arg("weight"), e.arg("bias"))
-             if isinstance(t, torch.Tensor))
-    unused = [(name, p.numel()) for name, p in model.named_parameters() if id(p) not in rec.used]
-    if batch_norm and n_1000 - bn == VGG16_PARAMS:
-        result.note(f"매개변수는 배치 정규화의 {bn:,}개를 빼면 {VGG16_PARAMS:,}개로 VGG16과 같습니다.",
-                    f"Batch norm's {bn:,} parameters aside, the {VGG16_PARAMS:,} parameters are VGG16's.")
-        return
-    extra_ko = extra_en = ""
-    if unused:
-        names = ", ".join(name for name, _ in unused[:4]) + (" …" if len(unused) > 4 else "")
-        count = sum(k for _, k in unused)
-        extra_ko = f" forward가 쓰지 않는 매개변수가 {count:,}개 있습니다: {names}."
-        extra_en = f" forward never uses {count:,} of them: {names}."
-    which = ("(num_classes=1000)", "(num_classes=1000)") if is_class else \
-        (f"(지금 {n:,}개, num_classes=1000이면)", f"({n:,} now, with num_classes=1000)")
-    result.expect(n_1000 == VGG16_PARAMS,
-                  (f"매개변수(parameter) {n_1000:,}개 {which[0]} — torchvision의 vgg16과 같습니다.",
-                   f"{n_1000:,} parameters {which[1]}, the same as torchvision's vgg16."),
-                  (f"매개변수가 {n_1000:,}개입니다 {which[0]}. {VGG16_PARAMS:,}개여야 합니다.{extra_ko}",
-                   f"{n_1000:,} parameters {which[1]}; VGG16 has {VGG16_PARAMS:,}.{extra_en}"))
-
-
-def _links(result: CheckResult, rec: Any, structure_ok: bool) -> None:
-    """Did every op get what the op before it produced, and did forward return the last op's output?"""
-
-    names = event_names(rec.events)
-    broken = next((i for i, e in enumerate(rec.events) if e.linked is False), None)
-    active = [i for i, e in enumerate(rec.events) if dropout_active(e)]
-    for i in active[:1]:
-        p = rec.events[i].arg("p", 0.5)
-        result.fail(f"{names[i][0]}: eval() 모드인데도 dropout이 값을 지웁니다. F.dropout(x, {p})의 training 인자는 "
-                    "기본값이 True라서 model.eval()을 따르지 않고, 같은 입력에도 출력이 매번 달라집니다.",
-                    f"{names[i][1]}: the dropout still drops values in eval() mode. F.dropout(x, {p})'s training "
-                    "argument defaults to True, so it ignores model.eval() and the same input gives a different "
-                    "output every time.",
-                    f"F.dropout(x, {p}, training=self.training)로 쓰거나, __init__에서 만든 nn.Dropout({p})을 쓰세요.",
-                    f"Write F.dropout(x, {p}, training=self.training), or use an nn.Dropout({p}) made in __init__.")
-    if broken is not None:
-        e = rec.events[broken]
-        diff = "" if e.link_diff is None else f", 최대 차이 {e.link_diff:.3g}"
-        diff_en = "" if e.link_diff is None else f", max difference {e.link_diff:.3g}"
-        if broken == 0:
-            result.fail(f"{names[0][0]}이(가) 입력 이미지를 그대로 받지 않습니다: forward가 첫 계층 앞에서 입력을 "
-                        f"바꿉니다{diff}.",
-                        f"{names[0][1]} does not receive the input image as it is: forward changes it before the "
-                        f"first layer{diff_en}.",
-                        "forward는 x를 첫 합성곱에 그대로 넣어야 합니다.",
-                        "forward must pass x to the first conv as it is.")
-        else:
-            result.fail(f"{names[broken][0]}이(가) {names[broken - 1][0]}의 출력을 그대로 받지 않습니다: 둘 사이에서 "
-                        f"값을 바꾸는 연산이 있습니다{diff}.",
-                        f"{names[broken][1]} does not get exactly what {names[broken - 1][1]} produced: something "
-                        f"between them changes the values{diff_en}.",
-                        "forward에 VGG16 밖의 연산(더하기, 곱하기, 순서 바꾸기 등)이 있는지 확인하세요.",
-                        "Look for operations in forward that are not part of VGG16 (adds, scaling, reordering).")
-    elif rec.out_linked is False:
-        diff = "" if rec.out_diff is None else f" (최대 차이 {rec.out_diff:.3g})"
-        diff_en = "" if rec.out_diff is None else f" (max difference {rec.out_diff:.3g})"
-        result.fail(f"forward가 마지막 계층 {names[-1][0]}의 출력을 바꿔서 돌려줍니다{diff}.",
-                    f"forward changes the output of the last layer, {names[-1][1]}, before returning it{diff_en}.",
-                    "마지막 nn.Linear의 출력을 그대로 return 하세요 (softmax, 곱하기 등 없이).",
-                    "Return the last nn.Linear's output as it is (no softmax, no scaling).")
-    elif structure_ok and not active:
-        result.ok("같은 가중치로 VGG16과 똑같이 계산합니다: 계층마다 앞 계층의 출력을 그대로 받고, forward는 fc8의 "
-                  "출력을 그대로 돌려줍니다.",
-                  "With these weights it computes exactly what VGG16 computes: every layer gets the previous "
-                  "layer's output unchanged, and forward returns fc8's output as it is.")
-
-
-@never_raises("check_vgg16")
-def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> CheckResult:
-    """Is ``candidate`` (a class or function called with ``num_classes=...``, or an instance) a correct VGG16?
-
-    Checks configuration D (13 3×3 padding-1 convs in blocks of 2-2-3-3-3 with 64-128-256-512-512
-    channels), a ReLU after every conv and after fc6 and fc7, 2×2 stride-2 max pooling after each
-    block, a 4096-4096-``num_classes`` head, raw logits out, ``num_classes`` honored, the
-    parameter count, and that the model computes what VGG16 computes with its weights (see the module
-    docstring). fc6/fc7 written as convolutions pass with a note. Never raises.
-    """
-    from ..counting import model_device
-    from .trace import build_for_check, built_on_meta
-
-    is_class = _is_factory(candidate)
-    model = _build(result, candidate, num_classes)
-    if model is None:
+        result.fail(f"nn.Module 클래스나 인스턴스를 넘겨 주세요 (받은 것: {type(candidate).__name__}).",
+                    f"Pass an nn.Module class or instance (got {type(candidate).__name__}).")
         return result
-    device = model_device(model)
+    device = next((t.device for t in [*model.parameters(), *model.buffers()]), torch.device("cpu"))
     if device.type == "meta":
         result.fail("모델이 meta 장치에 있어서 값을 계산할 수 없습니다.",
                     "The model is on the meta device: it has no values.",
@@ -296,15 +63,15 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)).to(device)
     rec = record_ops(model, x)
     if is_class and rec.error is not None and "meta" in str(rec.error).lower():
-        model = build_for_check(candidate, num_classes, real=True)  # __init__ made tensors we could not recreate
+        model = trace.build_for_check(candidate, num_classes, real=True)  # __init__ made tensors we could not recreate
         rec = record_ops(model, x)
     if rec.error is not None and is_stub(rec.error):
         raise rec.error
-    variants = recognise(result, rec)
+    variants = _recognise(result, rec)
     structure = rec
     if variants.grayscale:  # the rest of the structure, seen with the one channel it was built for
         try:
-            gray = built_on_meta(candidate, num_classes) if is_class else model
+            gray = trace.built_on_meta(candidate, num_classes) if is_class else model
             structure = record_ops(gray, torch.zeros(2, 1, 224, 224, device="meta" if is_class else device))
         except Exception as exc:  # noqa: BLE001 - then only what ran before the crash is judged
             if is_stub(exc):
@@ -321,12 +88,11 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                        f"Output shape (2, {num_classes}): {num_classes} class scores per image."),
                       (f"출력 모양이 {tuple(rec.out.shape)}입니다 ((2, {num_classes})이어야 함).",
                        f"Output shape is {tuple(rec.out.shape)}, expected (2, {num_classes})."))
-    features, classifier = split(structure.events, drop_batch_norm=variants.batch_norm)
+    features, classifier = _split(structure.events, drop_batch_norm=variants.batch_norm)
     failed = structure.failed
     done = structure.error is None or bool(classifier) or (failed is not None and failed.name not in _FEATURE_OPS)
-    features_ok = check_features(result, features, _D_BLOCKS, complete=done,
-                                 in_channels=1 if variants.grayscale else 3)
-    classifier_ok = structure.error is None and check_classifier(result, classifier, num_classes)
+    features_ok = _check_features(result, features, complete=done, in_channels=1 if variants.grayscale else 3)
+    classifier_ok = structure.error is None and _check_classifier(result, classifier, num_classes)
     if rec.error is not None:
         _crash(result, rec, variants)
     if is_class:
@@ -348,14 +114,135 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     return result
 
 
-# ---- from vgg_teach.checks.vgg16_structure (phase-1 merge)
-def fc_shape(e: OpEvent) -> tuple[int, int] | None:
-    """``(in_features, out_features)`` of a linear layer — or of a convolution that computes one.
+def _crash(result: CheckResult, rec: Recording, variants: _Variants) -> None:
+    """The failed forward pass, explained — briefly when a variant named above already explains it."""
+    ko, en = describe_exception(rec.error)
+    f = rec.failed
+    if f is not None and ((variants.cifar and f.name == "linear") or (variants.grayscale and f.name == "conv2d")):
+        result.fail(f"그래서 224×224 이미지 2장으로 순전파(forward)하다가 {f.module}에서 멈췄습니다 ({ko}).",
+                    f"So the forward pass on two 224×224 images stops at {f.module} ({en}).")
+        return
+    explained = _explain_crash(rec)
+    if explained is None:
+        hint = exception_hint(rec.error)
+        result.fail(f"224×224 이미지 2장으로 순전파(forward)하다가 실패했습니다. {ko}",
+                    f"The forward pass on two 224×224 images failed. {en}",
+                    *(hint if hint[0] else ("각 계층의 출력 모양을 print로 찍어 보며 어디서 어긋나는지 찾아보세요.",
+                                            "Print each layer's output shape to find where the shapes stop matching.")))
+        return
+    e_ko, e_en, h_ko, h_en = explained
+    result.fail(f"224×224 이미지 2장으로 순전파(forward)하다가 멈췄습니다: {e_ko} ({ko})",
+                f"The forward pass on two 224×224 images stopped: {e_en} ({en})", h_ko, h_en)
 
-    A convolution whose kernel covers its whole input (no padding, stride 1, a 1×1 output) is a
-    fully connected layer written as a convolution: ``Conv2d(512, 4096, 7)`` on 512×7×7 features is
-    ``Linear(25088, 4096)`` (``in_features`` = 512·7·7), ``Conv2d(4096, 4096, 1)`` on 4096×1×1 is
-    ``Linear(4096, 4096)``.
+
+def _num_classes(result: CheckResult, candidate: Any, model: nn.Module) -> None:
+    """Build the class again with num_classes=7, on ``meta``: does it answer with 7 scores?"""
+    shape, probe = None, None
+    try:
+        probe = trace.built_on_meta(candidate, 7)
+        shape = tuple(trace.dry_run(probe).shape)
+    except Exception as exc:  # noqa: BLE001 - fall back on the parameters' shapes
+        if is_stub(exc):
+            raise
+    if shape is None:
+        if not isinstance(probe, nn.Module) or trace.has_uninitialized(probe):
+            result.note("num_classes=7로 다시 만들어 보는 검사는 건너뛰었습니다 (meta 장치에서 만들 수 없음).",
+                        "Skipped building it again with num_classes=7 (it cannot be built on the meta device).")
+            return
+        mine, theirs = ([tuple(p.shape) for p in m.parameters()] for m in (model, probe))
+        changed = [b for a, b in zip(mine, theirs) if a != b]
+        good = len(mine) == len(theirs) and bool(changed) and all(7 in s for s in changed)
+        got = f"{changed}" if changed else "모두 같음 / all the same"
+    else:
+        good, got = shape[-1:] == (7,), str(shape)
+    result.expect(good, ("num_classes=7로 만들면 출력도 7개입니다: num_classes를 제대로 씁니다.",
+                         "Built with num_classes=7 it outputs 7 scores: num_classes is honored."),
+                  (f"num_classes=7로 만들었는데 출력 모양이 {got}입니다.",
+                   f"Built with num_classes=7, the output shape is {got}."),
+                  ("마지막 nn.Linear의 출력 수로 1000 같은 숫자 대신 num_classes를 쓰세요.",
+                   "Use num_classes, not a fixed number like 1000, for the last nn.Linear."))
+
+
+def _parameters(result: CheckResult, model: nn.Module, rec: Recording, classifier: list[OpEvent], is_class: bool,
+                batch_norm: bool) -> None:
+    """Count on the model that ran (as if it had 1000 classes); say which parameters forward never used."""
+    fcs = [e for e in classifier if _fc_shape(e) is not None]
+    if not fcs:
+        return
+    n = sum(p.numel() for p in model.parameters())
+    in_last, out_last = _fc_shape(fcs[-1])
+    n_1000 = n + (in_last + (fcs[-1].arg("bias") is not None)) * (1000 - out_last)
+    bn = sum(t.numel() for e in rec.events if e.name == "batch_norm" for t in (e.arg("weight"), e.arg("bias"))
+             if isinstance(t, torch.Tensor))
+    if batch_norm and n_1000 - bn == VGG16_PARAMS:
+        result.note(f"매개변수는 배치 정규화의 {bn:,}개를 빼면 {VGG16_PARAMS:,}개로 VGG16과 같습니다.",
+                    f"Batch norm's {bn:,} parameters aside, the {VGG16_PARAMS:,} parameters are VGG16's.")
+        return
+    unused = [(name, p.numel()) for name, p in model.named_parameters() if id(p) not in rec.used]
+    extra_ko = extra_en = ""
+    if unused:
+        names = ", ".join(name for name, _ in unused[:4]) + (" …" if len(unused) > 4 else "")
+        count = sum(k for _, k in unused)
+        extra_ko = f" forward가 쓰지 않는 매개변수가 {count:,}개 있습니다: {names}."
+        extra_en = f" forward never uses {count:,} of them: {names}."
+    which = ("(num_classes=1000)", "(num_classes=1000)") if is_class else \
+        (f"(지금 {n:,}개, num_classes=1000이면)", f"({n:,} now, with num_classes=1000)")
+    result.expect(n_1000 == VGG16_PARAMS,
+                  (f"매개변수(parameter) {n_1000:,}개 {which[0]} — torchvision의 vgg16과 같습니다.",
+                   f"{n_1000:,} parameters {which[1]}, the same as torchvision's vgg16."),
+                  (f"매개변수가 {n_1000:,}개입니다 {which[0]}. {VGG16_PARAMS:,}개여야 합니다.{extra_ko}",
+                   f"{n_1000:,} parameters {which[1]}; VGG16 has {VGG16_PARAMS:,}.{extra_en}"))
+
+
+def _links(result: CheckResult, rec: Recording, structure_ok: bool) -> None:
+    """Did every op get what the op before it produced, and did forward return the last op's output?"""
+    names = _event_names(rec.events)
+    broken = next((i for i, e in enumerate(rec.events) if e.linked is False), None)
+    active = [i for i, e in enumerate(rec.events) if trace.dropout_active(e)]
+    for i in active[:1]:
+        p = rec.events[i].arg("p", 0.5)
+        result.fail(f"{names[i][0]}: eval() 모드인데도 dropout이 값을 지웁니다. F.dropout(x, {p})의 training 인자는 "
+                    "기본값이 True라서 model.eval()을 따르지 않고, 같은 입력에도 출력이 매번 달라집니다.",
+                    f"{names[i][1]}: the dropout still drops values in eval() mode. F.dropout(x, {p})'s training "
+                    "argument defaults to True, so it ignores model.eval() and the same input gives a different "
+                    "output every time.",
+                    f"F.dropout(x, {p}, training=self.training)로 쓰거나, __init__에서 만든 nn.Dropout({p})을 쓰세요.",
+                    f"Write F.dropout(x, {p}, training=self.training), or use an nn.Dropout({p}) made in __init__.")
+    diff = rec.events[broken].link_diff if broken is not None else rec.out_diff
+    diff_ko, diff_en = ("", "") if diff is None else (f", 최대 차이 {diff:.3g}", f", max difference {diff:.3g}")
+    if broken == 0:
+        result.fail(f"{names[0][0]}이(가) 입력 이미지를 그대로 받지 않습니다: forward가 첫 계층 앞에서 입력을 "
+                    f"바꿉니다{diff_ko}.",
+                    f"{names[0][1]} does not receive the input image as it is: forward changes it before the first "
+                    f"layer{diff_en}.",
+                    "forward는 x를 첫 합성곱에 그대로 넣어야 합니다.",
+                    "forward must pass x to the first conv as it is.")
+    elif broken is not None:
+        result.fail(f"{names[broken][0]}이(가) {names[broken - 1][0]}의 출력을 그대로 받지 않습니다: 둘 사이에서 "
+                    f"값을 바꾸는 연산이 있습니다{diff_ko}.",
+                    f"{names[broken][1]} does not get exactly what {names[broken - 1][1]} produced: something "
+                    f"between them changes the values{diff_en}.",
+                    "forward에 VGG16 밖의 연산(더하기, 곱하기, 순서 바꾸기 등)이 있는지 확인하세요.",
+                    "Look for operations in forward that are not part of VGG16 (adds, scaling, reordering).")
+    elif rec.out_linked is False:
+        diff_ko, diff_en = ("", "") if diff is None else (f" (최대 차이 {diff:.3g})", f" (max difference {diff:.3g})")
+        result.fail(f"forward가 마지막 계층 {names[-1][0]}의 출력을 바꿔서 돌려줍니다{diff_ko}.",
+                    f"forward changes the output of the last layer, {names[-1][1]}, before returning it{diff_en}.",
+                    "마지막 nn.Linear의 출력을 그대로 return 하세요 (softmax, 곱하기 등 없이).",
+                    "Return the last nn.Linear's output as it is (no softmax, no scaling).")
+    elif structure_ok and not active:
+        result.ok("같은 가중치로 VGG16과 똑같이 계산합니다: 계층마다 앞 계층의 출력을 그대로 받고, forward는 fc8의 "
+                  "출력을 그대로 돌려줍니다.",
+                  "With these weights it computes exactly what VGG16 computes: every layer gets the previous "
+                  "layer's output unchanged, and forward returns fc8's output as it is.")
+
+
+# ------------------------------------------------------------------------ the structure, layer by layer
+def _fc_shape(e: OpEvent) -> tuple[int, int] | None:
+    """``(in_features, out_features)`` of a linear layer, or of a convolution that computes one.
+
+    A convolution whose kernel covers its whole input (no padding, a 1×1 output) is a fully connected layer:
+    ``Conv2d(512, 4096, 7)`` on 512×7×7 features is ``Linear(25088, 4096)``.
     """
     w = e.arg("weight")
     if not isinstance(w, torch.Tensor):
@@ -370,23 +257,16 @@ def fc_shape(e: OpEvent) -> tuple[int, int] | None:
     return None
 
 
-def is_identity_pool(e: OpEvent) -> bool:
-    """An adaptive pooling that changes nothing (7×7 → 7×7, 1×1 → 1×1)."""
-    return (e.name.startswith("adaptive") and e.in_shape is not None and e.out_shape is not None
-            and e.in_shape[-2:] == e.out_shape[-2:])
+def _split(events: list[OpEvent], drop_batch_norm: bool) -> tuple[list[OpEvent], list[OpEvent]]:
+    """(features, classifier): the ops that matter, before and from the first fully connected layer.
 
-
-def split(events: list[OpEvent], drop_batch_norm: bool) -> tuple[list[OpEvent], list[OpEvent]]:
-    """(features, classifier): the ops that matter, before and from the first fully connected layer."""
-    ops = [e for e in events if e.name != "dropout" and not is_identity_pool(e)
-           and not (drop_batch_norm and e.name == "batch_norm")]
-    first = next((i for i, e in enumerate(ops) if fc_shape(e) is not None), len(ops))
+    Dropout and adaptive poolings that change nothing (7×7 → 7×7) do not matter.
+    """
+    ops = [e for e in events if e.name != "dropout" and not (drop_batch_norm and e.name == "batch_norm")
+           and not (e.name.startswith("adaptive") and e.in_shape is not None and e.out_shape is not None
+                    and e.in_shape[-2:] == e.out_shape[-2:])]
+    first = next((i for i, e in enumerate(ops) if _fc_shape(e) is not None), len(ops))
     return ops[:first], ops[first:]
-
-
-def conv_name(b: int, i: int, e: OpEvent | None) -> tuple[str, str]:
-    where = f"({e.module})" if e is not None and e.module else ""
-    return f"conv{b}_{i}{where}", f"conv{b}_{i}{' ' + where if where else ''}"
 
 
 def _conv_problems(e: OpEvent, expected_in: int, out_ch: int) -> list[tuple[str, str]]:
@@ -413,51 +293,44 @@ def _conv_problems(e: OpEvent, expected_in: int, out_ch: int) -> list[tuple[str,
     return problems
 
 
-def check_features(result: CheckResult, ops: list[OpEvent], blocks: list[list[int]], complete: bool = True,
-                   in_channels: int = 3) -> bool:
-    """Walk the feature ops against a configuration's ``blocks`` (VGG16: D's); report the first place they part.
+def _check_features(result: CheckResult, ops: list[OpEvent], complete: bool, in_channels: int) -> bool:
+    """Walk the feature ops against configuration D; report the first place they part.
 
-    ``complete=False``: the forward pass stopped (a crash explained elsewhere), so running out of ops
-    is not a mistake and nothing is claimed about the layers never reached.
+    ``complete=False``: the forward pass stopped (a crash explained elsewhere), so running out of ops is not a
+    mistake and nothing is claimed about the layers never reached.
     """
-    pos = 0
+    pos, sizes = 0, []
     convs_ok = relu_ok = pools_ok = True
-    sizes: list[int] = []
-
-    def peek() -> OpEvent | None:
-        return ops[pos] if pos < len(ops) else None
-
-    for b, channels in enumerate(blocks, start=1):
+    for b, channels in enumerate(_BLOCKS, start=1):
         for i, out_ch in enumerate(channels, start=1):
-            e = peek()
-            ko_w, en_w = conv_name(b, i, e)
+            e = ops[pos] if pos < len(ops) else None
             if e is None and not complete:
                 return False
+            where = f"({e.module})" if e is not None and e.module else ""
+            at = f" {where}" if where else ""
             if e is None or e.name != "conv2d":
-                found = e.name if e else "끝 / end"
-                at_ko, at_en = (f" ({e.module})", f" ({e.module})") if e is not None and e.module else ("", "")
-                if e is not None and e.name in ("max_pool2d", "avg_pool2d"):
-                    result.fail(f"블록 {b}에 합성곱이 {i - 1}개뿐입니다{at_ko}. {len(channels)}개여야 합니다.",
-                                f"Block {b} has only {i - 1} conv(s){at_en}; VGG16 has {len(channels)} there.",
+                if e is not None and e.name in _POOLS:
+                    result.fail(f"블록 {b}에 합성곱이 {i - 1}개뿐입니다{at}. {len(channels)}개여야 합니다.",
+                                f"Block {b} has only {i - 1} conv(s){at}; VGG16 has {len(channels)} there.",
                                 "VGG16(구성 D)의 블록별 합성곱 수는 2-2-3-3-3입니다.",
                                 "VGG16 (configuration D) has 2-2-3-3-3 convs per block.")
                 else:
-                    result.fail(f"conv{b}_{i}가 있어야 할 자리에 '{found}'{at_ko}이(가) 있습니다.",
-                                f"Expected conv{b}_{i} here, found '{found}'{at_en}.",
+                    found = e.name if e else "끝 / end"
+                    result.fail(f"conv{b}_{i}가 있어야 할 자리에 '{found}'{at}이(가) 있습니다.",
+                                f"Expected conv{b}_{i} here, found '{found}'{at}.",
                                 "features의 순서를 논문의 표 1(구성 D)과 비교해 보세요.",
                                 "Compare the order of your features with Table 1 (configuration D).")
                 return False
             pos += 1
-            expected_in = in_channels if (b, i) == (1, 1) else (blocks[b - 2][-1] if i == 1 else out_ch)
+            expected_in = in_channels if (b, i) == (1, 1) else (_BLOCKS[b - 2][-1] if i == 1 else out_ch)
             problems = _conv_problems(e, expected_in, out_ch)
             if problems and convs_ok:
                 convs_ok = False
-                result.fail(f"{ko_w}: " + "; ".join(p[0] for p in problems),
-                            f"{en_w}: " + "; ".join(p[1] for p in problems),
+                result.fail(f"conv{b}_{i}{where}: " + "; ".join(p[0] for p in problems),
+                            f"conv{b}_{i}{at}: " + "; ".join(p[1] for p in problems),
                             "nn.Conv2d(입력 채널, 출력 채널, kernel_size=3, padding=1)을 쓰세요.",
                             "Use nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1).")
-            # -- the ReLU after it -------------------------------------------------------------
-            e = peek()
+            e = ops[pos] if pos < len(ops) else None  # the ReLU after it
             if e is not None and e.name == "relu":
                 pos += 1
             elif e is None and not complete:
@@ -465,12 +338,11 @@ def check_features(result: CheckResult, ops: list[OpEvent], blocks: list[list[in
             elif relu_ok:
                 relu_ok = False
                 found = f"'{e.name}' ({e.module})" if e is not None else "끝 / end"
-                result.fail(f"{ko_w} 뒤에 ReLU가 없습니다 (대신 {found}).",
-                            f"No ReLU after {en_w} (found {found} instead).",
+                result.fail(f"conv{b}_{i}{where} 뒤에 ReLU가 없습니다 (대신 {found}).",
+                            f"No ReLU after conv{b}_{i}{at} (found {found} instead).",
                             "합성곱마다 바로 뒤에 nn.ReLU(inplace=True)(또는 F.relu)를 두세요.",
                             "Put nn.ReLU(inplace=True) (or F.relu) right after every conv.")
-        # -- the pool closing the block -------------------------------------------------------
-        e = peek()
+        e = ops[pos] if pos < len(ops) else None  # the pool closing the block
         if e is None and not complete:
             return False
         if e is None or e.name == "conv2d":
@@ -482,12 +354,11 @@ def check_features(result: CheckResult, ops: list[OpEvent], blocks: list[list[in
         pos += 1
         where = f"pool{b} ({e.module})" if e.module else f"pool{b}"
         if e.name != "max_pool2d":
-            kind = {"avg_pool2d": ("평균 풀링(average pooling)", "average pooling")}.get(
-                e.name, (f"'{e.name}'", f"'{e.name}'"))
+            kind = ("평균 풀링(average pooling)", "average pooling") if e.name == "avg_pool2d" else \
+                (f"'{e.name}'", f"'{e.name}'")
             result.fail(f"블록 {b}의 끝({where})에 최대 풀링 대신 {kind[0]}이(가) 있습니다.",
                         f"Block {b} ends in {kind[1]} instead of max pooling ({where}).",
-                        "nn.MaxPool2d(kernel_size=2, stride=2)를 쓰세요.",
-                        "Use nn.MaxPool2d(kernel_size=2, stride=2).")
+                        "nn.MaxPool2d(kernel_size=2, stride=2)를 쓰세요.", "Use nn.MaxPool2d(kernel_size=2, stride=2).")
             return False
         g = pool_geometry(e)
         k, s, p = g["kernel"], g["stride"], g["padding"]
@@ -523,13 +394,12 @@ def check_features(result: CheckResult, ops: list[OpEvent], blocks: list[list[in
     return convs_ok and relu_ok and pools_ok
 
 
-def check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) -> bool:
+def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) -> bool:
     """fc6–fc8: 25088 → 4096 → 4096 → ``num_classes``, a ReLU after fc6 and fc7, raw logits out."""
-    expected = [(512 * 7 * 7, 4096), (4096, 4096), (4096, num_classes)]
-    fcs = [e for e in ops if fc_shape(e) is not None]
-    shapes = [fc_shape(e) for e in fcs]
+    fcs = [e for e in ops if _fc_shape(e) is not None]
+    shapes = [_fc_shape(e) for e in fcs]
     ok = result.expect(
-        shapes == expected,
+        shapes == [(512 * 7 * 7, 4096), (4096, 4096), (4096, num_classes)],
         (f"분류기(classifier): 25088 → 4096 → 4096 → {num_classes}.",
          f"Classifier: 25088 → 4096 → 4096 → {num_classes}."),
         (f"완전 연결 계층이 {' → '.join(str(s) for s in shapes) or '없음'}입니다 "
@@ -539,11 +409,9 @@ def check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) 
          "The last layer's output size must be the num_classes argument."))
     if not fcs:
         return False
-    tail = ["linear" if fc_shape(e) is not None else e.name for e in ops]
-    wanted = ["linear", "relu", "linear", "relu", "linear"]
+    tail = ["linear" if _fc_shape(e) is not None else e.name for e in ops]
     last = len(tail) - 1 - tail[::-1].index("linear")
-    squashers = [ops[i] for i in range(last + 1, len(ops))
-                 if ops[i].name in ("softmax", "log_softmax", "sigmoid", "tanh", "relu")]
+    squashers = [e for e in ops[last + 1:] if e.name in ("softmax", "log_softmax", "sigmoid", "tanh", "relu")]
     if squashers:
         s = squashers[0]
         result.fail(f"마지막 계층 뒤에 '{s.name}'({s.module})이(가) 있습니다: "
@@ -551,31 +419,30 @@ def check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) 
                     f"'{s.name}' ({s.module}) follows the last layer: the output must be raw logits.",
                     "softmax는 손실 함수(nn.CrossEntropyLoss)가 안에서 계산합니다. forward에서 빼세요.",
                     "nn.CrossEntropyLoss applies log-softmax itself: remove it from forward.")
-        ok = False
-    elif tail[:5] != wanted and len(fcs) == 3:
-        result.fail("fc6과 fc7 뒤에 각각 ReLU가 있어야 합니다.",
-                    "A ReLU must follow fc6 and fc7.",
+        return False
+    if tail[:5] != ["linear", "relu", "linear", "relu", "linear"] and len(fcs) == 3:
+        result.fail("fc6과 fc7 뒤에 각각 ReLU가 있어야 합니다.", "A ReLU must follow fc6 and fc7.",
                     "Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear 순서입니다.",
                     "The order is Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear.")
-        ok = False
-    elif ok:
+        return False
+    if ok:
         result.ok("fc6과 fc7 뒤에 ReLU, 마지막 출력은 소프트맥스를 거치지 않은 로짓입니다.",
                   "ReLU after fc6 and fc7; the output is raw logits.")
     return ok
 
 
-def event_names(events: list[OpEvent]) -> list[tuple[str, str]]:
+def _event_names(events: list[OpEvent]) -> list[tuple[str, str]]:
     """A (ko, en) name for every event: ``conv3_3 (features[14])``, ``ReLU after fc6 (classifier[1])`` …"""
     names: list[tuple[str, str]] = []
     block, index, fc, last = 1, 0, 0, ""
     for e in events:
-        if fc_shape(e) is not None:
+        if _fc_shape(e) is not None:
             ko = en = last = f"fc{6 + fc}"
             fc += 1
         elif e.name == "conv2d":
             index += 1
             ko = en = last = f"conv{block}_{index}"
-        elif e.name in ("max_pool2d", "avg_pool2d"):
+        elif e.name in _POOLS:
             ko = en = last = f"pool{block}"
             block, index = block + 1, 0
         else:
@@ -585,48 +452,30 @@ def event_names(events: list[OpEvent]) -> list[tuple[str, str]]:
     return names
 
 
-# ---- from vgg_teach.checks.diagnose (phase-1 merge)
-_CIFAR_SIDES = (1, 2, 4)  # 32×32 halved five, four or three times
-
-
+# ------------------------------------------------------------------------ variants, and crashes explained
 @dataclass
-class Variants:
+class _Variants:
     batch_norm: bool = False
     cifar: bool = False
     grayscale: bool = False
-    fc_as_conv: bool = False
 
 
-def _side(n: int, channels: int = 512) -> int | None:
-    """``s`` when ``n`` = ``channels``·s·s, else ``None``."""
-    if n % channels:
-        return None
-    s = math.isqrt(n // channels)
-    return s if s * s * channels == n else None
+def _side(n: int) -> int | None:
+    """``s`` when ``n`` = 512·s·s, else ``None``."""
+    s = math.isqrt(n // 512) if n % 512 == 0 else 0
+    return s if s and s * s * 512 == n else None
 
 
-def features_arithmetic(n: int, channels: int = 512) -> str:
+def _arithmetic(n: int) -> str:
     """``25088`` → ``"512·7·7 = 25,088"``; a number that is not 512·s·s stays ``"12,345"``."""
-    s = _side(n, channels)
-    return f"{channels}·{s}·{s} = {n:,}" if s else f"{n:,}"
+    s = _side(n)
+    return f"512·{s}·{s} = {n:,}" if s else f"{n:,}"
 
 
-def _first_fc(rec: Recording) -> tuple[OpEvent | None, tuple[int, int] | None]:
-    """fc6 and its (in, out): from the events, or from the failed op when fc6 itself raised."""
-    _, classifier = split(rec.events, drop_batch_norm=True)
-    if classifier:
-        return classifier[0], fc_shape(classifier[0])
-    f = rec.failed
-    if f is not None and f.name == "linear" and isinstance(f.arg("weight"), torch.Tensor):
-        w = f.arg("weight")
-        return f, (int(w.shape[1]), int(w.shape[0]))
-    return None, None
-
-
-def recognise(result: CheckResult, rec: Recording) -> Variants:
-    """Add one line per variant found (before any other line of the check) and say which were found."""
-    v = Variants()
-    features, classifier = split(rec.events, drop_batch_norm=False)
+def _recognise(result: CheckResult, rec: Recording) -> _Variants:
+    """One line per well-known variant found (before any other line of the check), and which were found."""
+    v = _Variants()
+    features, classifier = _split(rec.events, drop_batch_norm=False)
     bns = [e for e in features if e.name == "batch_norm"]
     if bns:
         v.batch_norm = True
@@ -645,23 +494,23 @@ def recognise(result: CheckResult, rec: Recording) -> Variants:
                         "RGB, 채널 3개입니다.",
                         f"conv1_1 ({f.module}) is built for 1 input channel (grayscale images); the exercise's "
                         "images are RGB, with 3 channels.",
-                        f"nn.Conv2d(3, {g['out']}, kernel_size=3, padding=1)",
-                        f"nn.Conv2d(3, {g['out']}, kernel_size=3, padding=1)")
-    fc6, shape = _first_fc(rec)
-    if shape is not None and (_side(shape[0]) in _CIFAR_SIDES or shape[1] == 512):
+                        *[f"nn.Conv2d(3, {g['out']}, kernel_size=3, padding=1)"] * 2)
+    _, fc6s = _split(rec.events, drop_batch_norm=True)  # fc6: recorded, or the linear layer that raised
+    fc6, shape = (fc6s[0], _fc_shape(fc6s[0])) if fc6s else (f, None)
+    if not fc6s and f is not None and f.name == "linear" and isinstance(f.arg("weight"), torch.Tensor):
+        shape = int(f.arg("weight").shape[1]), int(f.arg("weight").shape[0])
+    if shape is not None and (_side(shape[0]) in (1, 2, 4) or shape[1] == 512):  # 32×32 halved 5, 4 or 3 times
         v.cifar = True
-        n_in = features_arithmetic(shape[0])
+        n_in = _arithmetic(shape[0])
         result.fail(f"이것은 32×32 CIFAR용 머리(head)입니다: fc6({fc6.module})이 입력 {n_in}개를 받아 "
                     f"{shape[1]}개를 냅니다. 이 연습은 224×224 ImageNet 이미지의 VGG16이라, 특징 추출부가 "
                     "512·7·7로 끝나고 fc6에는 512·7·7 = 25,088개의 입력이 필요합니다.",
                     f"This is the 32×32 CIFAR head: fc6 ({fc6.module}) takes {n_in} inputs and gives {shape[1]}. "
                     "The exercise is VGG16 for 224×224 ImageNet images, whose features end at 512·7·7, so fc6 "
                     "needs 512·7·7 = 25,088 inputs.",
-                    "nn.Linear(512 * 7 * 7, 4096) → nn.Linear(4096, 4096) → nn.Linear(4096, num_classes)",
-                    "nn.Linear(512 * 7 * 7, 4096) → nn.Linear(4096, 4096) → nn.Linear(4096, num_classes)")
-    convs = [e for e in classifier if e.name == "conv2d" and fc_shape(e) is not None]
+                    *["nn.Linear(512 * 7 * 7, 4096) → nn.Linear(4096, 4096) → nn.Linear(4096, num_classes)"] * 2)
+    convs = [e for e in classifier if e.name == "conv2d" and _fc_shape(e) is not None]
     if convs:
-        v.fc_as_conv = True
         names = ", ".join(e.module for e in convs)
         result.note(f"완전 연결 계층을 합성곱으로 썼습니다({names}): 7×7×512 특징 위의 7×7 합성곱은 "
                     "Linear(25088, 4096)과, 1×1 위의 1×1 합성곱은 Linear(4096, 4096)과 같은 계산입니다 "
@@ -674,32 +523,17 @@ def recognise(result: CheckResult, rec: Recording) -> Variants:
     return v
 
 
-def _position(events: list[OpEvent]) -> tuple[int, int]:
-    """(block, conv index) of the next conv after ``events``: 5 pools and 2 convs seen → (6, 3)."""
-    block, index = 1, 0
-    for e in events:
-        if e.name in ("max_pool2d", "avg_pool2d"):
-            block, index = block + 1, 0
-        elif e.name == "conv2d":
-            index += 1
-    return block, index
-
-
-def _last_4d(events: list[OpEvent]) -> tuple[int, ...] | None:
-    for e in reversed(events):
-        if e.out_shape and len(e.out_shape) == 4:
-            return e.out_shape
-    return None
-
-
-def explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
+def _explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
     """(ko, en, hint_ko, hint_en) explaining why the op in ``rec.failed`` could not run; ``None`` if unknown."""
     f, events = rec.failed, rec.events
-    if f is None:
+    if f is None or not f.in_shape:
         return None
-    if f.name == "linear" and isinstance(f.arg("weight"), torch.Tensor) and f.in_shape:
+    block, index = 1, 0  # where the next conv goes: conv{block}_{index + 1}
+    for e in events:
+        block, index = (block + 1, 0) if e.name in _POOLS else (block, index + (e.name == "conv2d"))
+    if f.name == "linear" and isinstance(f.arg("weight"), torch.Tensor):
         w_in = int(f.arg("weight").shape[1])
-        n_fc = sum(fc_shape(e) is not None for e in events)
+        n_fc = sum(_fc_shape(e) is not None for e in events)
         name = f"fc{6 + n_fc} ({f.module})"
         if len(f.in_shape) > 2 and math.prod(f.in_shape[1:]) == w_in:
             return (f"{name}에 {f.in_shape} 모양의 4차원 텐서가 그대로 들어갑니다: 펼치지(flatten) 않았습니다.",
@@ -707,57 +541,54 @@ def explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
                     "완전 연결 계층 앞에서 x = torch.flatten(x, 1) (또는 nn.Flatten())로 이미지마다 한 줄로 펴세요.",
                     "Flatten before the linear layers: x = torch.flatten(x, 1) (or nn.Flatten()).")
         n_in = int(f.in_shape[-1]) if len(f.in_shape) == 2 else math.prod(f.in_shape[1:])
-        if n_fc == 0:
-            shape = _last_4d(events)
-            have = (f"{shape[1]}·{shape[2]}·{shape[3]} = {n_in:,}" if shape and math.prod(shape[1:]) == n_in
-                    else f"{n_in:,}")
-            s = _side(w_in)
-            why_ko = f" ({32 * s}×{32 * s} 이미지라면 특징이 {features_arithmetic(w_in)}개입니다)" if s else ""
-            why_en = f" ({features_arithmetic(w_in)} is what a {32 * s}×{32 * s} image gives)" if s else ""
-            return (f"{name}은 입력 {features_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 특징 "
-                    f"추출부는 {have}개를 내놓습니다{why_ko}.",
-                    f"{name} is built for {features_arithmetic(w_in)} inputs, but at 224×224 the features give "
-                    f"{have}{why_en}.",
-                    "224를 다섯 번 반으로 줄이면 7이므로 fc6에는 512·7·7 = 25,088개의 입력이 필요합니다: "
-                    "nn.Linear(512 * 7 * 7, 4096).",
-                    "224 halved five times is 7, so fc6 needs 512·7·7 = 25,088 inputs: nn.Linear(512 * 7 * 7, 4096).")
-        return (f"{name}은 입력 {w_in:,}개를 받도록 만들어졌는데, 앞 계층 fc{5 + n_fc}은 {n_in:,}개를 냅니다.",
-                f"{name} is built for {w_in:,} inputs, but the layer before it, fc{5 + n_fc}, gives {n_in:,}.",
-                "각 계층의 in_features는 앞 계층의 out_features와 같아야 합니다: 4096 → 4096.",
-                "Each layer's in_features must be the previous layer's out_features: 4096 → 4096.")
-    if f.name == "conv2d" and f.in_shape and len(f.in_shape) == 4 and isinstance(f.arg("weight"), torch.Tensor):
+        if n_fc:
+            return (f"{name}은 입력 {w_in:,}개를 받도록 만들어졌는데, 앞 계층 fc{5 + n_fc}은 {n_in:,}개를 냅니다.",
+                    f"{name} is built for {w_in:,} inputs, but the layer before it, fc{5 + n_fc}, gives {n_in:,}.",
+                    "각 계층의 in_features는 앞 계층의 out_features와 같아야 합니다: 4096 → 4096.",
+                    "Each layer's in_features must be the previous layer's out_features: 4096 → 4096.")
+        shape = next((e.out_shape for e in reversed(events) if e.out_shape and len(e.out_shape) == 4), None)
+        have = f"{shape[1]}·{shape[2]}·{shape[3]} = {n_in:,}" if shape and math.prod(shape[1:]) == n_in else f"{n_in:,}"
+        s = _side(w_in)
+        why_ko = f" ({32 * s}×{32 * s} 이미지라면 특징이 {_arithmetic(w_in)}개입니다)" if s else ""
+        why_en = f" ({_arithmetic(w_in)} is what a {32 * s}×{32 * s} image gives)" if s else ""
+        return (f"{name}은 입력 {_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 특징 추출부는 "
+                f"{have}개를 내놓습니다{why_ko}.",
+                f"{name} is built for {_arithmetic(w_in)} inputs, but at 224×224 the features give {have}{why_en}.",
+                "224를 다섯 번 반으로 줄이면 7이므로 fc6에는 512·7·7 = 25,088개의 입력이 필요합니다: "
+                "nn.Linear(512 * 7 * 7, 4096).",
+                "224 halved five times is 7, so fc6 needs 512·7·7 = 25,088 inputs: nn.Linear(512 * 7 * 7, 4096).")
+    if f.name == "conv2d" and len(f.in_shape) == 4 and isinstance(f.arg("weight"), torch.Tensor):
         g = conv_geometry(f)
-        block, index = _position(events)
         name = f"conv{block}_{index + 1} ({f.module})"
+        if g["in"] != f.in_shape[1] and (block, index) == (1, 0) and g["in"] == 1:
+            return (f"{name}: 흑백용 첫 계층에 RGB 이미지(채널 3개)가 들어갑니다.",
+                    f"{name}: a first layer for grayscale gets RGB images (3 channels).", "", "")
         if g["in"] != f.in_shape[1]:
-            if (block, index) == (1, 0) and g["in"] == 1:
-                return (f"{name}: 흑백용 첫 계층에 RGB 이미지(채널 3개)가 들어갑니다.",
-                        f"{name}: a first layer for grayscale gets RGB images (3 channels).", "", "")
             return (f"{name}은 입력 채널 {g['in']}개를 기대하는데, 앞 계층은 {f.in_shape[1]}개를 냅니다.",
                     f"{name} expects {g['in']} input channels, but the layer before gives {f.in_shape[1]}.",
                     f"합성곱의 입력 채널은 앞 합성곱의 출력 채널과 같아야 합니다: nn.Conv2d({f.in_shape[1]}, "
                     f"{g['out']}, kernel_size=3, padding=1).",
                     f"A conv's in_channels must be the previous conv's out_channels: nn.Conv2d({f.in_shape[1]}, "
                     f"{g['out']}, kernel_size=3, padding=1).")
-    if f.name in ("max_pool2d", "avg_pool2d") and f.in_shape and len(f.in_shape) == 4:
+    if f.name in _POOLS and len(f.in_shape) == 4:
         g = pool_geometry(f)
-        block, _ = _position(events)
-        sizes = [224] + [int(e.out_shape[-1]) for e in events if e.name in ("max_pool2d", "avg_pool2d") and e.out_shape]
+        sizes = [224] + [int(e.out_shape[-1]) for e in events if e.name in _POOLS and e.out_shape]
         if sizes[-1] != f.in_shape[-1]:
             sizes.append(int(f.in_shape[-1]))
         path = " → ".join(str(s) for s in sizes)
         k = g["kernel"][0]
-        same_ko = (f" MaxPool2d({k})는 커널 {k}, 보폭 {k}입니다: 보폭을 주지 않으면 커널 크기와 같아집니다."
-                   if g["stride"] == g["kernel"] and k != 2 else "")
-        same_en = (f" MaxPool2d({k}) means kernel {k} and stride {k}: the stride defaults to the kernel size."
-                   if g["stride"] == g["kernel"] and k != 2 else "")
+        same = g["stride"] == g["kernel"] and k != 2
         return (f"pool{block} ({f.module}): {k}×{k} 창이 {f.in_shape[-2]}×{f.in_shape[-1]} 입력에 들어가지 않습니다. "
-                f"풀링을 지날 때마다 공간 크기: {path}.{same_ko}",
+                f"풀링을 지날 때마다 공간 크기: {path}."
+                + (f" MaxPool2d({k})는 커널 {k}, 보폭 {k}입니다: 보폭을 주지 않으면 커널 크기와 같아집니다."
+                   if same else ""),
                 f"pool{block} ({f.module}): its {k}×{k} window does not fit into the {f.in_shape[-2]}×"
-                f"{f.in_shape[-1]} input. The spatial size after each pooling: {path}.{same_en}",
+                f"{f.in_shape[-1]} input. The spatial size after each pooling: {path}."
+                + (f" MaxPool2d({k}) means kernel {k} and stride {k}: the stride defaults to the kernel size."
+                   if same else ""),
                 "nn.MaxPool2d(2, 2)는 크기를 반으로 줄입니다: 224 → 112 → 56 → 28 → 14 → 7.",
                 "nn.MaxPool2d(2, 2) halves the size: 224 → 112 → 56 → 28 → 14 → 7.")
-    if f.name in ("view", "reshape") and f.in_shape:
+    if f.name in ("view", "reshape"):
         per_image = math.prod(f.in_shape[1:])
         return (f"{f.module}에서 {f.in_shape} 모양(이미지마다 숫자 {per_image:,}개)을 다른 모양으로 바꾸려다 "
                 "실패했습니다: 숫자 개수가 맞지 않습니다.",
@@ -768,23 +599,12 @@ def explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
     return None
 
 
-# ---- from vgg_teach.checks.make_layers (phase-1 merge)
+# ------------------------------------------------------------------------ make_layers
 _RULE = ("'M'은 MaxPool2d(2, 2), 정수는 3×3 합성곱(padding=1) + [BN] + ReLU, (채널, 커널) 튜플은 그 커널 크기의 "
          "합성곱(padding=커널//2) + [BN] + ReLU입니다.",
          "'M' is MaxPool2d(2, 2); an int is a 3×3 conv (padding=1) + [BN] + ReLU; a (channels, kernel) tuple is a "
          "conv of that kernel size (padding=kernel//2) + [BN] + ReLU.")
-
-
-_TUPLES = ("구성 C에는 (256, 1) 같은 튜플이 있습니다: (채널, 커널) 순서로, 출력 채널 256개에 1×1 커널인 합성곱입니다. "
-           "out_channels, kernel = spec으로 풀어서 nn.Conv2d(in_channels, out_channels, kernel_size=kernel, "
-           "padding=kernel // 2)를 만드세요.",
-           "Configuration C has tuples like (256, 1): (channels, kernel), a conv with 256 output channels and a 1×1 "
-           "kernel. Unpack it with out_channels, kernel = spec and build nn.Conv2d(in_channels, out_channels, "
-           "kernel_size=kernel, padding=kernel // 2).")
-
-
-def _meta_input() -> torch.Tensor:
-    return torch.empty(1, 3, 224, 224, device="meta")
+_SEQUENTIAL = ("계층 리스트를 nn.Sequential(*layers)로 감싸서 돌려주세요.", "Return nn.Sequential(*layers).")
 
 
 @lru_cache(maxsize=None)
@@ -792,7 +612,7 @@ def _reference(key: str, batch_norm: bool) -> tuple[tuple[OpEvent, ...], tuple[s
     """(ops, paper names, the configuration entry of each op) of the reference features."""
     with torch.device("meta"):
         ref = reference_make_layers(CFGS[key], batch_norm=batch_norm)
-    events = record_ops(ref, _meta_input(), root="features").events
+    events = record_ops(ref, torch.empty(1, 3, 224, 224, device="meta"), root="features").events
     names, specs = [], []
     for spec, name in zip(CFGS[key], conv_layer_names(key)):
         n_ops = 1 if spec == "M" else (3 if batch_norm else 2)
@@ -801,46 +621,14 @@ def _reference(key: str, batch_norm: bool) -> tuple[tuple[OpEvent, ...], tuple[s
     return tuple(events), tuple(names), tuple(specs)
 
 
-def _build_features(result: CheckResult, make_layers: Callable[..., Any], key: str, batch_norm: bool,
-           label: tuple[str, str]) -> nn.Module | None:
-    cfg: list[LayerSpec] = list(CFGS[key])
-    try:
-        with torch.device("meta"):
-            ours = make_layers(cfg, batch_norm=True) if batch_norm else make_layers(cfg)
-    except Exception as exc:  # noqa: BLE001 - explained below, never raised
-        if is_stub(exc):
-            raise
-        if isinstance(exc, TypeError) and batch_norm and "batch_norm" in str(exc):
-            result.fail("make_layers가 batch_norm 인자를 받지 않습니다.",
-                        "make_layers does not take a batch_norm argument.",
-                        "def make_layers(cfg, batch_norm=False): 로 정의하세요.",
-                        "Define it as def make_layers(cfg, batch_norm=False):.")
-            return None
-        ko, en = describe_exception(exc)
-        hint = _TUPLES if any(isinstance(s, tuple) for s in cfg) else exception_hint(exc)
-        result.fail(f"{label[0]}을(를) 만들다가 실패했습니다. {ko}", f"Building {label[1]} failed. {en}", *hint)
-        return None
-    if isinstance(ours, nn.ModuleList):
-        result.fail("make_layers가 nn.ModuleList를 돌려줍니다: 계층을 담고 있지만 호출할 수 없어서(forward가 없음) "
-                    "model.features(x)가 실패합니다.",
-                    "make_layers returns an nn.ModuleList: it holds the layers but cannot be called (it has no "
-                    "forward), so model.features(x) fails.",
-                    "계층 리스트를 nn.Sequential(*layers)로 감싸서 돌려주세요.", "Return nn.Sequential(*layers).")
-        return None
-    if not isinstance(ours, nn.Module):
-        result.fail(f"make_layers가 nn.Module이 아니라 {type(ours).__name__}을(를) 돌려줍니다.",
-                    f"make_layers returns a {type(ours).__name__}, not an nn.Module.",
-                    "계층 리스트를 nn.Sequential(*layers)로 감싸서 돌려주세요.", "Return nn.Sequential(*layers).")
-        return None
-    return ours
-
-
 def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], spec: Any) -> tuple[str, str] | None:
     """A (ko, en) hint naming the known slip behind the first difference at op ``i``, if it is one."""
-    a = mine[i] if i < len(mine) else None
-    b = ref_sigs[i]
-    count = (lambda sigs, name: sum(s[0] == name for s in sigs))
+    a, b = mine[i] if i < len(mine) else None, ref_sigs[i]
     my_sigs = [op_signature(e) for e in mine]
+
+    def count(sigs: Any, name: str) -> int:
+        return sum(s[0] == name for s in sigs)
+
     if b[0] == "batch_norm" and a is not None and a.name == "relu":
         if i + 1 < len(mine) and mine[i + 1].name == "batch_norm":
             return ("배치 정규화를 ReLU 뒤에 두었습니다: torchvision의 vgg16_bn(과 논문의 BN 변형)은 합성곱 → "
@@ -883,8 +671,8 @@ def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], sp
                     f"MaxPool2d({k}) means kernel {k} and stride {k} (the stride defaults to the kernel size): it "
                     f"divides the size by {k}, not 2. Use nn.MaxPool2d(kernel_size=2, stride=2).")
     if b[0] == "conv2d" and a is not None and a.name == "conv2d":
-        g, want_pad = conv_geometry(a), b[5]
-        if g["padding"] != want_pad and g["kernel"] == b[3]:
+        g = conv_geometry(a)
+        if g["padding"] != b[5] and g["kernel"] == b[3]:
             return (f"패딩이 {g['padding']}입니다: 크기를 유지하려면 padding = 커널 // 2 (3×3이면 1, 1×1이면 0; "
                     "padding='same'도 됩니다)여야 합니다.",
                     f"The padding is {g['padding']}: to keep the size it must be kernel // 2 (1 for 3×3, 0 for 1×1; "
@@ -898,25 +686,23 @@ def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, la
     ref_sigs = tuple(op_signature(e) for e in ref_events)
     mine = rec.events
     for i, want in enumerate(ref_sigs):
+        if i >= len(mine) and rec.error is not None:  # it crashed before this op: say what it was about to do
+            ko, en = describe_exception(rec.error)
+            at = rec.failed.module if rec.failed is not None else "?"
+            result.fail(f"{label[0]}: {at}에서 실패했습니다 ({names[i]} 자리). {ko}",
+                        f"{label[1]}: failed at {at} (where {names[i]} goes). {en}", *_RULE)
+            return False
         if i >= len(mine):
-            if rec.error is not None:  # it crashed before this op: explain with what it was about to do
-                ko, en = describe_exception(rec.error)
-                at = rec.failed.module if rec.failed is not None else "?"
-                result.fail(f"{label[0]}: {at}에서 실패했습니다 ({names[i]} 자리). {ko}",
-                            f"{label[1]}: failed at {at} (where {names[i]} goes). {en}", *_RULE)
-            else:
-                result.fail(f"{label[0]}: {names[i]}부터 계층이 없습니다 "
-                            f"(연산 {len(mine)}개, {len(ref_sigs)}개여야 함).",
-                            f"{label[1]}: the layers stop before {names[i]} ({len(mine)} ops, expected "
-                            f"{len(ref_sigs)}).", *_RULE)
+            result.fail(f"{label[0]}: {names[i]}부터 계층이 없습니다 (연산 {len(mine)}개, {len(ref_sigs)}개여야 함).",
+                        f"{label[1]}: the layers stop before {names[i]} ({len(mine)} ops, expected {len(ref_sigs)}).",
+                        *_RULE)
             return False
         if op_signature(mine[i]) != want:
-            a, ref_event = mine[i], ref_events[i]
-            hint = _slip(mine, i, ref_sigs, specs[i]) or _RULE
+            a = mine[i]
             result.fail(f"{label[0]}: {a.module}({names[i]} 자리)이 {describe_op(a)}입니다. "
-                        f"{describe_op(ref_event)}이어야 합니다.",
+                        f"{describe_op(ref_events[i])}이어야 합니다.",
                         f"{label[1]}: {a.module} (where {names[i]} goes) is {describe_op(a)}, expected "
-                        f"{describe_op(ref_event)}.", *hint)
+                        f"{describe_op(ref_events[i])}.", *(_slip(mine, i, ref_sigs, specs[i]) or _RULE))
             return False
     if len(mine) > len(ref_sigs):
         extra = mine[len(ref_sigs)]
@@ -928,21 +714,47 @@ def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, la
 
 @never_raises("check_make_layers")
 def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]) -> CheckResult:
-    """Does the learner's ``make_layers(cfg, batch_norm=False)`` build configurations A–E right?
-
-    Compared by behavior with :func:`vgg_teach.models.make_layers` (torchvision's layout), with and
-    without batch norm, then by ``state_dict`` keys; everything runs on the ``meta`` device.
-    """
+    """Does ``make_layers(cfg, batch_norm=False)`` build A–E like torchvision, ops and ``state_dict`` keys alike?"""
     if result.not_a_function(make_layers):
         return result
     for batch_norm in (False, True):
         for key in "ABCDE":
             bn = " + BN" if batch_norm else ""
             label = (f"구성 {key}{bn}", f"configuration {key}{bn}")
-            ours = _build_features(result, make_layers, key, batch_norm, label)
-            if ours is None:
+            cfg: list[LayerSpec] = list(CFGS[key])
+            try:
+                with torch.device("meta"):
+                    ours = make_layers(cfg, batch_norm=True) if batch_norm else make_layers(cfg)
+            except Exception as exc:  # noqa: BLE001 - explained below, never raised
+                if is_stub(exc):
+                    raise
+                if isinstance(exc, TypeError) and batch_norm and "batch_norm" in str(exc):
+                    result.fail("make_layers가 batch_norm 인자를 받지 않습니다.",
+                                "make_layers does not take a batch_norm argument.",
+                                "def make_layers(cfg, batch_norm=False): 로 정의하세요.",
+                                "Define it as def make_layers(cfg, batch_norm=False):.")
+                    return result
+                ko, en = describe_exception(exc)
+                hint = exception_hint(exc) if not any(isinstance(s, tuple) for s in cfg) else (
+                    "구성 C에는 (256, 1) 같은 튜플이 있습니다: (채널, 커널) 순서로, 출력 채널 256개에 1×1 커널인 "
+                    "합성곱입니다. out_channels, kernel = spec으로 풀어서 nn.Conv2d(in_channels, out_channels, "
+                    "kernel_size=kernel, padding=kernel // 2)를 만드세요.",
+                    "Configuration C has tuples like (256, 1): (channels, kernel), a conv with 256 output channels "
+                    "and a 1×1 kernel. Unpack it with out_channels, kernel = spec and build nn.Conv2d(in_channels, "
+                    "out_channels, kernel_size=kernel, padding=kernel // 2).")
+                result.fail(f"{label[0]}을(를) 만들다가 실패했습니다. {ko}", f"Building {label[1]} failed. {en}", *hint)
                 return result
-            rec = record_ops(ours, _meta_input(), root="features")
+            if isinstance(ours, nn.ModuleList):
+                result.fail("make_layers가 nn.ModuleList를 돌려줍니다: 계층을 담고 있지만 호출할 수 없어서(forward가 "
+                            "없음) model.features(x)가 실패합니다.",
+                            "make_layers returns an nn.ModuleList: it holds the layers but cannot be called (it has no "
+                            "forward), so model.features(x) fails.", *_SEQUENTIAL)
+                return result
+            if not isinstance(ours, nn.Module):
+                result.fail(f"make_layers가 nn.Module이 아니라 {type(ours).__name__}을(를) 돌려줍니다.",
+                            f"make_layers returns a {type(ours).__name__}, not an nn.Module.", *_SEQUENTIAL)
+                return result
+            rec = record_ops(ours, torch.empty(1, 3, 224, 224, device="meta"), root="features")
             if rec.error is not None and is_stub(rec.error):
                 raise rec.error
             if not _compare(result, rec, key, batch_norm, label):
@@ -951,10 +763,9 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
                 ref_keys = list(reference_make_layers(CFGS[key], batch_norm=batch_norm).state_dict())
             my_keys = list(ours.state_dict())
             if my_keys != ref_keys:
-                first = next((i for i, (a, b) in enumerate(zip(my_keys, ref_keys)) if a != b), min(len(my_keys),
-                                                                                                    len(ref_keys)))
-                mine_k = my_keys[first] if first < len(my_keys) else "—"
-                ref_k = ref_keys[first] if first < len(ref_keys) else "—"
+                first = next((i for i, (a, b) in enumerate(zip(my_keys, ref_keys)) if a != b),
+                             min(len(my_keys), len(ref_keys)))
+                mine_k, ref_k = (ks[first] if first < len(ks) else "—" for ks in (my_keys, ref_keys))
                 result.fail(f"{label[0]}: 계산은 같지만 state_dict 키가 torchvision과 다릅니다 (여러분: {mine_k}, "
                             f"torchvision: {ref_k}).",
                             f"{label[1]}: it computes the same, but the state_dict keys differ from torchvision's "
@@ -963,8 +774,8 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
                             "Put the layers in one flat nn.Sequential, in order, so keys match torchvision's "
                             "(0.weight, 2.weight …).")
                 return result
-    result.ok("구성 A–E 모두 배치 정규화가 있든 없든 torchvision과 계층 하나하나가 같은 계산을 하고 "
-              "state_dict 키도 같습니다.",
+    result.ok("구성 A–E 모두 배치 정규화가 있든 없든 torchvision과 계층 하나하나가 같은 계산을 하고 state_dict 키도 "
+              "같습니다.",
               "Configurations A–E, with and without batch norm, compute what torchvision's do, layer by layer, with "
               "the same state_dict keys.")
     return result

@@ -1,11 +1,8 @@
-"""check_fully_convolutional and check_score_map_predictions: the answer passes, each realistic mistake is named.
+"""Lesson 06: check_fully_convolutional passes the answer and names each realistic mistake.
 
-Every mistake is a small, plausible ``to_fully_convolutional`` a learner could write; the test asserts that
-the check fails *and* that its report names the slip (a keyword of the reason), so a check that only says
-"wrong" would fail here. The check reads what the layers must become from the model it converts, so most
-cases run on a small VGG-shaped model (same head layout, 512 channels, stride 32, hidden 64, 10 classes:
-milliseconds) by replacing the check's model builder; the real VGG16 (a few seconds a run on a CPU) is
-converted by the right answer and by one mistake, to prove the real numbers.
+The check reads what the layers must become from the model it converts, so most cases run on a small VGG-shaped
+model (512 channels at stride 32, hidden 64, 10 classes: milliseconds); the real VGG16 is converted by the right
+answer and by one mistake, to prove the real numbers.
 """
 
 from __future__ import annotations
@@ -20,7 +17,6 @@ import vgg_teach.checks.dense as dense
 from vgg_teach import answers
 from vgg_teach.checks import FAIL, PASS, TODO
 from vgg_teach.checks.dense import check_fully_convolutional
-from vgg_teach.checks.questions import check_score_map_predictions
 from vgg_teach.models import VGG
 
 
@@ -66,28 +62,20 @@ def learner_right(model):
     return _assemble(model, _fc6_with(model), *_rest(model))
 
 
-def channels_last(model):
-    fc6 = _fc(model)[0]
-    w = fc6.weight.view(fc6.out_features, 7, 7, fc6.in_features // 49).permute(0, 3, 1, 2)
-    return _assemble(model, _fc6_with(model, w), *_rest(model))
+def fc6_weight(name, order):
+    """fc6's weight, viewed (out, channels, 7, 7), then put in another ``order``."""
+    def convert(model):
+        fc6 = _fc(model)[0]
+        w = order(fc6.weight.view(fc6.out_features, fc6.in_features // 49, 7, 7), fc6.weight)
+        return _assemble(model, _fc6_with(model, w), *_rest(model))
+    convert.__name__ = name
+    return convert
 
 
-def rows_columns(model):
-    fc6 = _fc(model)[0]
-    w = fc6.weight.view(fc6.out_features, fc6.in_features // 49, 7, 7).transpose(2, 3)
-    return _assemble(model, _fc6_with(model, w), *_rest(model))
-
-
-def transposed(model):
-    fc6 = _fc(model)[0]
-    w = fc6.weight.t().reshape(fc6.out_features, fc6.in_features // 49, 7, 7)
-    return _assemble(model, _fc6_with(model, w), *_rest(model))
-
-
-def shuffled(model):
-    fc6 = _fc(model)[0]
-    w = fc6.weight.view(fc6.out_features, fc6.in_features // 49, 7, 7).flip(1)  # fc's numbers, another order
-    return _assemble(model, _fc6_with(model, w), *_rest(model))
+channels_last = fc6_weight("channels_last", lambda w, fc: fc.view(w.shape[0], 7, 7, w.shape[1]).permute(0, 3, 1, 2))
+rows_columns = fc6_weight("rows_columns", lambda w, fc: w.transpose(2, 3))
+transposed = fc6_weight("transposed", lambda w, fc: fc.t().reshape(w.shape))
+shuffled = fc6_weight("shuffled", lambda w, fc: w.flip(1))  # fc's numbers, another order
 
 
 def no_bias(model):
@@ -212,41 +200,3 @@ def test_the_stub_is_not_done_yet_and_builds_no_real_model(monkeypatch):
     assert result.status == TODO and built and all(built), (str(result), built)
 
 
-def test_not_a_function_is_a_clear_failure():
-    assert "Pass a function" in str(check_fully_convolutional(42))
-
-
-# ------------------------------------------------------------------------------ predictions
-def test_the_predictions_answer_passes_and_matches_the_calculator():
-    from vgg_teach.dense import score_map_geometry
-
-    result = check_score_map_predictions(answers.predict_score_map)
-    assert result.passed, str(result)
-    geometry = score_map_geometry(None, 384)
-    assert answers.predict_score_map() == (geometry.size[0], geometry.stride, geometry.receptive_field)
-
-
-@pytest.mark.parametrize("guess, words", [
-    ((12, 32, 404), ["12 is pool5's size"]),
-    ((1, 32, 404), ["AdaptiveAvgPool2d"]),
-    ((36, 32, 404), ["number of scores"]),
-    ((6, 16, 404), ["2⁵"]),
-    ((6, 32, 212), ["212 is one pool5 unit's field"]),
-    ((6, 32, 224), ["zero padding"]),
-])
-def test_each_wrong_prediction_is_explained(guess, words):
-    result = check_score_map_predictions(lambda: guess)
-    assert result.status == FAIL
-    failing = "\n".join(i.text() for i in result.failures)
-    assert len(result.failures) == 1, failing  # only the wrong number is marked
-    for word in words:
-        assert word in failing, failing
-
-
-def test_predictions_accept_a_pair_for_the_side_and_reject_a_shape_error():
-    assert check_score_map_predictions(lambda: ((6, 6), 32, 404)).passed
-    assert "Return three values" in str(check_score_map_predictions(lambda: 6))
-    def stub():
-        raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
-
-    assert check_score_map_predictions(stub).status == TODO
