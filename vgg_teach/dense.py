@@ -56,17 +56,6 @@ def score_map_geometry(fcn: nn.Module | None = None, input_size: int | Sequence[
 
 
 @torch.no_grad()
-def dense_predict(fcn: nn.Module, images: torch.Tensor, flip: bool = False) -> torch.Tensor:
-    """Class probabilities ``(N, classes)``: the score map averaged over its positions, then softmax; with
-    ``flip`` the mirrored images' probabilities are averaged in, as in the paper."""
-    with eval_mode(fcn):
-        probs = fcn(images).mean(dim=(2, 3)).softmax(dim=1)
-        if flip:
-            probs = (probs + fcn(images.flip(-1)).mean(dim=(2, 3)).softmax(dim=1)) / 2
-    return probs
-
-
-@torch.no_grad()
 def head_on_windows(classifier: nn.Module, features: torch.Tensor, window: int = 7) -> torch.Tensor:
     """The original fully connected ``classifier`` on every ``window × window`` patch of a pool5 map, each flattened
     as ``torch.flatten`` flattens a 7×7 map: ``(N, classes, H − 6, W − 6)``, what the converted head computes."""

@@ -37,7 +37,8 @@ if fail and any(fail in a for a in args):
 '''
 #: What Colab's manifest (.ci/colab/pip-freeze.gpu.txt) has of the package's dependencies.
 COLAB = {"torch": "2.11.0+cu128", "torchvision": "0.26.0+cu128", "torchsummary": "1.5.1", "numpy": "2.1.3",
-         "pillow": "11.3.0", "matplotlib": "3.10.0", "ipython": "7.34.0", "ipywidgets": "7.7.1", "tqdm": "4.67.3"}
+         "pillow": "11.3.0", "matplotlib": "3.10.0", "ipython": "7.34.0", "ipywidgets": "7.7.1", "tqdm": "4.67.3",
+         "packaging": "26.3"}
 
 
 def _install_part() -> str:

@@ -200,3 +200,46 @@ def test_the_stub_is_not_done_yet_and_builds_no_real_model(monkeypatch):
     assert result.status == TODO and built and all(built), (str(result), built)
 
 
+
+
+# -- dense evaluation ------------------------------------------------------------------------------------------------
+def _mean(t):
+    return t.mean(dim=(2, 3))
+
+
+def _dense(pool=_mean, softmax_first=False, mirror_dim=-1, undo=True, posteriors=True, pair=True):
+    """The learner's dense_evaluation, with one thing done in a given (wrong) way."""
+    def dense_evaluation(fcn, images, flip=False):
+        score_map = fcn(images)
+        probs = pool(score_map.softmax(1)) if softmax_first else pool(score_map).softmax(1)
+        if flip and mirror_dim is not None:
+            mirrored = fcn(images.flip(mirror_dim))
+            mirrored = mirrored.flip(mirror_dim) if undo else mirrored
+            probs = (probs + pool(mirrored).softmax(1)) / 2 if posteriors else \
+                ((pool(score_map) + pool(mirrored)) / 2).softmax(1)
+            score_map = (score_map + mirrored) / 2
+        return (probs, score_map) if pair else probs
+    return dense_evaluation
+
+
+def _stub(fcn, images, flip=False):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("fn,status,needle", [
+    (answers.dense_evaluation, PASS, "Section 3.2 of the paper"),
+    (_dense(softmax_first=True), FAIL, "softmax at every position, then averaged"),
+    (_dense(pool=lambda t: t.mean(dim=(2, 3)).log()), FAIL, "probs differ"),
+    (_dense(pool=lambda t: t.amax(dim=(2, 3))), FAIL, "maximum over the positions"),
+    (_dense(pool=lambda t: t.sum(dim=(2, 3))), FAIL, "You summed the positions"),
+    (_dense(pool=lambda t: t.mean(dim=(1, 2))), FAIL, "probs has shape (2, 8), not (images, classes) = (2, 4)"),
+    (_dense(pair=False), FAIL, "return two things, (probs, score_map)"),
+    (_dense(mirror_dim=None), FAIL, "flip=True gives the probabilities of flip=False"),
+    (_dense(posteriors=False), FAIL, "averaged the two images' scores before the softmax"),
+    (_dense(mirror_dim=-2), FAIL, "upside down (dim=2)"),
+    (_dense(undo=False), FAIL, "without flipping it back"),
+    (_stub, TODO, "Not written yet"),
+])
+def test_dense_evaluation_slips_are_named(fn, status, needle):
+    result = dense.check_dense_evaluation(fn)
+    assert result.status == status and needle in str(result), str(result)

@@ -11,6 +11,7 @@ from PIL import Image
 from torch import nn
 from torchvision.transforms import functional as TF
 
+from vgg_teach import answers
 from vgg_teach.answers import linear_to_conv, to_fully_convolutional
 from vgg_teach.counting import meta_vgg
 from vgg_teach.dense import (
@@ -20,7 +21,6 @@ from vgg_teach.dense import (
     activation_scales,
     crop_offsets,
     crop_scores,
-    dense_predict,
     evaluation_cost_table,
     head_on_windows,
     init_from_shallower,
@@ -122,18 +122,17 @@ def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbors():
     assert not torch.allclose(dense.flatten(2), crops, atol=1e-3)
 
 
-def test_dense_predict_averages_then_softmaxes_and_flip_averages_two_views():
-    model = _small_vgg()
-    fcn = to_fully_convolutional(model).train()
+def test_dense_evaluation_averages_then_softmaxes_and_flip_averages_two_views():
+    fcn = to_fully_convolutional(_small_vgg()).eval()
     images = torch.randn(2, 3, 256, 288)
-    probs = dense_predict(fcn, images)
-    assert fcn.training  # its mode is restored
     with torch.no_grad():
-        fcn.eval()
-        want = fcn(images).mean(dim=(2, 3)).softmax(1)
-        mirrored = fcn(images.flip(-1)).mean(dim=(2, 3)).softmax(1)
-    assert torch.allclose(probs, want, atol=1e-6)
-    assert torch.allclose(dense_predict(fcn, images, flip=True), (want + mirrored) / 2, atol=1e-6)
+        probs, score_map = answers.dense_evaluation(fcn, images)
+        want_map, mirror_map = fcn(images), fcn(images.flip(-1)).flip(-1)
+        flipped = answers.dense_evaluation(fcn, images, flip=True)
+    want = want_map.mean(dim=(2, 3)).softmax(1)
+    assert torch.equal(score_map, want_map) and torch.allclose(probs, want, atol=1e-6)
+    assert torch.allclose(flipped[0], (want + mirror_map.mean(dim=(2, 3)).softmax(1)) / 2, atol=1e-6)
+    assert torch.allclose(flipped[1], (want_map + mirror_map) / 2, atol=1e-6)
     assert torch.allclose(probs.sum(1), torch.ones(2))
 
 

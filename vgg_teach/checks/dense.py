@@ -1,4 +1,4 @@
-"""Lesson 06's check: VGG16's fully connected layers as convolutions, with the same numbers.
+"""Lesson 06's checks: VGG16's fully connected layers as convolutions, and dense evaluation.
 
 :func:`check_fully_convolutional` calls the learner's ``to_fully_convolutional(model)`` on a ``meta`` VGG16 first
 (free: an unwritten stub shows at once), then on a real, randomly initialized one, and judges the layers (fc6 a
@@ -16,6 +16,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .. import answers
 from ..answers import to_fully_convolutional as reference
 from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
@@ -297,4 +298,115 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
                        f"difference {diff:.3g}; scores up to {scale:.3g})."),
                       ("위의 ❌부터 고치세요: 가중치의 순서, 편향, 계층 사이의 ReLU.",
                        "Fix the ❌ above first: the weights' order, the biases, the ReLUs between the layers."))
+    return result
+
+
+_ORDER = ("점수 맵을 위치에 대해 먼저 평균하고, 그다음 클래스 차원에서 소프트맥스: "
+          "score_map.mean(dim=(2, 3)).softmax(dim=1)",
+          "Average the map over the positions first, then softmax over the classes: "
+          "score_map.mean(dim=(2, 3)).softmax(dim=1)")
+_MIRROR = ("뒤집은 이미지: mirrored = fcn(images.flip(-1)).flip(-1); probs는 두 소프트맥스 확률의 평균, "
+           "score_map은 두 맵의 평균",
+           "The mirror: mirrored = fcn(images.flip(-1)).flip(-1); probs is the average of the two softmax outputs, "
+           "score_map the average of the two maps")
+
+
+def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str, torch.Tensor, str, str]]:
+    """``(what, value, ko, en)``: what each usual slip returns (``what``: "probs" or "map"), and its name."""
+    s = net(x)
+    avg = lambda t: t.mean(dim=(2, 3))  # noqa: E731
+    if not flip:
+        return [
+            ("probs", avg(s.softmax(1)),
+             "위치마다 소프트맥스를 먼저 하고 평균했습니다. 논문은 점수 맵을 먼저 평균하고 소프트맥스를 한 번 합니다.",
+             "You took the softmax at every position, then averaged; the paper averages the map first and takes "
+             "one softmax."),
+            ("probs", avg(s),
+             "소프트맥스를 빠뜨려 확률이 아니라 점수를 돌려줍니다.",
+             "You return scores, not probabilities: the softmax is missing."),
+            ("probs", avg(s).softmax(0),
+             "소프트맥스를 배치 차원(dim=0)에서 했습니다. 이미지마다 클래스들의 확률이므로 dim=1입니다.",
+             "The softmax runs over the batch (dim=0); each image needs probabilities over the classes, dim=1."),
+            ("probs", s.amax(dim=(2, 3)).softmax(1),
+             "위치의 최댓값을 골랐습니다. 논문은 점수 맵을 평균합니다.",
+             "You took the maximum over the positions; the paper averages the map."),
+            ("probs", s.sum(dim=(2, 3)).softmax(1),
+             "위치를 더하기만 했습니다. 더한 점수의 소프트맥스는 위치 수만큼 뾰족해지니 평균(mean)을 쓰세요.",
+             "You summed the positions: the softmax of a sum is sharper by the number of positions. Use the mean."),
+            ("map", s.softmax(1),
+             "점수 맵에 소프트맥스를 했습니다. score_map은 점수 그대로 돌려주세요(소프트맥스는 probs에만).",
+             "The score map went through a softmax; return it as scores (the softmax is for probs only)."),
+        ]
+    mirror, upside = net(x.flip(-1)), net(x.flip(-2))
+    return [
+        ("probs", avg(s).softmax(1),
+         "flip=True인데 flip=False와 같은 확률입니다: 뒤집은 이미지를 쓰지 않았습니다.",
+         "flip=True gives the probabilities of flip=False: the mirrored images are not used."),
+        ("probs", ((avg(s) + avg(mirror)) / 2).softmax(1),
+         "두 이미지의 점수를 소프트맥스 전에 평균했습니다. 논문은 두 이미지의 소프트맥스 확률을 평균합니다.",
+         "You averaged the two images' scores before the softmax; the paper averages their softmax outputs."),
+        ("probs", (avg(s).softmax(1) + avg(upside).softmax(1)) / 2,
+         "이미지를 위아래로 뒤집었습니다(dim=2). 좌우 뒤집기는 너비 차원, flip(-1)입니다.",
+         "You flipped the images upside down (dim=2); a horizontal flip is along the width, flip(-1)."),
+        ("map", (s + mirror) / 2,
+         "뒤집은 이미지의 점수 맵을 다시 뒤집지 않고 평균했습니다. 그 맵의 (i, j)는 원래 이미지의 (i, w − 1 − j) "
+         "자리입니다.",
+         "You averaged in the mirror's map without flipping it back: its (i, j) is the image's (i, w − 1 − j)."),
+        ("map", s,
+         "score_map에 뒤집은 이미지의 맵을 평균하지 않았습니다(probs는 맞습니다).",
+         "score_map leaves out the mirror's map (probs are right)."),
+    ]
+
+
+def _close(a: Any, b: torch.Tensor) -> bool:
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and torch.allclose(a.float(), b, rtol=1e-4, atol=1e-5)
+
+
+@never_raises("check_dense_evaluation")
+def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., Any]) -> CheckResult:
+    """Does ``dense_evaluation(fcn, images, flip)`` return the paper's ``(probs, score_map)``, without and with flip?
+
+    Run on a small fully convolutional net (a 5×8 map of 4 classes, a batch of 2), compared with
+    :func:`vgg_teach.answers.dense_evaluation`; a wrong answer is matched with the usual slips.
+    """
+    if result.not_a_function(dense_evaluation):
+        return result
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(6)
+        net = nn.Sequential(nn.Conv2d(3, 5, 3), nn.ReLU(), nn.Conv2d(5, 4, 3)).eval()
+        net[2].weight.data *= 8  # scores spread apart, so that every slip gives other numbers
+        x = torch.randn(2, 3, 9, 12) + torch.linspace(-2, 2, 12)  # left and right differ: the mirror is another image
+    for flip in (False, True):
+        call = f"dense_evaluation(fcn, images, flip={flip})"
+        with torch.no_grad():
+            want = answers.dense_evaluation(net, x, flip=flip)
+            got = dense_evaluation(net, x.clone(), flip=flip)
+            slips = _dense_slips(net, x, flip)
+        if not (isinstance(got, (tuple, list)) and len(got) == 2):
+            result.fail(f"{call}이(가) {type(got).__name__}을(를) 돌려줍니다: (확률, 점수 맵) 두 개를 돌려주세요.",
+                        f"{call} returns a {type(got).__name__}; return two things, (probs, score_map).",
+                        "return probs, score_map", "return probs, score_map")
+            return result
+        for what, value, wanted in (("probs", got[0], want[0]), ("map", got[1], want[1])):
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            if shape != tuple(wanted.shape):
+                names = ("probs", "(이미지 수, 클래스 수)", "(images, classes)") if what == "probs" else \
+                    ("score_map", "(이미지 수, 클래스 수, h, w)", "(images, classes, h, w)")
+                result.fail(f"{call}: {names[0]}의 모양이 {shape}입니다. {names[1]} = {tuple(wanted.shape)}이어야 "
+                            "합니다.", f"{call}: {names[0]} has shape {shape}, not {names[2]} = "
+                            f"{tuple(wanted.shape)}.", *(_MIRROR if flip else (
+                                "평균은 위치 차원만, mean(dim=(2, 3))입니다.",
+                                "Average over the positions only, the last two dimensions: mean(dim=(2, 3)).")))
+                return result
+            if not _close(value, wanted):
+                slip = next(((ko, en) for kind, v, ko, en in slips if kind == what and _close(value, v)), ("", ""))
+                label = ("probs가", "probs differ") if what == "probs" else ("score_map이", "score_map differs")
+                result.fail(f"{call}: {label[0]} 논문의 조밀한 평가와 다릅니다. {slip[0]}".strip(),
+                            f"{call}: {label[1]} from the paper's dense evaluation. {slip[1]}".strip(),
+                            *(_MIRROR if flip else _ORDER))
+                return result
+    result.ok("flip=False: 점수 맵 평균 → 소프트맥스. flip=True: 뒤집은 이미지의 확률과 평균하고, 그 점수 맵은 다시 "
+              "뒤집어 원래 맵과 평균합니다. 논문 3.2절 그대로입니다.",
+              "flip=False: the map averaged, then softmax. flip=True: averaged with the mirrored images' "
+              "probabilities, their map flipped back into the image's. Section 3.2 of the paper, exactly.")
     return result
