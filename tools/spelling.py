@@ -3,7 +3,7 @@
 The API already speaks it (``nn.BatchNorm2d`` is "batch normalization", ``transforms.Normalize``), and so
 does the glossary. :mod:`tools.nblint`'s ``spelling`` rule reports every British form listed here in the
 Markdown prose of a notebook (code cells and `code spans` are not prose: identifiers such as
-``centre_box`` or ``linearised`` keep their names). :func:`uk_spellings` finds them; :data:`UK_TO_US`
+``centre_box`` keep their names). :func:`uk_spellings` finds them; :data:`UK_TO_US`
 is the list, built from word stems so that every inflection is covered.
 """
 

@@ -17,10 +17,6 @@ ROOT = authoring.ROOT
 SOLUTIONS = authoring.solution_paths()
 
 
-def test_there_are_lessons():
-    assert SOLUTIONS, "no solutions/NN_*.ipynb found"
-
-
 def test_lessons_and_readme_are_not_stale():
     stale = authoring.stale_files()
     assert not stale, f"run `python -m tools.authoring build`; stale: {[str(p) for p in stale]}"
@@ -89,24 +85,6 @@ def test_every_exercise_is_followed_by_its_check(path):
             later = code[i + 1:]
             assert later and any("check" in c.metadata.get("tags", []) for c in later[:2]), (
                 f"{path.name}: exercise cell {cell.id} has no check cell right after it")
-
-
-@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
-def test_one_setup_cell_installs_only_what_colab_lacks(path):
-    nb = nbformat.read(path, as_version=4)
-    setup = [c for c in nb.cells if "setup" in c.metadata.get("tags", [])]
-    assert len(setup) == 1
-    src = setup[0].source
-    assert '"google.colab" in sys.modules' in src and '"KAGGLE_KERNEL_RUN_TYPE"' in src and "--no-deps" in src
-    need = src.split("_need = ")[1].split("]\n")[0]
-    assert "torch" not in need.replace("torchsummary", "") and "koreanize-matplotlib" in need
-    assert f"vgg-teach @ git+{authoring.repository_url()}@v{{VGG_TEACH}}" in src and "--force-reinstall" in src
-
-
-def test_the_setup_cell_installs_pyprojects_dependencies_except_torch():
-    installs = dict(authoring.colab_installs())
-    assert "torch" not in installs and "torchvision" not in installs
-    assert installs["koreanize-matplotlib"] == "koreanize-matplotlib>=0.1.1" and "ipywidgets" in installs
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])

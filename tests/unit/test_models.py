@@ -7,41 +7,34 @@ from torch import nn
 
 from vgg_teach import answers, models
 
-PAIRS = [
-    ("vgg11", models.vgg11), ("vgg11_bn", models.vgg11_bn),
-    ("vgg13", models.vgg13), ("vgg13_bn", models.vgg13_bn),
-    ("vgg16", models.vgg16), ("vgg16_bn", models.vgg16_bn),
-    ("vgg19", models.vgg19), ("vgg19_bn", models.vgg19_bn),
-]
+NAMES = ["vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"]
 
 
-def _random_torchvision(name: str) -> nn.Module:
-    """A torchvision VGG with random weights, built on "meta" and filled once (fast on 2 cores)."""
+@pytest.mark.parametrize("name", NAMES)
+def test_torchvision_weights_load_strictly(name):
     with torch.device("meta"):
-        model = getattr(torchvision.models, name)()
-    model = model.to_empty(device="cpu")
+        theirs, ours = getattr(torchvision.models, name)(), getattr(models, name)()
+    shapes = [[(k, v.shape) for k, v in m.state_dict().items()] for m in (ours, theirs)]
+    assert shapes[0] == shapes[1]
+
+
+@pytest.mark.parametrize("name", ["vgg11", "vgg16_bn"])
+def test_with_torchvisions_weights_the_outputs_are_identical(name):
+    with torch.device("meta"):
+        theirs = getattr(torchvision.models, name)()
+    theirs = theirs.to_empty(device="cpu").eval()
     gen = torch.Generator().manual_seed(0)
-    for t in list(model.parameters()) + list(model.buffers()):
-        if t.dtype.is_floating_point:
-            small = t.dim() == 1 and t.numel() < 1024
-            t.data.uniform_(0.5 if small else -0.02, 1.5 if small else 0.02, generator=gen)
-    return model.eval()
-
-
-@pytest.mark.parametrize("name,ours_fn", PAIRS, ids=[p[0] for p in PAIRS])
-def test_torchvision_weights_load_strictly_with_identical_outputs(name, ours_fn):
-    theirs = _random_torchvision(name)
+    for t in [*theirs.parameters(), *theirs.buffers()]:
+        if t.dtype.is_floating_point:  # batch norm's small vectors near 1, weights small: a finite, lively output
+            low, high = (0.5, 1.5) if t.dim() == 1 and t.numel() < 1024 else (-0.02, 0.02)
+            t.data.uniform_(low, high, generator=gen)
     with torch.device("meta"):
-        ours = ours_fn()
-    result = ours.load_state_dict(theirs.state_dict(), strict=True, assign=True)
-    assert not result.missing_keys and not result.unexpected_keys
-    ours.eval()
-    assert list(ours.state_dict()) == list(theirs.state_dict())
+        ours = getattr(models, name)()
+    ours.load_state_dict(theirs.state_dict(), strict=True, assign=True)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         expected = theirs(x)
-        assert torch.isfinite(expected).all() and expected.abs().max() > 0
-        assert torch.equal(ours(x), expected)
+        assert expected.abs().max() > 0 and torch.equal(ours.eval()(x), expected)
 
 
 def test_handwritten_vgg16_is_torchvision_vgg16():
@@ -54,42 +47,31 @@ def test_handwritten_vgg16_is_torchvision_vgg16():
     assert sum(p.numel() for p in ours.parameters()) == 138_357_544
 
 
-def test_configuration_c_has_its_1x1_convs():
+def test_configuration_c_the_cifar_variant_and_the_papers_names():
     feats = models.make_layers("C")
-    kernels = [m.kernel_size for m in feats if isinstance(m, nn.Conv2d)]
-    assert kernels.count((1, 1)) == 3 and kernels.count((3, 3)) == 10
-    one_by_one = [m for m in feats if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
-    assert all(m.padding == (0, 0) for m in one_by_one)
-    assert sum(p.numel() for p in models.vgg("C").parameters()) == 133_638_952
-
-
-def test_cifar_variant_is_512_into_the_classifier():
-    m = models.vgg_cifar("D", batch_norm=True, num_classes=10)
-    assert m.classifier[0].in_features == 512
-    out = m.features(torch.randn(2, 3, 32, 32))
-    assert out.shape == (2, 512, 1, 1)
-    assert m(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-
-
-def test_layer_names_follow_the_paper():
+    kernels = [(m.kernel_size, m.padding) for m in feats if isinstance(m, nn.Conv2d)]
+    assert kernels.count(((1, 1), (0, 0))) == 3 and kernels.count(((3, 3), (1, 1))) == 10
+    with torch.device("meta"):
+        assert sum(p.numel() for p in models.vgg("C").parameters()) == 133_638_952
+    cifar = models.vgg_cifar("D", batch_norm=True, num_classes=10)
+    assert cifar.features(torch.randn(2, 3, 32, 32)).shape == (2, 512, 1, 1) and cifar.classifier[0].in_features == 512
     names = models.conv_layer_names("D")
-    assert names[:3] == ["conv1_1", "conv1_2", "pool1"] and names[-1] == "pool5"
-    assert len([n for n in names if n.startswith("conv")]) == 13
+    assert names[:3] == ["conv1_1", "conv1_2", "pool1"] and names[-1] == "pool5" and len(names) == 18
 
 
-def test_bad_configuration_message_is_bilingual():
+def test_bad_configurations_say_what_to_do_in_both_languages():
     with pytest.raises(ValueError, match="(?s)구성.*Unknown configuration"):
         models.vgg("F")
     with pytest.raises(ValueError, match="Cannot read configuration entry"):
         models.make_layers([64, "X"])
+    with pytest.raises(ValueError, match="Unknown model 'vgg99'"):
+        models.build_model("vgg99")
 
 
 def test_init_once_gives_torchvisions_distributions_and_fresh_batch_norm():
-    from vgg_teach.models import init_once
-
     torch.manual_seed(0)
     theirs = torchvision.models.vgg16_bn(weights=None).state_dict()
-    ours = init_once(lambda: torchvision.models.vgg16_bn(weights=None)).state_dict()
+    ours = models.init_once(lambda: torchvision.models.vgg16_bn(weights=None)).state_dict()
     assert list(ours) == list(theirs)
     for name, t in theirs.items():
         o = ours[name]
@@ -98,21 +80,15 @@ def test_init_once_gives_torchvisions_distributions_and_fresh_batch_norm():
             assert torch.equal(o, t), name  # BN statistics 0/1, constant weights and biases: exactly theirs
         else:  # random weights: the same scale (Kaiming fan-out for convs, 0.01 for linear layers)
             assert abs(o.std() - t.std()) < 0.05 * t.std() and abs(o.mean()) < 0.05 * t.std(), name
-
-
-def test_init_once_refuses_a_layer_it_would_leave_uninitialized():
-    from vgg_teach.models import init_once
-
-    with pytest.raises(TypeError, match="'1'"):
-        init_once(lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.PReLU()))
+    with pytest.raises(TypeError, match="'1'"):  # a layer it would leave uninitialized is refused
+        models.init_once(lambda: nn.Sequential(nn.Conv2d(3, 8, 3), nn.PReLU()))
 
 
 def test_a_vgg_built_on_meta_stays_on_meta_and_a_real_one_is_filled():
     """The classifier starts empty (skip_init) but on the device being built on: a meta build costs no memory."""
     with torch.device("meta"):
-        on_meta = models.vgg16()
-    assert {p.device.type for p in on_meta.parameters()} == {"meta"}
+        assert {p.device.type for p in models.vgg16().parameters()} == {"meta"}
     real = models.vgg16(num_classes=10)
     fc6, fc8 = real.classifier[0], real.classifier[6]
-    assert fc6.weight.device.type == "cpu" and 0.009 < fc6.weight.std().item() < 0.011
-    assert torch.count_nonzero(fc6.bias) == 0 and torch.count_nonzero(fc8.bias) == 0 and fc8.weight.shape == (10, 4096)
+    assert 0.009 < fc6.weight.std().item() < 0.011 and fc8.weight.shape == (10, 4096)
+    assert torch.count_nonzero(fc6.bias) == 0 and torch.count_nonzero(fc8.bias) == 0
