@@ -5,69 +5,38 @@ from __future__ import annotations
 import importlib
 
 import pytest
-import torch
 from torch import nn
 
-from vgg_teach.checks import FAIL, PASSED_MARK, PENDING_MARK, TODO, CheckResult, is_stub, never_raises
+from vgg_teach.checks import FAIL, PASSED_MARK, PENDING_MARK, TODO, CheckResult
+from vgg_teach.checks.training import check_confusion_matrix
 
-CHECKS = ["vgg16.check_make_layers", "counting.check_conv_params",
-          "counting.check_linear_params", "receptive_field.check_receptive_fields", "head.check_head_swap",
-          "head.check_parameter_count", "training.check_train_step", "training.check_evaluate",
-          "training.check_confusion_matrix", "dense.check_fully_convolutional"]
+CHECKS = ["vgg16.check_make_layers", "counting.check_conv_params", "counting.check_linear_params",
+          "receptive_field.check_receptive_fields", "head.check_head_swap", "head.check_parameter_count",
+          "training.check_train_step", "training.check_evaluate", "training.check_confusion_matrix",
+          "dense.check_fully_convolutional", "dense.check_dense_evaluation"]
 
 
-def _check(name):
+@pytest.mark.parametrize("name", CHECKS)
+def test_every_check_refuses_a_value_for_a_function_and_calls_a_stub_not_written_yet(name):
     module, _, check = name.partition(".")
-    return getattr(importlib.import_module(f"vgg_teach.checks.{module}"), check)
+    check = getattr(importlib.import_module(f"vgg_teach.checks.{module}"), check)
+    refused = check(42)  # check(fn()) instead of check(fn)
+    assert refused.status == FAIL and "함수를 넘겨 주세요" in str(refused) and "Pass a function" in str(refused)
+    assert "int" in str(refused)
 
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_every_check_handed_a_value_instead_of_a_function_says_so(name):
-    result = _check(name)(42)  # check(fn()) instead of check(fn)
-    assert result.status == FAIL and "함수를 넘겨 주세요" in str(result) and "Pass a function" in str(result)
-    assert "int" in str(result)
-
-
-@pytest.mark.parametrize("name", CHECKS)
-def test_a_stub_is_pending_and_says_to_run_the_exercise_cell_first(name):
-    def stub(*_args):
+    def stub(*_args, **_kwargs):
         raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
 
-    result = _check(name)(stub)
-    assert result.status == TODO and not result and str(result).startswith(PENDING_MARK)
-    item = result.failures[0]
+    pending = check(stub)
+    assert pending.status == TODO and not pending and str(pending).startswith(PENDING_MARK)
+    item = pending.failures[0]
     assert "run that cell, then run this one again" in item.en and "Already filled it in?" in item.en
     assert "연습 셀부터 다시 실행하세요" in item.ko
 
 
 def test_not_implemented_raised_by_torch_inside_learner_code_is_an_error_not_pending():
-    result = _check("training.check_confusion_matrix")(lambda preds, labels, c: nn.ModuleList([nn.Identity()])(preds))
-    assert result.status == FAIL and "ModuleList" in str(result)
-
-    @never_raises("demo")
-    def check(result: CheckResult, fn):
-        fn()
-        return result
-
-    modlist = check(lambda: nn.ModuleList()(1))
-    assert modlist.status == FAIL and "nn.Sequential(*layers)" in modlist.failures[0].hint_en
-
-
-def _raised(fn):
-    try:
-        fn()
-    except Exception as exc:  # noqa: BLE001
-        return exc
-
-
-def _own_stub():
-    raise NotImplementedError
-
-
-@pytest.mark.parametrize("fn, stub", [(_own_stub, True), (lambda: torch.empty(1, device="meta").item(), False),
-                                      (lambda: nn.ModuleList()(1), False)])
-def test_is_stub_tells_a_stub_from_torch(fn, stub):
-    assert is_stub(_raised(fn)) is stub
+    result = check_confusion_matrix(lambda preds, labels, c: nn.ModuleList([nn.Identity()])(preds))
+    assert result.status == FAIL and "ModuleList" in str(result), str(result)
 
 
 def test_a_result_is_truthy_only_when_everything_passed_and_renders_in_both_languages():

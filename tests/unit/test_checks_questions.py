@@ -180,12 +180,6 @@ def test_every_answer_and_every_listed_wrong_number_is_what_the_library_computes
     assert not any(m(question.answer) for m, _, _ in question.mistakes if callable(m))  # no slip accepts the answer
 
 
-def test_the_score_map_numbers_are_what_the_library_computes():
-    geometry = score_map_geometry(None, 384)
-    assert SCORE_MAP_384 == (geometry.size[0], geometry.stride, geometry.receptive_field)
-    assert answers.predict_score_map() == SCORE_MAP_384
-
-
 def _fmt(value):
     return f"{value:,}" if isinstance(value, int) else str(value)
 
@@ -209,17 +203,31 @@ def test_right_passes_with_the_why_each_slip_is_named_and_other_wrongs_get_the_h
     assert shown not in told.replace(str(wrong), ""), "a wrong guess is never told the answer"
 
 
-def test_slips_of_the_formulas_too_small_too_large_and_tolerances():
-    assert "You forgot the bias" in str(check_prediction("conv1_1_params", 1728))  # a predicate slip
-    assert "Multiply, don't add" in str(check_prediction("fc6_params", 25088 + 4096))
-    assert "too small" in str(check_prediction("fc6_params", 1)) and "too large" in str(check_prediction("fc6_params",
-                                                                                                         10 ** 9))
-    ratio = QUESTIONS["flops_224_vs_32"]
-    assert check_prediction("flops_224_vs_32", ratio.answer * (1 + ratio.rel_tol / 2)).passed
-    assert "exactly" in str(check_prediction("flops_224_vs_32", 35))
-    assert "(224/32)² = 49" in str(check_prediction("flops_224_vs_32", 49.3))
-    assert not check_prediction("flops_224_vs_32", ratio.answer * (1 + 2 * ratio.rel_tol)).passed
-    assert check_prediction("initial_loss", 2.3).passed and not check_prediction("conv1_1_params", 1793).passed
+RATIO = QUESTIONS["flops_224_vs_32"]
+
+
+def _stub():
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("key, guess, status, needle", [
+    ("conv1_1_params", 1728, FAIL, "You forgot the bias"),  # slips told by a predicate
+    ("fc6_params", 25088 + 4096, FAIL, "Multiply, don't add"), ("flops_224_vs_32", 49.3, FAIL, "(224/32)² = 49"),
+    ("fc6_params", 1, FAIL, "too small"), ("fc6_params", 10 ** 9, FAIL, "too large"),
+    ("flops_224_vs_32", 35, PASS, "exactly 35.41"), ("initial_loss", 2.3, PASS, ""),  # within the tolerance
+    ("flops_224_vs_32", RATIO.answer * (1 + RATIO.rel_tol / 2), PASS, ""),
+    ("flops_224_vs_32", RATIO.answer * (1 + 2 * RATIO.rel_tol), FAIL, ""), ("conv1_1_params", 1793, FAIL, ""),
+    ("conv1_1_params", _stub, TODO, "Not written yet"), ("conv1_1_params", lambda: ..., TODO, ""),
+    ("conv1_1_params", None, TODO, ""), ("conv1_1_params", "1,792", PASS, ""), ("conv1_1_params", 1792.0, PASS, ""),
+    ("conv1_1_params", torch.tensor(1792), PASS, ""), ("conv1_1_params", "lots", FAIL, ""),
+    ("conv1_1_params", object(), FAIL, ""), ("conv1_1_params", (1792, 1), FAIL, ""),
+    ("conv1_1_params", lambda: 1 / 0, FAIL, "ZeroDivisionError"), ("pool5_first_unit", 15.5, FAIL, "2 numbers"),
+    ("vgg16_out_32", [512, 1, 1], PASS, ""), ("vgg16_out_32", torch.Size([512, 1, 1]), PASS, ""),
+    ("no_such_question", 3, FAIL, "conv1_1_params"),  # the known keys are listed
+])
+def test_what_a_learner_may_answer_slips_told_by_a_predicate_and_tolerances(key, guess, status, needle):
+    result = check_prediction(key, guess)
+    assert result.status == status and needle in str(result), str(result)
 
 
 def test_a_slip_predicate_that_raises_does_not_match(monkeypatch):
@@ -227,26 +235,6 @@ def test_a_slip_predicate_that_raises_does_not_match(monkeypatch):
                                                     [(lambda got: 1 / 0, "슬립", "A slip.")]))
     result = check_prediction("demo", 4)
     assert result.status == FAIL and "A hint." in str(result) and "A slip." not in str(result)
-
-
-def _stub():
-    raise NotImplementedError
-
-
-@pytest.mark.parametrize("guess, status", [
-    (_stub, TODO), (lambda: ..., TODO), (None, TODO), ("1,792", PASS), (1792.0, PASS), (torch.tensor(1792), PASS),
-    ("lots", FAIL), (object(), FAIL), ((1792, 1), FAIL), (lambda: 1 / 0, FAIL)])
-def test_what_a_learner_may_return(guess, status):
-    assert check_prediction("conv1_1_params", guess).status == status
-
-
-def test_shapes_unknown_questions_and_the_report():
-    assert "2 numbers" in str(check_prediction("pool5_first_unit", 15.5))
-    assert check_prediction("vgg16_out_32", [512, 1, 1]).passed
-    assert check_prediction("vgg16_out_32", torch.Size([512, 1, 1])).passed
-    unknown = check_prediction("no_such_question", 3)
-    assert unknown.status == FAIL and "conv1_1_params" in str(unknown)
-    assert "data-status='todo'" in check_prediction("conv2_1_rf", _stub)._repr_html_()
 
 
 @pytest.mark.parametrize("lesson", sorted(QUIZZES))
@@ -277,8 +265,10 @@ def test_each_wrong_score_map_prediction_is_explained_alone(guess, words):
     assert result.status == FAIL and len(result.failures) == 1 and words in result.failures[0].text()
 
 
-def test_score_map_predictions_accept_a_pair_for_the_side_and_explain_a_shape_error():
-    assert check_score_map_predictions(answers.predict_score_map).passed
+def test_score_map_predictions_are_the_library_s_accept_a_pair_for_the_side_and_explain_a_shape_error():
+    geometry = score_map_geometry(None, 384)
+    assert SCORE_MAP_384 == (geometry.size[0], geometry.stride, geometry.receptive_field)
+    assert answers.predict_score_map() == SCORE_MAP_384 and check_score_map_predictions(answers.predict_score_map)
     assert check_score_map_predictions(lambda: ((6, 6), 32, 404)).passed
     assert "Return three values" in str(check_score_map_predictions(lambda: 6))
     assert check_score_map_predictions(_stub).status == TODO

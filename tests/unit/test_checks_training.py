@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vgg_teach import answers
-from vgg_teach.checks import FAIL, INFO, PASS, TODO
+from vgg_teach.checks import FAIL, INFO, PASS
 from vgg_teach.checks.training import check_confusion_matrix, check_evaluate, check_train_step
 from vgg_teach.training import engine
 
@@ -40,11 +40,6 @@ def zero_grad_last_with_model_train(model, images, labels, optimizer, loss_fn):
     return loss.detach()
 
 
-def eval_mode(model, images, labels, optimizer, loss_fn):
-    model.eval()
-    return answers.train_step(model, images, labels, optimizer, loss_fn)
-
-
 def no_grad_forward(model, images, labels, optimizer, loss_fn):
     with torch.no_grad():
         logits = model(images)
@@ -55,10 +50,6 @@ def item_before_backward(model, images, labels, optimizer, loss_fn):
     loss = loss_fn(model(images), labels).item()
     optimizer.zero_grad()
     loss.backward()
-
-
-def own_optimizer(model, images, labels, optimizer, loss_fn):
-    return answers.train_step(model, images, labels, torch.optim.SGD(model.parameters(), lr=0.1), loss_fn)
 
 
 @pytest.mark.parametrize("fn", [answers.train_step, step("zbs"), zero_grad_last_with_model_train])
@@ -72,7 +63,8 @@ def test_right_steps_pass(fn):
     (step("bzs"), ["zero_grad between backward and step wipes"]),
     (step("zLs"), ["not a scalar (the logits?)"]),
     (step("zBs"), ["Backward ran from something other than the loss"]),
-    (eval_mode, ["put the model in eval mode", "train_one_epoch calls model.train()"]),
+    (lambda m, x, y, opt, f: answers.train_step(m.eval(), x, y, opt, f),
+     ["put the model in eval mode", "train_one_epoch calls model.train()"]),
     (step("zbs", loss_args=lambda logits, labels: (labels, logits)),
      ["arguments are swapped", "loss_fn(logits, labels)"]),
     (step("zbs", logits=lambda model, images: model(images).detach()), ["cut off the graph"]),
@@ -82,7 +74,8 @@ def test_right_steps_pass(fn):
     (step("zbs", returns=lambda loss, logits: logits), ["shape (6, 5)", "the logits?"]),
     (step("zbs", returns=lambda loss, logits: None), ["Returns a NoneType", "return loss"]),
     (step("zbs", returns=lambda loss, logits: loss * 2), ["not the loss that loss_fn computed"]),
-    (own_optimizer, ["optimizer you were given"]),
+    (lambda m, x, y, opt, f: answers.train_step(m, x, y, torch.optim.SGD(m.parameters(), lr=0.1), f),
+     ["optimizer you were given"]),
     (step("zs"), ["loss.backward() is never called"]),
 ], ids=["no-zero-grad", "step-first", "zero-grad-between", "logits-backward", "logits-sum", "eval", "swapped",
         "detached", "no-grad", "item", "returns-item", "returns-logits", "returns-none", "scaled", "own-optimizer",
@@ -112,12 +105,6 @@ def evaluation(mode="eval", grad=False, count=lambda rights: sum(r for r, _ in r
     return evaluate
 
 
-def eval_restores_train_mode(model, loader):
-    accuracy = answers.evaluate(model, loader)
-    model.train()
-    return accuracy
-
-
 def eval_inference_mode_tensor(model, loader):
     model.eval()
     correct, total = torch.zeros(()), 0
@@ -128,11 +115,8 @@ def eval_inference_mode_tensor(model, loader):
     return correct / total
 
 
-def eval_dataset(model, loader):
-    return evaluation(count=lambda rights: sum(r for r, _ in rights) / len(loader.dataset))(model, loader)
-
-
-@pytest.mark.parametrize("fn", [answers.evaluate, evaluation(), eval_restores_train_mode, eval_inference_mode_tensor])
+@pytest.mark.parametrize("fn", [answers.evaluate, evaluation(), eval_inference_mode_tensor,
+                                lambda model, loader: (answers.evaluate(model, loader), model.train())[0]])
 def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     result = check_evaluate(fn)
     assert result.status == PASS, str(result)
@@ -149,7 +133,8 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     (lambda model, loader: 100 * answers.evaluate(model, loader), ["a percentage"]),
     (evaluation(count=lambda rights: sum(r for r, _ in rights)), ["the count itself"]),
     (lambda model, loader: 1 - answers.evaluate(model, loader), ["the error rate"]),
-    (eval_dataset, ["need not have .dataset"]),
+    (lambda model, loader: evaluation(count=lambda rights: sum(r for r, _ in rights) / len(loader.dataset))(
+        model, loader), ["need not have .dataset", "labels.size(0)"]),
     (evaluation(axis=0), ["argmax(dim=1)"]),
     (lambda model, loader: 0.5, ["The model is never called"]),
     (lambda model, loader: [answers.evaluate(model, loader)], ["not the accuracy (one number)"]),
@@ -158,17 +143,13 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
 def test_each_evaluation_mistake_gets_its_own_message(fn, words):
     text = _failure(check_evaluate(fn))
     assert all(word in text for word in words), (words, text)
+    assert ("labels.size(0)" in text) == ("labels.size(0)" in words)  # the counting hint: for counting slips only
 
 
-def test_the_counting_hint_is_given_only_for_a_counting_slip():
-    assert "labels.size(0)" not in _failure(check_evaluate(lambda model, loader: 100 * answers.evaluate(model,
-                                                                                                        loader)))
-
-
-def cm_loop(preds, labels, num_classes):
+def cm_loop(preds, labels, num_classes, diagonal=False):
     cm = torch.zeros(num_classes, num_classes, dtype=torch.long)
     for t, p in zip(labels.tolist(), preds.tolist()):
-        cm[t, p] += 1
+        cm[p if diagonal else t, p] += 1  # diagonal: a mistake counts on the predicted class's diagonal
     return cm
 
 
@@ -181,13 +162,6 @@ def cm_numpy(preds, labels, num_classes):
 def cm_fancy_index(preds, labels, num_classes):
     cm = torch.zeros(num_classes, num_classes, dtype=torch.long)
     cm[labels, preds] += 1  # repeated (label, pred) pairs count once
-    return cm
-
-
-def cm_only_diagonal(preds, labels, num_classes):
-    cm = torch.zeros(num_classes, num_classes, dtype=torch.long)
-    for t, p in zip(labels.tolist(), preds.tolist()):
-        cm[p, p] += 1  # a mistake counts on the predicted class's diagonal
     return cm
 
 
@@ -216,7 +190,7 @@ def test_right_confusion_matrices_pass_and_numpy_gets_a_note(fn):
     (lambda p, t, c: cm_loop(p, t, int(max(t.max(), p.max())) + 1), "shape (3, 3), expected (5, 5)"),
     (lambda p, t, c: cm_loop(p, t, c).float(), "자료형이 torch.float32입니다 (값은 맞음)"),
     (lambda p, t, c: cm_loop(p, t, c) * 2, "칸의 합이 12입니다"),
-    (cm_only_diagonal, "cm[i, j]"),
+    (lambda p, t, c: cm_loop(p, t, c, diagonal=True), "cm[i, j]"),
     (cm_mutates, "입력 preds 또는 labels를 바꿔"),
     (lambda p, t, c: cm_loop(p, t, c).tolist(), "텐서가 아니라 list"),
     (cm_fancy_index, "does not accumulate repeated indices"),
@@ -230,11 +204,7 @@ def test_each_confusion_matrix_mistake_gets_its_own_message(fn, expected):
     assert result.status == FAIL and expected in str(result), str(result)
 
 
-def test_stubs_are_pending_and_the_reference_counts_as_a_loop_does():
-    def stub(*args):
-        raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
-
-    assert all(check(stub).status == TODO for check in (check_train_step, check_evaluate, check_confusion_matrix))
+def test_the_reference_counts_as_a_loop_does_and_per_class_accuracy_reads_it():
     gen = torch.Generator().manual_seed(1)
     labels, preds = torch.randint(0, 7, (500,), generator=gen), torch.randint(0, 7, (500,), generator=gen)
     cm = answers.confusion_matrix(preds, labels, 7)
