@@ -38,17 +38,6 @@ def _small_vgg() -> nn.Module:
 
 
 # ------------------------------------------------------------------------------------ conversion
-def test_a_linear_layer_and_its_convolution_compute_the_same_numbers():
-    torch.manual_seed(0)
-    fc = nn.Linear(4 * 3 * 3, 5)
-    conv = linear_to_conv(fc, 4, 3)
-    x = torch.randn(2, 4, 3, 3)
-    assert torch.allclose(conv(x).flatten(1), fc(torch.flatten(x, 1)), atol=1e-6)
-    assert conv.weight.data_ptr() == fc.weight.data_ptr()  # the same numbers, not a copy
-    with pytest.raises(UsageError, match="36"):
-        linear_to_conv(fc, 4, 2)
-
-
 @pytest.mark.parametrize("make, size, map_size", [(_small_vgg, 224, (8, 15)),
                                                   (lambda: vgg_cifar("A", batch_norm=False), 32, (2, 3))])
 def test_the_converted_net_gives_the_original_scores_and_a_map_on_larger_images(make, size, map_size):
@@ -58,12 +47,9 @@ def test_the_converted_net_gives_the_original_scores_and_a_map_on_larger_images(
     with torch.no_grad():
         assert torch.allclose(fcn(x).flatten(1), model(x), atol=1e-5, rtol=1e-4)
         assert fcn(torch.randn(1, 3, 2 * size, 3 * size)).shape[2:] == map_size
-
-
-def test_vgg16_converted_keeps_every_parameter_and_the_state_dict_keys():
-    vgg = meta_vgg("D")
-    fcn = to_fully_convolutional(vgg)
-    assert sum(p.numel() for p in fcn.parameters()) == 138_357_544 and set(fcn.state_dict()) == set(vgg.state_dict())
+    assert {p.data_ptr() for p in fcn.parameters()} == {p.data_ptr() for p in model.parameters()}  # shared, no copy
+    with pytest.raises(UsageError, match="36"):  # fc6 must read a whole C×k×k window
+        linear_to_conv(nn.Linear(4 * 3 * 3, 5), 4, 2)
 
 
 # ------------------------------------------------------------------------------------- geometry
@@ -75,8 +61,10 @@ def test_the_score_map_side_is_the_floor_of_s_over_32_minus_six(size, side):
     assert [r.layer for r in g.table][-3:] == ["fc6", "fc7", "fc8"]
 
 
-def test_the_geometry_matches_a_forward_pass_and_refuses_a_small_image():
-    fcn = to_fully_convolutional(meta_vgg("D"))
+def test_vgg16s_geometry_matches_a_forward_pass_and_refuses_a_small_image():
+    vgg = meta_vgg("D")
+    fcn = to_fully_convolutional(vgg)  # every parameter kept, under the same state_dict keys
+    assert sum(p.numel() for p in fcn.parameters()) == 138_357_544 and set(fcn.state_dict()) == set(vgg.state_dict())
     g = score_map_geometry(fcn, (224, 416))
     with torch.device("meta"):
         assert fcn(torch.empty(1, 3, 224, 416)).shape == (1, 1000, *g.size) == (1, 1000, 1, 7)
@@ -97,29 +85,20 @@ def test_the_score_map_is_the_fully_connected_head_on_every_pool5_window():
     assert torch.allclose(dense, windows, atol=1e-5)
 
 
-def test_without_padding_dense_evaluation_equals_cropping_exactly_and_averages_alike():
-    torch.manual_seed(0)
-    net = TinyValidNet().eval()
-    fcn = to_fully_convolutional(net).eval()
-    images = torch.randn(2, 3, 32, 28)
-    with torch.no_grad():
-        dense = fcn(images)
-    crops = crop_scores(net, images, crop=net.crop, stride=net.stride)
+def test_crops_give_the_dense_scores_exactly_without_padding_and_not_with_it():
     assert crop_offsets((288, 256)) == [(0, 0), (0, 32), (32, 0), (32, 32), (64, 0), (64, 32)]  # row by row
-    assert dense.shape == (2, 5, 4, 3) and crops.shape == (2, 5, 12)
-    assert torch.allclose(dense.flatten(2), crops, atol=1e-5)
-    assert torch.allclose(dense.mean(dim=(2, 3)), crops.mean(dim=2), atol=1e-5)
-
-
-def test_with_padding_the_crops_see_zeros_where_the_dense_net_sees_neighbors():
     torch.manual_seed(0)
-    net = TinyValidNet(valid=False).eval()
-    images = torch.randn(2, 3, 36, 28)
-    with torch.no_grad():
-        dense = to_fully_convolutional(net)(images)
-    crops = crop_scores(net, images, crop=net.crop, stride=net.stride)
-    assert dense.flatten(2).shape == crops.shape
-    assert not torch.allclose(dense.flatten(2), crops, atol=1e-3)
+    for valid in (True, False):
+        net = TinyValidNet(valid=valid).eval()
+        images = torch.randn(2, 3, 32, 28)
+        with torch.no_grad():
+            dense = to_fully_convolutional(net).eval()(images)
+        crops = crop_scores(net, images, crop=net.crop, stride=net.stride)
+        assert dense.shape == (2, 5, 4, 3) and crops.shape == (2, 5, 12)
+        # Without padding, every score and so their average are the crops'; with it, a crop sees zeros at its
+        # border where the dense net sees the neighboring pixels.
+        assert torch.allclose(dense.flatten(2), crops, atol=1e-5) == valid
+        assert torch.allclose(dense.mean(dim=(2, 3)), crops.mean(dim=2), atol=1e-5) == valid
 
 
 def test_dense_evaluation_averages_then_softmaxes_and_flip_averages_two_views():

@@ -1,8 +1,8 @@
 """The course's widgets also work with ipywidgets 7, which Colab ships (lessons 02, 03, 05).
 
 The project's environment has ipywidgets 8: this installs Colab's version (from ``.ci/colab/pip-freeze.gpu.txt``) into
-a temporary folder, first on the path of a fresh Python, and runs the widget tests there. When the package index cannot
-be reached it skips and says why (in CI too); any other failure to install fails in CI.
+a temporary folder, first on the path of a fresh Python, and runs test_viz.py's widget tests there. When the package
+index cannot be reached it skips and says why (in CI too); any other failure to install fails in CI.
 """
 
 from __future__ import annotations
@@ -19,39 +19,19 @@ ROOT = Path(__file__).resolve().parents[2]
 #: What pip prints when it cannot reach an index (connection refused, no DNS, no route, proxy, timeout).
 UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|Network is unreachable|"
                          r"Temporary failure in name resolution|Name or service not known|nodename nor servname|"
-                         r"ConnectTimeout|ConnectTimeoutError|Read timed out|ProxyError|Connection refused|"
-                         r"No route to host|SSLError|Max retries exceeded", re.IGNORECASE)
-
-
-def pip_install(target: Path, packages: list[str], *pip_options: str) -> subprocess.CompletedProcess:
-    """``pip install --target target``, failing fast (one retry, 20 s timeout) when offline."""
-    return subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check", "--retries", "1",
-         "--timeout", "20", *pip_options, "--target", str(target), *packages],
-        capture_output=True, text=True, timeout=300)
-
-
-def unreachable(stderr: str) -> str | None:
-    """Why the install failed, if it was because the package index could not be reached (else ``None``)."""
-    found = UNREACHABLE.search(stderr)
-    line = found and next(line for line in stderr.splitlines() if found.group(0) in line)
-    return f"the package index cannot be reached: {line.strip()[:200]}" if found else None
-
-
-def test_an_unreachable_index_is_recognized(tmp_path):
-    """A real pip against an index that refuses connections (port 9 of this machine): recognized as offline."""
-    run = pip_install(tmp_path, ["ipywidgets==7.8.5"], "--isolated", "--no-cache-dir",
-                      "--index-url", "http://127.0.0.1:9/simple")
-    assert run.returncode != 0 and "cannot be reached" in (unreachable(run.stderr) or ""), run.stderr[-2000:]
-    assert unreachable("ERROR: Could not find a version that satisfies the requirement ipywidgets==99") is None
+                         r"ConnectTimeout|Read timed out|ProxyError|Connection refused|No route to host|SSLError|"
+                         r"Max retries exceeded", re.IGNORECASE)
 
 
 def test_widgets_work_on_ipywidgets_7(tmp_path, colab_versions):
-    install = pip_install(tmp_path, [f"ipywidgets=={colab_versions['ipywidgets']}",
-                                     f"ipython_genutils=={colab_versions['ipython-genutils']}"])
+    install = subprocess.run(  # fails fast when offline: one retry, a 20 s timeout
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check", "--retries", "1",
+         "--timeout", "20", "--target", str(tmp_path), f"ipywidgets=={colab_versions['ipywidgets']}",
+         f"ipython_genutils=={colab_versions['ipython-genutils']}"], capture_output=True, text=True, timeout=300)
     if install.returncode != 0:
-        if reason := unreachable(install.stderr):
-            pytest.skip(reason)
+        if found := UNREACHABLE.search(install.stderr):
+            line = next(line for line in install.stderr.splitlines() if found.group(0) in line)
+            pytest.skip(f"the package index cannot be reached: {line.strip()[:200]}")
         if os.environ.get("CI") == "true":
             pytest.fail(f"could not install ipywidgets 7 in CI:\n{install.stderr[-2000:]}")
         pytest.skip(f"ipywidgets 7 could not be installed: {install.stderr.strip()[-300:]}")

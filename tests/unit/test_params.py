@@ -8,7 +8,6 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from vgg_teach.answers import conv_params, linear_params
 from vgg_teach.counting import (
     cifar_comparison,
     config_table,
@@ -19,64 +18,54 @@ from vgg_teach.counting import (
     why_3x3_table,
 )
 from vgg_teach.models import vgg, vgg16, vgg_cifar
-from vgg_teach.show import Table, _text_width
+from vgg_teach.show import Table
 
 
 def numel(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.fixture(scope="module")
-def real_vgg16() -> nn.Module:
+def test_layer_table_of_a_real_vgg16_matches_numel_a_forward_pass_and_flop_counter():
     torch.manual_seed(0)
-    return vgg16()
-
-
-@pytest.mark.parametrize("layer, count", [
-    (nn.Conv2d(3, 64, 3), conv_params(3, 64, 3)), (nn.Conv2d(64, 128, 3, bias=False), conv_params(64, 128, 3, False)),
-    (nn.Conv2d(8, 16, (3, 5), groups=2), conv_params(8, 16, (3, 5), groups=2)),
-    (nn.Linear(25088, 4096), linear_params(25088, 4096)), (nn.Linear(10, 3, bias=False), linear_params(10, 3, False))])
-def test_the_reference_formulas_equal_numel(layer, count):
-    assert count == numel(layer)
-
-
-def test_layer_table_of_a_real_vgg16(real_vgg16):
-    table = layer_table(real_vgg16)
-    modules = dict(real_vgg16.named_modules())
+    model = vgg16().eval()
+    table = layer_table(model)
+    modules = dict(model.named_modules())
     assert all(row.params == numel(modules[row.path]) for row in table)
-    assert table.total_params == table[-1].cumulative == numel(real_vgg16) == 138_357_544
+    assert table.total_params == table[-1].cumulative == numel(model) == 138_357_544
     rows = {r.name: r for r in table}
     assert rows["conv1_2"].formula == "(3·3·64 + 1)·64" and rows["conv1_2"].params == 36_928
     assert rows["fc6"].formula == "(25088 + 1)·4096" and rows["fc6"].output_shape == (4096,)
     assert rows["pool5"].output_shape == (512, 7, 7) and rows["relu1_1"].activations == 0  # in place
     assert table.flops_counted == 2 * table.total_macs == 30_940_528_640
-    text = str(table)
-    assert "합계 / Total" in text and "138,357,544" in text and "<table>" in table._repr_html_()
-    # The learner's formulas count the conv and linear layers (lesson 02's exercise).
-    mine = layer_table(real_vgg16, conv_formula=lambda c_in, c_out, k: 1, linear_formula=lambda n_in, n_out: 2)
-    assert mine.total_params == 13 * 1 + 3 * 2
+    assert "합계 / Total" in str(table) and "138,357,544" in str(table) and "<table>" in table._repr_html_()
 
-
-def test_layer_table_shapes_and_compute_match_a_real_forward(real_vgg16):
     shapes = {}
-
-    def record(path):
-        def hook(_m, _i, out):
-            shapes.setdefault(path, tuple(out.shape[1:]))
-        return hook
-
-    hooks = [m.register_forward_hook(record(p)) for p, m in real_vgg16.named_modules() if not list(m.children())]
+    hooks = [m.register_forward_hook(lambda _m, _i, out, p=p: shapes.update({p: tuple(out.shape[1:])}))
+             for p, m in model.named_modules() if not list(m.children())]  # each leaf runs once
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        real_vgg16.eval()(torch.zeros(1, 3, 64, 64))
+        model(torch.zeros(1, 3, 64, 64))
     for h in hooks:
         h.remove()
-    table = layer_table(real_vgg16, 64)
-    assert {r.path: r.output_shape for r in table} == shapes
-    assert count_flops(real_vgg16, 64) == counter.get_total_flops() == table.flops_counted
-    assert len(layer_table(real_vgg16, 64, compact=True)) == len(table) - 15 - 2  # no ReLU, no Dropout rows
-    full = layer_table(real_vgg16, 224)  # the convolutions' compute grows with the area, fc's does not
-    for kind, ratio in (("Conv2d", (224 / 64) ** 2), ("Linear", 1.0)):
-        assert sum(r.macs for r in full if r.type == kind) == ratio * sum(r.macs for r in table if r.type == kind)
+    small = layer_table(model, 64)
+    assert {r.path: r.output_shape for r in small} == shapes
+    assert count_flops(model, 64) == counter.get_total_flops() == small.flops_counted
+    assert len(layer_table(model, 64, compact=True)) == len(small) - 15 - 2  # no ReLU, no Dropout rows
+    for kind, ratio in (("Conv2d", (224 / 64) ** 2), ("Linear", 1.0)):  # conv compute grows with the area, fc's not
+        assert sum(r.macs for r in table if r.type == kind) == ratio * sum(r.macs for r in small if r.type == kind)
+
+
+def test_layer_table_counts_any_layer_and_the_learners_formulas_count_the_vgg_like_ones():
+    model = nn.Sequential(nn.Conv2d(3, 6, (3, 5), groups=3), nn.BatchNorm2d(6), nn.Conv2d(6, 4, 3, bias=False),
+                          nn.Conv2d(4, 4, 1), nn.Flatten(), nn.Linear(64, 5, bias=False), nn.Linear(5, 2)).eval()
+    table = layer_table(model, (8, 10))
+    assert [r.params for r in table] == [numel(m) for m in model]
+    assert [r.formula for r in table][:4] == ["(3·5·1 + 1)·6", "2·6", "3·3·6·4", "(1·1·4 + 1)·4"]
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, 3, 8, 10))
+    assert table.flops_counted == counter.get_total_flops() == 2 * table.total_macs
+    # The learner's formulas (lesson 02's exercise) count the layers with a bias, a square kernel and groups=1.
+    mine = layer_table(model, (8, 10), conv_formula=lambda c_in, c_out, k: 1000, linear_formula=lambda i, o: 100)
+    assert [r.params for r in mine] == [*(numel(m) for m in model[:3]), 1000, 0, numel(model[5]), 100]
 
 
 def test_config_table_matches_torchvision():
@@ -132,10 +121,8 @@ def test_cifar_comparison():
 
 
 def test_table_aligns_hangul_and_escapes_html():
-    header, _, first = str(why_3x3_table()).splitlines()[1:4]
-    starts = [_text_width(line[: line.index(token)]) for line, token in ((header, "수용"), (first, "5×5"))]
-    assert starts[0] == starts[1] > 0  # a Hangul syllable takes two columns of a monospace font
     table = Table([1, 22], [("<a> / 수", str, True)], title="T", footer=["333"], notes=["n"])
+    # A Hangul syllable takes two columns of a monospace font: the 7-character header is 8 columns wide.
     assert str(table).splitlines() == ["T", "<a> / 수", "--------", "       1", "      22", "--------", "     333", "n"]
     html, text = table.mime_bundle().values()
     assert "&lt;a&gt;" in html and "<tfoot>" in html and text == str(table)

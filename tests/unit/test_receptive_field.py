@@ -11,9 +11,8 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from vgg_teach.counting import layer_names, leaf_layers
 from vgg_teach.errors import UsageError
-from vgg_teach.models import CFGS, conv_layer_names, make_layers, vgg16
+from vgg_teach.models import conv_layer_names, make_layers, vgg16
 from vgg_teach.receptive_field import (
     VGG16_RECEPTIVE_FIELDS,
     effective_receptive_field,
@@ -37,10 +36,9 @@ def test_vgg16_table_has_the_paper_values():
         ours, whole, theirs = vgg16().features, vgg16(), torchvision.models.vgg16().features
     for module in (ours, whole, theirs):  # a whole VGG stops at avgpool: the same 18 rows
         table = receptive_field_table(module, 224)
-        assert [r.receptive_field for r in table] == VGG16_RF
+        assert [r.receptive_field for r in table] == VGG16_RF == list(VGG16_RECEPTIVE_FIELDS)
         assert [r.layer for r in table] == conv_layer_names("D")
         assert [r.jump for r in table][-1] == 32 and table[-1].output_size == 7
-    assert list(VGG16_RECEPTIVE_FIELDS) == VGG16_RF
     table = receptive_field_table(whole)
     assert table.row("conv3_3").receptive_field == 40 and table.row(5).layer == "pool2"
     assert table.row("features.30").layer == "pool5" and table.row(-1).output_size is None
@@ -65,12 +63,12 @@ def _random_stack(seed: int):
         s = tuple(1 if j >= 12 else x for x, j in zip(pick([1, 1, 2, 3] if kind == "conv" else [1, 2, 3]), jump))
         d = pick([1, 1, 2, 3] if kind == "conv" else [1, 2] if kind == "max" else [1])
         p = tuple(rng.randint(0, kk // 2) for kk in k)  # a pooling pads at most half its kernel
-        if kind == "conv" and s == (1, 1) and rng.random() < 0.25:
-            p, padding = tuple(dd * (kk - 1) // 2 for kk, dd in zip(k, d)), "same"  # total // 2 on the left
-            module = nn.Conv2d(channels, rng.choice([1, 2]), k, s, padding, d)
-        elif kind == "conv":
-            p = pick([0, 1, 2, 3])
-            module = nn.Conv2d(channels, rng.choice([1, 2]), k, s, p, d)
+        if kind == "conv":
+            padding = rng.choice(["same" if s == (1, 1) else "valid", "valid", *[None] * 5])
+            # "same" pads (kernel's span − 1) // 2 on the left
+            p = {"same": tuple(dd * (kk - 1) // 2 for kk, dd in zip(k, d)), "valid": (0, 0)}.get(padding) or \
+                pick([0, 1, 2, 3])
+            module = nn.Conv2d(channels, rng.choice([1, 2]), k, s, padding or p, d)
         elif kind == "max":
             module = nn.MaxPool2d(k, s, p, d, ceil_mode=rng.random() < 0.3)
         else:
@@ -84,85 +82,55 @@ def _random_stack(seed: int):
     return nn.Sequential(*layers), geoms
 
 
-def _sizes(stack: nn.Sequential, n: int) -> list[tuple[int, int]]:
-    """Real output sizes of each conv/pool layer, from a forward pass."""
-    sizes, x = [(n, n)], torch.zeros(1, 1, n, n)
-    with torch.no_grad():
-        for m in stack:
-            x = m(x)
-            sizes += [tuple(x.shape[2:])] if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) else []
-    return sizes
+STACKS = [_random_stack(seed) for seed in range(60)]
 
 
-def _brute_force(geoms, sizes, axis: int, unit: int) -> set[int]:
-    """Input positions connected to output ``unit``, by composing each layer's index mapping."""
-    positions = {unit}
-    for layer in reversed(range(len(geoms))):
-        k, s, p, d = geoms[layer][axis]
-        positions = {j for i in positions for t in range(k) if 0 <= (j := i * s - p + t * d) < sizes[layer][axis]}
-    return positions
+def test_random_stacks_cover_the_hard_cases():
+    convs = [m for stack, _ in STACKS for m in stack if isinstance(m, nn.Conv2d)]
+    pools = [m for stack, _ in STACKS for m in stack if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
+    assert {1, 5, 7} <= {m.kernel_size[0] for m in convs} and any(m.kernel_size[0] != m.kernel_size[1] for m in convs)
+    assert any(m.stride[0] == 2 for m in convs) and any(m.dilation[0] > 1 for m in convs)
+    assert {"same", "valid", (1, 1)} <= {m.padding for m in convs}
+    assert any(m.padding not in (0, (0, 0)) for m in pools) and any(m.ceil_mode for m in pools)
+    assert any(isinstance(m, nn.MaxPool2d) and m.dilation not in (1, (1, 1)) for m in pools)
+    assert any(layer[0] != layer[1] for _, geoms in STACKS[::5] for layer in geoms)  # non-square, measured too
 
 
 @pytest.mark.parametrize("seed", range(60))
 def test_table_matches_brute_force_on_random_stacks(seed):
-    stack, geoms = _random_stack(seed)
-    n = 400
-    sizes = _sizes(stack, n)
+    (stack, geoms), n = STACKS[seed], 400
+    sizes, x = [(n, n)], torch.zeros(1, 1, n, n)  # real output sizes of each conv/pool layer, from a forward pass
+    with torch.no_grad():
+        for m in stack:
+            x = m(x)
+            sizes += [tuple(x.shape[2:])] if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)) else []
     if any(layer[0] != layer[1] for layer in geoms):  # non-square: the default axis=None refuses
-        with pytest.raises(ValueError, match="axis=0.*axis=1"):
+        with pytest.raises(ValueError, match=r"(?s)가로.*axis=0 \(height\) and axis=1 \(width\)"):
             receptive_field_table(stack)
     interior = 0
     for axis in (0, 1):
         table = receptive_field_table(stack, n, axis=axis)
-        assert len(table) == len(geoms)
         assert [r.output_size for r in table] == [s[axis] for s in sizes[1:]]
         last = table[-1]
-        for unit in sorted({0, 1, last.output_size // 2, last.output_size - 1}):
-            if not 0 <= unit < last.output_size:
-                continue
-            seen = _brute_force(geoms, sizes, axis, unit)
+        for unit in sorted({0, 1, last.output_size // 2, last.output_size - 1} & set(range(last.output_size))):
+            seen = {unit}  # the input positions connected to the unit, composing each layer's index mapping
+            for layer in reversed(range(len(geoms))):
+                k, s, p, d = geoms[layer][axis]
+                seen = {j for i in seen for t in range(k) if 0 <= (j := i * s - p + t * d) < sizes[layer][axis]}
             lo, hi = last.interval(unit)
             assert seen <= set(range(lo, hi + 1))  # never outside the analytic field
             if lo >= 0 and hi < n:
                 interior += 1
-                assert (min(seen), max(seen)) == (lo, hi), (seed, axis, unit)
-                assert hi - lo + 1 == last.receptive_field
+                assert (min(seen), max(seen)) == (lo, hi) and hi - lo + 1 == last.receptive_field, (axis, unit)
     assert interior >= 2  # the check above really ran
-
-
-def test_random_stacks_cover_the_hard_cases():
-    convs, pools = [], []
-    for seed in range(60):
-        stack, _ = _random_stack(seed)
-        convs += [m for m in stack if isinstance(m, nn.Conv2d)]
-        pools += [m for m in stack if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
-    assert {1, 5, 7} <= {m.kernel_size[0] for m in convs}
-    assert any(m.stride[0] == 2 for m in convs) and any(m.dilation[0] > 1 for m in convs)
-    assert any(m.padding == "same" for m in convs) and any(m.kernel_size[0] != m.kernel_size[1] for m in convs)
-    assert any(m.padding not in (0, (0, 0)) for m in pools) and any(m.ceil_mode for m in pools)
-    assert any(isinstance(m, nn.MaxPool2d) and m.dilation not in (1, (1, 1)) for m in pools)
 
 
 @pytest.mark.parametrize("seed", range(0, 60, 5))
 def test_linearized_autograd_matches_table_on_random_stacks(seed):
-    stack, geoms = _random_stack(seed)
+    stack, geoms = STACKS[seed]
     m = empirical_receptive_field(stack, len(geoms) - 1)
     assert m.matches and not m.clipped, str(m)
-    assert m.measured == tuple(t[-1].receptive_field for t in
-                               (receptive_field_table(stack, axis=0), receptive_field_table(stack, axis=1)))
-
-
-def test_non_square_stack():
-    stack = nn.Sequential(nn.Conv2d(1, 2, (3, 5), stride=(1, 2), padding=(1, 0), dilation=(2, 1)), nn.ReLU(),
-                          nn.MaxPool2d((2, 3), stride=(2, 1)), nn.Conv2d(2, 1, (1, 3), dilation=(1, 2)))
-    with pytest.raises(ValueError) as err:
-        receptive_field_table(stack)
-    assert "axis" in str(err.value) and "가로" in str(err.value) and "non-square" in str(err.value)
-    h, w = receptive_field_table(stack, axis=0), receptive_field_table(stack, axis=1)
-    assert [r.receptive_field for r in h] == [5, 6, 6]  # 1 + 2·2 (dilated 3), + 1·1, + 0 (1×…)
-    assert [r.receptive_field for r in w] == [5, 9, 17]  # 1 + 4, + 2·2 (jump 2), + (2·2)·2 (dilated 3)
-    m = empirical_receptive_field(stack, 2)
-    assert m.analytic == (6, 17) and m.measured == (6, 17) and m.matches
+    assert m.measured == m.analytic == tuple(receptive_field_table(stack, axis=a)[-1].receptive_field for a in (0, 1))
 
 
 # ------------------------------------------------------------------------------- measurement
@@ -218,13 +186,9 @@ def test_bad_arguments_give_bilingual_errors(features):
 
 
 # ---------------------------------------------------------------------------------------- single path
-def _meta(factory):
-    with torch.device("meta"):
-        return factory(weights=None)
-
-
 def test_resnet_is_refused_but_a_single_path_part_of_it_is_computed():
-    net = _meta(torchvision.models.resnet50)
+    with torch.device("meta"):
+        net = torchvision.models.resnet50()
     with pytest.raises(UsageError) as info:  # walked in series, it used to give 1963 (jump 256)
         receptive_field_table(net)
     message = str(info.value)
@@ -235,38 +199,16 @@ def test_resnet_is_refused_but_a_single_path_part_of_it_is_computed():
         ("conv1", 7, 2), ("pool1", 11, 4)]
 
 
-def test_alexnet_layers_have_alexnets_names():
-    table = receptive_field_table(_meta(torchvision.models.alexnet).features)
-    assert [r.layer for r in table] == ["conv1", "pool1", "conv2", "pool2", "conv3", "conv4", "conv5", "pool5"]
-    assert [r.receptive_field for r in table] == [11, 19, 51, 67, 99, 131, 163, 195]
-    names = layer_names(leaf_layers(_meta(torchvision.models.alexnet)))
-    assert names[names.index("pool5") + 1:].count("fc6") == 1 and "fc8" in names  # fc numbering goes on
-
-
-class SharedPool(nn.Module):
-    """VGG16's features with one nn.MaxPool2d called five times (registered once)."""
-
-    def __init__(self, functional=False):
-        super().__init__()
-        chans = [s for s in CFGS["D"] if s != "M"]
-        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, padding=1) for a, b in zip([3, *chans], chans))
-        self.relu, self.pool, self.functional = nn.ReLU(), nn.MaxPool2d(2, 2), functional
-
+class FunctionalPool(nn.Sequential):
     def forward(self, x):
-        convs = iter(self.convs)
-        for spec in CFGS["D"]:
-            pool = (lambda t: F.max_pool2d(t, 2)) if self.functional else self.pool
-            x = pool(x) if spec == "M" else self.relu(next(convs)(x))
-        return x
+        return F.max_pool2d(super().forward(x), 2)
 
 
 def test_the_walk_follows_the_forward_pass():
-    with torch.device("meta"):
-        shared, functional = SharedPool(), SharedPool(functional=True)
-    table = receptive_field_table(shared)  # a reused pooling module counts every time it runs
-    assert tuple(r.receptive_field for r in table) == VGG16_RECEPTIVE_FIELDS
-    assert [r.path for r in table if r.type == "MaxPool2d"] == ["pool"] * 5
+    pool = nn.MaxPool2d(2)
+    table = receptive_field_table(nn.Sequential(nn.Conv2d(3, 3, 3), pool, nn.Conv2d(3, 3, 3), pool))
+    assert [(r.path, r.receptive_field) for r in table] == [("0", 3), ("1", 4), ("2", 8), ("1", 10)]  # reused: twice
     with pytest.raises(UsageError, match="directly as a function"):
-        receptive_field_table(functional)
+        receptive_field_table(FunctionalPool(nn.Conv2d(3, 3, 3)))
     odd = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(5, 8, 3))  # channels do not chain: registration order
     assert [r.receptive_field for r in receptive_field_table(odd)] == [3, 5]
