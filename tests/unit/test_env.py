@@ -97,15 +97,8 @@ def test_seeds_repeat_and_smoke_mode_follows_the_variable(monkeypatch, capsys):
     assert "장치(device)" in out and "smoke mode" in out
 
 
-def test_which_platform(monkeypatch, runtime):
-    assert env.which_platform() == "colab" and env.is_colab()
-    monkeypatch.delitem(sys.modules, "google.colab")
-    assert env.which_platform() == "local" and not env.is_colab()
-    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
-    assert env.which_platform() == "kaggle" and env.is_kaggle()
-
-
 def test_on_colab_runs_go_to_drive_and_the_reason_is_said(runtime, tmp_path, capsys):
+    assert env.which_platform() == "colab" and env.is_colab()
     folder = env.runs_folder(tmp_path / "local-runs")
     assert runtime.colab.mounts == [str(runtime.content / "drive")]
     assert folder == runtime.content / "drive" / "MyDrive" / "vgg-teach" / "runs" and folder.is_dir()
@@ -128,23 +121,17 @@ def test_kaggle_and_elsewhere(monkeypatch, tmp_path, capsys):
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     monkeypatch.setattr(env, "KAGGLE_WORKING", tmp_path / "kaggle" / "working")
     monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE", raising=False)
-    assert env.runs_folder(tmp_path / "runs") == tmp_path / "runs"
-    assert capsys.readouterr().out == ""
-    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
-    assert env.runs_folder(tmp_path / "runs") == tmp_path / "kaggle" / "working" / "runs"
-    assert "Persistence" in capsys.readouterr().out
-
-
-def test_setup_lesson_on_kaggle_without_a_gpu_gives_the_t4_note(monkeypatch, capsys):
-    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(env, "_mps_available", lambda: False)
+    assert env.which_platform() == "local" and env.runs_folder(tmp_path / "runs") == tmp_path / "runs"
     env.setup_lesson(korean_font=False)
+    assert "T4 ×2" not in capsys.readouterr().out and not env.is_colab()
+    monkeypatch.setenv("KAGGLE_KERNEL_RUN_TYPE", "Interactive")
+    assert env.which_platform() == "kaggle"
+    assert env.runs_folder(tmp_path / "runs") == tmp_path / "kaggle" / "working" / "runs"
+    env.setup_lesson(korean_font=False)  # on Kaggle without a GPU: how to get the T4 ×2
     out = capsys.readouterr().out
-    assert "GPU T4 ×2" in out and "Settings → Accelerator" in out and "Internet" in out
-    monkeypatch.delenv("KAGGLE_KERNEL_RUN_TYPE")
-    env.setup_lesson(korean_font=False)
-    assert "T4 ×2" not in capsys.readouterr().out
+    assert "Persistence" in out and "GPU T4 ×2" in out and "Settings → Accelerator" in out and "Internet" in out
 
 
 def _drive_cell() -> str:

@@ -71,19 +71,12 @@ def _same_outputs(model, reference) -> bool:
         return torch.equal(model.eval()(x), reference(x))
 
 
-def test_weights_path_and_hash_prefix_are_torchvisions(torch_home):
-    assert Path(VGG16_BN_Weights.IMAGENET1K_V1.url).name == FILE_NAME
-    assert weights_path() == torch_home / "hub" / "checkpoints" / FILE_NAME
-    assert expected_sha256_prefix(weights_path()) == "6c64b313" and not weights_cached()
-    data = b"vgg-teach"
-    (torch_home / "x.bin").parent.mkdir(parents=True)
-    (torch_home / "x.bin").write_bytes(data)
-    assert sha256_of(torch_home / "x.bin") == hashlib.sha256(data).hexdigest()
-
-
 def test_cached_file_with_the_promised_hash_loads(torch_home, saved_random_vgg16_bn, smoke_off, no_network,
                                                   monkeypatch):
+    assert weights_path() == torch_home / "hub" / "checkpoints" / Path(VGG16_BN_Weights.IMAGENET1K_V1.url).name
+    assert expected_sha256_prefix(weights_path()) == "6c64b313" and not weights_cached()
     reference, source, digest = saved_random_vgg16_bn
+    assert digest == hashlib.sha256(source.read_bytes()).hexdigest()
     weights_path().parent.mkdir(parents=True)
     weights_path().symlink_to(source)  # no 528 MB copy
     _expect(monkeypatch, digest)
@@ -95,23 +88,25 @@ def test_cached_file_with_the_promised_hash_loads(torch_home, saved_random_vgg16
     assert _same_outputs(model, reference)
 
 
-def test_wrong_hash_cached_file_is_not_used_offline(torch_home, saved_random_vgg16_bn, smoke_off, no_network,
-                                                    monkeypatch):
-    """The random file does not carry the 6c64b313 its name promises: it is refused, not loaded."""
-    _, source, digest = saved_random_vgg16_bn
-    assert not digest.startswith("6c64b313")
-    weights_path().parent.mkdir(parents=True)
-    weights_path().symlink_to(source)
+@pytest.mark.parametrize("cached", [False, True], ids=["no file", "a file without the promised hash"])
+def test_offline_the_weights_are_refused_with_what_to_do(torch_home, saved_random_vgg16_bn, smoke_off, no_network,
+                                                         monkeypatch, cached):
+    if cached:  # the random file does not carry the 6c64b313 its name promises: refused, never read
+        weights_path().parent.mkdir(parents=True)
+        weights_path().symlink_to(saved_random_vgg16_bn[1])
     _no_hub_loader(monkeypatch)
     loads = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: loads.append(a) or {})
     with pytest.raises(PretrainedWeightsError) as err:
         load_vgg16_bn_pretrained(progress=False)
     msg = str(err.value)
-    assert no_network.attempts and not loads  # it tried a fresh download and never read the file
-    assert msg.index("체크섬(SHA-256)") < msg.index("checksum (SHA-256) does not match the 6c64b313")
+    assert no_network.attempts and not loads  # torch.hub really tried to download; the file was never read
+    why = ("체크섬(SHA-256)", "checksum (SHA-256) does not match the 6c64b313") if cached else \
+        ("내려받지 못했습니다", "could not be downloaded")
+    assert msg.index(why[0]) < msg.index(why[1]) and "URLError" in msg and "Colab" in msg
     assert str(weights_path()) in msg and VGG16_BN_Weights.IMAGENET1K_V1.url in msg
-    assert err.value.__cause__ is None and err.value.__suppress_context__
+    assert err.value.__cause__ is None and err.value.__suppress_context__  # no torch traceback attached
+    assert weights_cached() == cached  # torch.hub left no partial file under the final name
 
 
 def test_wrong_hash_cached_file_is_downloaded_afresh(torch_home, saved_random_vgg16_bn, smoke_off, monkeypatch):
@@ -187,18 +182,6 @@ def test_smoke_mode_without_a_usable_file_uses_random_weights_and_says_so(torch_
     assert isinstance(model, torchvision.models.VGG) and model.classifier[6].out_features == 1000
     assert weights is VGG16_BN_Weights.IMAGENET1K_V1 and not no_network.attempts
     assert weights_cached() == cached  # nothing downloaded, nothing written
-
-
-def test_failed_download_gives_a_bilingual_error(torch_home, smoke_off, no_network):
-    with pytest.raises(PretrainedWeightsError) as err:
-        load_vgg16_bn_pretrained(progress=False)
-    msg = str(err.value)
-    assert no_network.attempts  # torch.hub really tried to download
-    assert msg.index("내려받지 못했습니다") < msg.index("could not be downloaded")
-    assert str(weights_path()) in msg and VGG16_BN_Weights.IMAGENET1K_V1.url in msg and "Colab" in msg
-    assert "URLError" in msg and "checksum is checked" in msg
-    assert err.value.__cause__ is None and err.value.__suppress_context__  # no torch traceback attached
-    assert not weights_cached()  # torch.hub left no partial file under the final name
 
 
 @pytest.mark.parametrize("content", [b"an interrupted download", pickle.dumps([1, 2, 3], protocol=2), "not VGG16-BN"],
