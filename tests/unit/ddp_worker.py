@@ -4,10 +4,13 @@
 
 In one process group every rank trains the tiny VGG without batch norm and dropout with ``fit`` (rank 0 saves the
 weights to ``RESULTS/plain.pt``), then runs the real CLI once for each ``;``-separated argument list, recording every
-checkpoint and metrics write with its rank in ``RESULTS/writes-rankR.txt``."""
+checkpoint and metrics write with its rank in ``RESULTS/writes-rankR.txt``. In a list that starts with ``KILL``, rank
+1 is killed (SIGKILL) as its second epoch starts."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -51,9 +54,21 @@ def main(argv: list[str]) -> int:
                 return write(obj, path, *args, **kwargs)
             return wrapper
 
+        kill, real_epoch = {"on": False, "epoch": 0}, engine.train_one_epoch
+
+        def train_one_epoch(*args, **kwargs):
+            kill["epoch"] += 1
+            if kill["on"] and ctx.rank == 1 and kill["epoch"] == 2:
+                os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows: TerminateProcess
+            return real_epoch(*args, **kwargs)
+
         engine.save_state = recorded("save_state", engine.save_state)
         cli.atomic_write_json = recorded("metrics", cli.atomic_write_json)
-        return max((cli.main(run.split()) for run in runs), default=0)
+        engine.train_one_epoch, codes = train_one_epoch, []
+        for args in (run.split() for run in runs):
+            kill.update(on=args[0] == "KILL", epoch=0)
+            codes.append(cli.main(args[kill["on"]:]))
+        return max(codes, default=0)
 
 
 if __name__ == "__main__":
