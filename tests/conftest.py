@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.fakes import make_fake_cifar10
+from tests.fakes import make_fake_cifar10, script
 from vgg_teach.training.sources import make_image_folder
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -49,25 +50,16 @@ def fake_cifar(tmp_path) -> tuple[Path, dict[str, str]]:
     return tmp_path / "cifar", make_fake_cifar10(tmp_path / "cifar")
 
 
-def _ci_script(name: str):
-    """A script of ``.ci/`` (not a package) as a module."""
-    path = Path(__file__).resolve().parents[1] / ".ci" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"ci_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def replica():
     """``.ci/colab_replica.py``, the Colab replica's builder and judge."""
-    return _ci_script("colab_replica")
+    return script(ROOT / ".ci" / "colab_replica.py", "ci_colab_replica")
 
 
 @pytest.fixture(scope="session")
 def replica_notebooks():
     """``.ci/colab_notebooks.py``, what runs the notebooks inside the replica."""
-    return _ci_script("colab_notebooks")
+    return script(ROOT / ".ci" / "colab_notebooks.py", "ci_colab_notebooks")
 
 
 @pytest.fixture(scope="session")

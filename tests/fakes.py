@@ -1,20 +1,39 @@
-"""Tiny fakes in the real formats, so the real loading code runs offline: a CIFAR-10 archive as torchvision
-downloads it (with torchvision's MD5 tables patched to it), and a ``datasets`` module serving the Hugging Face copy."""
+"""Test helpers, offline: a CIFAR-10 archive as torchvision downloads it (with torchvision's MD5 tables patched to
+it), a ``datasets`` module serving the Hugging Face copy, a script loaded as a module, and the check that a message
+is Korean, then English."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import importlib.util
+import json
 import pickle
 import tarfile
 import tempfile
 import types
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Sequence
 
 import torch
 
 from vgg_teach.training.data import CIFAR10_CLASSES, ImageTensors
+
+
+def script(path: Path, name: str) -> types.ModuleType:
+    """A script outside any package (``.ci/``, ``benchmarks/``, a test's worker) as a module."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def metrics(out: Path) -> dict:
+    """``OUT/metrics.json`` of a run."""
+    return json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+
+
+def korean_first(text: str, korean: str, english: str) -> None:
+    assert korean in text and english in text and text.index(korean) < text.index(english), text
 
 
 def make_fake_cifar10(root: Path, n_train: int = 250, n_test: int = 50) -> dict[str, str]:
@@ -22,7 +41,6 @@ def make_fake_cifar10(root: Path, n_train: int = 250, n_test: int = 50) -> dict[
     ``batches.meta``) with random images of the 10 classes; return the MD5 of every file and of the archive."""
     root.mkdir(parents=True, exist_ok=True)
     gen = torch.Generator().manual_seed(0)
-    md5s: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp) / "cifar-10-batches-py"
         work.mkdir()
@@ -37,57 +55,46 @@ def make_fake_cifar10(root: Path, n_train: int = 250, n_test: int = 50) -> dict[
         archive = root / "cifar-10-python.tar.gz"
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(work, arcname="cifar-10-batches-py")
-        for path in [*work.iterdir(), archive]:
-            md5s[path.name] = hashlib.md5(path.read_bytes()).hexdigest()
-    return md5s
+        return {path.name: hashlib.md5(path.read_bytes()).hexdigest() for path in [*work.iterdir(), archive]}
 
 
-@contextlib.contextmanager
-def patched_cifar10_md5(md5s: dict[str, str]) -> Iterator[None]:
-    """``torchvision.datasets.CIFAR10`` expecting the MD5s of a :func:`make_fake_cifar10` archive (the archive's,
-    then every file's), so its real code path finds, verifies and extracts it; restored on exit."""
+def patch_cifar10_md5(monkeypatch, md5s: dict[str, str]) -> None:
+    """``torchvision.datasets.CIFAR10`` expecting the MD5s of a :func:`make_fake_cifar10` archive, so its real code
+    path finds, verifies and extracts it (until the test ends)."""
     from torchvision.datasets import CIFAR10
 
-    saved = (CIFAR10.tgz_md5, CIFAR10.train_list, CIFAR10.test_list, CIFAR10.meta)
-    CIFAR10.tgz_md5 = md5s[CIFAR10.filename]
-    CIFAR10.train_list = [[name, md5s[name]] for name, _ in saved[1]]
-    CIFAR10.test_list = [[name, md5s[name]] for name, _ in saved[2]]
-    CIFAR10.meta = {**saved[3], "md5": md5s[saved[3]["filename"]]}
-    try:
-        yield
-    finally:
-        CIFAR10.tgz_md5, CIFAR10.train_list, CIFAR10.test_list, CIFAR10.meta = saved
+    monkeypatch.setattr(CIFAR10, "tgz_md5", md5s[CIFAR10.filename])
+    for table in ("train_list", "test_list"):
+        monkeypatch.setattr(CIFAR10, table, [[name, md5s[name]] for name, _ in getattr(CIFAR10, table)])
+    monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": md5s[CIFAR10.meta["filename"]]})
 
 
-class FakeHFSplit:
-    """What is read of a ``datasets.Dataset`` split: ``features["label"].names`` and the columns ``img`` (RGB PIL
-    images) and ``label`` (ints in this copy's class order ``names``)."""
-
-    def __init__(self, data: ImageTensors, names: Sequence[str] | None = None) -> None:
-        names = list(names or data.classes)
-        self.features = {"img": "Image()", "label": types.SimpleNamespace(names=names)}
-        self._images, self._labels = data.images, [names.index(data.classes[y]) for y in data.labels.tolist()]
-
-    def __getitem__(self, column: str) -> list[Any]:
-        from PIL import Image
-
-        if column == "img":
-            return [Image.fromarray(img.permute(1, 2, 0).numpy()) for img in self._images]
-        return list(self._labels)
+class _HFSplit(dict):
+    """What is read of a ``datasets.Dataset`` split: ``features["label"].names`` and its columns."""
 
 
 def fake_datasets_module(train: ImageTensors | None = None, test: ImageTensors | None = None,
                          names: Sequence[str] | None = None, error: Exception | None = None) -> types.ModuleType:
     """A ``datasets`` module (for ``sys.modules``) whose ``load_dataset`` serves ``train``/``test`` as the hub copy
-    (classes in the order ``names``) or raises ``error``, recording each call in ``.calls``."""
+    does (columns ``img`` of RGB PIL images and ``label`` in the class order ``names``) or raises ``error``; it
+    records each call in ``.calls``."""
+    from PIL import Image
+
+    def split(data: ImageTensors) -> _HFSplit:
+        order = list(names or data.classes)
+        columns = _HFSplit(img=[Image.fromarray(img.permute(1, 2, 0).numpy()) for img in data.images],
+                           label=[order.index(data.classes[y]) for y in data.labels.tolist()])
+        columns.features = {"label": types.SimpleNamespace(names=order)}
+        return columns
+
     module = types.ModuleType("datasets")
     module.calls = []
 
-    def load_dataset(path: str, *args: Any, **kwargs: Any) -> dict:
+    def load_dataset(path: str, *args, **kwargs) -> dict:
         module.calls.append((path, args, kwargs))
         if error is not None:
             raise error
-        return {"train": FakeHFSplit(train, names), "test": FakeHFSplit(test, names)}
+        return {"train": split(train), "test": split(test)}
 
     module.load_dataset = load_dataset
     return module

@@ -2,13 +2,15 @@
 
     python -m torch.distributed.run --standalone --nproc_per_node=2 tests/unit/ddp_worker.py RESULTS -- CLI_RUNS
 
-In one process group (the course's own session) every rank trains the tiny VGG without batch norm and dropout with
-``fit`` (rank 0 saves the weights to ``RESULTS/plain.pt``), then runs the real CLI once for each ``;``-separated
-argument list, recording every checkpoint and metrics write with its rank in ``RESULTS/writes-rankR.txt``.
-"""
+In one process group every rank trains the tiny VGG without batch norm and dropout with ``fit`` (rank 0 saves the
+weights to ``RESULTS/plain.pt``), then runs the real CLI once for each ``;``-separated argument list, recording every
+checkpoint and metrics write with its rank in ``RESULTS/writes-rankR.txt``. In a list that starts with ``KILL``, rank
+1 is killed (SIGKILL) as its second epoch starts."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -30,14 +32,10 @@ def train() -> torch.nn.Module:
     images, labels = torch.randint(0, 256, (76, 3, 32, 32), generator=gen, dtype=torch.uint8), torch.arange(76) % 3
     images[labels == 1, 0] //= 2  # something to learn
     data = ImageTensors(images[:64], labels[:64], ["a", "b", "c"])
-    built = []
-
-    def tiny() -> torch.nn.Module:  # built by fit right after seeding, as the CLI's model is
-        built.append(vgg_cifar(TINY_CFG, batch_norm=False, num_classes=3, hidden=32, dropout=0.0))
-        return built[-1]
-
     test = ImageTensors(images[64:], labels[64:], data.classes, data.mean, data.std)
-    engine.fit(tiny, data, test, CONFIG, device="cpu", log=None, progress=False)
+    built = []  # built by fit right after seeding, as the CLI's model is
+    engine.fit(lambda: built.append(vgg_cifar(TINY_CFG, batch_norm=False, num_classes=3, hidden=32, dropout=0.0))
+               or built[-1], data, test, CONFIG, device="cpu", log=None, progress=False)
     return built[-1]
 
 
@@ -56,10 +54,21 @@ def main(argv: list[str]) -> int:
                 return write(obj, path, *args, **kwargs)
             return wrapper
 
+        kill, real_epoch = {"on": False, "epoch": 0}, engine.train_one_epoch
+
+        def train_one_epoch(*args, **kwargs):
+            kill["epoch"] += 1
+            if kill["on"] and ctx.rank == 1 and kill["epoch"] == 2:
+                os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows: TerminateProcess
+            return real_epoch(*args, **kwargs)
+
         engine.save_state = recorded("save_state", engine.save_state)
         cli.atomic_write_json = recorded("metrics", cli.atomic_write_json)
-        codes = [cli.main(run.split()) for run in runs]
-    return max(codes, default=0)
+        engine.train_one_epoch, codes = train_one_epoch, []
+        for args in (run.split() for run in runs):
+            kill.update(on=args[0] == "KILL", epoch=0)
+            codes.append(cli.main(args[kill["on"]:]))
+        return max(codes, default=0)
 
 
 if __name__ == "__main__":

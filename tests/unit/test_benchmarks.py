@@ -3,23 +3,20 @@ worker of ddp_scaling.py (what each torchrun process runs), without torchrun."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import tarfile
 from pathlib import Path
 
+from tests.fakes import script
 from vgg_teach.training.sources import make_image_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--model", "vgg_tiny_cifar", "--device", "cpu", "--warmup-steps", "1", "--throughput-batch", "8"]
 
 
-def _benchmark(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _benchmark(name: str):  # benchmarks/ is not a package
+    return script(ROOT / "benchmarks" / f"{name}.py", name)
 
 
 def _tarball(tmp_path: Path, classes: tuple[str, ...], n_train: int) -> Path:
@@ -38,11 +35,9 @@ def test_train_speed_runs_tiny_and_caches_the_decoded_images(tmp_path):
     report = bench.main(args)
     saved = json.loads((tmp_path / "speed.json").read_text())
     assert (saved["data"]["heldout_images"], saved["data"]["train_images"]) == (12, 44) and len(saved["history"]) == 2
-    assert saved["data"]["cache_hit"] is False and saved["recipe"]["tta"] is True
-    for key in ("heldout_accuracy", "heldout_accuracy_tta", "train_seconds", "images_per_second",
-                "network_images_per_second"):
-        assert math.isfinite(saved[key]) and saved[key] >= 0, key
-    assert "excludes" in saved["timing_note"] and report["heldout_accuracy"] == saved["heldout_accuracy"]
+    assert saved["data"]["cache_hit"] is False and report["heldout_accuracy"] == saved["heldout_accuracy"]
+    assert all(math.isfinite(saved[key]) and saved[key] >= 0 for key in ("heldout_accuracy", "heldout_accuracy_tta",
+                                                                          "images_per_second"))
     assert bench.main(args)["data"]["cache_hit"] is True  # the second run skips decoding
 
 
@@ -52,11 +47,9 @@ def test_median_runs_summarises_repeated_benchmarks(tmp_path, monkeypatch):
     summary = _benchmark("median_runs").main([str(_tarball(tmp_path, ("a", "b", "c"), 12)), "--runs", "3",
                                               "--out-dir", str(out), "--", "--holdout", "6", "--epochs", "1",
                                               "--batch-size", "8", "--no-cache", "--throughput-images", "16", *TINY])
-    saved = json.loads((out / "summary.json").read_text())
-    assert saved["runs"] == 3 and sorted(p.name for p in out.glob("run*.json")) == ["run0.json", "run1.json",
-                                                                                    "run2.json"]
-    ips = saved["images_per_second"]
-    assert len(ips["values"]) == 3 and ips["median"] == sorted(ips["values"])[1] and summary["device"] == "cpu"
+    ips = json.loads((out / "summary.json").read_text())["images_per_second"]
+    assert len(list(out.glob("run*.json"))) == len(ips["values"]) == 3 and summary["device"] == "cpu"
+    assert ips["median"] == sorted(ips["values"])[1]
     assert not (tmp_path / "data").exists()  # --no-cache: no cache file at the default (relative) path
 
 

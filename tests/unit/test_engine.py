@@ -1,12 +1,12 @@
-"""vgg_teach.training.engine as lesson 05 meets it: ``fit`` learns and reports, resumes exactly, loads a finished run,
-runs the learner's own step and evaluation with mixed precision added around them, and stops with a bilingual
-message when training diverges (that epoch never saved) or memory runs out. (The CLI's view: test_train_cli.py.)"""
+"""vgg_teach.training.engine as lesson 05 meets it: ``fit`` learns and reports, resumes exactly, loads a finished run
+and replaces it only when asked, runs the learner's own step and evaluation with mixed precision added around them,
+and stops with a bilingual message when training diverges (that epoch never saved) or memory runs out. Checkpoint
+files and the recipe. (The CLI's view: test_train_cli.py.)"""
 
 from __future__ import annotations
 
 import copy
 import json
-import math
 import random
 
 import numpy as np
@@ -14,10 +14,11 @@ import pytest
 import torch
 from torch import nn
 
+from tests.fakes import korean_first
 from vgg_teach.answers import train_step
-from vgg_teach.errors import DivergenceError, OutOfMemoryError, UsageError
+from vgg_teach.errors import CheckpointError, DivergenceError, OutOfMemoryError, UsageError
 from vgg_teach.models import build_model
-from vgg_teach.training import distributed, engine
+from vgg_teach.training import engine
 from vgg_teach.training.checkpoint import atomic_save, atomic_write_json, load_state, rng_state, set_rng_state
 from vgg_teach.training.engine import fit
 from vgg_teach.training.recipe import Precision, TrainConfig, amp_dtype, lr_factor
@@ -57,12 +58,6 @@ def test_fit_learns_and_reports(data):
     assert len(result["images_per_second_per_rank"]) == 1 and result["resumes"] == []
 
 
-def test_the_gpu_recipe_bf16_and_channels_last_runs_on_the_cpu(data):
-    result, model = _fit(data, precision="bf16", channels_last=True, tta=True)
-    assert result["precision"] == "bf16" and math.isfinite(result["history"][0]["train_loss"])
-    assert model.features[0].weight.is_contiguous(memory_format=torch.channels_last)
-
-
 def test_an_interrupted_run_resumes_exactly(data, tmp_path):
     straight, straight_model = _fit(data, epochs=3, checkpoint=tmp_path / "a.pt")
 
@@ -84,7 +79,7 @@ def test_an_interrupted_run_resumes_exactly(data, tmp_path):
         _fit(data, checkpoint=tmp_path / "b.pt", resume=True, overwrite=True)
 
 
-def test_a_finished_run_is_loaded_without_training(data, tmp_path, monkeypatch):
+def test_a_finished_run_is_loaded_kept_or_overwritten(data, tmp_path, monkeypatch):
     """Lesson 05 run again top to bottom: each experiment's finished checkpoint is loaded, not trained again."""
     first, _ = _fit(data, epochs=2, checkpoint=tmp_path / "run.pt")
     monkeypatch.setattr(engine, "train_one_epoch", lambda *a, **k: pytest.fail("trained a finished run"))
@@ -93,21 +88,10 @@ def test_a_finished_run_is_loaded_without_training(data, tmp_path, monkeypatch):
     assert again["history"] == first["history"] and again["resumes"] == []
     saved = load_state(tmp_path / "run.pt").model
     assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
-
-
-def test_a_checkpoint_on_disk_is_named_when_the_run_stops_right_after_writing_it(data, tmp_path, monkeypatch):
-    """Under torchrun a rank can die while rank 0 tells the others its write went well: the message must name what
-    is on disk. Stand-in: the wait after rank 0's write is interrupted."""
-    class StopsAfterTheWrite(distributed.Dist):
-        def on_main(self, fn):
-            fn()
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(distributed, "current", StopsAfterTheWrite)
-    said = []
-    with pytest.raises(KeyboardInterrupt):
-        _fit(data, epochs=3, checkpoint=tmp_path / "c.pt", log=said.append)
-    assert load_state(tmp_path / "c.pt").epoch == 1 and "The checkpoint up to epoch 1 is at" in said[-1]
+    with pytest.raises(CheckpointError, match="overwrite"):  # neither resume nor overwrite: the run is kept
+        _fit(data, checkpoint=tmp_path / "run.pt")
+    monkeypatch.undo()
+    assert _fit(data, checkpoint=tmp_path / "run.pt", overwrite=True)[0]["epochs"] == 1
 
 
 class _Poisoned(nn.Module):
@@ -135,20 +119,8 @@ class _Poisoned(nn.Module):
 def test_divergence_stops_the_run_and_the_epoch_is_not_saved(data, tmp_path, where, korean, english):
     with pytest.raises(DivergenceError) as err:
         _fit(data, epochs=3, model=_Poisoned(where), checkpoint=tmp_path / "run.pt")
-    msg = str(err.value)
-    assert msg.index(korean) < msg.index(english) < msg.index("Lower the learning rate")
-    assert load_state(tmp_path / "run.pt").epoch == 1
-
-
-def test_the_weights_check_is_exact_when_a_sum_overflows():
-    huge = nn.Linear(10, 1)
-    with torch.no_grad():
-        huge.weight.fill_(3e38)  # finite, but its float32 sum is inf: checked element by element, and finite
-    engine._check_finite(huge, {"loss": 0.0}, 1)
-    with torch.no_grad():
-        huge.bias.fill_(float("inf"))
-    with pytest.raises(DivergenceError, match="the weights"):
-        engine._check_finite(huge, {"loss": 0.0}, 1)
+    korean_first(str(err.value), korean, english)
+    assert "Lower the learning rate" in str(err.value) and load_state(tmp_path / "run.pt").epoch == 1
 
 
 @pytest.mark.parametrize("where, fail", [
@@ -162,21 +134,16 @@ def test_out_of_memory_suggests_a_smaller_batch(data, monkeypatch, where, fail):
     monkeypatch.setattr(engine, where, lambda *a, **k: fail())
     with pytest.raises(OutOfMemoryError) as err:
         _fit(data)
-    msg = str(err.value)
-    assert msg.index("배치 크기(batch size)를 줄여") < msg.index("smaller batch size") and "8 → 4" in msg
-    assert "enforce fail" not in msg and err.value.__cause__ is None
+    korean_first(str(err.value), "배치 크기(batch size)를 줄여", "smaller batch size")
+    assert "8 → 4" in str(err.value) and err.value.__cause__ is None
 
 
-def test_fit_runs_the_learners_step_and_evaluation_and_gets_the_same_run(data):
+def test_fit_runs_the_learners_step_and_evaluation_in_the_gpu_recipe_and_gets_the_same_run(data):
     calls = {"step": 0, "evaluate": 0}
 
-    def my_step(model, images, labels, optimizer, loss_fn):  # a learner's plain step
+    def my_step(*args):  # a learner's plain step: lesson 05's answer
         calls["step"] += 1
-        loss = loss_fn(model(images), labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
+        return train_step(*args)
 
     def my_evaluate(model, loader):  # a forward pass more than needed: the test loss counts each batch once
         calls["evaluate"] += 1
@@ -185,50 +152,29 @@ def test_fit_runs_the_learners_step_and_evaluation_and_gets_the_same_run(data):
             right = sum((model(x).argmax(1) == y).sum().item() + 0 * model(x).sum().item() for x, y in loader)
         return right / sum(len(y) for _, y in loader)
 
-    mine, my_model = _fit(data, epochs=2, tta=True, step=my_step, evaluate=my_evaluate)
-    ours, our_model = _fit(data, epochs=2, tta=True)
-    assert calls == {"step": 2 * 6, "evaluate": 2 + 1}  # 6 steps an epoch; a test per epoch, then the flip TTA
+    gpu_recipe = {"tta": True, "precision": "bf16", "channels_last": True}  # on the CPU
+    mine, my_model = _fit(data, step=my_step, evaluate=my_evaluate, **gpu_recipe)
+    ours, our_model = _fit(data, **gpu_recipe)
+    assert calls == {"step": 6, "evaluate": 1 + 1}  # 6 steps an epoch; a test per epoch, then the flip TTA
     assert _untimed(mine["history"]) == _untimed(ours["history"])
-    assert mine["test_accuracy_tta"] == ours["test_accuracy_tta"]
+    assert mine["test_accuracy_tta"] == ours["test_accuracy_tta"] and mine["precision"] == "bf16"
+    assert my_model.features[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert all(torch.equal(a, b) for a, b in zip(my_model.state_dict().values(), our_model.state_dict().values()))
 
 
-def _tiny() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Linear(4, 3))
+def test_a_plain_step_gets_autocast_and_the_gradient_scaler_through_the_stand_ins():
+    """fp16's recipe on the CPU (an enabled gradient scaler, with bf16 autocast): the learner's plain step does what
+    PyTorch's documented recipe does, autocast covers the forward pass only, and the loss stays unscaled."""
+    def scaled() -> Precision:
+        return Precision("cpu", torch.bfloat16, torch.amp.GradScaler("cpu", init_scale=1024.0))
 
+    def tiny() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                             nn.Flatten(), nn.Linear(4, 3))
 
-def _batch():
-    return torch.randn(8, 3, 8, 8, generator=torch.Generator().manual_seed(3)), torch.arange(8) % 3
-
-
-def test_autocast_covers_the_forward_pass_only():
-    model, seen = _tiny(), {}
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-
-    def note(when):
-        def hook(*args) -> None:  # returns None: changes nothing
-            seen.setdefault(when, torch.is_autocast_enabled("cpu"))
-        return hook
-
-    model[0].register_forward_hook(note("forward"))
-    model[0].weight.register_hook(note("backward"))
-    optimizer.register_step_pre_hook(note("step"))
-    hands = StepHands(model, optimizer, nn.CrossEntropyLoss(), Precision.for_device(CPU, "bf16"))
-    loss = train_step(hands.model, *_batch(), hands.optimizer, hands.loss_fn)
-    assert seen == {"forward": True, "backward": False, "step": False}
-    assert hands.logits.dtype == torch.bfloat16 and loss.dtype == torch.float32
-
-
-def _scaled() -> Precision:
-    """fp16's recipe on the CPU: an enabled gradient scaler (the CPU has one), with bf16 autocast."""
-    return Precision("cpu", torch.bfloat16, torch.amp.GradScaler("cpu", init_scale=1024.0))
-
-
-def test_a_plain_step_gets_the_gradient_scaler_through_the_loss_and_the_optimizer():
-    images, labels = _batch()
-    loss_fn, classic, plain, precision, ours = nn.CrossEntropyLoss(), _tiny(), _tiny(), _scaled(), _scaled()
+    images, labels = torch.randn(8, 3, 8, 8, generator=torch.Generator().manual_seed(3)), torch.arange(8) % 3
+    loss_fn, classic, plain, precision, ours = nn.CrossEntropyLoss(), tiny(), tiny(), scaled(), scaled()
     classic_opt = torch.optim.SGD(classic.parameters(), lr=0.1, momentum=0.9)
     for _ in range(2):  # PyTorch's documented recipe
         with precision.autocast():
@@ -237,13 +183,17 @@ def test_a_plain_step_gets_the_gradient_scaler_through_the_loss_and_the_optimize
         precision.scaler.scale(loss).backward()
         precision.scaler.step(classic_opt)
         precision.scaler.update()
-    raw = []
+    raw, seen = [], {}  # the hooks return None: they change nothing
     plain[5].weight.register_hook(lambda g: raw.append(g.clone()))
+    plain[0].register_forward_hook(lambda *a: seen.update(forward=torch.is_autocast_enabled("cpu")))
+    plain[0].weight.register_hook(lambda g: seen.update(backward=torch.is_autocast_enabled("cpu")))
     hands = StepHands(plain, torch.optim.SGD(plain.parameters(), lr=0.1, momentum=0.9), loss_fn, ours)
+    hands.optimizer.register_step_pre_hook(lambda *a: seen.update(step=torch.is_autocast_enabled("cpu")))
     for _ in range(2):
         loss = train_step(hands.model, images, labels, hands.optimizer, hands.loss_fn)
     assert all(torch.allclose(a, b) for a, b in zip(classic.state_dict().values(), plain.state_dict().values()))
-    assert loss.item() < 10  # the value is the loss itself, not scaled by 1024
+    assert seen == {"forward": True, "backward": False, "step": False} and hands.logits.dtype == torch.bfloat16
+    assert loss.dtype == torch.float32 and loss.item() < 10  # the loss itself, not scaled by 1024
     assert torch.allclose(raw[-1] / 1024, plain[5].weight.grad, rtol=1e-4)  # backward saw scaled gradients
     before = copy.deepcopy(plain.state_dict())
     images[0, 0, 0, 0] = float("inf")  # an overflowing step is skipped and the scale halved
@@ -253,16 +203,15 @@ def test_a_plain_step_gets_the_gradient_scaler_through_the_loss_and_the_optimize
 
 
 def test_the_recipe_schedules_and_precisions():
-    one = [lr_factor(s, 100, 0.2, "onecycle") for s in range(100)]
-    cos = [lr_factor(s, 100, 0.2, "cosine") for s in range(100)]
-    assert one[19] == cos[19] == 1.0 and one[0] == pytest.approx(0.05) and one[-1] < 0.02 and cos[-1] < 0.001
-    assert all(a < b for a, b in zip(one[:19], one[1:20])) and all(a > b for a, b in zip(one[20:-1], one[21:]))
+    one, cos = ([lr_factor(s, 100, 0.2, kind) for s in range(100)] for kind in ("onecycle", "cosine"))
+    assert one[0] == pytest.approx(0.05) and one[19] == cos[19] == 1.0 and one[-1] < 0.02 and cos[-1] < 0.001
+    assert one == sorted(one[:20]) + sorted(one[20:], reverse=True)  # a warm-up, then down
     assert amp_dtype(torch.device("cuda"), "auto", capability=(9, 0)) is torch.bfloat16  # H100
     assert amp_dtype(torch.device("cuda"), "auto", capability=(7, 5)) is torch.float16   # T4
     assert amp_dtype(CPU, "auto") is None and not Precision.for_device(CPU).scaler.is_enabled()
     with pytest.raises(UsageError) as err:  # a notebook's TrainConfig is checked as the CLI's flags are
         TrainConfig(momentum=1)
-    assert "--momentum 값은 0 ≤ momentum < 1 범위여야" in str(err.value) and "must be in the range" in str(err.value)
+    korean_first(str(err.value), "범위여야", "must be in the range")
 
 
 def test_checkpoint_files_are_atomic_readable_and_strict(tmp_path):

@@ -9,6 +9,8 @@ import pytest
 import torch
 import torchvision
 
+from tests.fakes import korean_first
+from vgg_teach import pretrained
 from vgg_teach import train as cli
 from vgg_teach.errors import DataError, PretrainedWeightsError
 from vgg_teach.pretrained import is_stand_in, load_vgg16_bn_pretrained, weights_cached, weights_path
@@ -23,42 +25,33 @@ def torch_home(tmp_path, monkeypatch):
     torch.hub.set_dir(str(tmp_path / "torch_home" / "hub"))
 
 
-@pytest.fixture
-def no_datasets(monkeypatch):
-    """The Hugging Face fallback has no ``datasets`` package (import fails), as outside Colab."""
-    monkeypatch.setitem(sys.modules, "datasets", None)
-
-
-def test_offline_without_weights_the_lesson_gets_random_weights_and_the_reason(torch_home, smoke_off, no_network,
-                                                                              capsys):
-    model, weights = load_vgg16_bn_pretrained(progress=False, stand_in=True)
+@pytest.mark.parametrize("broken_file, korean, english", [
+    (False, "내려받지 못했습니다", "could not be downloaded"),  # offline, nothing cached
+    (True, "지우고", "Delete this file"),  # an interrupted download with the promised hash prefix
+])
+def test_a_lesson_without_usable_weights_gets_random_ones_and_the_reason(torch_home, smoke_off, no_network, capsys,
+                                                                         monkeypatch, broken_file, korean, english):
+    if broken_file:
+        weights_path().parent.mkdir(parents=True)
+        weights_path().write_bytes(b"an interrupted download")
+        monkeypatch.setattr(pretrained, "expected_sha256_prefix", lambda path: pretrained.sha256_of(path)[:8])
+    model, _ = load_vgg16_bn_pretrained(progress=False, stand_in=True)
     out = capsys.readouterr().out
-    assert no_network.attempts  # it did try to download first
-    assert out.index("대체 모델") < out.index("Stand-in: the pretrained weights cannot be used") and "=" * 78 in out
-    assert "내려받지 못했습니다" in out and "could not be downloaded" in out and str(weights_path()) in out
-    assert isinstance(model, torchvision.models.VGG) and is_stand_in(model) and not weights_cached()
-    assert weights.meta["_metrics"]["ImageNet-1K"]["acc@1"] == 73.36  # what the table shows comes with the weights
+    korean_first(out, "대체 모델", "Stand-in: the pretrained weights cannot be used")
+    korean_first(out, korean, english)
+    assert "=" * 78 in out and str(weights_path()) in out and bool(no_network.attempts) != broken_file
+    assert isinstance(model, torchvision.models.VGG) and is_stand_in(model) and weights_cached() == broken_file
     with pytest.raises(PretrainedWeightsError):  # without asking: the clear error, as before
         load_vgg16_bn_pretrained(progress=False)
 
 
-def test_a_broken_weights_file_gives_the_stand_in_too(torch_home, smoke_off, no_network, capsys, monkeypatch):
-    from vgg_teach import pretrained
-
-    weights_path().parent.mkdir(parents=True)
-    weights_path().write_bytes(b"an interrupted download")
-    monkeypatch.setattr(pretrained, "expected_sha256_prefix", lambda path: pretrained.sha256_of(path)[:8])
-    model, _ = load_vgg16_bn_pretrained(progress=False, stand_in=True)
-    out = capsys.readouterr().out
-    assert is_stand_in(model) and "Delete this file" in out and not no_network.attempts
-
-
 def test_offline_without_cifar10_a_lesson_gets_a_small_fake_and_the_reason_and_the_cli_an_error(
-        tmp_path, smoke_off, no_network, no_datasets, capsys, monkeypatch):
+        tmp_path, smoke_off, no_network, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "datasets", None)  # no Hugging Face fallback (import fails), as outside Colab
     train, test = load_cifar10(tmp_path / "data", timeout=5, stand_in=True)
     out = capsys.readouterr().out
-    assert no_network.attempts
-    assert out.index("대체 데이터") < out.index("Stand-in data") and "FAKE CIFAR-10" in out and "=" * 78 in out
+    korean_first(out, "대체 데이터", "Stand-in data")
+    assert no_network.attempts and "FAKE CIFAR-10" in out and "=" * 78 in out
     assert "torchvision" in out and "pip install datasets" in out  # both sources' reasons
     assert (len(train), len(test)) == STAND_IN_SIZE and train.classes == CIFAR10_CLASSES
     assert train.images.dtype == torch.uint8 and tuple(train.images.shape[1:]) == (3, 32, 32)
