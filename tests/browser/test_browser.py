@@ -1,15 +1,10 @@
 """The course in a real browser: every lesson opened in JupyterLab in headless Chromium, Run All.
 
-One JupyterLab server (token-less, 127.0.0.1, rooted at a temp copy of ``lessons/``, kernels in smoke
-mode) and one Chromium serve every lesson in turn. For each lesson the test asserts that Run All
-finishes with every code cell counted, no error is shown, widgets render as widgets, every check
-cell shows its ✅/⏳/❌ status box, and Hangul renders as real glyphs; it saves a full-page
-screenshot to ``artifacts/screenshots/NN_name.png``.
-
-The harness is shown able to fail: a copy of the first lesson with a working ``interact`` slider and
-four broken cells appended (a widget whose model does not exist, a widget shown as its text repr, a
-check cell without a status box, ``1/0``) must be reported with exactly those four problems, and the
-Hangul probe must fail in a Chromium that has no Korean font.
+One JupyterLab (token-less, 127.0.0.1, a temp copy of ``lessons/``, kernels in smoke mode) and one Chromium serve
+every lesson: Run All finishes with every code cell counted, no error shown, widgets rendered as widgets, every check
+cell's ✅/⏳/❌ box shown and Hangul drawn as real glyphs (screenshots in ``artifacts/screenshots/``). The harness is
+shown able to fail: four broken cells appended to a lesson are reported exactly, and the Hangul probe fails in a
+Chromium without a Korean font.
 
 Needs Debian's ``/usr/bin/chromium`` and a Korean font (``bash .ci/install_browser.sh``): skipped
 when Chromium is missing, except under ``CI=true``, where that is a failure.
@@ -110,10 +105,6 @@ def _save_report(run: bs.NotebookRun, name: str) -> None:
     data["screenshot"] = str(run.screenshot) if run.screenshot else None
     data["problems"] = run.problems()
     (SCREENSHOTS / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def test_there_are_lessons():
-    assert LESSONS, "no lessons/NN_*.ipynb"
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])

@@ -46,33 +46,19 @@ _OWN_PREDICTION_CHECKS = ("check_score_map_predictions(",)
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
-def test_a_prediction_and_a_hint_in_every_lesson(path):
+def test_every_lesson_asks_first_hints_folds_its_answers_and_offers_a_challenge(path):
+    markdown = _cells(path, "markdown")
     own = any(name in c.source for c in _cells(path, "code") for name in _OWN_PREDICTION_CHECKS)
     assert _calls(_PREDICTION)[path.name[:2]] or own, f"{path.name}: no prediction cell"
-    assert any(_ANY_HINT.search(c.source) for c in _cells(path, "markdown")), f"{path.name}: no hint"
-
-
-@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
-def test_every_lesson_has_an_optional_challenge(path):
-    assert any("도전" in c.source and "challenge" in c.source.lower() for c in _cells(path, "markdown")), path.name
-
-
-@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
-def test_every_quiz_answer_is_in_the_lesson_folded(path):
-    lesson = ROOT / "lessons" / path.name
-    quiz = [c.source for c in _cells(lesson, "markdown") if re.search(r"^\*\*Q\d", c.source, re.M)]
-    assert quiz, f"{path.name}: no quiz"
-    for source in quiz:
-        questions = len(re.findall(r"^\*\*Q\d", source, re.M))
-        assert source.count(ANSWER) == questions, f"{lesson.name}: {questions} questions, " \
-                                                  f"{source.count(ANSWER)} folded answers"
-        assert "</details>" in source and authoring.STUB_MARKDOWN not in source
-
-
-@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
-def test_hints_and_answers_are_well_formed(path):
-    """Every <details> block closes, and leaves blank lines so its Markdown renders in Jupyter and Colab."""
-    for cell in _cells(path, "markdown"):
+    assert any(_ANY_HINT.search(c.source) for c in markdown), f"{path.name}: no hint"
+    assert any("도전" in c.source and "challenge" in c.source.lower() for c in markdown), f"{path.name}: no challenge"
+    for cell in markdown:  # every <details> closes, with blank lines so that its Markdown renders in Jupyter and Colab
         opened = cell.source.count("<details>")
         assert opened == cell.source.count("</details>"), cell.id
         assert cell.source.count("</summary>\n\n") == opened and cell.source.count("\n\n</details>") == opened, cell.id
+    lesson = _cells(ROOT / "lessons" / path.name, "markdown")
+    quiz = [c.source for c in lesson if re.search(r"^\*\*Q\d", c.source, re.M)]
+    assert quiz, f"{path.name}: no quiz"
+    for source in quiz:  # in the lesson too: one folded answer per question
+        assert source.count(ANSWER) == len(re.findall(r"^\*\*Q\d", source, re.M)), path.name
+        assert authoring.STUB_MARKDOWN not in source

@@ -1,14 +1,7 @@
-"""No dead ends (issue 11): the unfilled lessons 04 and 05 run top to bottom *outside* smoke mode with no
-network — no weights, no CIFAR-10, no GPU — with no error cell: stand-ins said in loud boxes, the CPU run shrunk.
-
-Each lesson is executed as a learner would run it (a copy in a fresh folder, ``VGG_TEACH_SMOKE`` unset, an empty
-``TORCH_HOME``); a ``sitecustomize`` in the kernel refuses every connection that leaves the machine, as an offline
-laptop does. Lesson 05's CPU budget is cut to a few seconds (``VGG_TEACH_CPU_MINUTES``) so that the shrunk plan
-is one batch per experiment: the same code path as a learner's 5-minute plan, smaller.
-
-These runs stand in for nbval's run of the two lessons (``conftest.py`` leaves them out of it): every check cell
-is held to the suite's rule for unfilled lessons (``tools/verdicts.py``) here as there.
-"""
+"""No dead ends: the unfilled lessons 04 and 05 run top to bottom outside smoke mode, offline (a ``sitecustomize``
+refuses every connection that leaves the machine), with no weights, CIFAR-10 or GPU: stand-ins said in loud boxes,
+the CPU run shrunk (``VGG_TEACH_CPU_MINUTES``: one batch per experiment, a learner's code path). They stand in for
+nbval's run of these two lessons (conftest.py leaves them out): every check cell is held to tools/verdicts.py."""
 
 from __future__ import annotations
 

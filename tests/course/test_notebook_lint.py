@@ -132,10 +132,6 @@ def _lesson_output(nb) -> None:
     nb.cells[i].outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
 
 
-def _kernelspec(nb) -> None:
-    nb.metadata.kernelspec = {"display_name": "R", "language": "R", "name": "ir"}
-
-
 def _swap_counts(nb) -> None:
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     code[1].execution_count, code[2].execution_count = code[2].execution_count, code[1].execution_count
@@ -151,15 +147,6 @@ def _error_output(nb) -> None:
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     code[-1].outputs.append(nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
                                                    traceback=[]))
-
-
-def _gpu_flag_without_metadata(nb) -> None:
-    nb.metadata["vgg_teach"] = {"gpu": True}
-
-
-def _gpu_metadata_without_flag(nb) -> None:
-    nb.metadata["accelerator"] = "GPU"
-    nb.metadata.colab["gpuType"] = "T4"
 
 
 def _as_lesson_05(path: Path) -> Path:
@@ -223,12 +210,12 @@ DEFECTS: dict[str, tuple[str, str, Callable[[Path], Path | None]]] = {
     "badge points at the solution": (L, "badge", _edit(L, _badge_path)),
     "badge of another repository": (L, "badge", _edit(L, _badge_repo)),
     "outputs in a lesson": (L, "outputs", _edit(L, _lesson_output)),
-    "wrong kernelspec": (L, "kernelspec", _edit(L, _kernelspec)),
+    "wrong kernelspec": (L, "kernelspec", _edit(L, lambda nb: nb.metadata.update(kernelspec={"name": "ir"}))),
     "out-of-order counts": (S, "execution-counts", _edit(S, _swap_counts)),
     "unexecuted solution cell": (S, "execution-counts", _edit(S, _unexecuted)),
     "error output in a solution": (S, "error-output", _edit(S, _error_output)),
-    "gpu flag without GPU metadata": (L, "gpu", _edit(L, _gpu_flag_without_metadata)),
-    "GPU metadata without the flag": (L, "gpu", _edit(L, _gpu_metadata_without_flag)),
+    "gpu flag without GPU metadata": (L, "gpu", _edit(L, lambda nb: nb.metadata.update(vgg_teach={"gpu": True}))),
+    "GPU metadata without the flag": (L, "gpu", _edit(L, lambda nb: nb.metadata.update(accelerator="GPU"))),
     "lesson 05 without a GPU": (L, "gpu", _as_lesson_05),
     "English-only prose cell": (L, "bilingual", _edit(L, _english_only)),
     "Korean-only prose cell": (L, "bilingual", _edit(L, _korean_only)),

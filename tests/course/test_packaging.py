@@ -53,12 +53,6 @@ def test_environment_yml_lists_the_package_and_its_extras():
         f"only in pyproject: {sorted((runtime | _extras()) - declared)}")
 
 
-def test_the_package_alone_pulls_no_jupyterlab_and_no_test_tools():
-    runtime = {_name(r) for r in _pyproject()["project"]["dependencies"]}
-    assert not runtime & {"jupyterlab", "nbval", "pytest", "nbclient", "nbformat", "playwright", "notebook"}
-    assert {"jupyterlab"} <= {_name(r) for r in _pyproject()["project"]["optional-dependencies"]["lab"]}
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """The wheel ``pip install`` builds, made offline with the environment's own setuptools."""

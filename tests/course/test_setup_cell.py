@@ -1,12 +1,6 @@
-"""The generated setup cell, run as a learner's Colab or Kaggle would run it — with a fake pip.
-
-The cell's own code (from a real lesson, up to its ``from vgg_teach.env import`` line) runs in a fresh
-``python -S`` (no site-packages: only what the test puts on the path is "installed"), next to:
-
-- a fake ``google.colab`` package (Colab) or ``KAGGLE_KERNEL_RUN_TYPE`` (Kaggle);
-- fake ``*.dist-info`` folders for the packages the simulated runtime already has, at the versions given;
-- a fake ``pip`` package, so ``python -m pip install …`` records its arguments (and fails when told to).
-"""
+"""The generated setup cell, run as Colab or Kaggle would run it: the cell's own code (up to its ``from vgg_teach.env
+import``) in a fresh ``python -S`` beside a fake ``google.colab`` (or ``KAGGLE_KERNEL_RUN_TYPE``), fake ``*.dist-info``
+folders for what the runtime has, and a fake ``pip`` that records its arguments (and fails when told to)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.verdicts import check_cell_problem, check_cells
+from tools.verdicts import check_cell_problem
 from vgg_teach import checks as feedback
 from vgg_teach.checks import FAILED_MARK, PASSED_MARK, PENDING_MARK
 
@@ -33,11 +33,3 @@ def test_a_rendered_check_result_is_read_from_its_html_too():
     html = [{"output_type": "display_data", "data": {"text/html": result._repr_html_()}}]
     assert check_cell_problem("lessons", html) is None
     assert check_cell_problem("solutions", html) is not None
-
-
-def test_check_cells_are_found_by_their_tag():
-    import nbformat
-
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
-                                         nbformat.v4.new_code_cell("check()", metadata={"tags": ["check"]})])
-    assert [i for i, _ in check_cells(nb)] == [1]
