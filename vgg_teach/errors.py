@@ -50,7 +50,10 @@ def cause(err: BaseException) -> str:
     Drops what only a C++ developer can read (``[enforce fail at …]``) and object addresses
     (``<_io.BytesIO object at 0x7f…>``).
     """
-    lines = str(err).strip().splitlines()
+    try:
+        lines = str(err).strip().splitlines()
+    except Exception:  # noqa: BLE001 - an exception whose __str__ itself fails still has a name
+        lines = []
     text = _OBJECT_REPR.sub("", _CPP_PREFIX.sub("", lines[0].strip())) if lines else ""
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 

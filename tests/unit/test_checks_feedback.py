@@ -34,6 +34,25 @@ def test_every_check_refuses_a_value_for_a_function_and_calls_a_stub_not_written
     assert "연습 셀부터 다시 실행하세요" in item.ko
 
 
+class _Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("cannot say why")
+
+
+@pytest.mark.parametrize("name", [*CHECKS, "vgg16.check_vgg16", "questions.check_prediction",
+                                  "questions.check_quiz", "questions.check_score_map_predictions"])
+def test_an_error_that_cannot_print_itself_still_gets_a_verdict(name):
+    module, _, check = name.partition(".")
+    check = getattr(importlib.import_module(f"vgg_teach.checks.{module}"), check)
+    args = {"check_prediction": ("conv1_1_params",), "check_quiz": ("01",)}.get(check.__name__, ())
+
+    def broken(*_args, **_kwargs):
+        raise _Unprintable
+
+    result = check(*args, broken)
+    assert result.status == FAIL and "_Unprintable" in str(result) and "cannot be printed" in str(result)
+
+
 def test_not_implemented_raised_by_torch_inside_learner_code_is_an_error_not_pending():
     result = check_confusion_matrix(lambda preds, labels, c: nn.ModuleList([nn.Identity()])(preds))
     assert result.status == FAIL and "ModuleList" in str(result), str(result)

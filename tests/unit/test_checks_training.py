@@ -85,12 +85,20 @@ def test_each_step_mistake_gets_its_own_message(fn, words):
     assert all(word in text for word in words), (words, text)
 
 
-def test_the_checks_leave_the_random_generator_alone_and_compare_with_the_engine():
+def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_compare_with_the_engine():
+    def leaky(model, loader):  # passes as an evaluation, but leaves the notebook without gradients, in float64
+        torch.set_grad_enabled(False)
+        torch.set_default_dtype(torch.float64)
+        return answers.evaluate(model, loader)
+
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    check_train_step(answers.train_step)
-    check_evaluate(answers.evaluate)
+    with torch.no_grad():  # gradients the notebook left off do not fail a right step, and stay off after it
+        assert check_train_step(answers.train_step) and not torch.is_grad_enabled()
+    said = _failure(check_evaluate(leaky))
+    assert "set_grad_enabled(False)" in said and "set_default_dtype" in said and "float64" in said
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32 and check_evaluate(answers.evaluate)
     assert torch.equal(torch.rand(3), expected)
     assert answers.train_step is engine.train_step and engine.train_one_epoch.__defaults__[-1] is answers.train_step
 

@@ -270,8 +270,8 @@ def test_a_class_is_built_on_meta_the_same_every_time_record_ops_shows_it_and_an
     out, ops = record_ops(a, torch.randn(1, 3, 224, 224))  # lesson 01 prints this
     assert out.shape == (1, 10) and [e.out_shape[-1] for e in ops if e.name == "max_pool2d"] == [112, 56, 28, 14, 7]
     assert [e.in_shape for e in ops if e.name == "linear"] == [(1, 25088), (1, 4096), (1, 4096)]
-    result = check_vgg16(a)  # an instance, checked as it is
-    assert result.passed and "num_classes could not be varied" in str(result), str(result)
+    result = check_vgg16(a.train())  # an instance, checked as it is, and left in the mode it came in
+    assert result.passed and "num_classes could not be varied" in str(result) and a.training, str(result)
 
 
 # ------------------------------------------------------------------------------ make_layers

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+import torch
+
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
 _ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
 _COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", TODO: "#9a6700", INFO: "#0969da"}
@@ -162,12 +164,20 @@ def _outside(filename: str) -> bool:
     return not filename.startswith(_PACKAGE) and "/torch/" not in filename and "\\torch\\" not in filename
 
 
+def printable(value: Any) -> str:
+    """``str(value)``, even for a learner's object whose ``__str__`` itself raises."""
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - the learner's __str__ is broken: say so instead of failing with it
+        return "<출력할 수 없음 / cannot be printed>"
+
+
 def is_stub(exc: BaseException) -> bool:
     """Is ``exc`` an exercise's unwritten stub: a ``raise NotImplementedError`` in the learner's code?
 
     One that torch raises (calling an ``nn.ModuleList``, an op the ``meta`` device lacks) is an error instead.
     """
-    if not isinstance(exc, NotImplementedError) or _NO_FORWARD in str(exc):
+    if not isinstance(exc, NotImplementedError) or _NO_FORWARD in printable(exc):
         return False
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
@@ -180,14 +190,14 @@ def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
     """A short (ko, en) description of an exception raised by learner code, with its last frames."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if _outside(f.filename)][-limit:]
     where = "; ".join(f"{f.name}() line {f.lineno}: {f.line}" for f in frames if f.line)
-    msg = f"{type(exc).__name__}: {exc}".strip()
+    msg = f"{type(exc).__name__}: {printable(exc)}".strip()
     tail = f" — {where}" if where else ""
     return f"코드를 실행하다가 오류가 났습니다 — {msg}{tail}", f"Your code raised an error — {msg}{tail}"
 
 
 def exception_hint(exc: BaseException) -> tuple[str, str]:
     """A (ko, en) hint for errors that have one well-known cause, else ``("", "")``."""
-    if _NO_FORWARD in str(exc):
+    if _NO_FORWARD in printable(exc):
         return ("nn.ModuleList(과 forward가 없는 nn.Module)은 계층을 담아 두기만 할 뿐 호출할 수 없습니다. "
                 "nn.Sequential(*layers)을 쓰거나, forward에서 for layer in self.layers: x = layer(x) 처럼 차례로 "
                 "부르세요.",
@@ -196,15 +206,48 @@ def exception_hint(exc: BaseException) -> tuple[str, str]:
     return "", ""
 
 
+_LEAKS = {
+    "grad": ("코드가 기울기 계산을 끄고(torch.set_grad_enabled(False)) 다시 켜지 않았습니다. 그대로 두면 다음 학습이 "
+             "'element 0 of tensors does not require grad'로 멈춥니다(검사가 다시 켜 두었습니다).",
+             "Your code turned gradients off (torch.set_grad_enabled(False)) and never back on: the next training "
+             "would stop with 'element 0 of tensors does not require grad' (the check turned them back on).",
+             "기울기가 필요 없는 부분만 with torch.no_grad(): 블록에 넣으세요. 블록이 끝나면 저절로 다시 켜집니다.",
+             "Put only the part that needs no gradients in a with torch.no_grad(): block: it turns them back on "
+             "when it ends."),
+    "dtype": ("코드가 기본 dtype을 {dtype}(으)로 바꾸고(torch.set_default_dtype) 되돌리지 않았습니다. 그대로 두면 다음 "
+              "셀의 새 텐서와 모델이 모두 {dtype}이 됩니다(검사가 되돌려 두었습니다).",
+              "Your code set the default dtype to {dtype} (torch.set_default_dtype) and never back: every new tensor "
+              "and model of the next cells would be {dtype} (the check set it back).",
+              "기본값을 바꾸지 말고 필요한 텐서에만 dtype=…을 주거나 .to(…)를 쓰세요.",
+              "Leave the default alone: pass dtype=… to the tensors that need it, or use .to(…)."),
+}
+
+
 def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    """Decorator for a check ``check(result, *args)``: whatever the learner's code raises becomes a ⏳/❌ line."""
+    """Decorator for a check ``check(result, *args)``: whatever the learner's code raises becomes a ⏳/❌ line.
+
+    The check runs in a clean state (gradients on, float32, its own random stream) and leaves the notebook's as it
+    found it: the random generators, the default dtype, grad mode and the train/eval mode of the models it was given.
+    A change the learner's code would have leaked (gradients left off, another default dtype) is named as a slip.
+    """
 
     def wrap(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
         @functools.wraps(check)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
-            result = CheckResult(name)
+            result, leaks = CheckResult(name), []
+            dtype = torch.get_default_dtype()
+            modes = [(m, m.training) for a in (*args, *kwargs.values()) if isinstance(a, torch.nn.Module)
+                     for m in a.modules()]
+            devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
             try:
-                return check(result, *args, **kwargs)
+                with torch.random.fork_rng(devices=devices), torch.enable_grad():
+                    torch.set_default_dtype(torch.float32)
+                    try:
+                        check(result, *args, **kwargs)
+                    finally:  # still inside: what the learner's code changed shows before it is undone
+                        leaks = ([_LEAKS["grad"]] if not torch.is_grad_enabled() else []) + \
+                            ([tuple(t.format(dtype=torch.get_default_dtype()) for t in _LEAKS["dtype"])]
+                             if torch.get_default_dtype() != torch.float32 else [])
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - the whole point is to never raise
@@ -212,6 +255,12 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
                     result.todo(*NOT_WRITTEN)
                 else:
                     result.fail(*describe_exception(exc), *exception_hint(exc))
+            finally:
+                torch.set_default_dtype(dtype)
+                for module, training in modes:
+                    module.training = training
+            for leak in leaks:
+                result.fail(*leak)
             return result
 
         return run

@@ -21,7 +21,7 @@ from ..answers import to_fully_convolutional as reference
 from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
 from ..models import vgg16
-from . import CheckResult, never_raises
+from . import CheckResult, never_raises, printable
 
 #: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
 _DENSE_SIZES = ((384, 384), (224, 288))
@@ -159,7 +159,7 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
         with torch.device("meta"):
             to_fully_convolutional(_fresh_vgg16(meta=True))
     except NotImplementedError as exc:
-        if "meta" not in str(exc).lower():
+        if "meta" not in printable(exc).lower():
             raise
     except Exception:  # noqa: BLE001 - the real model below shows the learner their own error
         pass
@@ -252,7 +252,7 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
     try:
         shapes = {hw: _shape_at(net, hw) for hw in _DENSE_SIZES}
     except Exception as exc:  # noqa: BLE001 - the learner's model cannot run: say so and stop here
-        message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        message = f"{type(exc).__name__}: {printable(exc).strip().splitlines()[0] if printable(exc).strip() else ''}"
         result.fail(f"이미지를 넣으면 순전파(forward pass)가 실패합니다 — {message}",
                     f"The forward pass fails — {message}",
                     "위의 ❌부터 고치세요: 계층의 채널 수와 커널이 맞아야 pool5에서 점수 맵까지 이어집니다.",

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from ..answers import confusion_matrix as reference_confusion_matrix
 from ..answers import evaluate as reference_evaluate
 from ..answers import train_step as reference_step
-from . import CheckResult, describe_exception, is_stub, never_raises
+from . import CheckResult, describe_exception, is_stub, never_raises, printable
 
 _EVAL_BATCHES, _EVAL_RIGHT = (5, 5, 5, 3), (5, 0, 2, 3)  # 10 of 18 right: 0.5556, per-batch mean 0.6
 
@@ -201,7 +201,7 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
         if named is not None:
             result.fail(f"{named[0]} ({said_ko})", f"{named[1]} ({said_en})", *named[2:])
         else:
-            result.fail(said_ko, said_en, *_explain_error(str(exc)))
+            result.fail(said_ko, said_en, *_explain_error(printable(exc)))
         return result
     value = returned[0]
     if not isinstance(value, torch.Tensor):
@@ -287,7 +287,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     except Exception as exc:  # noqa: BLE001
         if is_stub(exc):
             raise
-        text = str(exc)
+        text = printable(exc)
         hint = (("loader에는 .dataset이 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 세세요.",
                  "A loader need not have .dataset: count the images as you go, adding labels.size(0) per batch.")
                 if "dataset" in text else

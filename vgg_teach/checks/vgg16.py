@@ -19,7 +19,7 @@ from torch import nn
 
 from ..models import CFGS, LayerSpec, conv_layer_names
 from ..models import make_layers as reference_make_layers
-from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises, trace
+from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises, printable, trace
 from .trace import OpEvent, Recording, conv_geometry, describe_op, op_signature, pool_geometry, record_ops
 
 #: torchvision.models.vgg16() has this many parameters (1000 classes).
@@ -728,7 +728,7 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
             except Exception as exc:  # noqa: BLE001 - explained below, never raised
                 if is_stub(exc):
                     raise
-                if isinstance(exc, TypeError) and batch_norm and "batch_norm" in str(exc):
+                if isinstance(exc, TypeError) and batch_norm and "batch_norm" in printable(exc):
                     result.fail("make_layers가 batch_norm 인자를 받지 않습니다.",
                                 "make_layers does not take a batch_norm argument.",
                                 "def make_layers(cfg, batch_norm=False): 로 정의하세요.",
