@@ -2,7 +2,8 @@
 
 The steps: parse → check ``OUT`` → data → model → fit → ``OUT/metrics.json``. Everything that can be checked before
 the data is loaded is (flag ranges, ``--device``, ``OUT``, a run already there, a resume's recipe). Exit codes: 0
-done, 1 training stopped or an unexpected error (traceback in ``OUT/error.log``), 2 bad input, 130 interrupted.
+done, 1 training stopped or an unexpected error (traceback in ``OUT/error.log``), 2 bad input (``OUT`` in use by a
+live run included), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM.
 Under torchrun every process runs this program; rank 0 alone prints and writes.
 """
 
@@ -34,8 +35,10 @@ from .training.checkpoint import (
 )
 from .training.data import ImageTensors, hold_out, subsample
 from .training.engine import fit
+from .training.folder_lock import own_folder
 from .training.recipe import TrainConfig, add_config_arguments, config_from_args
 from .training.sources import load_cifar10, load_image_folder, load_image_folder_splits
+from .training.stopping import Terminated, sigterm_stops
 
 #: In smoke mode: at most this many training / test images, and what a flag that was not given defaults to.
 SMOKE_TRAIN_IMAGES, SMOKE_TEST_IMAGES = 320, 128
@@ -162,9 +165,14 @@ def _small_data_batch(config: TrainConfig, num_train: int, world_size: int) -> T
 
 
 def _run(args: argparse.Namespace, launch: distributed.Dist) -> int:
-    out = args.out
     the_plan = distributed.plan(launch, args.device)  # before anything is loaded (device, GPUs, NCCL)
-    _check_out(out)
+    _check_out(args.out)
+    with own_folder(args.out) if launch.is_main else contextlib.nullcontext():  # before anything in it is touched
+        return _train(args, launch, the_plan)
+
+
+def _train(args: argparse.Namespace, launch: distributed.Dist, the_plan: distributed.Dist) -> int:
+    out = args.out
     checkpoint, metrics_path = out / "checkpoint.pt", out / "metrics.json"
     if launch.is_main:
         remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
@@ -233,17 +241,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except SystemExit as done:  # --help, or bad arguments (already explained on stderr)
             return int(done.code or 0)
         try:
-            return _run(args, launch)
+            with sigterm_stops():
+                return _run(args, launch)
         except TrainingError as err:
             print(err, file=sys.stderr)
             return 1
         except VggTeachError as err:
             print(err, file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            print(bilingual("중단되었습니다. 같은 명령에 --resume을 붙이면 이어서 학습합니다.",
-                            "Interrupted. Run the same command with --resume to continue."), file=sys.stderr)
-            return 130
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (Terminated)
+            sigterm = isinstance(err, Terminated)
+            print(bilingual(f"{'SIGTERM을 받아 멈췄습니다' if sigterm else '중단되었습니다'}. 같은 명령에 --resume을 "
+                            "붙이면 이어서 학습합니다.",
+                            f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}. Run the same command with "
+                            "--resume to continue."), file=sys.stderr)
+            return 143 if sigterm else 130
         except Exception as err:  # the last resort: a short message here, the traceback in a file
             log = _write_error_log(args.out, launch.rank if launch.torchrun else None)
             where_ko = f"자세한 내용(traceback)은 {log} 에 있습니다" if log else "자세한 내용을 파일에 쓰지 못했습니다"

@@ -5,10 +5,13 @@ in 130, an unexpected error in 1 with its traceback in error.log, and a run alre
 from __future__ import annotations
 
 import errno
+import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +20,7 @@ import torch
 from tests.fakes import korean_first, metrics, patch_cifar10_md5
 from vgg_teach import train as cli
 from vgg_teach.train import SMOKE_TRAIN_IMAGES
+from vgg_teach.training.folder_lock import LOCK_NAME, STALE_SECONDS
 from vgg_teach.training.sources import make_image_folder
 
 TINY = ["--model", "vgg_tiny_cifar", "--no-progress", "--device", "cpu"]
@@ -153,6 +157,7 @@ def _one_class(d: Path) -> None:
     (_one_class, ["--label-smoothing", "2.0"], "0 ≤ label_smoothing < 1 범위여야", "range 0 ≤ label_smoothing < 1"),
     (_one_class, ["--resume", "--overwrite"], "함께 쓸 수 없습니다", "not allowed with"),
     (_one_class, ["--holdout", "0"], "1 이상의 정수", "integer of at least 1"),
+    (_one_class, ["--seed", str(2**64)], "0 ≤ seed ≤ 4294967295 범위", "range 0 ≤ seed ≤ 4294967295"),
     (_one_class, ["--lr", "-1"], "명령줄 인수가 잘못되었습니다", "Bad command-line arguments"),  # argparse's own
     (lambda d: [(d / s).mkdir(parents=True) for s in ("train", "test")], [], "클래스 폴더가 없습니다",
      "has no class folders"),
@@ -225,8 +230,59 @@ def test_ctrl_c_during_a_checkpoint_write_exits_130_naming_the_epoch_on_disk(ima
     (out / ".metrics.json.abc.tmp").write_bytes(b"left by SIGKILL")
     code, said, err = _main(capsys, "--data-dir", image_folder, "--out", out, "--batch-size", 16, "--epochs", 3, *TINY)
     assert code == 130 and "up to epoch 1 is at" in said and "up to epoch 2" not in said and "--resume" in err
-    assert [p.name for p in out.iterdir()] == ["checkpoint.pt"]
+    assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME, "checkpoint.pt"]  # the lock file stays, empty
     assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
+
+
+def _start(image_folder: Path, out: Path) -> subprocess.Popen:
+    """A long run of ``python -m vgg_teach.train`` in ``out``, returned once its second epoch is on screen."""
+    env = {**os.environ, "VGG_TEACH_SMOKE": "1", "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"}
+    log = out.parent / "live.log"
+    with open(log, "w") as f:
+        run = subprocess.Popen([sys.executable, "-m", "vgg_teach.train", "--data-dir", str(image_folder), "--out",
+                                str(out), "--batch-size", "16", "--epochs", "100000", *TINY],
+                               stdout=f, stderr=f, env=env)
+    deadline = time.monotonic() + 120
+    while "epoch   2/" not in log.read_text() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert run.poll() is None, log.read_text()
+    return run
+
+
+def test_a_live_run_owns_its_out_another_is_refused_untouched_and_a_dead_runs_lock_is_taken_over(image_folder,
+                                                                                                  tmp_path, capsys):
+    out = tmp_path / "out"
+    live = _start(image_folder, out)
+    try:
+        (out / ".checkpoint.pt.live.tmp").write_bytes(b"being written")  # a slow Google Drive write, say
+        code, _, err = _main(capsys, "--data-dir", image_folder, "--out", out, "--overwrite", *TINY)
+        assert code == 2 and f"PID {live.pid}" in err and (out / ".checkpoint.pt.live.tmp").exists()
+        korean_first(err, "다른 학습이 쓰고 있습니다", "being written by another training run")
+    finally:
+        live.kill()  # SIGKILL: its lock is left behind
+        live.wait()
+    code, said, _ = _main(capsys, "--data-dir", image_folder, "--out", out, "--overwrite", *TINY)
+    assert code == 0 and f"(PID {live.pid}, started" in said
+    for beat, expected in [(time.time(), 2), (time.time() - STALE_SECONDS - 1, 0)]:  # Drive shared by another VM
+        (out / LOCK_NAME).write_text(json.dumps({"pid": 7, "host": "another-colab-vm", "beat": beat}))
+        code, said, err = _main(capsys, "--data-dir", image_folder, "--out", out, "--overwrite", *TINY)
+        assert code == expected and ("on another machine" in err if code else "Took over the lock" in said)
+
+
+def test_sigterm_stops_a_run_like_ctrl_c_with_exit_143_naming_the_epoch_on_disk(image_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    run = _start(image_folder, out)
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=60) == 143
+    said, epoch = (tmp_path / "live.log").read_text(), torch.load(out / "checkpoint.pt", weights_only=True)["epoch"]
+    assert f"Stopped by SIGTERM. The checkpoint up to epoch {epoch} is at" in said and "--resume" in said
+    code, said, _ = _main(capsys, "--data-dir", image_folder, "--out", out, "--resume", "--epochs", epoch + 1, *TINY)
+    assert code == 0 and f"epochs up to {epoch} are done" in said and metrics(out)["epochs"] == epoch + 1
+
+
+def test_momentum_0_is_plain_sgd(image_folder, tmp_path, capsys):
+    assert _main(capsys, "--data-dir", image_folder, "--out", tmp_path, "--momentum", 0, *TINY)[0] == 0
+    assert metrics(tmp_path)["config"]["nesterov"] is False
 
 
 def test_an_unexpected_error_is_two_lines_on_screen_and_its_traceback_in_error_log(image_folder, tmp_path, capsys,

@@ -25,6 +25,7 @@ from torch import nn
 
 from ..env import get_device
 from ..errors import CheckpointError, TrainingError, UsageError, bilingual, cause
+from .stopping import Terminated
 
 T = TypeVar("T")
 
@@ -199,7 +200,7 @@ def pending() -> bool:
 def _on_sigterm(signum: int, frame: Any) -> None:
     """torchrun stops the others with SIGTERM when one rank fails: stop like Ctrl-C (temporary files removed …)."""
     if not _STOPPING:
-        raise KeyboardInterrupt
+        raise Terminated
 
 
 @contextmanager

@@ -9,6 +9,7 @@ the same loop runs in every process, the model in DDP, rank 0 alone writing (:mo
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -37,8 +38,10 @@ from .checkpoint import (
     set_rng_state,
 )
 from .data import DeviceLoader, ImageTensors
+from .folder_lock import own_folder
 from .recipe import Precision, TrainConfig, make_optimizer, make_scheduler, use_channels_last
 from .step import Autocast, StepHands, Watched
+from .stopping import Terminated, sigterm_stops
 
 _DIVERGED = ("학습률(learning rate)을 낮춰(예: 절반으로) 처음부터 다시 학습하세요.",
              "Lower the learning rate (for example, halve it) and train again from scratch.")
@@ -198,129 +201,139 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
     say = log if log is not None and ctx.is_main else (lambda _msg: None)
     progress = progress and ctx.is_main
     state, resumes = None, []
-    if checkpoint is not None:
-        checkpoint = Path(checkpoint)
-        if ctx.is_main and remove_stale_temporaries(checkpoint):
-            say(bilingual("지난번에 끊긴 저장이 남긴 임시 파일을 지웠습니다.",
-                          "Removed temporary files left by an interrupted save."))
-        refuse_to_replace(checkpoint, resume=resume, overwrite=overwrite)
-        if resume and checkpoint.is_file():
-            state = load_state(checkpoint, map_location="cpu")  # RNG states must stay CPU tensors
-            changed = check_resume(state, asdict(config), run, checkpoint)
-            if state.run.get("world_size", 1) != ctx.world_size:  # allowed: the global batch is the same
-                changed["world_size"] = [state.run.get("world_size", 1), ctx.world_size]
-            resumes = list(state.resumes)
-            if state.epoch < config.epochs:  # it trains on (a finished run is only loaded)
-                resumes.append({"after_epoch": int(state.epoch), "changed": changed})
-        elif resume:
-            say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
-                          "No checkpoint to resume from: starting a new run."))
-        if resume and ctx.distributed:
-            distributed.same_checkpoint(ctx, state is not None, checkpoint)
+    with contextlib.ExitStack() as guard:  # the folder is this run's, SIGTERM stops it like Ctrl-C
+        if checkpoint is not None:
+            checkpoint = Path(checkpoint)
+            if ctx.is_main:
+                guard.enter_context(own_folder(checkpoint.parent, say))
+        if not ctx.distributed:  # (under torchrun the session handles SIGTERM)
+            guard.enter_context(sigterm_stops())
+        if checkpoint is not None:
+            if ctx.is_main and remove_stale_temporaries(checkpoint):
+                say(bilingual("지난번에 끊긴 저장이 남긴 임시 파일을 지웠습니다.",
+                              "Removed temporary files left by an interrupted save."))
+            refuse_to_replace(checkpoint, resume=resume, overwrite=overwrite)
+            if resume and checkpoint.is_file():
+                state = load_state(checkpoint, map_location="cpu")  # RNG states must stay CPU tensors
+                changed = check_resume(state, asdict(config), run, checkpoint)
+                if state.run.get("world_size", 1) != ctx.world_size:  # allowed: the global batch is the same
+                    changed["world_size"] = [state.run.get("world_size", 1), ctx.world_size]
+                resumes = list(state.resumes)
+                if state.epoch < config.epochs:  # it trains on (a finished run is only loaded)
+                    resumes.append({"after_epoch": int(state.epoch), "changed": changed})
+            elif resume:
+                say(bilingual("이어 갈 체크포인트가 없어 새로 학습을 시작합니다.",
+                              "No checkpoint to resume from: starting a new run."))
+            if resume and ctx.distributed:
+                distributed.same_checkpoint(ctx, state is not None, checkpoint)
 
-    seed_everything(config.seed)
-    history: list[dict] = []
-    start_epoch = saved_epoch = 0
-    ranks = torch.zeros(ctx.world_size, 2, dtype=torch.float64)  # images and seconds of each rank in this call
-    try:
-        model = model if isinstance(model, nn.Module) else model()
-        channels_last = use_channels_last(device, config.channels_last)
-        if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for these shapes
-        model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
-        wrapped = distributed.wrap(model, ctx, config.sync_bn, say)  # DDP under torchrun, else the model itself
-        model = wrapped.module if wrapped is not model else model  # (SyncBatchNorm layers, if it converted them)
-        shard = {"rank": ctx.rank, "world_size": ctx.world_size, "channels_last": channels_last}
-        train_loader = DeviceLoader(train_data, config.batch_size, device, train=True, augment=config.augment,
-                                    seed=config.seed, **shard)
-        test_loader = DeviceLoader(test_data, config.eval_batch_size, device, **shard)
-        precision = Precision.for_device(device, config.precision)
-        optimizer = make_optimizer(model, config)
-        scheduler = make_scheduler(optimizer, config, len(train_loader))
-        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-        net = torch.compile(wrapped) if config.compile else wrapped
-        # evaluation needs no gradients to average: each process runs the plain model on its part of the test set
-        test_net = net if wrapped is model else (torch.compile(model) if config.compile else model)
-        if state is not None:
-            restore(state, checkpoint, model, optimizer, scheduler, precision.scaler)
-            history, start_epoch = list(state.history), int(state.epoch)
-            saved_epoch = start_epoch
-            set_rng_state(state.rng)
-            say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint}).",
-                          f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."))
+        seed_everything(config.seed)
+        history: list[dict] = []
+        start_epoch = saved_epoch = 0
+        ranks = torch.zeros(ctx.world_size, 2, dtype=torch.float64)  # images and seconds of each rank in this call
+        try:
+            model = model if isinstance(model, nn.Module) else model()
+            channels_last = use_channels_last(device, config.channels_last)
+            if device.type == "cuda":
+                torch.backends.cudnn.benchmark = True  # pick the fastest convolution kernels for these shapes
+            model = model.to(device, memory_format=torch.channels_last if channels_last else torch.preserve_format)
+            wrapped = distributed.wrap(model, ctx, config.sync_bn, say)  # DDP under torchrun, else the model itself
+            model = wrapped.module if wrapped is not model else model  # (SyncBatchNorm layers, if it converted them)
+            shard = {"rank": ctx.rank, "world_size": ctx.world_size, "channels_last": channels_last}
+            train_loader = DeviceLoader(train_data, config.batch_size, device, train=True, augment=config.augment,
+                                        seed=config.seed, **shard)
+            test_loader = DeviceLoader(test_data, config.eval_batch_size, device, **shard)
+            precision = Precision.for_device(device, config.precision)
+            optimizer = make_optimizer(model, config)
+            scheduler = make_scheduler(optimizer, config, len(train_loader))
+            loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+            net = torch.compile(wrapped) if config.compile else wrapped
+            # evaluation needs no gradients to average: each process runs the plain model on its part of the test set
+            test_net = net if wrapped is model else (torch.compile(model) if config.compile else model)
+            if state is not None:
+                restore(state, checkpoint, model, optimizer, scheduler, precision.scaler)
+                history, start_epoch = list(state.history), int(state.epoch)
+                saved_epoch = start_epoch
+                set_rng_state(state.rng)
+                say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint}).",
+                              f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."))
 
-        for epoch in tqdm(range(start_epoch + 1, config.epochs + 1), desc="training", disable=not progress,
-                          initial=start_epoch, total=config.epochs):
-            train_loader.set_epoch(epoch)
-            if ctx.rank > 0:  # their own dropout masks, the same after a resume (rank 0's generator is saved)
-                seed_everything((config.seed * 1_000_003 + epoch) * 1_009 + ctx.rank)
-            _sync(device)
-            lr = optimizer.param_groups[0]["lr"]  # at the start of the epoch
-            t0 = time.perf_counter()
-            train = train_one_epoch(net, train_loader, optimizer, scheduler, loss_fn, precision, epoch, progress,
-                                    step)
-            _sync(device)
-            seconds = time.perf_counter() - t0
-            test = _evaluate(test_net, test_loader, precision, accuracy=evaluate)
-            _check_finite(model, test, epoch)  # a diverged epoch is never saved
-            per_rank = torch.tensor(ctx.gather([train_loader.num_images, seconds]), dtype=torch.float64)
-            ranks += per_rank
-            wall = float(per_rank[:, 1].max())  # the slowest process's: the wall time of the step loop
-            record = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"],
-                      "test_loss": test["loss"], "test_acc": test["acc"], "lr": lr, "seconds": wall,
-                      "images_per_second": float(per_rank[:, 0].sum()) / wall}
-            if ctx.distributed:  # (one process's history keeps the keys it always had)
-                record["images_per_second_per_rank"] = (per_rank[:, 0] / per_rank[:, 1]).tolist()
-            record["eval_seconds"] = time.perf_counter() - t0 - seconds
-            history.append(record)
-            if checkpoint is not None:  # rank 0 writes, the others wait (and stop with it if it fails)
-                def save(epoch: int = epoch) -> None:
-                    nonlocal saved_epoch
-                    save_state(TrainingState(
-                        model.state_dict(), optimizer.state_dict(), scheduler.state_dict(),
-                        precision.scaler.state_dict(), history, epoch, rng_state(), asdict(config), run, resumes),
-                        checkpoint)
-                    saved_epoch = epoch  # on disk now, even if a rank dies before it hears that the write went well
+            for epoch in tqdm(range(start_epoch + 1, config.epochs + 1), desc="training", disable=not progress,
+                              initial=start_epoch, total=config.epochs):
+                train_loader.set_epoch(epoch)
+                if ctx.rank > 0:  # their own dropout masks, the same after a resume (rank 0's generator is saved)
+                    seed_everything((config.seed * 1_000_003 + epoch) * 1_009 + ctx.rank)
+                _sync(device)
+                lr = optimizer.param_groups[0]["lr"]  # at the start of the epoch
+                t0 = time.perf_counter()
+                train = train_one_epoch(net, train_loader, optimizer, scheduler, loss_fn, precision, epoch, progress,
+                                        step)
+                _sync(device)
+                seconds = time.perf_counter() - t0
+                test = _evaluate(test_net, test_loader, precision, accuracy=evaluate)
+                _check_finite(model, test, epoch)  # a diverged epoch is never saved
+                per_rank = torch.tensor(ctx.gather([train_loader.num_images, seconds]), dtype=torch.float64)
+                ranks += per_rank
+                wall = float(per_rank[:, 1].max())  # the slowest process's: the wall time of the step loop
+                record = {"epoch": epoch, "train_loss": train["loss"], "train_acc": train["acc"],
+                          "test_loss": test["loss"], "test_acc": test["acc"], "lr": lr, "seconds": wall,
+                          "images_per_second": float(per_rank[:, 0].sum()) / wall}
+                if ctx.distributed:  # (one process's history keeps the keys it always had)
+                    record["images_per_second_per_rank"] = (per_rank[:, 0] / per_rank[:, 1]).tolist()
+                record["eval_seconds"] = time.perf_counter() - t0 - seconds
+                history.append(record)
+                if checkpoint is not None:  # rank 0 writes, the others wait (and stop with it if it fails)
+                    def save(epoch: int = epoch) -> None:
+                        nonlocal saved_epoch
+                        save_state(TrainingState(
+                            model.state_dict(), optimizer.state_dict(), scheduler.state_dict(),
+                            precision.scaler.state_dict(), history, epoch, rng_state(), asdict(config), run, resumes),
+                            checkpoint)
+                        saved_epoch = epoch  # on disk now, even if a rank dies before it hears that the write went well
 
-                ctx.on_main(save)
-                saved_epoch = epoch
-            say(f"epoch {epoch:>3}/{config.epochs}  train loss {train['loss']:.3f} acc {train['acc']:.2%}  "
-                f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {record['seconds']:.1f}s "
-                f"{record['images_per_second']:,.0f} img/s" + (f" ({ctx.world_size} processes)" * ctx.distributed))
-            for callback in callbacks if ctx.is_main else ():
-                callback(record)
-        tta = _evaluate(test_net, test_loader, precision, tta=True, accuracy=evaluate) if config.tta else None
-    except (KeyboardInterrupt, OutputWriteError) as err:
-        if checkpoint is not None and saved_epoch:  # what is really on disk, not the epoch being written
-            ko, en = ("중단되었습니다", "Interrupted") if isinstance(err, KeyboardInterrupt) else \
-                ("멈췄습니다", "Stopped")
-            say(bilingual(f"{ko}. 에포크 {saved_epoch}까지의 체크포인트가 {checkpoint} 에 있습니다. resume=True "
-                          "(또는 --resume)로 이어서 학습하세요.",
-                          f"{en}. The checkpoint up to epoch {saved_epoch} is at {checkpoint}; continue with "
-                          "resume=True (or --resume)."))
-        raise
-    except (RuntimeError, MemoryError) as err:
-        if (oom := _oom_error(err, config.batch_size, device)) is not None:
-            raise oom from None
-        if ctx.distributed and (lost := distributed.peer_lost(err, saved_epoch, checkpoint)) is not None:
-            raise lost from None
-        raise
+                    ctx.on_main(save)
+                    saved_epoch = epoch
+                say(f"epoch {epoch:>3}/{config.epochs}  train loss {train['loss']:.3f} acc {train['acc']:.2%}  "
+                    f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {record['seconds']:.1f}s "
+                    f"{record['images_per_second']:,.0f} img/s" + (f" ({ctx.world_size} processes)" * ctx.distributed))
+                for callback in callbacks if ctx.is_main else ():
+                    callback(record)
+            tta = _evaluate(test_net, test_loader, precision, tta=True, accuracy=evaluate) if config.tta else None
+        except (KeyboardInterrupt, OutputWriteError) as err:
+            if checkpoint is not None and saved_epoch:  # what is really on disk, not the epoch being written
+                ko, en = (("SIGTERM을 받아 멈췄습니다", "Stopped by SIGTERM") if isinstance(err, Terminated) else
+                          ("중단되었습니다", "Interrupted") if isinstance(err, KeyboardInterrupt) else
+                          ("멈췄습니다", "Stopped"))
+                say(bilingual(f"{ko}. 에포크 {saved_epoch}까지의 체크포인트가 {checkpoint} 에 있습니다. resume=True "
+                              "(또는 --resume)로 이어서 학습하세요.",
+                              f"{en}. The checkpoint up to epoch {saved_epoch} is at {checkpoint}; continue with "
+                              "resume=True (or --resume)."))
+            elif checkpoint is not None and isinstance(err, KeyboardInterrupt):
+                say(bilingual("중단되었습니다. 첫 에포크가 끝나기 전이라 저장된 체크포인트가 없습니다.",
+                              "Interrupted before the first epoch ended: no checkpoint was saved."))
+            raise
+        except (RuntimeError, MemoryError) as err:
+            if (oom := _oom_error(err, config.batch_size, device)) is not None:
+                raise oom from None
+            if ctx.distributed and (lost := distributed.peer_lost(err, saved_epoch, checkpoint)) is not None:
+                raise lost from None
+            raise
 
-    train_seconds = sum(r["seconds"] for r in history)
-    images = len(history) * len(train_loader) * config.batch_size  # global images per epoch, whatever N was
-    result = {
-        "test_accuracy": history[-1]["test_acc"] if history else float("nan"),
-        "train_seconds": train_seconds,
-        "images_per_second": images / train_seconds if train_seconds else float("nan"),
-        "images_per_second_per_rank": (ranks[:, 0] / ranks[:, 1]).tolist() if bool(ranks[:, 1].all()) else
-        list(history[-1].get("images_per_second_per_rank", [])) if history else [],  # a finished run, only loaded
-        "epochs": len(history), "history": history, "precision": precision.name, "device": str(device),
-        "num_parameters": sum(p.numel() for p in model.parameters()),
-        "config": asdict(config), "resumes": resumes, **run,
-    }
-    if tta is not None:
-        result["test_accuracy_tta"] = tta["acc"]
-    return result
+        train_seconds = sum(r["seconds"] for r in history)
+        images = len(history) * len(train_loader) * config.batch_size  # global images per epoch, whatever N was
+        result = {
+            "test_accuracy": history[-1]["test_acc"] if history else float("nan"),
+            "train_seconds": train_seconds,
+            "images_per_second": images / train_seconds if train_seconds else float("nan"),
+            "images_per_second_per_rank": (ranks[:, 0] / ranks[:, 1]).tolist() if bool(ranks[:, 1].all()) else
+            list(history[-1].get("images_per_second_per_rank", [])) if history else [],  # a finished run, only loaded
+            "epochs": len(history), "history": history, "precision": precision.name, "device": str(device),
+            "num_parameters": sum(p.numel() for p in model.parameters()),
+            "config": asdict(config), "resumes": resumes, **run,
+        }
+        if tta is not None:
+            result["test_accuracy_tta"] = tta["acc"]
+        return result
 
 
 @dataclass
