@@ -94,7 +94,7 @@ def seed_everything(seed: int = 0) -> None:
     import numpy as np  # comes with torch's usual installs; imported here to keep `import vgg_teach.env` light
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed % 2**32)  # NumPy takes 0 … 2**32 − 1 (a torchrun rank's seed can be larger)
     torch.manual_seed(seed)
     torch.cuda.manual_seed_all(seed)
 

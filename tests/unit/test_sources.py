@@ -130,17 +130,28 @@ def test_a_hub_copy_that_is_not_cifar10_is_refused(served, tmp_path, monkeypatch
             load_cifar10(tmp_path / "data")
 
 
-def test_image_folders_load_with_their_classes_and_the_training_statistics(image_folder, tmp_path):
+def test_image_folders_load_with_their_classes_and_the_training_statistics(image_folder, tmp_path, capsys):
     train, test = load_image_folder_splits(image_folder)
     assert train.classes == test.classes == ["cat", "dog", "frog"] and train.images.shape == (48, 3, 32, 32)
     assert train.class_counts() == [16] * 3 and test.class_counts() == [4] * 3 and test.mean == train.mean
     means = torch.stack([train.images[train.labels == c].float().mean((0, 2, 3)) for c in range(3)])
     assert torch.cdist(means, means).max() > 10  # every class its own color: the pixels are the files'
     root = make_image_folder(tmp_path / "d", classes=("a", "b"), n_train=3, n_test=0, size=48, fmt="jpg")
-    (root / "train" / ".ipynb_checkpoints").mkdir()
     (root / "train" / "a" / "notes.txt").write_text("not an image")
     (root / "train" / "a" / ".hidden.jpg").write_bytes(b"")
+    copies = [root / "train" / ".ipynb_checkpoints" / "a.jpg", root / "train" / "a" / ".ipynb_checkpoints" / "b.jpg",
+              root / "train" / "b" / "x" / ".thumbnails" / "c.jpg"]  # hidden copies of images, at every depth
+    for copy in copies:
+        copy.parent.mkdir(parents=True)
+        copy.write_bytes(next((root / "train" / "a").glob("*.jpg")).read_bytes())
+    capsys.readouterr()
     assert load_image_folder(root / "train").images.shape == (6, 3, 32, 32)  # resized; hidden things skipped
+    with tarfile.open(tmp_path / "d.tar", "w") as tar:
+        tar.add(root / "train", arcname="train")
+    assert len(load_jpeg_tarball(tmp_path / "d.tar")) == 6
+    said = capsys.readouterr().out
+    assert said.count("skipped 4 images that are hidden or inside hidden folders") == 2 and "a/.hidden.jpg" in said
+    korean_first(said, "이미지 4장은 데이터가 아니므로 건너뛰었습니다", "skipped 4 images")
 
 
 def test_the_cache_is_used_and_refreshed_and_a_tarball_reads_the_same(tmp_path, monkeypatch):

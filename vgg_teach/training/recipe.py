@@ -14,6 +14,9 @@ from torch import nn
 
 from ..errors import UsageError, bilingual
 
+#: The largest seed every generator takes (NumPy's: 2**32 − 1).
+MAX_SEED = 2**32 - 1
+
 
 def _opt(help_en: str, allowed: str = "", ok: Callable[[Any], bool] = lambda v: True, *,
          choices: tuple[str, ...] = (), cli: bool = True) -> dict:
@@ -32,7 +35,7 @@ class TrainConfig:
     lr: float = field(default=0.2, metadata=_opt(
         "peak learning rate (SGD, for the whole batch)", "{} > 0", lambda v: v > 0))
     momentum: float = field(default=0.9, metadata=_opt("SGD momentum", "0 ≤ {} < 1", lambda v: 0 <= v < 1))
-    nesterov: bool = field(default=True, metadata=_opt("Nesterov momentum"))
+    nesterov: bool = field(default=True, metadata=_opt("Nesterov momentum (off by itself when momentum is 0)"))
     weight_decay: float = field(default=5e-4, metadata=_opt(
         "weight decay on conv/linear weights (not on biases or batch norm)", "0 ≤ {} < 1", lambda v: 0 <= v < 1))
     label_smoothing: float = field(default=0.1, metadata=_opt(
@@ -50,7 +53,8 @@ class TrainConfig:
     augment: bool = field(default=True, metadata=_opt("random crop (4-pixel padding) and horizontal flip"))
     tta: bool = field(default=False, metadata=_opt("also report accuracy with flip test-time augmentation"))
     seed: int = field(default=0, metadata=_opt(
-        "random seed of the weights, the shuffling and the augmentation", "{} ≥ 0", lambda v: v >= 0))
+        "random seed of the weights, the shuffling and the augmentation", f"0 ≤ {{}} ≤ {MAX_SEED}",
+        lambda v: 0 <= v <= MAX_SEED))
     eval_batch_size: int = field(default=1024, metadata=_opt(
         "images per evaluation step (per process)", "{} ≥ 1", lambda v: v >= 1))
     # Only matters under torchrun with GPUs, so it stays out of the printed recipe.
@@ -60,6 +64,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             _validate(f, getattr(self, f.name))
+        if self.momentum == 0:  # Nesterov's look-ahead needs a momentum: without one it is plain SGD anyway
+            self.nesterov = False
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied (and validated)."""

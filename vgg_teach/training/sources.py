@@ -224,7 +224,22 @@ def _cached(cache: Optional[PathLike], key: str, build: Callable[[], ImageTensor
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _hidden(path: Path) -> bool:
+    """A hidden file, or one inside a hidden folder at any depth (``dog/.ipynb_checkpoints/x.jpg``): never data."""
+    return any(part.startswith(".") for part in path.parts)
+
+
+def _say_skipped(where: PathLike, skipped: Sequence[str]) -> None:
+    """Say once how many images were skipped as hidden, with examples."""
+    if skipped:
+        examples = ", ".join(sorted(skipped)[:3]) + (" …" if len(skipped) > 3 else "")
+        print(bilingual(f"{where}: 숨은 파일이나 숨은 폴더(이름이 .으로 시작, 예: .ipynb_checkpoints) 안의 이미지 "
+                        f"{len(skipped)}장은 데이터가 아니므로 건너뛰었습니다 ({examples}).",
+                        f"{where}: skipped {len(skipped)} images that are hidden or inside hidden folders (names "
+                        f"starting with '.', like .ipynb_checkpoints): they are not data ({examples})."), flush=True)
 
 
 def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None, image_size: int = 32,
@@ -235,9 +250,13 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
     if not folder.is_dir():
         raise DataError(bilingual(f"폴더가 없습니다: {folder}", f"No such folder: {folder}"))
     found: dict[str, list[Path]] = {}  # class name (readable, NFC) → its folders (NFC and NFD copies side by side)
+    shown = lambda p: readable(str(p.relative_to(folder)))  # noqa: E731 - readable even when not UTF-8
+    skipped: list[str] = []
     for p in sorted(folder.iterdir()):
-        if p.is_dir() and not p.name.startswith("."):  # .ipynb_checkpoints, .DS_Store … are never classes
+        if p.is_dir() and not _hidden(Path(p.name)):
             found.setdefault(readable(p.name), []).append(p)
+        elif p.is_dir():  # .ipynb_checkpoints … are never classes
+            skipped += [shown(q) for q in p.rglob("*") if q.is_file() and _is_image(q)]
     if not found:
         raise DataError(bilingual(
             f"{folder} 안에 클래스 폴더가 없습니다. 이미지를 {folder}/<클래스 이름>/사진.jpg 처럼 넣으세요.",
@@ -250,17 +269,19 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
             "이름을 같게 맞추세요.",
             f"{folder} has class folders that the training data does not have: {unknown}. Use the same class names "
             "under train/ and test/."))
-    shown = lambda p: readable(str(p.relative_to(folder)))  # noqa: E731 - readable even when not UTF-8
     files: list[tuple[Path, int]] = []
     for label, name in enumerate(classes):
         for class_dir in found.get(name, []):
-            images = sorted(p for p in class_dir.rglob("*") if p.is_file() and _is_image(p))
+            every = [p for p in class_dir.rglob("*") if p.is_file() and _is_image(p)]
+            images = sorted(p for p in every if not _hidden(p.relative_to(class_dir)))
+            skipped += [shown(p) for p in every if _hidden(p.relative_to(class_dir))]
             if not images:
                 where, kinds = folder / shown(class_dir), ", ".join(IMAGE_EXTENSIONS)
                 raise DataError(bilingual(
                     f"클래스 폴더 {where} 에 이미지가 없습니다 ({kinds} 파일을 넣거나 폴더를 지우세요).",
                     f"The class folder {where} holds no images (add {kinds} files or delete the folder)."))
             files += [(p, label) for p in images]
+    _say_skipped(folder, skipped)
     # File names as bytes: a name that is not UTF-8 cannot be encoded as text, but it is still a name.
     digest = hashlib.sha1(f"folder:{image_size}:{classes}".encode())
     for path, label in files:
@@ -300,15 +321,22 @@ def load_jpeg_tarball(path: PathLike, image_size: int = 32, cache: Optional[Path
 
     def build() -> ImageTensors:
         names: list[str] = []
+        skipped: list[str] = []
 
         def members(tar: tarfile.TarFile) -> Iterator[tuple[str, bytes]]:
             for member in tar:
-                if member.isfile() and _is_image(Path(member.name)) and len(Path(member.name).parts) >= 2:
-                    names.append(member.name)
-                    yield readable(member.name), tar.extractfile(member).read()
+                name = Path(member.name)
+                if not (member.isfile() and _is_image(name) and len(name.parts) >= 2):
+                    continue
+                if _hidden(name):
+                    skipped.append(readable(member.name))
+                    continue
+                names.append(member.name)
+                yield readable(member.name), tar.extractfile(member).read()
 
         with tarfile.open(path) as tar:
             images = decode_all(members(tar), image_size, workers)
+        _say_skipped(path, skipped)
         if not names:
             raise DataError(bilingual(f"{path} 안에 이미지가 없습니다.", f"{path} holds no images."))
         order = sorted(range(len(names)), key=names.__getitem__)
