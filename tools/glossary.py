@@ -81,6 +81,9 @@ GLOSSARY: tuple[Term, ...] = (
     Term("드롭아웃", "dropout", ("드랍아웃", "드롭 아웃", "드랍 아웃")),
     Term("소프트맥스", "softmax", ("소프트 맥스", "소프트멕스")),
     Term("옵티마이저", "optimizer", ("옵티마이져", "옵티마이자")),
+    Term("헤드", "head", ("머리",)),
+    Term("스케일 지터링", "scale jittering", ("크기 흔들기",)),
+    Term("다중 크롭", "multi-crop", ("잘라 보기", "멀티 크롭", "멀티크롭")),
 )
 
 

@@ -15,9 +15,11 @@ Most problems in ``lessons/`` are fixed by editing ``solutions/`` and running
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import sys
+import tokenize
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,10 +284,24 @@ class _Linter:
 
     def check_spelling(self, nb: Any) -> None:
         for i, cell in enumerate(nb.cells):
-            if cell.cell_type == "markdown":
-                for uk, us in uk_spellings(prose(cell.source)):
+            text = prose(cell.source) if cell.cell_type == "markdown" else _comments_and_strings(cell.source)
+            if cell.cell_type in ("markdown", "code"):
+                for uk, us in uk_spellings(text):
                     self.add("spelling", f"{uk!r} is British spelling; the course writes US English: {us!r} "
                                          f"(tools/spelling.py)", i, cell)
+
+
+def _comments_and_strings(source: str) -> str:
+    """A code cell's comments and string literals: the prose a learner reads there (names are not prose)."""
+    kinds = {tokenize.COMMENT, tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    words = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type in kinds:
+                words.append(re.sub(r"\w*_\w*", " ", token.string))  # snake_case names inside a string or comment
+    except (tokenize.TokenError, SyntaxError):  # a magic line (%%writefile, !pip) may stop it: what was read counts
+        pass
+    return "\n".join(words)
 
 
 # -- the course ----------------------------------------------------------------------------------

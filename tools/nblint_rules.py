@@ -24,6 +24,6 @@ RULES: dict[str, str] = {
     "glossary": "Markdown prose uses the course glossary (tools.glossary): no forbidden variant (except once, "
                 "inside the gloss of the term's first use: 계층(layer, 흔히 레이어라고도 합니다)), and the first use "
                 "of a term in running text is written 한글(English)",
-    "spelling": "Markdown prose uses US English spelling, as PyTorch's documentation does: no British form from "
-                "tools.spelling (normalise, colour, centre, initialised …)",
+    "spelling": "prose (Markdown, and a code cell's comments and strings) uses US English spelling, as PyTorch's "
+                "documentation does: no British form from tools.spelling (normalise, colour, centre, initialised …)",
 }

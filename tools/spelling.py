@@ -2,8 +2,8 @@
 
 The API already speaks it (``nn.BatchNorm2d`` is "batch normalization", ``transforms.Normalize``), and so
 does the glossary. :mod:`tools.nblint`'s ``spelling`` rule reports every British form listed here in the
-Markdown prose of a notebook (code cells and `code spans` are not prose: identifiers such as
-``centre_box`` keep their names). :func:`uk_spellings` finds them; :data:`UK_TO_US`
+Markdown prose of a notebook and in the comments and strings of its code cells (identifiers and `code spans`
+are not prose: names such as ``centre_box`` keep their spelling). :func:`uk_spellings` finds them; :data:`UK_TO_US`
 is the list, built from word stems so that every inflection is covered.
 """
 
@@ -19,6 +19,7 @@ _IZE_STEMS = (
     "standard", "minim", "maxim", "util", "real", "general", "parametr", "serial", "custom", "categor",
     "special", "memor", "token", "vector", "random", "linear", "quant", "stabil", "character", "emphas",
     "priorit", "synchron", "author", "legal", "modern", "capital", "critic", "apolog", "final", "neutral",
+    "hypothes",
 )
 _IZE_SUFFIXES = {"ise": "ize", "ises": "izes", "ised": "ized", "ising": "izing", "isation": "ization",
                  "isations": "izations", "iser": "izer", "isers": "izers"}

@@ -77,7 +77,7 @@ if "google.colab" in sys.modules or os.environ.get("KAGGLE_KERNEL_RUN_TYPE"):
                 "message at @URL@/issues.")
     if _replace and "vgg_teach" in sys.modules:
         raise RuntimeError(
-            f"vgg-teach {VGG_TEACH}을(를) 설치했지만 이전 판을 이미 불러왔습니다: [런타임 → 세션 다시 시작] 뒤 "
+            f"vgg-teach {VGG_TEACH} 판을 설치했지만 이전 판을 이미 불러왔습니다: [런타임 → 세션 다시 시작] 뒤 "
             "이 셀을 다시 실행하세요.\\n"
             f"vgg-teach {VGG_TEACH} is installed, but an older release is already imported: restart the session "
             "(Runtime → Restart session) and run this cell again.")

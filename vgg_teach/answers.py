@@ -15,7 +15,7 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from .errors import UsageError, bilingual
+from .errors import UsageError, bilingual, josa
 from .models import init_vgg_weights
 from .models import make_layers as make_layers  # lesson 01's builder is the library's own
 
@@ -172,7 +172,7 @@ def linear_to_conv(fc: nn.Linear, in_channels: int, kernel_size: int) -> nn.Conv
     k = int(kernel_size)
     if fc.in_features != in_channels * k * k:
         raise UsageError(bilingual(
-            f"{fc}의 입력 {fc.in_features}개는 {in_channels}×{k}×{k} = {in_channels * k * k}와 다릅니다.",
+            f"{fc}의 입력 {fc.in_features}개는 {in_channels}×{k}×{k} = {josa(in_channels * k * k, '과')} 다릅니다.",
             f"{fc} takes {fc.in_features} inputs, not {in_channels}×{k}×{k} = {in_channels * k * k}."))
     conv = nn.Conv2d(in_channels, fc.out_features, k, bias=fc.bias is not None, device="meta")
     conv.weight = nn.Parameter(fc.weight.detach().reshape(fc.out_features, in_channels, k, k),
@@ -190,7 +190,7 @@ def to_fully_convolutional(model: nn.Module) -> nn.Sequential:
     """
     for name in ("features", "classifier"):
         if not hasattr(model, name):
-            raise UsageError(bilingual(f"모델에 {name}이(가) 없습니다: torchvision 구조의 VGG를 넘기세요.",
+            raise UsageError(bilingual(f"모델에 {josa(name, '이')} 없습니다: torchvision 구조의 VGG를 넘기세요.",
                                        f"The model has no {name}: pass a VGG with torchvision's layout."))
     convs = [m for m in model.features.modules() if isinstance(m, nn.Conv2d)]
     if not convs:

@@ -39,15 +39,21 @@ def layer_names(leaves: Sequence[tuple[str, nn.Module]]) -> list[str]:
     batch norm, ReLU or dropout takes its layer's number (``bn1_1``, ``relu6``, ``drop6``); anything else keeps its
     module path (``avgpool``).
     """
+    # The body: up to the last pooling. After it, a convolution is the classifier made convolutional (lesson 06's
+    # fc6 as a 7×7 convolution, fc7 and fc8 as 1×1): named fc6 … like the linear layers it replaces.
+    pools = [i for i, (_, m) in enumerate(leaves) if isinstance(m, _POOLS)]
+    body = leaves[: pools[-1] + 1] if pools else leaves
     vgg_like = all(tuple(m.stride) == (1, 1) and tuple(m.kernel_size) in ((3, 3), (1, 1))
-                   for _, m in leaves if isinstance(m, nn.Conv2d))
-    spec = ["M" if isinstance(m, _POOLS) else 0 for _, m in leaves if isinstance(m, (nn.Conv2d, *_POOLS))]
+                   for _, m in body if isinstance(m, nn.Conv2d))
+    spec = ["M" if isinstance(m, _POOLS) else 0 for _, m in body if isinstance(m, (nn.Conv2d, *_POOLS))]
     paper = iter(conv_layer_names(spec))
     fc = spec.count("M") + 1 if vgg_like else spec.count(0) + 1
     n_conv, names = 0, []
     last = ""  # suffix of the last conv ("1_1", or "3" outside VGG) or linear layer ("6")
-    for path, m in leaves:
-        if isinstance(m, (nn.Conv2d, *_POOLS)) and vgg_like:
+    for index, (path, m) in enumerate(leaves):
+        if vgg_like and index >= len(body) and isinstance(m, nn.Conv2d):
+            name, last, fc = f"fc{fc}", str(fc), fc + 1
+        elif isinstance(m, (nn.Conv2d, *_POOLS)) and vgg_like:
             name = next(paper)
             last = name[4:] if name.startswith("conv") else ""
         elif isinstance(m, nn.Conv2d):

@@ -17,7 +17,7 @@ from torch import nn
 
 from .answers import to_fully_convolutional
 from .counting import count_flops, eval_mode, input_shape, meta_vgg
-from .errors import UsageError, bilingual
+from .errors import UsageError, bilingual, josa
 from .models import CFGS, conv_layer_names, make_layers
 from .receptive_field import RFTable, rf_tables
 from .show import Table
@@ -113,9 +113,9 @@ def evaluation_cost_table(sizes: Sequence[int] = (256, 384, 512), crop: int = 22
         ("조밀 / Dense (GFLOP)", lambda r: f"{r[2] / 1e9:.1f}", True),
         ("잘라서 / Crops (GFLOP)", lambda r: f"{r[3] / 1e9:.1f}", True),
         ("배 / Ratio", lambda r: f"{r[3] / r[2]:.1f}×", True),
-    ], title=f"조밀한 평가 대 잘라 보기 / Dense vs crop-by-crop — VGG16, {crop}×{crop} 잘라 보기 한 번 / one crop "
+    ], title=f"조밀한 평가 대 다중 크롭 / Dense vs crop-by-crop — VGG16, {crop}×{crop} 다중 크롭 한 번 / one crop "
              f"= {per_crop / 1e9:.1f} GFLOP",
-        notes=[f"잘라 보기: {stride}픽셀 간격, 점수 하나에 잘라 보기 하나 / crops {stride} px apart, one per score; "
+        notes=[f"다중 크롭: {stride}픽셀 간격, 점수 하나에 다중 크롭 하나 / crops {stride} px apart, one per score; "
                "FlopCounterMode, 곱셈-덧셈 하나 = 2 FLOP / one multiply-add = 2 FLOPs."])
 
 
@@ -215,7 +215,7 @@ def init_from_shallower(deep: nn.Module, shallow: nn.Module, deep_cfg: str = "D"
     for name, src in [(n, m) for n, m in shallow_layers if isinstance(m, nn.Conv2d)][:n_conv]:
         j = next((j for j in deep_convs if deep_layers[j][1].weight.shape == src.weight.shape), None)
         if j is None:
-            raise UsageError(bilingual(f"{shallow_cfg}의 {name}과 모양이 같은 계층이 {deep_cfg}에 없습니다.",
+            raise UsageError(bilingual(f"{shallow_cfg}의 {josa(name, '과')} 모양이 같은 계층이 {deep_cfg}에 없습니다.",
                                        f"No layer of {deep_cfg} has the shape of {shallow_cfg}'s {name}."))
         sources[j] = name, src
     deep_fcs = [j for j, (_, m) in enumerate(deep_layers) if isinstance(m, nn.Linear)]
@@ -237,7 +237,7 @@ def init_from_shallower(deep: nn.Module, shallow: nn.Module, deep_cfg: str = "D"
         ("매개변수 / Params", lambda r: f"{r.params:,}", True),
         ("처음 값 / Starts from", lambda r: f"{shallow_cfg}의 {r.source} / {shallow_cfg}'s {r.source}" if r.copied
          else "무작위 (새 계층) / random (new)", False),
-    ], title=f"{shallow_cfg}에서 {deep_cfg}로 / Initializing {deep_cfg} from {shallow_cfg}",
+    ], title=f"{shallow_cfg}에서 {josa(deep_cfg, '로')} / Initializing {deep_cfg} from {shallow_cfg}",
         footer=["합계 / Total", "", f"{total:,}", f"복사 / copied {copied:,} ({copied / total:.1%})"])
 
 

@@ -36,6 +36,58 @@ def smoke_note(korean: str, english: str) -> str:
     return f"{rule}\n⚠ {korean}\n⚠ {english}\n{rule}"
 
 
+# Korean particles come in pairs: the first after a final consonant (받침), the second after a vowel.
+_PARTICLES = {p: pair for pair in (("을", "를"), ("이", "가"), ("은", "는"), ("과", "와"), ("으로", "로"),
+                                    ("이라", "라"), ("이나", "나"), ("이다", "다"), ("아", "야"))
+              for p in pair}
+_DIGIT_FINAL = "ㅇㄹ ㅁ  ㄱㄹㄹ "  # how 0–9 are read (영 일 이 삼 사 오 육 칠 팔 구): their final consonant
+_ZEROS_FINAL = {1: "ㅂ", 2: "ㄱ", 3: "ㄴ", 4: "ㄴ", 8: "ㄱ", 12: ""}  # 십 백 천 만 억 조
+
+
+def _final_sound(word: str) -> str:
+    """The final consonant of ``word`` as a Korean reads it aloud ("" after a vowel): Hangul, numbers
+    (1,792 → 이, 100 → 백, 6 → 육), acronyms by their letters (CNN → 엔) and English words by their ending."""
+    word = re.sub(r"[^0-9A-Za-z가-힣]+$", "", word.replace(",", ""))
+    if not word:
+        return ""
+    last = word[-1]
+    if "가" <= last <= "힣":
+        return " ㄱㄲㄳㄴㄵㄶㄷㄹㄺㄻㄼㄽㄾㄿㅀㅁㅂㅄㅅㅆㅇㅈㅊㅋㅌㅍㅎ"[(ord(last) - 0xAC00) % 28].strip()
+    if last.isdigit():
+        digits = re.search(r"\d+$", word).group(0)
+        zeros = len(digits) - len(digits.rstrip("0"))
+        if zeros and zeros < len(digits):
+            return _ZEROS_FINAL.get(zeros, _ZEROS_FINAL[zeros % 4] if zeros % 4 else "ㄴ")
+        return _DIGIT_FINAL[int(last)].strip()
+    letters = re.search(r"[A-Za-z]+$", word).group(0)
+    if letters.isupper():  # read letter by letter: el, em, en, ar
+        return {"L": "ㄹ", "M": "ㅁ", "N": "ㄴ", "R": "ㄹ"}.get(last, "")
+    lower = letters.lower()
+    if lower.endswith("l"):
+        return "ㄹ"
+    if lower.endswith(("m", "n")):
+        return "ㅁ" if lower.endswith("m") else "ㅇ" if lower.endswith("ng") else "ㄴ"
+    if re.search(r"(^|[^aeiou])[aeiou][pbtkg]$", lower):  # map 맵, step 스텝, cat 캣, dog 독
+        return "ㅂ"
+    return ""
+
+
+def particle(word: object, which: str) -> str:
+    """The form of a Korean particle that fits how ``word`` is read (``which`` is either form):
+    ``particle("fc6", "로")`` → ``"으로"`` (fc육), ``particle("모델", "를")`` → ``"을"``, ``particle(1792, "을")`` →
+    ``"를"`` (천칠백구십이)."""
+    after_consonant, after_vowel = _PARTICLES[which]
+    final = _final_sound(str(word))
+    if after_vowel == "로":  # ㄹ takes 로, like a vowel
+        return after_consonant if final and final != "ㄹ" else after_vowel
+    return after_consonant if final else after_vowel
+
+
+def josa(word: object, which: str) -> str:
+    """``word`` followed by the particle that fits it: ``josa("fc6", "로")`` → ``"fc6으로"``."""
+    return f"{word}{particle(word, which)}"
+
+
 # "[enforce fail at alloc_cpu.cpp:127] err == 0. " and the like: where in C++ torch failed, not what happened.
 _CPP_PREFIX = re.compile(r"^\[enforce fail at [^\]]*\]\s*(\S+ == \S+\.\s*)?")
 

@@ -12,7 +12,7 @@ from typing import Callable, Sequence, Union
 import torch
 from torch import nn
 
-from .errors import UsageError, bilingual
+from .errors import UsageError, bilingual, josa
 
 #: ``int`` = 3×3 conv with that many output channels, ``(channels, kernel)`` = a conv with another kernel size
 #: (configuration C's 1×1 convs), ``"M"`` = 2×2 max pooling with stride 2.
@@ -53,7 +53,8 @@ def make_layers(cfg: Union[str, Sequence[LayerSpec]], batch_norm: bool = False, 
             out_channels, kernel = spec, 3
         else:
             raise UsageError(bilingual(
-                f"구성 항목 {spec!r}을(를) 이해할 수 없습니다: 정수, (채널, 커널) 튜플, 'M' 중 하나여야 합니다.",
+                f"구성 항목 {josa(repr(spec), '을')} 이해할 수 없습니다: 정수, (채널, 커널) 튜플, 'M' 중 하나여야 "
+                "합니다.",
                 f"Cannot read configuration entry {spec!r}: use an int, a (channels, kernel) tuple or 'M'."))
         layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=kernel, padding=kernel // 2))
         layers += [nn.BatchNorm2d(out_channels)] if batch_norm else []

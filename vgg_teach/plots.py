@@ -19,7 +19,7 @@ from torch import nn
 
 from .counting import LayerTable, layer_table, meta_vgg, params_vs_compute
 from .dense import ScaleJitter
-from .errors import UsageError
+from .errors import UsageError, josa
 from .models import CFGS
 from .receptive_field import RFTable, centre_box, receptive_field_table, rf_tables, vgg16_features
 from .show import LiveView, Table, figure_and_axes, figure_bundle
@@ -104,15 +104,15 @@ def explorer_table(cfg: str = "D", batch_norm: bool = False, input_size: int = 2
     pools = CFGS[key].count("M") if key in CFGS else 0
     smallest = 2 ** pools
     if key not in CFGS:
-        message = (f"구성 {cfg!r}은(는) 없습니다: A, B, C, D, E 중 하나를 고르세요. / "
+        message = (f"구성 {josa(repr(cfg), '은')} 없습니다: A, B, C, D, E 중 하나를 고르세요. / "
                    f"There is no configuration {cfg!r}: choose one of A, B, C, D, E.")
     elif not isinstance(input_size, int) or isinstance(input_size, bool) or input_size < smallest:
-        message = (f"입력 크기 {input_size!r}은(는) 쓸 수 없습니다: 2×2 풀링(pooling)을 {pools}번 거치면 "
+        message = (f"입력 크기 {josa(repr(input_size), '은')} 쓸 수 없습니다: 2×2 풀링(pooling)을 {pools}번 거치면 "
                    f"{smallest}보다 작은 입력은 0×0이 됩니다. {smallest} 이상의 정수를 고르세요. / "
                    f"Input size {input_size!r} cannot be used: {pools} 2×2 poolings shrink anything smaller "
                    f"than {smallest} to 0×0. Choose a whole number of at least {smallest}.")
     elif not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        message = (f"클래스 수 {num_classes!r}은(는) 쓸 수 없습니다: 1 이상의 정수를 고르세요. / "
+        message = (f"클래스 수 {josa(repr(num_classes), '은')} 쓸 수 없습니다: 1 이상의 정수를 고르세요. / "
                    f"Number of classes {num_classes!r} cannot be used: choose a whole number of at least 1.")
     else:
         table = layer_table(meta_vgg(key, batch_norm, num_classes), input_size, compact=compact)
@@ -524,7 +524,7 @@ def plot_scale_jitter(image: Any, n: int = 6, jitter: ScaleJitter | None = None,
     first.set_title("원본과 잘라 낸 창 / original and the crops")
     for a in axes.flat:
         a.set_axis_off()
-    fig.suptitle(f"크기 흔들기 / scale jittering: S ∈ [{jitter.s_min}, {jitter.s_max}], "
+    fig.suptitle(f"스케일 지터링 / scale jittering: S ∈ [{jitter.s_min}, {jitter.s_max}], "
                  f"{jitter.crop}×{jitter.crop} 무작위 잘라 내기 / random crop")
     fig.tight_layout()
     return fig

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 import torch
 
 from .env import is_smoke
-from .errors import PretrainedWeightsError, bilingual, cause, smoke_note
+from .errors import PretrainedWeightsError, bilingual, cause, particle, smoke_note
 from .models import init_once
 
 
@@ -74,7 +74,14 @@ def load_vgg16_bn_pretrained(progress: bool = True, stand_in: bool = False):
     path = weights_path(weights)
     prefix = expected_sha256_prefix(path)
     mismatch = path.is_file() and not sha256_of(path).startswith(prefix)
-    if is_smoke() and (mismatch or not path.is_file()):
+    if is_smoke() and (mismatch or not path.is_file()):  # never downloads: like offline, only a stand-in goes on
+        if not stand_in:
+            raise PretrainedWeightsError(bilingual(
+                "점검(smoke) 모드에서는 가중치를 내려받지 않는데, 이 호출은 대체 모델(stand_in=True)을 청하지 "
+                "않았습니다. "
+                "인터넷이 없는 학습자도 여기서 멈춥니다: 레슨에서는 load_vgg16_bn_pretrained(stand_in=True)를 쓰세요.",
+                "Smoke mode never downloads the weights, and this call did not ask for a stand-in (stand_in=True): "
+                "an offline learner would stop here too. In a lesson use load_vgg16_bn_pretrained(stand_in=True)."))
         ko = (f"점검(smoke) 모드: 사전 학습된 가중치 파일이 없어 내려받지 않고 무작위 가중치로 대신합니다. 아래 예측과 "
               f"정확도는 의미가 없습니다. 실제 가중치는 {path} 에 저장됩니다.")
         en = ("Smoke mode: no pretrained weights file, so instead of downloading it the model gets RANDOM weights. "
@@ -121,7 +128,8 @@ def _read(path: Path):
         model.load_state_dict(state_dict, strict=True, assign=True)
     except Exception as err:  # a broken file can make the weights-only unpickler fail in any way (IndexError …)
         raise PretrainedWeightsError(bilingual(
-            f"저장된 가중치 파일 {path} 을(를) 읽지 못했습니다 ({cause(err)}). VGG16-BN의 가중치만 담은 파일이 "
+            f"저장된 가중치 파일 {path} {particle(path, '을')} 읽지 못했습니다 ({cause(err)}). VGG16-BN의 가중치만 "
+            "담은 파일이 "
             "아닙니다(코드가 든 파일은 열지 않습니다). 이 파일을 지우고 셀을 다시 실행하면 새로 내려받습니다.",
             f"Could not read the saved weights file {path} ({cause(err)}). It does not hold VGG16-BN's "
             "weights only (a file with code in it is never opened). Delete this file and run the cell again "
@@ -141,7 +149,8 @@ def _download(url: str, path: Path, prefix: str, progress: bool, mismatch: bool)
                           if mismatch else ("내려받지 못했습니다", "could not be downloaded"))
         raise PretrainedWeightsError(bilingual(
             f"사전 학습된 VGG16-BN 가중치(528 MB): {why_ko} ({cause(err)}). 인터넷 연결을 확인하고 다시 실행하세요. "
-            f"인터넷이 막혀 있다면 다른 컴퓨터에서 {url} 을(를) 받아 정확히 이 경로에 두세요: {path} (체크섬을 "
+            f"인터넷이 막혀 있다면 다른 컴퓨터에서 {url} {particle(url, '을')} 받아 정확히 이 경로에 두세요: {path} "
+            "(체크섬을 "
             "확인합니다). Colab이라면 런타임을 다시 연결한 뒤 이 셀을 다시 실행하세요.",
             f"The pretrained VGG16-BN weights (528 MB) {why_en} ({cause(err)}). Check the internet connection and "
             f"run again. Without internet access, download {url} on another computer and put it at exactly this "

@@ -21,7 +21,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .counting import _meta_forward, eval_mode, input_shape, layer_names, leaf_layers, model_device
-from .errors import UsageError
+from .errors import UsageError, josa, particle
 from .models import vgg16
 from .show import Table
 
@@ -103,14 +103,14 @@ def _walk(module: nn.Module) -> list[tuple[str, nn.Module, str]]:
         kind, op, after = flow.problem
         if kind == "merge":
             raise UsageError(
-                f"{after} 뒤에서 두 갈래의 활성값이 '{op}'(으)로 합쳐집니다(ResNet의 지름길 연결처럼): "
+                f"{after} 뒤에서 두 갈래의 활성값이 '{op}'{particle(op, '로')} 합쳐집니다(ResNet의 지름길 연결처럼): "
                 "이 모델은 계층이 한 줄로 이어진 모델이 아니어서 수용 영역(receptive field) 표를 계층 순서대로 계산할 "
                 "수 없습니다. 한 줄로 이어진 부분만 nn.Sequential로 잘라서 넘기세요. / "
                 f"After {after}, two branches of activations meet in '{op}' (like ResNet's shortcut): this network "
                 "is not a single chain of layers, so a receptive-field table cannot be computed layer after layer. "
                 "Pass an nn.Sequential of a part that is a single path.")
         raise UsageError(
-            f"{after} 뒤에서 forward가 '{op}'을(를) 계층이 아닌 함수로 직접 부릅니다(F.max_pool2d 같은): "
+            f"{after} 뒤에서 forward가 '{op}'{particle(op, '을')} 계층이 아닌 함수로 직접 부릅니다(F.max_pool2d 같은): "
             "수용 영역 표는 계층(모듈)만 읽습니다. nn.MaxPool2d, nn.Conv2d 같은 계층으로 쓰세요. / "
             f"After {after}, forward calls '{op}' directly as a function (like F.max_pool2d): receptive-field "
             "tables read layers (modules) only. Use layers such as nn.MaxPool2d and nn.Conv2d.")
@@ -174,7 +174,7 @@ class RFTable(Table):
                 if layer in (r.layer, r.path):
                     return r
         names = ", ".join(r.layer for r in self)
-        raise UsageError(f"계층 {layer!r}을(를) 찾을 수 없습니다. "
+        raise UsageError(f"계층 {josa(repr(layer), '을')} 찾을 수 없습니다. "
                          f"0–{len(self) - 1} 사이의 번호나 이름({names})을 쓰세요. / "
                          f"No layer {layer!r}: use an index 0–{len(self) - 1} or one of the names ({names}).")
 
@@ -299,7 +299,7 @@ def empirical_receptive_field(module: nn.Module, layer: int | str, input_size: i
     t0, t1 = rf_tables(module, size)
     rows = (t0[index], t1[index])
     if not (rows[0].output_size and rows[1].output_size):
-        raise UsageError(f"입력 {size[0]}×{size[1]}은(는) {rows[0].layer}까지 가기에 너무 작습니다. "
+        raise UsageError(f"입력 {size[0]}×{josa(size[1], '은')} {rows[0].layer}까지 가기에 너무 작습니다. "
                          "더 큰 input_size를 주세요. / "
                          f"An input of {size[0]}×{size[1]} is too small to reach {rows[0].layer}: "
                          "pass a larger input_size.")
@@ -332,7 +332,8 @@ def empirical_receptive_field(module: nn.Module, layer: int | str, input_size: i
                 break
         net = nn.Sequential(*truncated)
         if model_device(net).type == "meta":
-            raise UsageError(f"method={method!r}은(는) 실제 가중치가 필요합니다: meta 장치가 아닌 모델을 넘기세요. / "
+            raise UsageError(f"method={josa(repr(method), '은')} 실제 가중치가 필요합니다: meta 장치가 아닌 모델을 "
+                             "넘기세요. / "
                              f"method={method!r} needs real weights: pass a model that is not on the meta device.")
         net = copy.deepcopy(net).eval()
         in_channels = next((m.in_channels for m in truncated if isinstance(m, nn.Conv2d)), 1)

@@ -23,7 +23,7 @@ from typing import Optional, Sequence
 
 from . import __version__
 from .env import is_smoke
-from .errors import TrainingError, UsageError, VggTeachError, bilingual, cause
+from .errors import TrainingError, UsageError, VggTeachError, bilingual, cause, josa, particle
 from .models import CIFAR_MODELS, build_model
 from .training import distributed
 from .training.checkpoint import (
@@ -53,7 +53,8 @@ _ARGPARSE_KO = (
     (r"the following arguments are required: (.*)", r"꼭 필요한 인수가 빠졌습니다: \1"),
     (r"one of the arguments (.*) is required", r"다음 인수 중 하나가 필요합니다: \1"),
     (r"unrecognized arguments: (.*)", r"알 수 없는 인수입니다: \1"),
-    (r"argument (\S+): not allowed with argument (\S+)", r"\1 은(는) \2 와(과) 함께 쓸 수 없습니다"),
+    (r"argument (\S+): not allowed with argument (\S+)",
+     lambda m: f"{josa(m[1], '은')} {josa(m[2], '과')} 함께 쓸 수 없습니다"),
     (r"argument (\S+): invalid choice: (.*?) \(choose from (.*)\)", r"\1: 고를 수 없는 값 \2 (고를 수 있는 값: \3)"),
     (r"argument (\S+): expected one argument", r"\1 뒤에 값이 하나 있어야 합니다"),
     (r"argument (\S+): (.*)", r"\1: \2"),
@@ -131,7 +132,8 @@ def _check_out(out: Path) -> None:
     """``out`` must be a folder this process can write: made and tried now, before any data is loaded."""
     blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
     if blocker is not None:
-        raise UsageError(bilingual(f"--out {out} 을(를) 폴더로 쓸 수 없습니다: {blocker} 은(는) 파일입니다. "
+        raise UsageError(bilingual(f"--out {out} {particle(out, '을')} 폴더로 쓸 수 없습니다: {blocker} "
+                                   f"{particle(blocker, '은')} 파일입니다. "
                                    "다른 폴더를 고르세요.",
                                    f"--out {out} cannot be a folder: {blocker} is a file. Choose another folder."))
     try:
@@ -157,7 +159,8 @@ def _small_data_batch(config: TrainConfig, num_train: int, world_size: int) -> T
         distributed.local_batch(batch, world_size)
         return config
     print(bilingual(
-        f"학습 이미지가 {num_train}장뿐이라 배치 크기(batch size)를 {config.batch_size}에서 {batch}(으)로 줄였습니다"
+        f"학습 이미지가 {num_train}장뿐이라 배치 크기(batch size)를 {config.batch_size}에서 {josa(batch, '로')} "
+        "줄였습니다"
         f"(에포크마다 {num_train // batch}스텝). 직접 정하려면 --batch-size를 주세요.",
         f"Only {num_train} training images: the batch size was reduced from {config.batch_size} to {batch} "
         f"({num_train // batch} steps per epoch). Give --batch-size to choose it yourself."), flush=True)

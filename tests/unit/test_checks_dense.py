@@ -47,6 +47,12 @@ def learner(model, c6=None, c7=None, relu=True, **fc6):
     return nn.Sequential(OrderedDict(features=model.features, classifier=nn.Sequential(*head)))
 
 
+def copied(model, k, grad=False):
+    """A conversion that stops at copying fc6 into a k×k convolution (inside torch.no_grad() unless ``grad``)."""
+    with torch.enable_grad() if grad else torch.no_grad():
+        nn.Conv2d(512, 64, k).weight.copy_(model.classifier[0].weight.view(64, 512, 7, 7))
+
+
 def stub(model):
     raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
 
@@ -78,6 +84,8 @@ MISTAKES = {
     "kept_linear": (lambda m: (net := learner(m)).add_module("old", m.classifier) or net,  # hangs on, unused
                     ["nn.Linear layers are left", "old Linear classifier"]),
     "returns_none": (lambda m: learner(m) and None, ["returns None"]),
+    "copy_with_grad": (lambda m: copied(m, 7, grad=True), ["in-place", "torch.no_grad()"]),
+    "copy_into_1x1": (lambda m: copied(m, 1), ["copy_ have different shapes", "(4096, 512, 7, 7)"]),
 }
 
 

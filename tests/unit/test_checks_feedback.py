@@ -9,6 +9,7 @@ from torch import nn
 
 from vgg_teach.checks import FAIL, PASSED_MARK, PENDING_MARK, TODO, CheckResult
 from vgg_teach.checks.training import check_confusion_matrix
+from vgg_teach.errors import josa
 
 CHECKS = ["vgg16.check_make_layers", "counting.check_conv_params", "counting.check_linear_params",
           "receptive_field.check_receptive_fields", "head.check_head_swap", "head.check_parameter_count",
@@ -65,3 +66,13 @@ def test_a_result_is_truthy_only_when_everything_passed_and_renders_in_both_lang
     assert result and str(result).startswith(PASSED_MARK) and "✅ 좋습니다\n   good" in str(result)
     result.expect(False, ("좋습니다", "good"), ("나쁩니다", "bad"), ("힌트", "a hint"))
     assert not result and "💡 힌트" in str(result) and "data-status='fail'" in result._repr_html_()
+
+
+@pytest.mark.parametrize("word, particle, said", [
+    ("모델", "을", "모델을"), ("합성곱", "를", "합성곱을"), ("fc6", "로", "fc6으로"), ("pool5", "으로", "pool5로"),
+    ("conv1_1", "가", "conv1_1이"), ("1,792", "을", "1,792를"), (100, "이", "100이"), (4096, "와", "4096과"),
+    ("ReLU", "을", "ReLU를"), ("CNN", "는", "CNN은"), ("nn.Sequential", "으로", "nn.Sequential로"),
+    ("predict_score_map", "로", "predict_score_map으로"), ("torch.float64", "로", "torch.float64로"),
+    ("'evaluate'", "이", "'evaluate'가"), (10, "이라", "10이라")])
+def test_korean_particles_fit_the_word_as_it_is_read(word, particle, said):
+    assert josa(word, particle) == said

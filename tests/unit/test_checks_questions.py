@@ -93,8 +93,9 @@ def _swapped():
 
 
 def _trainable():
-    _, total, trainable, _, old_head = _swapped()
-    return trainable, [total, total - trainable, _numel(nn.Linear(4096, 10)), old_head]
+    model, total, trainable, _, old_head = _swapped()
+    bn = sum(_numel(m) for m in model.features if isinstance(m, nn.BatchNorm2d))  # forgotten: counted as learning
+    return trainable, [total, trainable + bn, total - trainable, _numel(nn.Linear(4096, 10)), old_head]
 
 
 def _swapped_total():
@@ -224,6 +225,9 @@ def _stub():
     ("conv1_1_params", lambda: 1 / 0, FAIL, "ZeroDivisionError"), ("pool5_first_unit", 15.5, FAIL, "2 numbers"),
     ("vgg16_out_32", [512, 1, 1], PASS, ""), ("vgg16_out_32", torch.Size([512, 1, 1]), PASS, ""),
     ("no_such_question", 3, FAIL, "conv1_1_params"),  # the known keys are listed
+    ("conv1_1_params", 640, FAIL, "more than one slip: (1) You used k instead of k·k"),
+    ("conv1_1_params", 640, FAIL, "(2) You left out the input channels C_in"),
+    ("pool5_first_unit", (15.5, -89), FAIL, "The center is right"),
 ])
 def test_what_a_learner_may_answer_slips_told_by_a_predicate_and_tolerances(key, guess, status, needle):
     result = check_prediction(key, guess)

@@ -59,6 +59,11 @@ class Plain(nn.Module):
             self.features = nn.ModuleList(self.features)
         elif d == "unused":
             self.fc_extra = nn.Linear(4096, 4096)  # defined, never called
+        elif d == "padding0":  # every conv unpadded: the adaptive pool stretches pool5's 1×1 back to 7×7
+            for conv in (m for m in self.features if isinstance(m, nn.Conv2d)):
+                conv.padding = (0, 0)
+        elif d == "pool1x1":  # AdaptiveAvgPool2d((1, 1)) and fc6 built for it
+            self.avgpool, self.classifier[0] = nn.AdaptiveAvgPool2d(1), nn.Linear(512, 4096)
 
     def forward(self, x):
         if self.defect == "squashed":  # an extra op between pool5 and fc6
@@ -224,6 +229,9 @@ def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     (variant("cifar", flat=8192), ["This is the 32×32 CIFAR head", "512·4·4 = 8,192"]),
     (variant("8x8", flat=512 * 8 * 8), ["fc6 (classifier[0]) is built for 512·8·8 = 32,768 inputs",
                                         "the features give 512·7·7 = 25,088"]),
+    (variant("padding0"), ["conv1_1 (features[0]): padding is (0, 0)", "Keep the avgpool and fix the ❌ above"]),
+    (variant("pool1x1"), ["This is the 32×32 CIFAR head", "avgpool shrinks pool5's 7×7 to 1×1",
+                          "nn.AdaptiveAvgPool2d((7, 7))"]),
     (torchvision.models.vgg16_bn, ["This is VGG16-BN", "A ReLU follows every conv.", "138,357,544"]),
     (variant("bn_relu"), ["This is VGG16-BN", "A ReLU follows every conv.", "138,357,544"]),
 ], ids=lambda c: getattr(c, "__name__", "") if callable(c) else None)
@@ -276,7 +284,7 @@ def test_a_class_is_built_on_meta_the_same_every_time_record_ops_shows_it_and_an
 
 # ------------------------------------------------------------------------------ make_layers
 def builder(*, padding=None, order="conv-bn-relu", tuples="channels-kernel", pool=lambda: nn.MaxPool2d(2, 2),
-            shared_relu=False, wrap=nn.Sequential, bn=True):
+            shared_relu=False, wrap=nn.Sequential, bn=True, carry=True):
     """A make_layers written one way; the defaults build exactly the reference."""
 
     def make_layers(cfg, batch_norm=False):
@@ -293,7 +301,7 @@ def builder(*, padding=None, order="conv-bn-relu", tuples="channels-kernel", poo
             act = relu if shared_relu else nn.ReLU(inplace=True)
             norm = [nn.BatchNorm2d(out)] if batch_norm and bn else []
             layers += [conv, *norm, act] if order == "conv-bn-relu" else [conv, act, *norm]
-            c = out
+            c = out if carry else c
         return wrap(*layers) if wrap is nn.Sequential else wrap(layers)
 
     return make_layers
@@ -317,12 +325,13 @@ def test_right_builders_written_differently_pass(fn):
     (builder(pool=lambda: nn.MaxPool2d(3)), "features[2] (where pool1 goes)", "means kernel 3 and stride 3"),
     (builder(padding=0), "features[0] (where conv1_1 goes)", "to keep the size it must be kernel // 2"),
     (builder(wrap=nn.ModuleList), "returns an nn.ModuleList", "cannot be called"),
+    (builder(carry=False), "features[3] (where conv2_1 goes)", "set in_channels to its out_channels"),
     (builder(wrap=list), "returns a list, not an nn.Module", "nn.Sequential(*layers)"),
     (lambda cfg, batch_norm=False: nn.Sequential(nn.Sequential(*models.make_layers(cfg, batch_norm))),
      "state_dict keys differ", "0.weight, 2.weight"),
     (lambda cfg: models.make_layers(cfg), "does not take a batch_norm argument", "batch_norm=False"),
 ], ids=["bn-after-relu", "bn-ignored", "1x1-dropped", "kernel-channels", "tuple-as-pool", "tuple-crash", "kernel-3",
-        "maxpool3", "padding0", "modulelist", "list", "nested", "no-bn-argument"])
+        "maxpool3", "padding0", "modulelist", "in-channels-kept", "list", "nested", "no-bn-argument"])
 def test_each_builder_slip_is_named_with_its_layer(fn, where, reason):
     result = check_make_layers(fn)
     assert result.status == FAIL, str(result)

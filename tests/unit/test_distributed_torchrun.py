@@ -95,7 +95,7 @@ def test_a_killed_rank_stops_all_without_a_broken_checkpoint_and_the_run_resumes
     output = runs["output"]
     assert load_state(runs["killed"] / "checkpoint.pt").epoch == 1  # whole: written atomically by rank 0
     # rank 0 tells why once: gloo's error (the usual case), or torchrun's SIGTERM if it came first
-    told = output.count("다른 프로세스(rank)가 멈춰서") + output.count("중단되었습니다. 에포크")
+    told = output.count("다른 프로세스(rank)가 멈춰서") + output.count("SIGTERM을 받아 멈췄습니다. 에포크")
     assert told == 1 and "up to epoch 1" in output and str(runs["killed"] / "checkpoint.pt") in output, output[-3000:]
     assert "epoch   2/3" not in output
     assert cli.main(["--data-dir", str(image_folder), "--out", str(runs["killed"]), "--batch-size", "16", "--epochs",

@@ -170,12 +170,14 @@ def test_a_pickle_payload_in_the_cache_never_runs(torch_home, tmp_path, smoke_of
 
 
 @pytest.mark.parametrize("cached", [False, True], ids=["no file", "a wrong-hash file"])
-def test_smoke_mode_without_a_usable_file_uses_random_weights_and_says_so(torch_home, smoke_on, no_network, capsys,
-                                                                          cached):
+def test_smoke_mode_without_a_usable_file_gives_a_stand_in_that_was_asked_for(torch_home, smoke_on, no_network, capsys,
+                                                                              cached):
     if cached:
         weights_path().parent.mkdir(parents=True)
         weights_path().write_bytes(b"not the weights")
-    model, weights = load_vgg16_bn_pretrained()
+    with pytest.raises(PretrainedWeightsError, match="stand_in=True"):  # a lesson cell that would dead-end offline
+        load_vgg16_bn_pretrained()
+    model, weights = load_vgg16_bn_pretrained(stand_in=True)
     out = capsys.readouterr().out
     assert out.index("무작위 가중치") < out.index("RANDOM") and str(weights_path()) in out
     assert ("checksum (SHA-256) does not match" in out) == cached and ("체크섬(SHA-256)이 맞지 않아" in out) == cached

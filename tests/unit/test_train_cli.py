@@ -299,7 +299,7 @@ def test_a_small_folder_with_the_default_batch_size_just_works(smoke_off, tmp_pa
     data = make_image_folder(tmp_path / "mine", classes=("a", "b", "c"), n_train=24, n_test=4)
     code, said, _ = _main(capsys, "--data-dir", data, "--out", tmp_path / "out", "--epochs", 1, *TINY)
     assert code == 0 and metrics(tmp_path / "out")["config"]["batch_size"] == 16
-    korean_first(said, "배치 크기(batch size)를 512에서 16(으)로", "reduced from 512 to 16")
+    korean_first(said, "배치 크기(batch size)를 512에서 16으로", "reduced from 512 to 16")
 
 
 def test_the_module_entry_point_fails_cleanly(tmp_path):

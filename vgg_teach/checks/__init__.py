@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import torch
+
+from ..errors import josa
 
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
 _ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
@@ -137,11 +140,12 @@ class CheckResult:
             print(self)
         label = what or getattr(learner, "__name__", None) or type(learner).__name__
         if self.passed:
-            print(f"▶ 여러분이 작성한 {label}(으)로 레슨을 이어 갑니다. / Continuing the lesson with your {label}.")
+            print(f"▶ 여러분이 작성한 {josa(label, '로')} 레슨을 이어 갑니다. / Continuing the lesson with your "
+                  f"{label}.")
             return learner
         ref = (f"{getattr(reference, '__module__', 'vgg_teach')}."
                f"{getattr(reference, '__qualname__', None) or type(reference).__name__}")
-        print(f"▶ 아직 통과하지 못해서 참고 구현 {ref}(으)로 레슨을 이어 갑니다. 위 연습을 고친 뒤 이 셀을 다시 "
+        print(f"▶ 아직 통과하지 못해서 참고 구현 {josa(ref, '로')} 레슨을 이어 갑니다. 위 연습을 고친 뒤 이 셀을 다시 "
               f"실행하세요. / Not passing yet, so the lesson continues with the reference {ref}. Fix the exercise "
               "above and re-run this cell.")
         return reference
@@ -195,15 +199,38 @@ def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
     return f"코드를 실행하다가 오류가 났습니다 — {msg}{tail}", f"Your code raised an error — {msg}{tail}"
 
 
+#: torch's words for an error with one well-known cause in an exercise → (ko, en) what it means and what to do.
+_KNOWN_ERRORS = (
+    (re.escape(_NO_FORWARD),
+     "nn.ModuleList(과 forward가 없는 nn.Module)은 계층을 담아 두기만 할 뿐 호출할 수 없습니다. "
+     "nn.Sequential(*layers)을 "
+     "쓰거나, forward에서 for layer in self.layers: x = layer(x) 처럼 차례로 부르세요.",
+     "An nn.ModuleList (or an nn.Module without forward) only holds layers; it cannot be called. Use "
+     "nn.Sequential(*layers), or call them in turn in forward: for layer in self.layers: x = layer(x)."),
+    (r"leaf Variable that requires grad is being used in an in-place operation",
+     "매개변수에 값을 옮겨 넣는 copy_ 같은 제자리(in-place) 연산은 autograd가 기록하면 안 됩니다: "
+     "with torch.no_grad(): 블록 안에서 하세요.",
+     "Copying values into a parameter (copy_ and other in-place operations) must not be recorded by autograd: "
+     "do it inside a with torch.no_grad(): block."),
+    (r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)|doesn't match the broadcast shape",
+     "copy_의 양쪽 텐서 모양이 다릅니다: 새 계층의 weight.shape와 옮기는 텐서의 모양을 print해 비교하세요. fc6이라면 "
+     "nn.Conv2d(512, 4096, kernel_size=7)의 가중치가 (4096, 512, 7, 7)이고, fc6.weight.view(4096, 512, 7, 7)이 "
+     "그 모양입니다.",
+     "The two sides of copy_ have different shapes: print the new layer's weight.shape and the shape you copy. For "
+     "fc6, nn.Conv2d(512, 4096, kernel_size=7) has a (4096, 512, 7, 7) weight, which is "
+     "fc6.weight.view(4096, 512, 7, 7)."),
+    (r"shape '\[[-\d, ]+\]' is invalid for input of size \d+",
+     "view(또는 reshape)의 모양에 담기는 원소 수가 원래 텐서와 다릅니다. fc6의 가중치 (4096, 25088)는 25,088 = "
+     "512·7·7이므로 (4096, 512, 7, 7)로 볼 수 있습니다.",
+     "The shape given to view (or reshape) holds another number of elements than the tensor. fc6's (4096, 25088) "
+     "weight is (4096, 512, 7, 7), since 25,088 = 512·7·7."),
+)
+
+
 def exception_hint(exc: BaseException) -> tuple[str, str]:
     """A (ko, en) hint for errors that have one well-known cause, else ``("", "")``."""
-    if _NO_FORWARD in printable(exc):
-        return ("nn.ModuleList(과 forward가 없는 nn.Module)은 계층을 담아 두기만 할 뿐 호출할 수 없습니다. "
-                "nn.Sequential(*layers)을 쓰거나, forward에서 for layer in self.layers: x = layer(x) 처럼 차례로 "
-                "부르세요.",
-                "An nn.ModuleList (or an nn.Module without forward) only holds layers; it cannot be called. Use "
-                "nn.Sequential(*layers), or call them in turn in forward: for layer in self.layers: x = layer(x).")
-    return "", ""
+    text = printable(exc)
+    return next(((ko, en) for pattern, ko, en in _KNOWN_ERRORS if re.search(pattern, text)), ("", ""))
 
 
 _LEAKS = {
@@ -214,13 +241,22 @@ _LEAKS = {
              "기울기가 필요 없는 부분만 with torch.no_grad(): 블록에 넣으세요. 블록이 끝나면 저절로 다시 켜집니다.",
              "Put only the part that needs no gradients in a with torch.no_grad(): block: it turns them back on "
              "when it ends."),
-    "dtype": ("코드가 기본 dtype을 {dtype}(으)로 바꾸고(torch.set_default_dtype) 되돌리지 않았습니다. 그대로 두면 다음 "
-              "셀의 새 텐서와 모델이 모두 {dtype}이 됩니다(검사가 되돌려 두었습니다).",
+    "dtype": ("코드가 기본 dtype을 {dtype_ro} 바꾸고(torch.set_default_dtype) 되돌리지 않았습니다. 그대로 두면 다음 "
+              "셀의 새 텐서와 모델이 모두 {dtype} 자료형이 됩니다(검사가 되돌려 두었습니다).",
               "Your code set the default dtype to {dtype} (torch.set_default_dtype) and never back: every new tensor "
               "and model of the next cells would be {dtype} (the check set it back).",
               "기본값을 바꾸지 말고 필요한 텐서에만 dtype=…을 주거나 .to(…)를 쓰세요.",
               "Leave the default alone: pass dtype=… to the tensors that need it, or use .to(…)."),
 }
+
+
+def _leaks() -> list[tuple[str, ...]]:
+    """The slips of :data:`_LEAKS` that the global state shows now (gradients off, another default dtype)."""
+    dtype = torch.get_default_dtype()
+    found = [_LEAKS["grad"]] if not torch.is_grad_enabled() else []
+    if dtype != torch.float32:
+        found.append(tuple(t.format(dtype=dtype, dtype_ro=josa(dtype, "로")) for t in _LEAKS["dtype"]))
+    return found
 
 
 def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
@@ -245,9 +281,7 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
                     try:
                         check(result, *args, **kwargs)
                     finally:  # still inside: what the learner's code changed shows before it is undone
-                        leaks = ([_LEAKS["grad"]] if not torch.is_grad_enabled() else []) + \
-                            ([tuple(t.format(dtype=torch.get_default_dtype()) for t in _LEAKS["dtype"])]
-                             if torch.get_default_dtype() != torch.float32 else [])
+                        leaks = _leaks()
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - the whole point is to never raise

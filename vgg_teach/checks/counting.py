@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..counting import layer_names, leaf_layers
+from ..errors import josa, particle
 from ..models import CFGS, vgg, vgg_cifar
 from . import CheckResult, describe_exception, is_stub, never_raises
 from .questions import CONV_SLIPS, LINEAR_SLIPS
@@ -34,13 +35,13 @@ def _numel(m: nn.Module) -> int:
 def _as_count(value: Any) -> tuple[int | None, tuple[str, str] | None]:
     """``value`` as an int, or ``None`` and a (ko, en) reason it is not a whole number."""
     if value is None or isinstance(value, bool):
-        return None, (f"{value!r}을(를) 돌려줍니다. 계산한 값을 return 하세요.",
+        return None, (f"{josa(repr(value), '을')} 돌려줍니다. 계산한 값을 return 하세요.",
                       f"It returns {value!r}: return the number you computed.")
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer()):
         return int(value), None
-    return None, (f"정수가 아닌 {value!r}({type(value).__name__})을(를) 돌려줍니다.",
+    return None, (f"정수가 아닌 {value!r}({type(value).__name__}){particle(type(value).__name__, '을')} 돌려줍니다.",
                   f"It returns {value!r} ({type(value).__name__}), not a whole number.")
 
 
@@ -68,7 +69,7 @@ def _check_formula(result: CheckResult, fn: Callable[..., Any], name: str, arg_n
                     raise
                 ko, en = describe_exception(exc)
                 result.fail(f"{where_ko}: {call} — {ko}", f"{where_en}: {call} — {en}",
-                            f"함수는 정수 {arg_names}을(를) 받아 정수 하나를 돌려주어야 합니다.",
+                            f"함수는 정수 {josa(arg_names, '을')} 받아 정수 하나를 돌려주어야 합니다.",
                             f"The function takes the integers {arg_names} and returns one integer.")
                 return
             got, problem = _as_count(value)

@@ -20,6 +20,7 @@ from .. import answers
 from ..answers import to_fully_convolutional as reference
 from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
+from ..errors import josa
 from ..models import vgg16
 from . import CheckResult, never_raises, printable
 
@@ -65,9 +66,10 @@ def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tenso
     kernel = tuple(conv.kernel_size)
     if w.k > 1 and kernel == (1, 1):
         n = w.c_in * w.k * w.k
-        return (f"{w.name}가 1×1 합성곱입니다: pool5의 한 위치만 봅니다.",
+        return (f"{josa(w.name, '이')} 1×1 합성곱입니다: pool5의 한 위치만 봅니다.",
                 f"{w.name} is a 1×1 convolution: it sees a single position of pool5.",
-                f"{w.name}는 pool5의 {w.k}×{w.k} 창 전체({w.c_in}×{w.k}×{w.k} = {n:,}개 값)를 한 번에 봅니다: "
+                f"{josa(w.name, '은')} pool5의 {w.k}×{w.k} 창 전체({w.c_in}×{w.k}×{w.k} = {n:,}개 값)를 한 번에 "
+                "봅니다: "
                 f"{w.conv}.",
                 f"{w.name} reads pool5's whole {w.k}×{w.k} window ({w.c_in}×{w.k}×{w.k} = {n:,} values) at once: "
                 f"{w.conv}.")
@@ -75,14 +77,15 @@ def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tenso
         what, what_en = ((f"pool5의 {w.k}×{w.k} 창", f"pool5's {w.k}×{w.k} window") if w.k > 1
                          else ("앞 계층의 한 위치", "one position of the layer before"))
         return (f"{w.name}의 커널이 {kernel[0]}×{kernel[1]}입니다.", f"{w.name} has a {kernel[0]}×{kernel[1]} kernel.",
-                f"{w.name}는 {what}를 봅니다: {w.conv}.", f"{w.name} sees {what_en}: {w.conv}.")
+                f"{josa(w.name, '은')} {josa(what, '을')} 봅니다: {w.conv}.", f"{w.name} sees {what_en}: {w.conv}.")
     if (conv.in_channels, conv.out_channels) != (w.c_in, w.c_out):
-        return (f"{w.name}가 {conv.in_channels} → {conv.out_channels} 채널입니다 ({w.c_in} → {w.c_out}이어야 함).",
+        return (f"{josa(w.name, '이')} {conv.in_channels} → {conv.out_channels} 채널입니다 ({w.c_in} → "
+                f"{w.c_out}이어야 함).",
                 f"{w.name} maps {conv.in_channels} → {conv.out_channels} channels; it should be {w.c_in} → {w.c_out}.",
                 f"펼친 길이가 아니라 채널 수를 씁니다: {w.conv}.", f"Use channels, not the flattened length: {w.conv}.")
     geometry = f"padding={tuple(conv.padding)}, stride={tuple(conv.stride)}, dilation={tuple(conv.dilation)}"
     if tuple(conv.padding) != (0, 0) or tuple(conv.stride) != (1, 1) or tuple(conv.dilation) != (1, 1):
-        return (f"{w.name}에 {geometry}이(가) 있습니다.", f"{w.name} has {geometry}.",
+        return (f"{w.name}에 {josa(geometry, '이')} 있습니다.", f"{w.name} has {geometry}.",
                 "완전 연결 계층은 창 안의 값만 봅니다: 기본값 padding=0, stride=1 그대로 두세요 "
                 "(패딩이 있으면 224×224에서 점수가 1×1이 아니게 되고 가장자리 점수는 0을 봅니다).",
                 "A fully connected layer sees only its window: keep padding=0, stride=1 (with padding a 224×224 input "
@@ -186,7 +189,7 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
                     "Return the new model: return nn.Sequential(OrderedDict(features=…, classifier=head)).")
         return result
     if not isinstance(net, nn.Module):
-        result.fail(f"함수가 nn.Module이 아니라 {type(net).__name__}을(를) 돌려줍니다.",
+        result.fail(f"함수가 nn.Module이 아니라 {josa(type(net).__name__, '을')} 돌려줍니다.",
                     f"The function returns a {type(net).__name__}, not an nn.Module.")
         return result
     result.ok("모델(nn.Module)을 돌려줍니다.", "Returns a model (an nn.Module).")
@@ -246,7 +249,7 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
                   ("원래 분류기(Linear)가 새 합성곱과 함께 남아 있습니다: 옮긴 뒤에는 버리세요.",
                    "The old Linear classifier is still there next to the new convolutions: drop it once moved.")
                   if linears and n > n_params else
-                  (f"같은 숫자를 옮기면 매개변수 수는 그대로입니다: fc6는 {fc6.c_in}·{fc6.k}·{fc6.k}·{fc6.c_out} + "
+                  (f"같은 숫자를 옮기면 매개변수 수는 그대로입니다: fc6은 {fc6.c_in}·{fc6.k}·{fc6.k}·{fc6.c_out} + "
                    f"{fc6.c_out} = {n6:,}개.", f"Moving the same numbers keeps the count: fc6 has {fc6.c_in}·{fc6.k}·"
                    f"{fc6.k}·{fc6.c_out} + {fc6.c_out} = {n6:,}."))
     try:
@@ -276,7 +279,7 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
                     f"The output was flattened: a score map keeps its shape (N, {classes}, h, w). VGG.forward "
                     "flattens too, so build a new nn.Sequential(features, head) instead of editing the VGG.")
         else:
-            hint = ("fc6는 padding 없는 7×7, fc7·fc8은 1×1이면 한 변이 ⌊S/32⌋ − 6이 됩니다.",
+            hint = ("fc6은 padding 없는 7×7, fc7·fc8은 1×1이면 한 변이 ⌊S/32⌋ − 6이 됩니다.",
                     "With fc6 a 7×7 convolution without padding and fc7, fc8 1×1, a side is ⌊S/32⌋ − 6.")
         result.fail(f"{h}×{w} 입력의 출력 모양이 {got}입니다 ((1, {classes}, {size[0]}, {size[1]})이어야 함).",
                     f"A {h}×{w} input gives an output of shape {got}, not (1, {classes}, {size[0]}, {size[1]}).",
@@ -383,7 +386,8 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
             got = dense_evaluation(net, x.clone(), flip=flip)
             slips = _dense_slips(net, x, flip)
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
-            result.fail(f"{call}이(가) {type(got).__name__}을(를) 돌려줍니다: (확률, 점수 맵) 두 개를 돌려주세요.",
+            result.fail(f"{josa(call, '이')} {josa(type(got).__name__, '을')} 돌려줍니다: (확률, 점수 맵) 두 개를 "
+                        "돌려주세요.",
                         f"{call} returns a {type(got).__name__}; return two things, (probs, score_map).",
                         "return probs, score_map", "return probs, score_map")
             return result

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..answers import count_parameters as reference_count
+from ..errors import josa
 from ..models import init_once
 from . import CheckResult, describe_exception, is_stub, never_raises, printable
 
@@ -76,7 +77,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "End the function with return model: the next cells use the model it returns.")
         net = model
     elif not isinstance(returned, nn.Module):
-        result.fail(f"함수가 nn.Module이 아니라 {type(returned).__name__}을(를) 돌려줍니다.",
+        result.fail(f"함수가 nn.Module이 아니라 {josa(type(returned).__name__, '을')} 돌려줍니다.",
                     f"The function returns a {type(returned).__name__}, not an nn.Module.",
                     "받은 모델의 계층을 바꾼 뒤 그 모델을 그대로 돌려주세요 (return model).",
                     "Change a layer of the model you were given and return that model (return model).")
@@ -121,7 +122,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                 and tuple(layer.weight.shape) == shape[::-1]):
             got = (f"{type(layer).__name__}({layer.in_features}, {layer.out_features})"
                    if isinstance(layer, nn.Linear) else type(layer).__name__)
-            result.fail(f"classifier[{idx}]({name}, Linear{shape})를 {got}(으)로 바꿨습니다: 엉뚱한 계층을 바꿨습니다.",
+            result.fail(f"classifier[{idx}]({name}, Linear{shape})를 {josa(got, '로')} 바꿨습니다: 엉뚱한 계층을 "
+                        "바꿨습니다.",
                         f"classifier[{idx}] ({name}, Linear{shape}) was replaced by {got}: the wrong layer changed.",
                         "ImageNet의 1000개 클래스를 내는 것은 마지막 계층 classifier[6]입니다. 그것만 바꾸세요.",
                         "The layer that outputs ImageNet's 1000 classes is the last one, classifier[6]: "
@@ -130,7 +132,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     if _layout(getattr(net, "features", nn.Identity())) != before["features"]:
         result.fail("model.features의 계층이 바뀌었습니다: 사전 학습된 합성곱 계층은 그대로 두어야 합니다.",
                     "model.features changed: the pretrained convolution layers must stay as they are.",
-                    "features는 얼리기(requires_grad=False)만 하고 바꾸지 마세요.",
+                    "features는 고정하기(requires_grad=False)만 하고 바꾸지 마세요.",
                     "Only freeze features (requires_grad=False); do not replace anything in it.")
         layers_ok = False
     last = classifier[6]
@@ -192,8 +194,9 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         # Attributes a learner may set on a module, hoping to freeze it (PyTorch reads none of them).
         attribute = next((a for a in ("requires_grad", "trainable", "frozen", "freeze") if a in vars(net.features)),
                          None)
-        hint = ((f"model.features.{attribute} = False는 모듈 객체에 새 속성을 하나 만들 뿐, 아무것도 얼리지 않습니다: "
-                 "모듈에는 자기만의 requires_grad 스위치가 없고, 얼리는 것은 매개변수 하나하나입니다. "
+        hint = ((f"model.features.{attribute} = False는 모듈 객체에 새 속성을 하나 만들 뿐, "
+                 "아무것도 고정하지 않습니다: "
+                 "모듈에는 자기만의 requires_grad 스위치가 없고, 고정하는 것은 매개변수 하나하나입니다. "
                  "model.features.requires_grad_(False)(밑줄이 붙은 메서드)를 부르거나 매개변수마다 "
                  "p.requires_grad = False 를 하세요.",
                  f"model.features.{attribute} = False only sets a new attribute on the module object and freezes "
@@ -206,7 +209,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     *hint)
     else:
         result.fail(f"features의 매개변수 {n_feat:,}개 중 {n_feat - frozen:,}개가 아직 학습됩니다 "
-                    f"(얼린 것 {frozen:,}개). 합성곱과 배치 정규화(batch normalization)의 매개변수를 모두 얼리세요.",
+                    f"(고정한 것 {frozen:,}개). 합성곱과 배치 정규화(batch normalization)의 매개변수를 "
+                    "모두 고정하세요.",
                     f"{n_feat - frozen:,} of the {n_feat:,} parameters of features still learn ({frozen:,} frozen): "
                     "freeze the convolutions and the batch norm layers alike.",
                     "model.features.parameters()는 합성곱과 BatchNorm의 매개변수를 모두 돌려줍니다.",
@@ -221,7 +225,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         names = ", ".join(f"classifier.{n}" for n in without_grad[:4]) or "—"
         result.fail(f"분류기의 매개변수 중 {head_frozen:,}개가 얼었습니다 (기울기 없음: {names}).",
                     f"{head_frozen:,} parameters of the classifier are frozen (no gradient: {names}).",
-                    "얼리는 것은 features뿐입니다. 모델 전체를 얼렸다면 model.features만 얼리세요; 분류기는 새 "
+                    "고정하는 것은 features뿐입니다. 모델 전체를 고정했다면 model.features만 고정하세요; 분류기는 새 "
                     "데이터에 맞춰 학습해야 합니다.",
                     "Freeze features only. If you froze the whole model, freeze just model.features: the classifier "
                     "has to learn the new data.")
@@ -296,16 +300,17 @@ def check_parameter_count(result: CheckResult, count_parameters: Callable[[nn.Mo
     vgg.classifier[6] = nn.Linear(4096, 10, device="meta")
     vgg.features.requires_grad_(False)
     for ko, en, model in [("작은 모델(일부 얼림)", "a small model, partly frozen", half),
-                          ("모두 얼린 작은 모델", "a small model, all frozen", none),
+                          ("모두 고정한 작은 모델", "a small model, all frozen", none),
                           ("가중치를 나눠 쓰는 모델", "a model whose two layers share one weight", tied),
-                          ("머리를 바꾼 VGG16-BN", "VGG16-BN with its head swapped", vgg)]:
+                          ("헤드를 바꾼 VGG16-BN", "VGG16-BN with its head swapped", vgg)]:
         want, value = tuple(reference_count(model)), count_parameters(model)
         try:
             got = tuple(int(v) for v in value)
         except (TypeError, ValueError):
             got = ()
         if len(got) != 3:
-            result.fail(f"{ko}: (전체, 학습, 고정) 세 정수를 돌려줘야 하는데 {type(value).__name__}을(를) 돌려줍니다"
+            result.fail(f"{ko}: (전체, 학습, 고정) 세 정수를 돌려줘야 하는데 {josa(type(value).__name__, '을')} "
+                        "돌려줍니다"
                         f" ({value!r:.60}).",
                         f"{en}: it should return three integers (total, trainable, frozen), got a "
                         f"{type(value).__name__} ({value!r:.60}).", *["return total, trainable, frozen"] * 2)
@@ -315,7 +320,7 @@ def check_parameter_count(result: CheckResult, count_parameters: Callable[[nn.Mo
                         f"{en}: (total, trainable, frozen) = {got}; expected {want}.", *_count_slip(got, want, model))
             return result
     total, trainable, frozen = head_swap_counts(10)
-    result.ok("네 가지 모델 모두 맞습니다 — 머리를 바꾼 VGG16-BN: "
+    result.ok("네 가지 모델 모두 맞습니다 — 헤드를 바꾼 VGG16-BN: "
               f"전체 {total:,} = 학습 {trainable:,} + 고정 {frozen:,}.",
               f"Right for all four models — VGG16-BN with its head swapped: {total:,} = {trainable:,} trainable "
               f"+ {frozen:,} frozen.")

@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping, Sequence, Tuple, Union
 
 import torch
 
+from ..errors import josa
 from . import CheckResult, never_raises
 
 #: One number, or a tuple of numbers (a shape; a center and an edge).
@@ -47,6 +48,9 @@ CONV_SLIPS: list[tuple[Callable[..., bool], str, str]] = [
     (lambda got, ci, co, k: k != 1 and got == (k * ci + 1) * co,
      "k·k 대신 k를 썼습니다: 커널은 k×k 정사각형이므로 필터 한 장에 k·k·C_in개의 가중치가 있습니다.",
      "You used k instead of k·k: the kernel is a k×k square, so one filter has k·k·C_in weights."),
+    (lambda got, ci, co, k: ci != 1 and got == (k * k + 1) * co,
+     "입력 채널 수 C_in을 곱하지 않았습니다: 필터 한 장은 입력 채널 전부에 걸쳐 있어서 가중치가 k·k·C_in개입니다.",
+     "You left out the input channels C_in: one filter spans all the input channels, so it has k·k·C_in weights."),
     (lambda got, ci, co, k: k != 1 and got == (2 * k * ci + 1) * co,
      "k·k 대신 k + k(또는 2·k)를 썼습니다: 커널의 넓이는 k·k입니다.",
      "You used k + k (or 2·k) instead of k·k: the kernel's area is k·k."),
@@ -272,7 +276,10 @@ QUESTIONS: dict[str, Question] = {
              "padding)·jump)."),
             ((15.5, -90.5),
             "첫 픽셀은 중심 − (rf − 1)/2입니다: 픽셀 rf개의 영역은 중심에서 양쪽으로 (rf − 1)/2씩 뻗습니다.",
-             "The first pixel is center − (rf − 1)/2: a field of rf pixels reaches (rf − 1)/2 each way.")]),
+             "The first pixel is center − (rf − 1)/2: a field of rf pixels reaches (rf − 1)/2 each way."),
+            (lambda got: got[0] == 15.5 and got[1] not in (-90, -90.5),
+             "중심은 맞습니다. 첫 픽셀은 중심에서 왼쪽으로 (rf − 1)/2만큼 떨어져 있습니다(rf는 pool5의 수용 영역).",
+             "The center is right. The first pixel lies (rf − 1)/2 to its left (rf: pool5's receptive field).")]),
     "rf_four_convs": Question(
         "3×3 합성곱 4개(보폭 1)의 수용 영역, 그리고 첫 계층만 보폭 2일 때는? (두 수)",
         "Four 3×3 convs with stride 1: the receptive field; and with stride 2 in the first only? (two numbers)",
@@ -312,24 +319,29 @@ QUESTIONS: dict[str, Question] = {
             (lambda got: abs(got - 7) < 0.5, "한 변의 비율(224/32 = 7)입니다: 연산은 넓이(픽셀 수)를 따라 늘어납니다.",
              "That is the ratio of the sides (224/32 = 7): compute grows with the area.")], 0.05),
     "trainable_after_swap": Question(
-        "머리를 바꾸고 features를 얼리면 학습되는 매개변수는 몇 개일까요?",
+        "헤드를 바꾸고 features를 고정하면 학습되는 매개변수는 몇 개일까요?",
         "After the head swap with features frozen, how many parameters learn?",
-        "얼린 것은 features뿐입니다: 분류기의 세 계층을 모두 세어 보세요.",
+        "고정한 것은 features뿐입니다: 분류기의 세 계층을 모두 세어 보세요.",
         "Only features is frozen: count all three layers of the classifier.",
         119_586_826,
-        "분류기 전체(fc6, fc7, 새 fc8)가 학습됩니다: 119,586,826 = 전체 134,309,962 − 얼린 features 14,723,136.",
+        "분류기 전체(fc6, fc7, 새 fc8)가 학습됩니다: 119,586,826 = 전체 134,309,962 − 고정한 features 14,723,136.",
         "The whole classifier learns (fc6, fc7, the new fc8): 119,586,826 = 134,309,962 in all − 14,723,136 frozen in "
         "features.", [
-            (134_309_962, "features를 얼렸습니다: 그 매개변수는 학습되지 않습니다.",
+            (134_309_962, "features를 고정했습니다: 그 매개변수는 학습되지 않습니다.",
              "features is frozen: its parameters do not learn."),
-            (14_723_136, "그것은 얼린 쪽(features)입니다: 학습되는 것은 분류기입니다.",
+            (119_595_274, "features의 배치 정규화(batch normalization) 매개변수 8,448개(채널마다 γ와 β)를 빼지 "
+             "않았습니다: 그것도 features에 있으니 함께 고정됩니다. 고정된 features는 합성곱 14,714,688 + 배치 정규화 "
+             "8,448개입니다.",
+             "You did not subtract features' 8,448 batch-norm parameters (γ and β per channel): they are in features, "
+             "so they are frozen too. features holds 14,714,688 in its convolutions + 8,448 in batch norm."),
+            (14_723_136, "그것은 고정한 쪽(features)입니다: 학습되는 것은 분류기입니다.",
              "That is the frozen part (features); what learns is the classifier."),
-            (40_970, "새 계층만 셌습니다: fc6와 fc7도 얼리지 않았으니 함께 학습됩니다.",
+            (40_970, "새 계층만 셌습니다: fc6와 fc7도 고정하지 않았으니 함께 학습됩니다.",
              "You counted only the new layer: fc6 and fc7 are not frozen, so they learn too."),
-            (123_642_856, "옛 머리(4096 → 1000)로 셌습니다: 마지막 계층은 이제 4096 → 10입니다.",
+            (123_642_856, "옛 헤드(4096 → 1000)로 셌습니다: 마지막 계층은 이제 4096 → 10입니다.",
              "You counted the old head (4096 → 1000): the last layer is now 4096 → 10.")]),
     "head_flops": Question(
-        "새 머리 nn.Linear(4096, 10)는 이미지 한 장에 몇 FLOPs일까요 (count_flops 기준)?",
+        "새 헤드 nn.Linear(4096, 10)는 이미지 한 장에 몇 FLOPs일까요 (count_flops 기준)?",
         "How many FLOPs does the new head nn.Linear(4096, 10) take per image, as count_flops counts?",
         "곱셈-덧셈 하나가 2 FLOPs입니다.", "One multiply-add is 2 FLOPs.",
         81_920, "4096·10 곱셈-덧셈 × 2 FLOPs = 81,920: 전체(30.93 GFLOP)의 아주 작은 부분입니다.",
@@ -338,7 +350,7 @@ QUESTIONS: dict[str, Question] = {
              "That is the multiply-adds: count_flops counts one multiply-add as 2 FLOPs."),
             (40_970, "그것은 매개변수 수입니다: 연산은 가중치마다 곱셈 하나와 덧셈 하나입니다.",
              "That is the parameter count: compute is one multiplication and one addition per weight."),
-            (8_192_000, "옛 머리(4096 → 1000)의 연산입니다: 새 머리는 출력이 10개입니다.",
+            (8_192_000, "옛 헤드(4096 → 1000)의 연산입니다: 새 헤드는 출력이 10개입니다.",
              "That is the old head (4096 → 1000): the new one has 10 outputs.")]),
     "new_head_params": Question(
         "10개 클래스용 새 마지막 계층의 매개변수는?", "The parameters of the new 10-class last layer?",
@@ -346,16 +358,16 @@ QUESTIONS: dict[str, Question] = {
         "A linear layer: a weight per input and output, a bias per output.",
         40_970, "(4096 + 1)·10 = 40,970.", "(4096 + 1)·10 = 40,970.", _params(LINEAR_SLIPS, 4096, 10)),
     "swapped_total": Question(
-        "머리를 바꾼 VGG16-BN의 매개변수는 모두 몇 개일까요?",
+        "헤드를 바꾼 VGG16-BN의 매개변수는 모두 몇 개일까요?",
         "How many parameters does VGG16-BN have in all after the head swap?",
-        "옛 머리를 빼고 새 머리를 더하세요.", "Take the old head out and put the new one in.",
+        "옛 헤드를 빼고 새 헤드를 더하세요.", "Take the old head out and put the new one in.",
         134_309_962, "138,365,992 − (4096·1000 + 1000) + (4096·10 + 10) = 134,309,962.",
         "138,365,992 − (4096·1000 + 1000) + (4096·10 + 10) = 134,309,962.", [
-            (138_365_992, "머리를 바꾸기 전의 수입니다.",
+            (138_365_992, "헤드를 바꾸기 전의 수입니다.",
              "That is the count before the swap."),
-            (138_406_962, "새 머리를 더했지만 옛 머리를 빼지 않았습니다.",
+            (138_406_962, "새 헤드를 더했지만 옛 헤드를 빼지 않았습니다.",
              "You added the new head but kept the old."),
-            (134_268_992, "옛 머리를 뺐지만 새 머리를 더하지 않았습니다.",
+            (134_268_992, "옛 헤드를 뺐지만 새 헤드를 더하지 않았습니다.",
              "You removed the old head but added no new one.")]),
     "ddp_local_batch": Question(
         "기본 레시피(배치 크기 512)를 GPU 2개(Kaggle의 T4 ×2)로 학습하면 GPU 하나가 한 스텝에 보는 이미지는 몇 "
@@ -484,7 +496,7 @@ def _matches(mistake: Any, got: Answer) -> bool:
     if not callable(mistake):
         return _close(got, mistake, 1e-9)
     try:
-        return not isinstance(got, tuple) and bool(mistake(got))
+        return bool(mistake(got))
     except Exception:  # noqa: BLE001 - a predicate that cannot judge this answer does not match
         return False
 
@@ -517,7 +529,10 @@ def _judge(result: CheckResult, question: Question, value: Any, label: str = "")
     if not isinstance(got, tuple) and not isinstance(want, tuple):
         side_ko, side_en = ((" (정답보다 작습니다)", " (too small)") if got < want
                             else (" (정답보다 큽니다)", " (too large)"))
-    hint = next(((ko, en) for m, ko, en in question.mistakes if _matches(m, got)), (question.hint_ko, question.hint_en))
+    named = [(ko, en) for m, ko, en in question.mistakes if _matches(m, got)]
+    hint = named[0] if len(named) == 1 else (question.hint_ko, question.hint_en) if not named else (
+        "이 숫자는 여러 실수에서 나올 수 있습니다: " + " / ".join(f"({i}) {ko}" for i, (ko, _) in enumerate(named, 1)),
+        "This number comes from more than one slip: " + " / ".join(f"({i}) {en}" for i, (_, en) in enumerate(named, 1)))
     result.fail(f"{head}{_fmt(got)} — 정답이 아닙니다{side_ko}. 다시 생각해 보고 이 셀을 다시 실행하세요.",
                 f"{head}{_fmt(got)} is not it{side_en}. Think again and re-run this cell.", *hint)
 
@@ -595,7 +610,7 @@ def check_score_map_predictions(result: CheckResult, predict: Callable[[], Any])
         return result
     want_side, want_stride, want_rf = SCORE_MAP_384
     pool5 = 384 // want_stride
-    hints = {pool5: ("12는 pool5의 크기(384 / 32)입니다. fc6는 패딩 없는 7×7 합성곱이라 12 − 7 + 1이 남습니다.",
+    hints = {pool5: ("12는 pool5의 크기(384 / 32)입니다. fc6은 패딩 없는 7×7 합성곱이라 12 − 7 + 1이 남습니다.",
                      "12 is pool5's size (384 / 32); fc6 is a 7×7 convolution without padding, leaving 12 − 7 + 1."),
              7: ("7은 224×224일 때 pool5의 크기입니다. 384×384에서는 pool5가 12×12입니다.",
                  "7 is pool5's size for 224×224; for 384×384 pool5 is 12×12."),
@@ -610,16 +625,16 @@ def check_score_map_predictions(result: CheckResult, predict: Callable[[], Any])
                    f"{want_side}×{want_side}곳에 놓입니다.",
                    f"The score map is {want_side}×{want_side}: a 7×7 window fits in {want_side}×{want_side} "
                    f"places of the {pool5}×{pool5} pool5."),
-                  (f"점수 맵 한 변: {side!r}이(가) 아닙니다.", f"Score map side: not {side!r}."),
+                  (f"점수 맵 한 변: {josa(repr(side), '이')} 아닙니다.", f"Score map side: not {side!r}."),
                   hints.get(_side(side), ("⌊384 / 32⌋ = 12에서 시작해 fc6의 7×7 창이 몇 곳에 놓이는지 세어 보세요.",
                                           "Start from ⌊384 / 32⌋ = 12 and count where fc6's 7×7 window fits.")))
     result.expect(_side(stride) == want_stride,
                   (f"보폭(stride) {want_stride}픽셀: 이웃한 두 점수는 입력에서 {want_stride}픽셀 떨어진 창을 봅니다.",
                    f"Stride {want_stride} pixels: neighboring scores look at windows {want_stride} pixels apart."),
-                  (f"보폭: {stride!r}이(가) 아닙니다.", f"Stride: not {stride!r}."),
+                  (f"보폭: {josa(repr(stride), '이')} 아닙니다.", f"Stride: not {stride!r}."),
                   ("2×2 최대 풀링 다섯 번이 보폭을 2⁵배로 만들고, fc6·fc7·fc8의 보폭은 1입니다.",
                    "Five 2×2 max poolings multiply the stride by 2⁵, and fc6, fc7, fc8 have stride 1."))
-    rf_hints = {212: ("212는 pool5 유닛 하나의 수용 영역입니다. fc6는 32픽셀 간격의 pool5 유닛 7개에 걸칩니다.",
+    rf_hints = {212: ("212는 pool5 유닛 하나의 수용 영역입니다. fc6은 32픽셀 간격의 pool5 유닛 7개에 걸칩니다.",
                       "212 is one pool5 unit's field; fc6 spans 7 pool5 units, 32 pixels apart."),
                 224: ("224는 분류기가 학습한 잘라 낸 크기입니다. 수용 영역은 0으로 채운 패딩까지 세므로 그보다 큽니다.",
                       "224 is the crop the classifier was trained on; a receptive field counts the zero padding too, "
@@ -629,7 +644,7 @@ def check_score_map_predictions(result: CheckResult, predict: Callable[[], Any])
     result.expect(_side(rf) == want_rf,
                   (f"수용 영역(receptive field) {want_rf}×{want_rf}: pool5의 212에 fc6의 (7 − 1)·32를 더합니다.",
                    f"Receptive field {want_rf}×{want_rf}: pool5's 212 plus fc6's (7 − 1)·32."),
-                  (f"수용 영역: {rf!r}이(가) 아닙니다.", f"Receptive field: not {rf!r}."),
+                  (f"수용 영역: {josa(repr(rf), '이')} 아닙니다.", f"Receptive field: not {rf!r}."),
                   rf_hints.get(_side(rf), ("rf ← rf + (k − 1)·jump를 pool5(212, jump 32) 뒤의 fc6(k = 7)에 적용하세요.",
                                            "Apply rf ← rf + (k − 1)·jump to fc6 (k = 7) after pool5 (212, jump 32).")))
     return result

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import nn
 
+from ..errors import josa
 from ..models import CFGS, conv_layer_names, vgg16
 from ..receptive_field import receptive_field_table
 from . import CheckResult, describe_exception, is_stub, never_raises
@@ -77,7 +78,7 @@ def _values(value: Any, n: int) -> tuple[list[int] | None, tuple[str, str] | Non
     try:
         items = list(value)
     except TypeError:
-        return None, (f"{type(value).__name__}을(를) 돌려줍니다: 리스트를 돌려주세요.",
+        return None, (f"{josa(type(value).__name__, '을')} 돌려줍니다: 리스트를 돌려주세요.",
                       f"It returns a {type(value).__name__}: return a list.")
     if len(items) != n:
         return None, (f"계층이 {n}개인데 값을 {len(items)}개 돌려줍니다: 계층마다 하나씩 append 하세요.",
@@ -87,7 +88,7 @@ def _values(value: Any, n: int) -> tuple[list[int] | None, tuple[str, str] | Non
         if isinstance(v, torch.Tensor) and v.numel() == 1:
             v = v.item()
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not float(v).is_integer():
-            return None, (f"정수가 아닌 값 {v!r}이(가) 들어 있습니다: 수용 영역은 픽셀 수(정수)입니다.",
+            return None, (f"정수가 아닌 값 {josa(repr(v), '이')} 들어 있습니다: 수용 영역은 픽셀 수(정수)입니다.",
                           f"It contains {v!r}, not a whole number: a receptive field is a number of pixels.")
         out.append(int(v))
     return out, None

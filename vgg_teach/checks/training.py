@@ -21,6 +21,7 @@ from torch.nn import functional as F
 from ..answers import confusion_matrix as reference_confusion_matrix
 from ..answers import evaluate as reference_evaluate
 from ..answers import train_step as reference_step
+from ..errors import josa
 from . import CheckResult, describe_exception, is_stub, never_raises, printable
 
 _EVAL_BATCHES, _EVAL_RIGHT = (5, 5, 5, 3), (5, 0, 2, 3)  # 10 of 18 right: 0.5556, per-batch mean 0.6
@@ -206,7 +207,7 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
     value = returned[0]
     if not isinstance(value, torch.Tensor):
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        result.fail(f"손실 텐서가 아니라 {type(value).__name__}을(를) 돌려줍니다.",
+        result.fail(f"손실 텐서가 아니라 {josa(type(value).__name__, '을')} 돌려줍니다.",
                     f"Returns a {type(value).__name__}, not the loss tensor.",
                     *(("loss.item()이 아니라 loss를 돌려주세요: 엔진은 손실을 GPU 위에서 더하고, .item()은 스텝마다 "
                        "GPU를 기다리게 합니다.", "Return loss, not loss.item(): the engine sums losses on the GPU, and "
@@ -221,7 +222,9 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
     got_loss = float(value.detach())
     want_loss = float(computed[0].detach()) if isinstance(computed[0], torch.Tensor) else math.nan
     if not math.isclose(got_loss, want_loss, rel_tol=1e-5, abs_tol=1e-6):
-        result.fail(f"돌려준 값 {got_loss:.4f}이(가) loss_fn이 계산한 손실 {want_loss:.4f}과 다릅니다.",
+        result.fail(f"돌려준 값 {josa(format(got_loss, '.4f'), '이')} loss_fn이 계산한 손실 "
+                    f"{josa(format(want_loss, '.4f'), '과')} "
+                    "다릅니다.",
                     f"Returns {got_loss:.4f}, not the loss that loss_fn computed ({want_loss:.4f}).",
                     "loss = loss_fn(logits, labels)를 그대로 돌려주세요.",
                     "Return loss = loss_fn(logits, labels) as it is.")
@@ -318,7 +321,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
         return result
     number = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
     if isinstance(number, bool) or not isinstance(number, (int, float)):
-        result.fail(f"정확도(숫자 하나)가 아니라 {type(value).__name__}을(를) 돌려줍니다.",
+        result.fail(f"정확도(숫자 하나)가 아니라 {josa(type(value).__name__, '을')} 돌려줍니다.",
                     f"Returns a {type(value).__name__}, not the accuracy (one number).",
                     *["return correct / total"] * 2)
         return result
@@ -340,7 +343,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
         hint = ("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
                 "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else ("",
                 "")
-        result.fail(f"{number:.4g}을(를) 돌려줍니다. 이미지 {n_images}장 가운데 {right}장을 맞혔으니 "
+        result.fail(f"{josa(format(number, '.4g'), '을')} 돌려줍니다. 이미지 {n_images}장 가운데 {right}장을 맞혔으니 "
                     f"정답은 {truth:.4f}입니다. {ko}",
                     f"Returns {number:.4g}, but {right} of the {n_images} images are right, so it should be "
                     f"{truth:.4f}. {en}", *hint)
@@ -393,7 +396,8 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             hint = ("", "")
             if preds.numel() and c > int(labels.max()) + 1:
                 n = int(labels.max()) + 1
-                hint = (f"행렬의 크기는 num_classes({c})로 정하세요. labels.max()+1로 정하면 여기서는 {n}이라, 나오지 "
+                hint = (f"행렬의 크기는 num_classes({c})로 정하세요. labels.max()+1로 정하면 여기서는 "
+                        f"{josa(n, '이라')}, 나오지 "
                         f"않는 클래스와 예측 {int(preds.max())} 같은 값이 들어갈 자리가 없습니다.",
                         f"Size the matrix with num_classes ({c}). Sized by labels.max()+1 it is {n} here, leaving no "
                         f"room for classes that never occur nor for a prediction like {int(preds.max())}.")
@@ -407,7 +411,7 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
         got = value.detach().cpu() if isinstance(value, torch.Tensor) else \
             torch.from_numpy(value) if isinstance(value, np.ndarray) else None
         if got is None:
-            result.fail(f"{ko}: 텐서가 아니라 {type(value).__name__}을(를) 돌려줍니다.",
+            result.fail(f"{ko}: 텐서가 아니라 {josa(type(value).__name__, '을')} 돌려줍니다.",
                         f"{en}: returns a {type(value).__name__}, not a tensor.",
                         "torch.zeros(num_classes, num_classes, dtype=torch.long)로 만든 행렬을 돌려주세요.",
                         "Return a matrix made with torch.zeros(num_classes, num_classes, dtype=torch.long).")

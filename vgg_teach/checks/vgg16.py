@@ -17,6 +17,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from ..errors import josa, particle
 from ..models import CFGS, LayerSpec, conv_layer_names
 from ..models import make_layers as reference_make_layers
 from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises, printable, trace
@@ -42,7 +43,7 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                 raise
             ko, en = describe_exception(exc)
             name = getattr(candidate, "__name__", type(candidate).__name__)
-            result.fail(f"{name}(num_classes={num_classes})을(를) 만들 수 없습니다. {ko}",
+            result.fail(f"{name}(num_classes={num_classes}){particle(num_classes, '을')} 만들 수 없습니다. {ko}",
                         f"Could not build {name}(num_classes={num_classes}). {en}",
                         "__init__이 num_classes 인자를 받고 super().__init__()을 먼저 부르는지 확인하세요.",
                         "Check that __init__ takes num_classes and calls super().__init__() first.")
@@ -78,7 +79,7 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                 raise
     if rec.error is None:
         if not isinstance(rec.out, torch.Tensor):
-            result.fail(f"forward가 텐서가 아니라 {type(rec.out).__name__}을(를) 돌려줍니다.",
+            result.fail(f"forward가 텐서가 아니라 {josa(type(rec.out).__name__, '을')} 돌려줍니다.",
                         f"forward returns a {type(rec.out).__name__}, not a tensor.")
             return result
         if not is_class and rec.out.dim() == 2:
@@ -211,14 +212,14 @@ def _links(result: CheckResult, rec: Recording, structure_ok: bool) -> None:
     diff = rec.events[broken].link_diff if broken is not None else rec.out_diff
     diff_ko, diff_en = ("", "") if diff is None else (f", 최대 차이 {diff:.3g}", f", max difference {diff:.3g}")
     if broken == 0:
-        result.fail(f"{names[0][0]}이(가) 입력 이미지를 그대로 받지 않습니다: forward가 첫 계층 앞에서 입력을 "
+        result.fail(f"{josa(names[0][0], '이')} 입력 이미지를 그대로 받지 않습니다: forward가 첫 계층 앞에서 입력을 "
                     f"바꿉니다{diff_ko}.",
                     f"{names[0][1]} does not receive the input image as it is: forward changes it before the first "
                     f"layer{diff_en}.",
                     "forward는 x를 첫 합성곱에 그대로 넣어야 합니다.",
                     "forward must pass x to the first conv as it is.")
     elif broken is not None:
-        result.fail(f"{names[broken][0]}이(가) {names[broken - 1][0]}의 출력을 그대로 받지 않습니다: 둘 사이에서 "
+        result.fail(f"{josa(names[broken][0], '이')} {names[broken - 1][0]}의 출력을 그대로 받지 않습니다: 둘 사이에서 "
                     f"값을 바꾸는 연산이 있습니다{diff_ko}.",
                     f"{names[broken][1]} does not get exactly what {names[broken - 1][1]} produced: something "
                     f"between them changes the values{diff_en}.",
@@ -316,7 +317,7 @@ def _check_features(result: CheckResult, ops: list[OpEvent], complete: bool, in_
                                 "VGG16 (configuration D) has 2-2-3-3-3 convs per block.")
                 else:
                     found = e.name if e else "끝 / end"
-                    result.fail(f"conv{b}_{i}가 있어야 할 자리에 '{found}'{at}이(가) 있습니다.",
+                    result.fail(f"conv{b}_{josa(i, '이')} 있어야 할 자리에 '{found}'{josa(at, '이')} 있습니다.",
                                 f"Expected conv{b}_{i} here, found '{found}'{at}.",
                                 "features의 순서를 논문의 표 1(구성 D)과 비교해 보세요.",
                                 "Compare the order of your features with Table 1 (configuration D).")
@@ -356,7 +357,7 @@ def _check_features(result: CheckResult, ops: list[OpEvent], complete: bool, in_
         if e.name != "max_pool2d":
             kind = ("평균 풀링(average pooling)", "average pooling") if e.name == "avg_pool2d" else \
                 (f"'{e.name}'", f"'{e.name}'")
-            result.fail(f"블록 {b}의 끝({where})에 최대 풀링 대신 {kind[0]}이(가) 있습니다.",
+            result.fail(f"블록 {b}의 끝({where})에 최대 풀링 대신 {josa(kind[0], '이')} 있습니다.",
                         f"Block {b} ends in {kind[1]} instead of max pooling ({where}).",
                         "nn.MaxPool2d(kernel_size=2, stride=2)를 쓰세요.", "Use nn.MaxPool2d(kernel_size=2, stride=2).")
             return False
@@ -384,14 +385,42 @@ def _check_features(result: CheckResult, ops: list[OpEvent], complete: bool, in_
                   ("공간 크기: 224 → 112 → 56 → 28 → 14 → 7.", "Spatial path: 224 → 112 → 56 → 28 → 14 → 7."),
                   (f"풀링 뒤 공간 크기가 {sizes}입니다 (112, 56, 28, 14, 7이어야 함).",
                    f"Spatial sizes after pooling are {sizes}, expected 112, 56, 28, 14, 7."))
+    if pos < len(ops) and ops[pos].name.startswith("adaptive") and ops[pos].out_shape is not None:
+        _check_avgpool(result, ops[pos], sizes)  # torchvision's avgpool, required, but not a no-op here
+        return False
     if pos < len(ops):  # something left between pool5 and fc6
         extra = ops[pos]
-        result.fail(f"특징 추출부(features) 끝(pool5)과 fc6 사이에 '{extra.name}'({extra.module})이(가) 있습니다.",
+        result.fail(f"특징 추출부(features) 끝(pool5)과 fc6 사이에 "
+                    f"'{extra.name}'({extra.module}){particle(extra.module, '이')} 있습니다.",
                     f"'{extra.name}' ({extra.module}) sits between the end of the features (pool5) and fc6.",
                     "마지막 풀링의 7×7×512 출력을 펼쳐서(flatten) 바로 nn.Linear(25088, 4096)에 넣으세요.",
                     "Flatten the 7×7×512 output of the last pool straight into nn.Linear(25088, 4096).")
         return False
     return convs_ok and relu_ok and pools_ok
+
+
+def _check_avgpool(result: CheckResult, e: OpEvent, sizes: list[int]) -> None:
+    """An adaptive pooling after pool5 that changes the size: it belongs there (torchvision's ``avgpool``), but as
+    ``AdaptiveAvgPool2d((7, 7))``, which does nothing at 224×224; here it hides a slip or makes one."""
+    before, after = tuple(e.in_shape[-2:]), tuple(e.out_shape[-2:])
+    pool = "avgpool" if e.module == "avgpool" else f"avgpool({e.module})"
+    if after == (7, 7):  # the avgpool is right: pool5 is not 7×7 because of a slip above
+        result.fail(f"pool5가 7×7이 아니라 {josa(f'{before[0]}×{before[1]}', '이라')}서 {josa(pool, '이')}"
+                    f" 7×7로 늘려 맞추고 "
+                    "있습니다. avgpool은 그대로 두고, 공간 크기를 바꾼 위의 ❌부터 고치세요.",
+                    f"pool5 is {before[0]}×{before[1]}, not 7×7, so {pool} stretches it to 7×7. "
+                    "Keep the avgpool and fix the ❌ above that changed the spatial size.")
+        return
+    old, new = f"{before[0]}×{before[1]}", f"{after[0]}×{after[1]}"
+    result.fail(f"{josa(pool, '이')} pool5의 {josa(old, '을')} {josa(new, '로')} 줄입니다. "
+                "이 "
+                "연습의 avgpool은 torchvision처럼 nn.AdaptiveAvgPool2d((7, 7))입니다: 224×224에서는 아무것도 바꾸지 "
+                "않고, 다른 크기의 이미지에서도 fc6에 512·7·7 = 25,088개를 보내 줍니다.",
+                f"The {pool} shrinks pool5's {before[0]}×{before[1]} to {after[0]}×{after[1]}. This "
+                "exercise's avgpool is torchvision's nn.AdaptiveAvgPool2d((7, 7)): it changes nothing at 224×224 and "
+                "still hands fc6 512·7·7 = 25,088 values for an image of another size.",
+                "self.avgpool = nn.AdaptiveAvgPool2d((7, 7)), 그리고 fc6은 nn.Linear(512 * 7 * 7, 4096).",
+                "self.avgpool = nn.AdaptiveAvgPool2d((7, 7)), and fc6 is nn.Linear(512 * 7 * 7, 4096).")
 
 
 def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int) -> bool:
@@ -414,7 +443,7 @@ def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int)
     squashers = [e for e in ops[last + 1:] if e.name in ("softmax", "log_softmax", "sigmoid", "tanh", "relu")]
     if squashers:
         s = squashers[0]
-        result.fail(f"마지막 계층 뒤에 '{s.name}'({s.module})이(가) 있습니다: "
+        result.fail(f"마지막 계층 뒤에 '{s.name}'({s.module}){particle(s.module, '이')} 있습니다: "
                     "출력은 소프트맥스를 거치지 않은 로짓(logit)이어야 합니다.",
                     f"'{s.name}' ({s.module}) follows the last layer: the output must be raw logits.",
                     "softmax는 손실 함수(nn.CrossEntropyLoss)가 안에서 계산합니다. forward에서 빼세요.",
@@ -502,7 +531,7 @@ def _recognise(result: CheckResult, rec: Recording) -> _Variants:
     if shape is not None and (_side(shape[0]) in (1, 2, 4) or shape[1] == 512):  # 32×32 halved 5, 4 or 3 times
         v.cifar = True
         n_in = _arithmetic(shape[0])
-        result.fail(f"이것은 32×32 CIFAR용 머리(head)입니다: fc6({fc6.module})이 입력 {n_in}개를 받아 "
+        result.fail(f"이것은 32×32 CIFAR용 헤드(head)입니다: fc6({fc6.module})이 입력 {n_in}개를 받아 "
                     f"{shape[1]}개를 냅니다. 이 연습은 224×224 ImageNet 이미지의 VGG16이라, 특징 추출부가 "
                     "512·7·7로 끝나고 fc6에는 512·7·7 = 25,088개의 입력이 필요합니다.",
                     f"This is the 32×32 CIFAR head: fc6 ({fc6.module}) takes {n_in} inputs and gives {shape[1]}. "
@@ -542,7 +571,8 @@ def _explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
                     "Flatten before the linear layers: x = torch.flatten(x, 1) (or nn.Flatten()).")
         n_in = int(f.in_shape[-1]) if len(f.in_shape) == 2 else math.prod(f.in_shape[1:])
         if n_fc:
-            return (f"{name}은 입력 {w_in:,}개를 받도록 만들어졌는데, 앞 계층 fc{5 + n_fc}은 {n_in:,}개를 냅니다.",
+            return (f"{josa(name, '은')} 입력 {w_in:,}개를 받도록 만들어졌는데, 앞 계층 fc{josa(5 + n_fc, '은')} "
+                    f"{n_in:,}개를 냅니다.",
                     f"{name} is built for {w_in:,} inputs, but the layer before it, fc{5 + n_fc}, gives {n_in:,}.",
                     "각 계층의 in_features는 앞 계층의 out_features와 같아야 합니다: 4096 → 4096.",
                     "Each layer's in_features must be the previous layer's out_features: 4096 → 4096.")
@@ -551,7 +581,8 @@ def _explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
         s = _side(w_in)
         why_ko = f" ({32 * s}×{32 * s} 이미지라면 특징이 {_arithmetic(w_in)}개입니다)" if s else ""
         why_en = f" ({_arithmetic(w_in)} is what a {32 * s}×{32 * s} image gives)" if s else ""
-        return (f"{name}은 입력 {_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 특징 추출부는 "
+        return (f"{josa(name, '은')} 입력 {_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 특징 "
+                "추출부는 "
                 f"{have}개를 내놓습니다{why_ko}.",
                 f"{name} is built for {_arithmetic(w_in)} inputs, but at 224×224 the features give {have}{why_en}.",
                 "224를 다섯 번 반으로 줄이면 7이므로 fc6에는 512·7·7 = 25,088개의 입력이 필요합니다: "
@@ -564,7 +595,7 @@ def _explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
             return (f"{name}: 흑백용 첫 계층에 RGB 이미지(채널 3개)가 들어갑니다.",
                     f"{name}: a first layer for grayscale gets RGB images (3 channels).", "", "")
         if g["in"] != f.in_shape[1]:
-            return (f"{name}은 입력 채널 {g['in']}개를 기대하는데, 앞 계층은 {f.in_shape[1]}개를 냅니다.",
+            return (f"{josa(name, '은')} 입력 채널 {g['in']}개를 기대하는데, 앞 계층은 {f.in_shape[1]}개를 냅니다.",
                     f"{name} expects {g['in']} input channels, but the layer before gives {f.in_shape[1]}.",
                     f"합성곱의 입력 채널은 앞 합성곱의 출력 채널과 같아야 합니다: nn.Conv2d({f.in_shape[1]}, "
                     f"{g['out']}, kernel_size=3, padding=1).",
@@ -645,7 +676,8 @@ def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], sp
         if a is not None and a.name == "conv2d":
             g = conv_geometry(a)
             if (g["out"], g["kernel"]) == (kernel, (channels, channels)):
-                return (f"튜플 {spec}을(를) (커널, 채널)로 읽었습니다: 이 강좌의 튜플은 (채널, 커널)입니다 — 출력 채널 "
+                return (f"튜플 {josa(spec, '을')} (커널, 채널)로 읽었습니다: 이 강좌의 튜플은 (채널, 커널)입니다 — "
+                        "출력 채널 "
                         f"{channels}개, {kernel}×{kernel} 커널.",
                         f"The tuple {spec} was read as (kernel, channels): the course's tuples are (channels, "
                         f"kernel) — {channels} output channels, a {kernel}×{kernel} kernel.")
@@ -655,7 +687,7 @@ def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], sp
                         f"The kernel size of the tuple {spec} ({kernel}) is ignored: a {g['kernel'][0]}×"
                         f"{g['kernel'][1]} conv was built. The tuple's second value is the kernel size.")
         if count(my_sigs, "max_pool2d") > count(ref_sigs, "max_pool2d"):
-            return (f"튜플 {spec}이(가) 풀링이 되었습니다: 풀링은 'M'뿐이고, 튜플은 (채널, 커널) 합성곱입니다.",
+            return (f"튜플 {josa(spec, '이')} 풀링이 되었습니다: 풀링은 'M'뿐이고, 튜플은 (채널, 커널) 합성곱입니다.",
                     f"The tuple {spec} became a pooling layer: only 'M' is pooling; a tuple is a (channels, kernel) "
                     "conv.")
         if count(my_sigs, "conv2d") < count(ref_sigs, "conv2d"):
@@ -667,7 +699,7 @@ def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], sp
         k = g["kernel"][0]
         if g["stride"] == g["kernel"] and k != 2:
             return (f"MaxPool2d({k})는 커널 {k}, 보폭 {k}입니다(보폭을 주지 않으면 커널 크기와 같음): "
-                    f"크기가 반이 아니라 1/{k}로 줄어듭니다. nn.MaxPool2d(kernel_size=2, stride=2)를 쓰세요.",
+                    f"크기가 반이 아니라 1/{josa(k, '로')} 줄어듭니다. nn.MaxPool2d(kernel_size=2, stride=2)를 쓰세요.",
                     f"MaxPool2d({k}) means kernel {k} and stride {k} (the stride defaults to the kernel size): it "
                     f"divides the size by {k}, not 2. Use nn.MaxPool2d(kernel_size=2, stride=2).")
     if b[0] == "conv2d" and a is not None and a.name == "conv2d":
@@ -680,6 +712,20 @@ def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], sp
     return None
 
 
+def _channels_not_carried(e: OpEvent | None, name: str) -> tuple[str, str] | None:
+    """A convolution built for other input channels than the layer before it gives: ``in_channels`` never updated."""
+    weight = e.arg("weight") if e is not None and e.name == "conv2d" else None
+    if weight is None or e.in_shape is None or len(e.in_shape) < 2 or weight.shape[1] == e.in_shape[1]:
+        return None
+    want, got = int(weight.shape[1]), int(e.in_shape[1])
+    return (f"{josa(name, '은')} 입력 채널 {want}개를 받도록 만들어졌는데, 앞 계층에서 {got}개가 옵니다. 합성곱의 "
+            "입력 채널은 "
+            "바로 앞 합성곱의 출력 채널입니다: 합성곱을 하나 만든 뒤 in_channels = 그 합성곱의 출력 채널로 바꾸세요.",
+            f"{name} is built for {want} input channels, but the layer before it gives {got}. A conv's input channels "
+            "are the previous conv's output channels: after building each conv, set in_channels to its "
+            "out_channels.")
+
+
 def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, label: tuple[str, str]) -> bool:
     """Op by op against the reference; ❌ at the first difference, or at the crash. True when all agree."""
     ref_events, names, specs = _reference(key, batch_norm)
@@ -690,7 +736,8 @@ def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, la
             ko, en = describe_exception(rec.error)
             at = rec.failed.module if rec.failed is not None else "?"
             result.fail(f"{label[0]}: {at}에서 실패했습니다 ({names[i]} 자리). {ko}",
-                        f"{label[1]}: failed at {at} (where {names[i]} goes). {en}", *_RULE)
+                        f"{label[1]}: failed at {at} (where {names[i]} goes). {en}",
+                        *(_channels_not_carried(rec.failed, names[i]) or _RULE))
             return False
         if i >= len(mine):
             result.fail(f"{label[0]}: {names[i]}부터 계층이 없습니다 (연산 {len(mine)}개, {len(ref_sigs)}개여야 함).",
@@ -742,7 +789,8 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
                     "Configuration C has tuples like (256, 1): (channels, kernel), a conv with 256 output channels "
                     "and a 1×1 kernel. Unpack it with out_channels, kernel = spec and build nn.Conv2d(in_channels, "
                     "out_channels, kernel_size=kernel, padding=kernel // 2).")
-                result.fail(f"{label[0]}을(를) 만들다가 실패했습니다. {ko}", f"Building {label[1]} failed. {en}", *hint)
+                result.fail(f"{josa(label[0], '을')} 만들다가 실패했습니다. "
+                            f"{ko}", f"Building {label[1]} failed. {en}", *hint)
                 return result
             if isinstance(ours, nn.ModuleList):
                 result.fail("make_layers가 nn.ModuleList를 돌려줍니다: 계층을 담고 있지만 호출할 수 없어서(forward가 "
@@ -751,7 +799,7 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
                             "forward), so model.features(x) fails.", *_SEQUENTIAL)
                 return result
             if not isinstance(ours, nn.Module):
-                result.fail(f"make_layers가 nn.Module이 아니라 {type(ours).__name__}을(를) 돌려줍니다.",
+                result.fail(f"make_layers가 nn.Module이 아니라 {josa(type(ours).__name__, '을')} 돌려줍니다.",
                             f"make_layers returns a {type(ours).__name__}, not an nn.Module.", *_SEQUENTIAL)
                 return result
             rec = record_ops(ours, torch.empty(1, 3, 224, 224, device="meta"), root="features")

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Callable, Sequence, Union
 import numpy as np
 import torch
 
-from ..errors import CheckpointError, OutputWriteError, bilingual, cause, readable
+from ..errors import CheckpointError, OutputWriteError, bilingual, cause, particle, readable
 from .recipe import flag_name
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -45,8 +45,10 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
             tmp.unlink()
         if isinstance(err, (OSError, RuntimeError)) and not isinstance(err, OutputWriteError):
             raise OutputWriteError(bilingual(
-                f"{path} 을(를) 저장하지 못했습니다 ({cause(err)}). 디스크가 가득 찼거나 그 폴더에 쓸 수 없는 것 "
-                f"같습니다. 전에 저장된 {path.name} 은(는) 그대로 남아 있습니다. 공간을 비우거나 다른 출력 폴더를 고른 "
+                f"{path} {particle(path, '을')} 저장하지 못했습니다 ({cause(err)}). 디스크가 가득 찼거나 그 폴더에 쓸 "
+                "수 없는 것 "
+                f"같습니다. 전에 저장된 {path.name} {particle(path.name, '은')} 그대로 남아 있습니다. 공간을 비우거나 "
+                "다른 출력 폴더를 고른 "
                 "뒤 다시 실행하세요(학습 중이었다면 --resume 또는 resume=True로 이어 갑니다).",
                 f"Could not save {path} ({cause(err)}). The disk is probably full, or the folder cannot be written. "
                 f"A {path.name} saved earlier is intact. Free some space or choose another output folder and run "
@@ -138,7 +140,8 @@ def load_state(path: PathLike, map_location: Union[str, torch.device, None] = "c
         raw = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a broken file can make the weights-only unpickler fail in any way (IndexError …)
         raise CheckpointError(bilingual(
-            f"체크포인트 {path} 을(를) 읽을 수 없습니다 ({type(err).__name__}). 이 파일을 지우거나 다른 출력 폴더를 "
+            f"체크포인트 {path} {particle(path, '을')} 읽을 수 없습니다 ({type(err).__name__}). 이 파일을 지우거나 "
+            "다른 출력 폴더를 "
             "쓰고, 처음부터 다시 학습하세요.",
             f"Cannot read the checkpoint {path} ({type(err).__name__}). Delete it or use another output folder, "
             "and train again from scratch.")) from None

@@ -24,7 +24,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..env import get_device
-from ..errors import CheckpointError, TrainingError, UsageError, bilingual, cause
+from ..errors import CheckpointError, TrainingError, UsageError, bilingual, cause, josa
 from .stopping import Terminated
 
 T = TypeVar("T")
@@ -146,7 +146,7 @@ def plan(launch: Dist, prefer: Union[str, torch.device, None] = None) -> Dist:
     if procs > gpus:
         raise UsageError(bilingual(
             f"이 컴퓨터의 프로세스는 {procs}개인데 GPU는 {gpus}개뿐입니다: 프로세스마다 GPU가 하나씩 있어야 합니다. "
-            f"torchrun --nproc_per_node={gpus}로 실행하세요(CPU로 시험하려면 --device cpu).",
+            f"torchrun --nproc_per_node={josa(gpus, '로')} 실행하세요(CPU로 시험하려면 --device cpu).",
             f"{procs} processes on this machine but only {gpus} GPU(s): each process needs a GPU of its own. Run "
             f"torchrun --nproc_per_node={gpus} (to try it on the CPU, add --device cpu)."))
     device = torch.device("cuda", launch.local_rank)
@@ -277,6 +277,13 @@ def same_checkpoint(ctx: Dist, found: bool, checkpoint: Any) -> None:
 
 _PEER = re.compile(r"gloo|nccl|connection (reset|closed) by peer|broken pipe|socket timeout|process group|collective",
                    re.IGNORECASE)
+
+
+def failing() -> None:
+    """This process is failing: from now on torchrun's SIGTERM (sent once another rank died) must not cut short the
+    message it is about to print (:func:`session` ignores it after an error anyway; this closes the gap before)."""
+    global _STOPPING
+    _STOPPING = True
 
 
 def peer_lost(err: BaseException, saved_epoch: int, checkpoint: Any) -> Optional[PeerLostError]:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 from ..answers import evaluate as evaluate_accuracy
 from ..answers import train_step
 from ..env import get_device, seed_everything
-from ..errors import DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause
+from ..errors import DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause, josa
 from . import distributed
 from .checkpoint import (
     TrainingState,
@@ -159,7 +159,8 @@ def _check_finite(model: nn.Module, test: dict[str, float], epoch: int) -> None:
         return
     ko, en = ("가중치(weight)", "the weights") if not weights_ok else ("시험 손실(test loss)", "the test loss")
     raise DivergenceError(bilingual(
-        f"학습이 발산했습니다: 에포크 {epoch}이 끝난 뒤 {ko}에 NaN 또는 무한대가 생겼습니다. 이 에포크는 저장하지 "
+        f"학습이 발산했습니다: 에포크 {josa(epoch, '이')} 끝난 뒤 {ko}에 NaN 또는 무한대가 생겼습니다. 이 에포크는 "
+        "저장하지 "
         f"않았습니다. {_DIVERGED[0]}",
         f"Training diverged: after epoch {epoch} {en} became NaN or infinite. This epoch was not saved. "
         f"{_DIVERGED[1]}"))
@@ -313,6 +314,8 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                               "Interrupted before the first epoch ended: no checkpoint was saved."))
             raise
         except (RuntimeError, MemoryError) as err:
+            if ctx.distributed:
+                distributed.failing()
             if (oom := _oom_error(err, config.batch_size, device)) is not None:
                 raise oom from None
             if ctx.distributed and (lost := distributed.peer_lost(err, saved_epoch, checkpoint)) is not None:

@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Callable, Iterator, Optional, Union
 
-from ..errors import UsageError, bilingual
+from ..errors import UsageError, bilingual, particle
 
 LOCK_NAME = ".vgg-teach.lock"
 BEAT_SECONDS = 30
@@ -92,7 +92,8 @@ def _alive(info: dict, os_locked: Optional[bool]) -> bool:
 def _refusal(folder: Path, info: dict) -> UsageError:
     pid, host = info.get("pid", "?"), info.get("host", "?")
     started, command = info.get("started", "?"), info.get("command", "?")
-    ko = (f"{folder} 은(는) 지금 다른 학습이 쓰고 있습니다 (PID {pid}, 컴퓨터 {host}, {started}에 시작, 명령: "
+    ko = (f"{folder} {particle(folder, '은')} 지금 다른 학습이 쓰고 있습니다 (PID {pid}, 컴퓨터 {host}, {started}에 "
+          "시작, 명령: "
           f"{command}). 두 실행이 한 폴더에 쓰면 서로의 체크포인트를 망가뜨리므로 아무것도 건드리지 않고 멈췄습니다. "
           f"그 실행이 끝나기를 기다리거나, 그것을 멈추거나(노트북이면 그 셀을 중단(■), 터미널이면 kill {pid}: "
           "저장된 에포크에서 --resume으로 이어 갈 수 있습니다), 다른 출력 폴더를 고르세요.")
@@ -103,7 +104,8 @@ def _refusal(folder: Path, info: dict) -> UsageError:
     if host != _HOST:
         minutes = STALE_SECONDS // 60
         ko += (f" 다른 컴퓨터의 실행입니다. 그 컴퓨터가 이미 꺼졌다면(Colab 런타임 재시작 등) 마지막 신호 뒤 "
-               f"{minutes}분이 지나면 이 폴더를 쓸 수 있습니다. 확실하다면 {folder / LOCK_NAME} 을(를) 지워도 됩니다.")
+               f"{minutes}분이 지나면 이 폴더를 쓸 수 있습니다. 확실하다면 {folder / LOCK_NAME} "
+               f"{particle(folder / LOCK_NAME, '을')} 지워도 됩니다.")
         en += (" It runs on another machine. If that machine is gone (a recycled Colab runtime …), the folder is "
                f"free {minutes} minutes after its last heartbeat; if you are sure, delete {folder / LOCK_NAME}.")
     return UsageError(bilingual(ko, en))

@@ -190,7 +190,7 @@ PUBLISHED_CIFAR10: tuple[Result, ...] = (
 OUR_MEASUREMENTS: tuple[Result, ...] = ()
 _NOT_YET = Result("이 강좌의 실행(레슨 05의 세 실험) / this course's own run (lesson 05's three experiments)",
                   "아직 재지 않음 / not measured yet",
-                  "처음부터 30 에포크, 머리만 2, 미세 조정 5 / 30 epochs from scratch, head 2, fine-tuning 5",
+                  "처음부터 30 에포크, 헤드만 2, 미세 조정 5 / 30 epochs from scratch, head 2, fine-tuning 5",
                   "이 강좌의 관리자에게 아직 GPU가 없었습니다 / no GPU has been lent to this course's maintainers", "")
 
 

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
-from ..errors import UsageError, bilingual
+from ..errors import UsageError, bilingual, josa, particle
 
 #: The largest seed every generator takes (NumPy's: 2**32 − 1).
 MAX_SEED = 2**32 - 1
@@ -82,14 +82,16 @@ def _validate(f: dataclasses.Field, value: Any) -> None:
     if meta["choices"]:
         if value not in meta["choices"]:
             raise UsageError(bilingual(
-                f"{f.name} ({flag})은(는) {', '.join(meta['choices'])} 중 하나여야 합니다 (받은 값: {value!r}).",
+                f"{f.name} ({flag}){particle(flag, '은')} {', '.join(meta['choices'])} 중 하나여야 합니다 (받은 값: "
+                f"{value!r}).",
                 f"{f.name} ({flag}) must be one of {', '.join(meta['choices'])} (got {value!r})."))
     elif "bool" in kind:
         if not (isinstance(value, bool) or (value is None and kind.startswith("Optional"))):
-            raise UsageError(bilingual(f"{f.name}은(는) True 또는 False여야 합니다 (받은 값: {value!r}).",
+            raise UsageError(bilingual(f"{josa(f.name, '은')} True 또는 False여야 합니다 (받은 값: {value!r}).",
                                        f"{f.name} must be True or False (got {value!r})."))
     elif isinstance(value, bool) or not isinstance(value, int if kind == "int" else (int, float)):
-        raise UsageError(bilingual(f"{f.name} ({flag})은(는) {'정수' if kind == 'int' else '수'}여야 합니다 "
+        raise UsageError(bilingual(f"{f.name} ({flag}){particle(flag, '은')} {'정수' if kind == 'int' else '수'}여야 "
+                                   "합니다 "
                                    f"(받은 값: {value!r}).",
                                    f"{f.name} ({flag}) must be {'an integer' if kind == 'int' else 'a number'} "
                                    f"(got {value!r})."))

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..env import is_smoke
-from ..errors import DataError, bilingual, cause, readable, smoke_note
+from ..errors import DataError, bilingual, cause, particle, readable, smoke_note
 from .checkpoint import atomic_save
 from .data import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, IMAGE_EXTENSIONS, ImageTensors, PathLike
 
@@ -117,7 +117,8 @@ def _from_hub(root: Path, first: str, fallback: bool, url: str, archive: Path) -
     hub_en = f" The Hugging Face copy could not be used either ({second[1]})." if second else ""
     raise DataError(bilingual(
         f"CIFAR-10을 받지 못했습니다. torchvision: {first}.{hub_ko} 인터넷 연결을 확인하고 이 셀을 다시 실행하세요"
-        f"(Colab이라면 런타임을 다시 연결, Kaggle이라면 Settings → Internet 켜기). 또는 다른 컴퓨터에서 {url} 을(를) "
+        f"(Colab이라면 런타임을 다시 연결, Kaggle이라면 Settings → Internet 켜기). 또는 다른 컴퓨터에서 {url} "
+        f"{particle(url, '을')} "
         f"받아 {archive} 에 두고 다시 실행하세요.",
         f"Could not get CIFAR-10. torchvision: {first}.{hub_en} Check the internet connection and run this cell "
         f"again (on Colab reconnect the runtime, on Kaggle turn on Settings → Internet), or download {url} "
