@@ -259,7 +259,11 @@ def ddp_train(epochs: int = 2, batch_size: int = 16, save_to: str = "ddp_tiny.pt
     for epoch in range(epochs):
         sampler.set_epoch(epoch)                          # another order every epoch, the same in every process
         for images, labels in loader:
-            loss = train_step(model, images.to(device), labels.to(device), optimizer, nn.functional.cross_entropy)
+            images, labels = images.to(device), labels.to(device)
+            loss = nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()                               # DDP averages the gradients across the processes here
+            optimizer.step()
         if rank == 0:                                     # 4. one process speaks and writes for all
             print(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.3f} ({world_size} processes)")
     if rank == 0:
