@@ -9,14 +9,18 @@ learner has written every line the library runs for them.
 from __future__ import annotations
 
 import math
+import os
 from collections import OrderedDict
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from .errors import UsageError, bilingual, josa
-from .models import init_vgg_weights
+from .models import build_model, init_vgg_weights
 from .models import make_layers as make_layers  # lesson 01's builder is the library's own
 
 
@@ -229,3 +233,39 @@ def predict_score_map() -> tuple[int, int, int]:
     stride = 2 ** 5                  # 32 pixels between neighboring scores
     receptive_field = 212 + (7 - 1) * stride  # pool5 sees 212 pixels; fc6 spans 7 pool5 units: 404
     return side, stride, receptive_field
+
+
+# -- lesson 07 -------------------------------------------------------------------------------------------------------
+def ddp_train(epochs: int = 2, batch_size: int = 16, save_to: str = "ddp_tiny.pt") -> None:
+    """Lesson 07's DDP training script, run once in every process by ``torchrun``; ``batch_size`` is the global
+    batch, all processes together. Random stand-in images: what it teaches is the plumbing, not the accuracy."""
+    torch.manual_seed(0)                                  # the same images and first weights in every process
+    data = TensorDataset(torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,)))
+    model = build_model("vgg_tiny_cifar")
+    # 1. the process group, from torchrun's environment: NCCL with a GPU for every process, else gloo on the CPU
+    local_rank = int(os.environ["LOCAL_RANK"])
+    on_gpus = torch.cuda.device_count() >= int(os.environ["LOCAL_WORLD_SIZE"])   # a GPU for every process?
+    device = torch.device("cuda", local_rank) if on_gpus else torch.device("cpu")
+    if on_gpus:
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if on_gpus else "gloo")
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    # 2. each process its own shard, reshuffled every epoch; the global batch shared among the processes
+    sampler = DistributedSampler(data, shuffle=True, seed=0)
+    loader = DataLoader(data, batch_size=batch_size // world_size, sampler=sampler, drop_last=True)
+    # 3. the model on its device first, then wrapped: DDP copies rank 0's weights and averages every gradient
+    model = DDP(model.to(device), device_ids=[local_rank] if on_gpus else None)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)                          # another order every epoch, the same in every process
+        for images, labels in loader:
+            images, labels = images.to(device), labels.to(device)
+            loss = nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()                               # DDP averages the gradients across the processes here
+            optimizer.step()
+        if rank == 0:                                     # 4. one process speaks and writes for all
+            print(f"epoch {epoch + 1}/{epochs}: loss {loss.item():.3f} ({world_size} processes)")
+    if rank == 0:
+        torch.save(model.module.state_dict(), save_to)    # the plain model's weights, as one process would save
+    dist.destroy_process_group()                          # 5. leave the group cleanly

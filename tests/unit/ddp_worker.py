@@ -1,11 +1,13 @@
 """What test_distributed_torchrun.py runs under torchrun (not a test file):
 
-    python -m torch.distributed.run --standalone --nproc_per_node=2 tests/unit/ddp_worker.py RESULTS -- CLI_RUNS
+    python -m torch.distributed.run --standalone --nproc_per_node=2 tests/unit/ddp_worker.py RESULTS SCRIPTS -- RUNS
 
-In one process group every rank trains the tiny VGG without batch norm and dropout with ``fit`` (rank 0 saves the
-weights to ``RESULTS/plain.pt``), then runs the real CLI once for each ``;``-separated argument list, recording every
-checkpoint and metrics write with its rank in ``RESULTS/writes-rankR.txt``. In a list that starts with ``KILL``, rank
-1 is killed (SIGKILL) as its second epoch starts."""
+First lesson 07's check records what each learner's DDP script in SCRIPTS does (in ``RESULTS/check``; each script
+makes a process group of its own). Then, in one process group, every rank trains the tiny VGG without batch norm
+and dropout with ``fit`` (rank 0 saves the weights to ``RESULTS/plain.pt``), then runs the real CLI once for each
+``;``-separated argument list of RUNS, recording every checkpoint and metrics write with its rank in
+``RESULTS/writes-rankR.txt``. In a list that starts with ``KILL``, rank 1 is killed (SIGKILL) as its second epoch
+starts."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 import torch
 
 from vgg_teach import train as cli
+from vgg_teach.checks import ddp
 from vgg_teach.models import TINY_CFG, vgg_cifar
 from vgg_teach.training import distributed, engine
 from vgg_teach.training.data import ImageTensors
@@ -40,8 +43,9 @@ def train() -> torch.nn.Module:
 
 
 def main(argv: list[str]) -> int:
-    results = Path(argv[0])
-    runs = " ".join(argv[argv.index("--") + 1:]).split(" ; ") if "--" in argv else []
+    results, end = Path(argv[0]), argv.index("--") if "--" in argv else len(argv)
+    runs = " ".join(argv[end + 1:]).split(" ; ") if "--" in argv else []
+    ddp._record_scripts(results / "check", argv[1:end])
     with distributed.session(distributed.plan(distributed.launch_from_env(), "cpu")) as ctx:
         model = train()
         if ctx.is_main:

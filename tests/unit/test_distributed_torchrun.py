@@ -1,10 +1,13 @@
 """Two processes under torchrun on the CPU with gloo (the code path of NCCL on GPUs, with another backend) and the
-tiny model. One torchrun launch (tests/unit/ddp_worker.py) serves every test: the weights of two processes are those
-of one; a fresh CLI run; a one-process run resumed on two (with --sync-bn, which gloo cannot do: said once); a run
-whose rank 1 is killed in its second epoch: every process stops, the checkpoint stays whole, it resumes on one."""
+tiny model. One torchrun launch (tests/unit/ddp_worker.py) serves every test: lesson 07's check on learners' DDP
+scripts; the weights of two processes are those of one; a fresh CLI run; a one-process run resumed on two (with
+--sync-bn, which gloo cannot do: said once); a run whose rank 1 is killed in its second epoch: every process stops,
+the checkpoint stays whole, it resumes on one."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import subprocess
 import sys
@@ -14,14 +17,33 @@ import pytest
 import torch
 
 from tests.fakes import metrics, script
+from vgg_teach import answers
 from vgg_teach import train as cli
+from vgg_teach.checks import FAIL, PASS, TODO, CheckResult, ddp
 from vgg_teach.env import seed_everything
+from vgg_teach.errors import TrainingError
 from vgg_teach.models import TINY_CFG, build_model, vgg_cifar
 from vgg_teach.training.checkpoint import load_state
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("ddp_worker.py")
 TINY = ["--model", "vgg_tiny_cifar", "--no-progress", "--device", "cpu"]
+WRAP = "DDP(model.to(device), device_ids=[local_rank] if on_gpus else None)"
+#: a learner's DDP script: the reference with (old, new) changes → the verdict and words of its one ❌ line
+SCRIPTS = {
+    "reference": ((), PASS, ""),
+    "same images": ((("sampler=sampler,", "shuffle=True,"),), FAIL, "Both processes trained on the same images"),
+    "no reshuffle": ((("sampler.set_epoch(epoch)", "pass"),), FAIL, "not reshuffled every epoch"),
+    "global batch per process": ((("batch_size // world_size", "batch_size"),), FAIL, "used the global batch"),
+    "moved after wrapping": (((WRAP, "DDP(model).to(device)"),), FAIL, "moved to its device (.to or .cuda) after"),
+    "no DDP": (((WRAP, "model.to(device)"), ("model.module.", "model.")), FAIL, "never wrapped"),
+    "every rank prints": ((("if rank == 0:", "if True:"),), FAIL, "Rank 1 printed too"),
+    "every rank saves": ((("if rank == 0:\n        torch.save", "if True:\n        torch.save"),), FAIL,
+                         "Rank 1 saved too"),
+    "DDP's state_dict": ((("model.module.", "model."),), FAIL, "every key starts with module."),
+    "no destroy_process_group": ((("dist.destroy_process_group()", "pass"),), FAIL, "no destroy_process_group"),
+    "stub (last: it stops the others)": ((("    # 1.", "    raise NotImplementedError\n    # 1."),), TODO, ""),
+}
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +59,17 @@ def runs(tmp_path_factory, image_folder):
                   *TINY]
     killed_run = ["KILL", "--data-dir", str(image_folder), "--out", str(killed), "--batch-size", "16", "--epochs", "3",
                   *TINY]
+    source = "from vgg_teach.answers import *\n\n" + inspect.getsource(answers.ddp_train).replace("ddp_train", "main")
+    (results / "check").mkdir()
+    for i, (changes, _, _) in enumerate(SCRIPTS.values()):
+        for old, new in changes:
+            assert old in source, old
+        (root / f"script{i}.py").write_text(functools.reduce(lambda t, c: t.replace(*c, 1), changes, source))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "VGG_TEACH_SMOKE": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           str(WORKER), str(results), "--", *fresh_run, ";", *resume_run, ";", *killed_run],
+                           str(WORKER), str(results), *(str(root / f"script{i}.py") for i in range(len(SCRIPTS))),
+                           "--", *fresh_run, ";", *resume_run, ";", *killed_run],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode != 0 and (fresh / "metrics.json").is_file(), output[-6000:]  # the killed run fails
@@ -103,3 +132,17 @@ def test_a_killed_rank_stops_all_without_a_broken_checkpoint_and_the_run_resumes
     m = metrics(runs["killed"])
     assert [r["epoch"] for r in m["history"]] == [1, 2] and m["world_size"] == 1
     assert m["resumes"] == [{"after_epoch": 1, "changed": {"epochs": [3, 2], "world_size": [2, 1]}}]
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_lesson_07s_check_names_the_one_slip_of_each_ddp_script(runs, name):
+    _, status, words = SCRIPTS[name]
+    result = CheckResult("check_ddp_script")
+    ddp._judge(result, ddp._records(runs["results"] / "check", len(SCRIPTS))[list(SCRIPTS).index(name)], "")
+    failing = [item.text() for item in result.failures]
+    assert result.status == status and len(failing) == (status != PASS) and words in "".join(failing), str(result)
+
+
+def test_a_script_that_outlives_its_time_limit_is_stopped_with_a_message(tmp_path):
+    with pytest.raises(TrainingError, match="초 안에 끝나지 않아 .*\n.*did not finish in 0.5 s"):
+        ddp.torchrun(tmp_path / "never_started.py", timeout=0.5)
