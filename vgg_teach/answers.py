@@ -143,6 +143,26 @@ def train_step(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
     return loss
 
 
+def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer, scheduler,
+                    loss_fn: Callable, step: Callable = train_step) -> dict[str, float]:
+    """One pass over ``loader``: ``step`` on every batch, the schedule stepped after each; returns the epoch's mean
+    loss and accuracy over its images. The engine's own loop (it hands in mixed precision and a progress bar).
+
+    ``loss_fn.logits`` are the logits the loss last saw: the hits are counted from them, with no second forward pass.
+    """
+    model.train()                       # dropout on; batch norm uses (and learns) each batch's statistics
+    loss_sum = correct = count = 0
+    for images, labels in loader:
+        loss = step(model, images, labels, optimizer, loss_fn)   # one update of the weights
+        scheduler.step()                # the next batch's learning rate: the one-cycle schedule moves every batch
+        n = labels.size(0)
+        loss_sum += loss.detach() * n   # a batch's mean loss, weighted by its images; detach: no graph kept alive
+        correct += (loss_fn.logits.argmax(dim=1) == labels).sum()
+        count += n                      # images, not batches: the last batch may be smaller
+    # the sums stay tensors (on the GPU) until here: .item() at every step would make the GPU wait
+    return {"loss": float(loss_sum) / count, "acc": float(correct) / count}
+
+
 def evaluate(model: nn.Module, loader: Iterable) -> float:
     """The fraction of ``loader``'s images that ``model`` gets right. The engine's own evaluation.
 

@@ -13,7 +13,8 @@ from vgg_teach.errors import josa
 
 CHECKS = ["vgg16.check_make_layers", "counting.check_conv_params", "counting.check_linear_params",
           "receptive_field.check_receptive_fields", "head.check_head_swap", "head.check_parameter_count",
-          "training.check_train_step", "training.check_evaluate", "training.check_confusion_matrix",
+          "training.check_train_step", "training.check_train_one_epoch", "training.check_evaluate",
+          "training.check_confusion_matrix",
           "dense.check_fully_convolutional", "dense.check_dense_evaluation"]
 
 

@@ -1,5 +1,6 @@
-"""Lesson 05: check_train_step, check_evaluate and check_confusion_matrix pass right answers and name each slip;
-the references they compare with are the engine's own step, evaluation and confusion matrix."""
+"""Lesson 05: check_train_step, check_train_one_epoch, check_evaluate and check_confusion_matrix pass right answers
+and name each slip; the references they compare with are the engine's own step, loop, evaluation and confusion
+matrix."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 
 from vgg_teach import answers
 from vgg_teach.checks import FAIL, INFO, PASS
-from vgg_teach.checks.training import check_confusion_matrix, check_evaluate, check_train_step
+from vgg_teach.checks.training import check_confusion_matrix, check_evaluate, check_train_one_epoch, check_train_step
 from vgg_teach.training import engine
 
 
@@ -77,9 +78,10 @@ def test_right_steps_pass(fn):
     (lambda m, x, y, opt, f: answers.train_step(m, x, y, torch.optim.SGD(m.parameters(), lr=0.1), f),
      ["optimizer you were given"]),
     (step("zs"), ["loss.backward() is never called"]),
+    (step("zbs", logits=lambda model, images: model(images).softmax(1)), ["probabilities", "applies log-softmax"]),
 ], ids=["no-zero-grad", "step-first", "zero-grad-between", "logits-backward", "logits-sum", "eval", "swapped",
         "detached", "no-grad", "item", "returns-item", "returns-logits", "returns-none", "scaled", "own-optimizer",
-        "no-backward"])
+        "no-backward", "softmax"])
 def test_each_step_mistake_gets_its_own_message(fn, words):
     text = _failure(check_train_step(fn))
     assert all(word in text for word in words), (words, text)
@@ -100,7 +102,66 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
     assert "set_grad_enabled(False)" in said and "set_default_dtype" in said and "float64" in said
     assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32 and check_evaluate(answers.evaluate)
     assert torch.equal(torch.rand(3), expected)
-    assert answers.train_step is engine.train_step and engine.train_one_epoch.__defaults__[-1] is answers.train_step
+    assert answers.train_step is engine.train_step and engine.train_one_epoch.__defaults__[-2:] == (
+        answers.train_step, answers.train_one_epoch)
+
+
+def epoch(per_batch="Ts", after="", train=True, batches=lambda b: b, keep=lambda loss: loss.item(),
+          total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) / sum(n)}):
+    """An epoch loop; per batch "T" the step, "s" scheduler.step(), "o" optimizer.step(), "f" a forward pass, "r"
+    return; ``after`` the loop "s"; the defaults are right."""
+    def train_one_epoch(model, loader, optimizer, scheduler, loss_fn, step):
+        model.train(train)
+        losses, hits, sizes, loss = [], [], [], None
+        for images, labels in batches(loader):
+            for op in per_batch.replace("r", ""):
+                loss = step(model, images, labels, optimizer, loss_fn) if op == "T" else loss
+                {"T": list, "s": scheduler.step, "o": optimizer.step, "f": lambda: model(images)}[op]()
+            losses.append(keep(loss) * len(labels))
+            hits.append(int((loss_fn.logits.argmax(1) == labels).sum()))
+            sizes.append(len(labels))
+            if "r" in per_batch:
+                return total(losses, hits, sizes)
+        for _ in after:
+            scheduler.step()
+        return total(losses, hits, sizes)
+    return train_one_epoch
+
+
+@pytest.mark.parametrize("fn, words", [
+    (answers.train_one_epoch, None), (epoch(), None),
+    (epoch(train=False), ["trained in eval mode", "model.train()"]),
+    (epoch("sT"), ["comes before optimizer.step()"]),
+    (epoch("T", after="s"), ["once per epoch", "inside the for loop"]),
+    (epoch("T"), ["scheduler.step() is never called"]),
+    (epoch("Tsr"), ["stops after the first batch", "indented inside the for loop"]),
+    (epoch(batches=lambda b: b[:-1]), ["The last batch (2 images) never reaches the step"]),
+    (epoch(keep=lambda loss: loss), ["graph stays in memory", "loss.detach()"]),
+    (epoch("Tsf"), ["The model ran 8 times for 4 batches", "loss_fn.logits"]),
+    (epoch("Tso"), ["optimizer.step() runs 8 times"]),
+    (lambda m, loader, o, s, f, step: answers.train_one_epoch(m, loader, o, s, f), ["step(model, images, labels, "
+                                                                                    "optimizer, loss_fn) is never"]),
+    (lambda m, loader, o, s, f, step: answers.train_one_epoch(m, loader, o, s, torch.nn.CrossEntropyLoss(), step),
+     ["another model, optimizer or loss_fn"]),
+    (lambda *args: torch.no_grad()(answers.train_one_epoch)(*args), ["inside torch.no_grad()"]),
+    (lambda m, loader, *args: len(loader.dataset), ["need not have .dataset"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(a / k for a, k in zip(w, n)) / len(n), "acc": sum(h) / sum(n)}),
+     ["The loss is", "averaged the batches' means: the last batch (2 images)"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / len(n), "acc": sum(h) / sum(n)}), ["(len(loader))"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(a / k for a, k in zip(h, n)) / len(n)}),
+     ["The accuracy is 0.625", "averaged the batches' means"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) / len(n)}), ["accuracy is 2.25", "len("]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / (len(n) * n[0]), "acc": sum(h) / sum(n)}), ["batch size = 16"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w), "acc": sum(h) / sum(n)}), ["not divide by the number of images"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": 100 * sum(h) / sum(n)}), ["a percentage"]),
+    (epoch(total=lambda w, h, n: (sum(w) / sum(n), sum(h) / sum(n))), ["Returns a tuple"]),
+], ids=["answer", "item", "eval", "schedule-first", "schedule-per-epoch", "no-schedule", "return-inside",
+        "drop-last", "keep-graph", "forward-again", "optimizer-too", "no-step", "own-loss", "no-grad", "dataset",
+        "loss-batch-mean", "loss-by-batches", "acc-batch-mean", "acc-by-batches", "guessed-count", "loss-sum",
+        "percent", "tuple"])
+def test_right_epoch_loops_pass_and_each_slip_gets_its_own_message(fn, words):
+    result = check_train_one_epoch(fn)
+    assert result.passed if words is None else all(word in _failure(result) for word in words), str(result)
 
 
 def evaluation(mode="eval", grad=False, count=lambda rights: sum(r for r, _ in rights) / sum(n for _, n in rights),

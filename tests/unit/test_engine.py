@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from tests.fakes import korean_first
-from vgg_teach.answers import train_step
+from vgg_teach.answers import train_one_epoch, train_step
 from vgg_teach.errors import CheckpointError, DivergenceError, OutOfMemoryError, UsageError
 from vgg_teach.models import build_model
 from vgg_teach.training import engine
@@ -138,12 +138,16 @@ def test_out_of_memory_suggests_a_smaller_batch(data, monkeypatch, where, fail):
     assert "8 → 4" in str(err.value) and err.value.__cause__ is None
 
 
-def test_fit_runs_the_learners_step_and_evaluation_in_the_gpu_recipe_and_gets_the_same_run(data):
-    calls = {"step": 0, "evaluate": 0}
+def test_fit_runs_the_learners_step_loop_and_evaluation_in_the_gpu_recipe_and_gets_the_same_run(data):
+    calls = {"step": 0, "loop": 0, "evaluate": 0}
 
     def my_step(*args):  # a learner's plain step: lesson 05's answer
         calls["step"] += 1
         return train_step(*args)
+
+    def my_loop(*args):  # a learner's plain epoch loop: lesson 05's answer
+        calls["loop"] += 1
+        return train_one_epoch(*args)
 
     def my_evaluate(model, loader):  # a forward pass more than needed: the test loss counts each batch once
         calls["evaluate"] += 1
@@ -153,9 +157,9 @@ def test_fit_runs_the_learners_step_and_evaluation_in_the_gpu_recipe_and_gets_th
         return right / sum(len(y) for _, y in loader)
 
     gpu_recipe = {"tta": True, "precision": "bf16", "channels_last": True}  # on the CPU
-    mine, my_model = _fit(data, step=my_step, evaluate=my_evaluate, **gpu_recipe)
+    mine, my_model = _fit(data, step=my_step, loop=my_loop, evaluate=my_evaluate, **gpu_recipe)
     ours, our_model = _fit(data, **gpu_recipe)
-    assert calls == {"step": 6, "evaluate": 1 + 1}  # 6 steps an epoch; a test per epoch, then the flip TTA
+    assert calls == {"step": 6, "loop": 1, "evaluate": 1 + 1}  # 6 steps an epoch; a test per epoch, then the flip TTA
     assert _untimed(mine["history"]) == _untimed(ours["history"])
     assert mine["test_accuracy_tta"] == ours["test_accuracy_tta"] and mine["precision"] == "bf16"
     assert my_model.features[0].weight.is_contiguous(memory_format=torch.channels_last)
@@ -192,7 +196,7 @@ def test_a_plain_step_gets_autocast_and_the_gradient_scaler_through_the_stand_in
     for _ in range(2):
         loss = train_step(hands.model, images, labels, hands.optimizer, hands.loss_fn)
     assert all(torch.allclose(a, b) for a, b in zip(classic.state_dict().values(), plain.state_dict().values()))
-    assert seen == {"forward": True, "backward": False, "step": False} and hands.logits.dtype == torch.bfloat16
+    assert seen == {"forward": True, "backward": False, "step": False} and hands.loss_fn.logits.dtype == torch.bfloat16
     assert loss.dtype == torch.float32 and loss.item() < 10  # the loss itself, not scaled by 1024
     assert torch.allclose(raw[-1] / 1024, plain[5].weight.grad, rtol=1e-4)  # backward saw scaled gradients
     before = copy.deepcopy(plain.state_dict())

@@ -17,6 +17,7 @@ from vgg_teach.training.plan import (
     MINUTES,
     MINUTES_ENV,
     PUBLISHED_CIFAR10,
+    SMALLEST_BATCH,
     expected_results,
     imagenet_result,
     measure_train_speed,
@@ -69,9 +70,14 @@ def test_the_budget_comes_from_the_environment_or_the_call_and_never_cuts_below_
     monkeypatch.setenv(MINUTES_ENV, "1")
     short = plan_for_device(PLAN, 50_000, 10_000, "cpu", measure=_speed(160.0))
     assert short.n_train < long.n_train and short.minutes <= 1 < long.minutes <= 60
+    assert long.batch_size == short.batch_size == 512  # a batch of 512 fits either budget
     tiny = plan_for_device(PLAN, 50_000, 10_000, "cpu", minutes=0.01, measure=_speed(5.0))
-    assert tiny.shrunk and tiny.n_train == 512 and tiny.minutes > 0.01
+    assert tiny.shrunk and tiny.n_train == tiny.batch_size == SMALLEST_BATCH and tiny.minutes > 0.01
     korean_first(str(tiny), "배치 하나보다", "cannot get smaller than one batch")
+    korean_first(str(tiny), f"512에서 {SMALLEST_BATCH}으로", f"from 512 to {SMALLEST_BATCH}")
+    halved = plan_for_device(PLAN, 50_000, 10_000, "cpu", minutes=0.1, measure=_speed(160.0))
+    assert SMALLEST_BATCH < halved.batch_size < 512 and halved.minutes <= 0.1  # the largest batch that fits
+    assert halved.n_train % halved.batch_size == 0 and "배치 하나보다" not in str(halved)
     for value in ("five", "0", "-2", "nan"):
         monkeypatch.setenv(MINUTES_ENV, value)
         with pytest.raises(UsageError) as err:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import weakref
 from typing import Any, Callable
 
 import torch
@@ -25,6 +26,7 @@ from ..errors import josa
 from . import CheckResult, describe_exception, is_stub, never_raises, printable
 
 _EVAL_BATCHES, _EVAL_RIGHT = (5, 5, 5, 3), (5, 0, 2, 3)  # 10 of 18 right: 0.5556, per-batch mean 0.6
+_EPOCH_BATCHES, _EPOCH_RIGHT = (4, 4, 4, 2), (3, 1, 4, 1)  # 9 of 14 right: 0.6429, per-batch mean 0.625
 
 
 def _tiny_model() -> nn.Module:
@@ -42,8 +44,8 @@ class _Trace(list):
 class _SGD(torch.optim.SGD):
     """SGD that notes its ``zero_grad`` and ``step`` in a trace."""
 
-    def __init__(self, params: Any, trace: _Trace) -> None:
-        super().__init__(params, lr=0.1, momentum=0.9, weight_decay=5e-4)
+    def __init__(self, params: Any, trace: _Trace, lr: float = 0.1) -> None:
+        super().__init__(params, lr=lr, momentum=0.9, weight_decay=5e-4)
         self.trace = trace
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -56,7 +58,8 @@ class _SGD(torch.optim.SGD):
 
 
 class _Loss(nn.Module):
-    """Cross-entropy that notes its call (arguments swapped? logits detached?) and the backward through it."""
+    """Cross-entropy that notes its call (arguments swapped? logits detached? probabilities?) and the backward
+    through it."""
 
     def __init__(self, trace: _Trace) -> None:
         super().__init__()
@@ -65,7 +68,10 @@ class _Loss(nn.Module):
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         tensors = isinstance(logits, torch.Tensor) and isinstance(labels, torch.Tensor)
         swapped = tensors and not logits.is_floating_point() and labels.is_floating_point()
-        self.trace.add("loss", swapped=swapped, detached=tensors and not swapped and not logits.requires_grad)
+        probs = tensors and not swapped and logits.dim() == 2 and bool(((logits >= 0) & (logits <= 1)).all()) and (
+            torch.allclose(logits.sum(1), torch.ones(())) or torch.allclose(logits.sum(0), torch.ones(())))
+        self.trace.add("loss", swapped=swapped, detached=tensors and not swapped and not logits.requires_grad,
+                       softmax=probs)
         self.last = loss = F.cross_entropy(logits, labels)
         if loss.requires_grad:
             loss.register_hook(lambda g: self.trace.add("backward_loss"))
@@ -135,6 +141,13 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
         return ("손실에 넣은 로짓이 계산 그래프에서 떨어져 있습니다(.detach() 또는 .data).",
                 "The logits given to the loss are cut off the graph (.detach() or .data).",
                 "model(images)의 출력을 그대로 loss_fn에 넣으세요.", "Pass model(images)'s output to loss_fn as it is.")
+    if loss is not None and loss["softmax"]:
+        return ("손실에 로짓이 아니라 확률(softmax의 출력)을 넣었습니다: CrossEntropyLoss는 안에서 log-softmax를 "
+                "하므로 softmax가 두 번 걸리고, 기울기가 작고 엉뚱해집니다.",
+                "The loss gets probabilities (softmax's output), not logits: CrossEntropyLoss applies log-softmax "
+                "itself, so softmax is applied twice and the gradients shrink and go astray.",
+                "softmax 없이 model(images)의 출력을 그대로 loss_fn에 넣으세요.",
+                "Pass model(images)'s output to loss_fn as it is, without softmax.")
     if not complete:
         return None
     if step < 0:
@@ -257,6 +270,239 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
 
 class _Loader(list):
     """Batches, and ``len()`` as a DataLoader or the engine's DeviceLoader gives it: the number of batches."""
+
+
+class _Schedule:
+    """A learning-rate schedule that notes its steps in a trace."""
+
+    def __init__(self, trace: _Trace) -> None:
+        self.trace = trace
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        self.trace.add("schedule")
+
+    def get_last_lr(self) -> list[float]:
+        return [0.0]
+
+
+class _KeepLogits(nn.Module):
+    """Cross-entropy that keeps the logits it last saw, as the engine's loss does (``loss_fn.logits``)."""
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        self.logits = logits
+        return F.cross_entropy(logits, labels)
+
+
+class _Alive:
+    """A token hooked to one batch's graph: it lives as long as something keeps that graph."""
+
+
+def _epoch_slips(losses: list[float], hits: list[int]) -> tuple[list, list]:
+    """Each usual slip's (value, ko, en) for the loss and for the accuracy of an epoch of these batches."""
+    sizes, n, b = _EPOCH_BATCHES, sum(_EPOCH_BATCHES), len(_EPOCH_BATCHES)
+    weighted, right, guessed = sum(v * k for v, k in zip(losses, sizes)), sum(hits), b * sizes[0]
+    by_batches = ("배치 수(len(loader))로 나눴습니다.", "You divided by the number of batches (len(loader)).")
+    batch_means = (f"배치마다의 평균을 다시 평균했습니다: 마지막 배치({sizes[-1]}장)가 {sizes[0]}장짜리 배치와 같은 "
+                   "무게를 받습니다.",
+                   f"You averaged the batches' means: the last batch ({sizes[-1]} images) weighs as much as one of "
+                   f"{sizes[0]}.")
+    guess = (f"이미지 수를 len(loader) × 배치 크기 = {guessed}장으로 셌습니다. 마지막 배치는 {sizes[-1]}장이라 모두 "
+             f"{n}장입니다.",
+             f"You counted len(loader) × batch size = {guessed} images, but the last batch holds {sizes[-1]}: there "
+             f"are {n}.")
+    last = ("마지막 배치의 값뿐입니다: 에포크 전체를 더해 가세요.",
+            "That is the last batch's value alone: add up the whole epoch.")
+    loss = [(sum(losses) / b, *batch_means), (weighted / b, *by_batches), (weighted / guessed, *guess),
+            (sum(losses), "배치마다의 평균 손실을 더하기만 했습니다.", "You added up the batches' mean losses."),
+            (weighted, "이미지 수로 나누지 않았습니다.", "You did not divide by the number of images."),
+            (sum(losses) / n, "배치마다의 평균 손실에 그 배치의 이미지 수를 곱하지 않고 더했습니다.",
+             "You added the batches' mean losses without weighting each by its images."),
+            (losses[-1], *last)]
+    acc = [(sum(h / k for h, k in zip(hits, sizes)) / b, *batch_means), (right / b, *by_batches),
+           (right / guessed, *guess), (right, "맞힌 개수 그대로입니다: 이미지 수로 나누세요.",
+                                       "That is the count itself: divide it by the number of images."),
+           (100 * right / n, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
+            "That is a percentage: return a fraction between 0 and 1."),
+           (1 - right / n, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy."),
+           (hits[-1] / sizes[-1], *last)]
+    return loss, acc
+
+
+def _run_epoch(loop: Callable, trace: _Trace) -> tuple[list[float], list[int], list[bool], Any]:
+    """The learner's ``loop`` over batches of 4, 4, 4 and 2 images with a recording step, optimizer and schedule.
+
+    The learning rate is 0, so that each batch's hits are the ones chosen (:data:`_EPOCH_RIGHT`). ``trace`` gets the
+    events (each call of the step, forward pass, optimizer step and schedule step, in order); returns each batch's
+    loss and hits as the step made them, whether some batch's graph was kept alive, and what the loop returned.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+        images = torch.randn(sum(_EPOCH_BATCHES), 3, 2, 2)
+    with torch.no_grad():
+        preds = model(images).argmax(1)
+    loader, start = _Loader(), 0
+    for size, right in zip(_EPOCH_BATCHES, _EPOCH_RIGHT):
+        p = preds[start:start + size]
+        loader.append((images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 3)))
+        start += size
+    loss_fn, tokens, losses, hits, leaked = _KeepLogits(), [], [], [], []
+    optimizer, scheduler = _SGD(model.parameters(), trace, lr=0.0), _Schedule(trace)
+    model.register_forward_hook(lambda m, i, o: trace.add("forward", train=m.training))
+
+    def step(model_: Any, images: Any, labels: Any, optimizer_: Any, loss_fn_: Any) -> torch.Tensor:
+        leaked.append(any(t() is not None for t in tokens[:-1]))  # graphs before the last one must be gone
+        trace.add("call", batch=next((i for i, (x, _) in enumerate(loader) if x is images), -1),
+                  given=model_ is model and optimizer_ is optimizer and loss_fn_ is loss_fn)
+        loss = reference_step(model_, images, labels, optimizer_, loss_fn_)
+        token = _Alive()
+        tokens.append(weakref.ref(token))
+        for t in (loss, getattr(loss_fn_, "logits", None)):
+            if isinstance(t, torch.Tensor) and t.requires_grad:
+                t.register_hook(lambda g, token=token: None)  # lives with the graph
+        losses.append(float(loss.detach()))
+        hits.append(int((loss_fn.logits.argmax(1) == labels).sum()) if loss_fn_ is loss_fn else -1)
+        return loss
+
+    model.eval()  # as the last evaluation left it
+    returned = loop(model, loader, optimizer, scheduler, loss_fn, step)
+    loss_fn.logits = None
+    leaked.append(any(t() is not None for t in tokens))
+    return losses, hits, leaked, returned
+
+
+_NOT_GIVEN = ("step에 넘겨받은 것과 다른 model, optimizer 또는 loss_fn을 넘겼습니다.",
+              "The step gets another model, optimizer or loss_fn than the ones the loop was given.",
+              "넘겨받은 것을 그대로 넘기세요: 엔진의 것은 혼합 정밀도를 더하고, loss_fn은 loss_fn.logits를 남깁니다.",
+              "Pass on the ones you were given: the engine's add mixed precision, and its loss_fn keeps "
+              "loss_fn.logits.")
+
+
+@never_raises("check_train_one_epoch")
+def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., Any]) -> CheckResult:
+    """Does ``train_one_epoch`` step every batch in train mode, step the schedule after each, and return the loss
+    and accuracy over the epoch's images? Batches of 4, 4, 4 and 2 images give each usual slip a number of its own.
+    """
+    if result.not_a_function(train_one_epoch):
+        return result
+    trace = _Trace([[]])
+    events = trace[-1]
+    try:
+        losses, hits, leaked, value = _run_epoch(train_one_epoch, trace)
+    except Exception as exc:  # noqa: BLE001
+        if is_stub(exc):
+            raise
+        text = printable(exc)
+        if not all(d["given"] for e, d in events if e == "call"):
+            said_ko, said_en = describe_exception(exc)
+            result.fail(f"{_NOT_GIVEN[0]} ({said_ko})", f"{_NOT_GIVEN[1]} ({said_en})", *_NOT_GIVEN[2:])
+            return result
+        hint = (("loader에는 .dataset이나 .batch_size가 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 "
+                 "세세요.", "A loader need not have .dataset or .batch_size: count the images as you go, adding "
+                 "labels.size(0) per batch.") if "dataset" in text or "batch_size" in text else
+                ("반복문이 torch.no_grad() 안에 있습니다: 학습에는 기울기가 필요합니다.",
+                 "The loop runs inside torch.no_grad(): training needs gradients.") if "does not require grad" in text
+                else ("", ""))
+        result.fail(*describe_exception(exc), *hint)
+        return result
+    calls = [d for e, d in events if e == "call"]
+    names = [e for e, _ in events]
+    b, n, sizes = len(_EPOCH_BATCHES), sum(_EPOCH_BATCHES), _EPOCH_BATCHES
+    seen, steps, schedules, forwards = [d["batch"] for d in calls], *(names.count(e) for e in (
+        "step", "schedule", "forward"))
+    slips = [  # (did it happen?, what ko, what en, hint ko, hint en): the first that happened is named
+        (not calls, "step(model, images, labels, optimizer, loss_fn)을 한 번도 부르지 않았습니다.",
+         "step(model, images, labels, optimizer, loss_fn) is never called.",
+         "배치마다 넘겨받은 step을 부르세요: 순전파부터 갱신까지는 그 함수가 합니다.",
+         "Call the step you were given for every batch: it does everything from the forward pass to the update."),
+        (not all(d["given"] for d in calls), *_NOT_GIVEN),
+        (seen == [0], "첫 배치 뒤에 반복문을 빠져나왔습니다: 나머지 배치로는 학습하지 않습니다.",
+         "The loop stops after the first batch: the other batches are never trained on.",
+         "for 문 안에 return이나 break가 잘못 들여 쓰여 있지 않은지 보세요.",
+         "Check that no return (or break) is indented inside the for loop."),
+        (seen == list(range(b - 1)), f"마지막 배치({sizes[-1]}장)가 스텝에 가지 않았습니다.",
+         f"The last batch ({sizes[-1]} images) never reaches the step.",
+         "for images, labels in loader: 로 모든 배치를 도세요. 작은 마지막 배치도 학습에 씁니다.",
+         "Loop over every batch, for images, labels in loader: the short last batch trains too."),
+        (seen != list(range(b)), f"스텝이 받은 배치는 {seen}입니다: 배치 0, 1, 2, 3을 한 번씩 받아야 합니다.",
+         f"The step gets batches {seen}, not each of 0, 1, 2 and 3 once.",
+         "for images, labels in loader: 로 배치마다 step을 한 번 부르세요.",
+         "Call step once per batch: for images, labels in loader: …"),
+        (not all(d["train"] for e, d in events if e == "forward"),
+         "모델이 평가 모드로 학습했습니다: 드롭아웃이 꺼지고 배치 정규화가 누적 통계를 씁니다.",
+         "The model trained in eval mode: dropout is off and batch norm uses its running statistics.",
+         "반복문 앞에서 model.train()을 부르세요: 지난 에포크의 평가가 모델을 평가 모드로 두고 끝납니다.",
+         "Call model.train() before the loop: the last epoch's evaluation left the model in eval mode."),
+        (steps != b, f"optimizer.step()이 배치 {b}개에 {steps}번 불렸습니다: 갱신은 step이 합니다.",
+         f"optimizer.step() runs {steps} times for {b} batches: the step already updates.",
+         "반복문에서는 optimizer.step()을 부르지 마세요.", "Do not call optimizer.step() in the loop."),
+        (not schedules, "scheduler.step()을 부르지 않았습니다: 학습률이 바뀌지 않습니다.",
+         "scheduler.step() is never called: the learning rate never changes.",
+         "배치마다 step(...) 뒤에 scheduler.step()을 부르세요.",
+         "Call scheduler.step() after step(...) for every batch."),
+        (schedules == 1, "scheduler.step()을 에포크에 한 번 불렀습니다: 원사이클 스케줄은 배치마다 한 칸씩 움직입니다.",
+         "scheduler.step() is called once per epoch: the one-cycle schedule moves one notch per batch.",
+         "scheduler.step()을 for 문 안, step(...) 뒤로 옮기세요.",
+         "Move scheduler.step() inside the for loop, after step(...)."),
+        (schedules != b, f"scheduler.step()이 배치 {b}개에 {schedules}번 불렸습니다: 배치마다 한 번입니다.",
+         f"scheduler.step() runs {schedules} times for {b} batches: once per batch.", "", ""),
+        (any(names[:i].count("step") < names[:i + 1].count("schedule") for i, e in enumerate(names) if e == "schedule"),
+         "scheduler.step()을 optimizer.step()보다 먼저 불렀습니다: 첫 배치가 첫 학습률을 건너뜁니다(PyTorch도 "
+         "경고합니다).",
+         "scheduler.step() comes before optimizer.step(): the first batch skips the first learning rate (PyTorch "
+         "warns about it too).",
+         "step(...)을 부른 다음에 scheduler.step()을 부르세요.", "Call scheduler.step() after step(...)."),
+        (forwards != b, f"모델을 배치 {b}개에 {forwards}번 돌렸습니다: 순전파를 한 번 더 하면 시간이 더 들고, 학습 "
+         "모드의 배치 정규화는 통계를 한 번 더 갱신합니다.",
+         f"The model ran {forwards} times for {b} batches: a second forward pass costs time, and in train mode "
+         "batch norm updates its statistics again.",
+         "맞힌 수는 스텝의 순전파가 남긴 loss_fn.logits로 세세요.",
+         "Count the hits from loss_fn.logits, left by the step's own forward pass."),
+        (any(leaked), "배치마다의 계산 그래프가 에포크 내내 메모리에 남습니다(loss_sum += loss, 손실의 리스트 …): GPU "
+         "메모리가 배치마다 늘어 결국 모자랍니다.",
+         "Every batch's computation graph stays in memory for the whole epoch (loss_sum += loss, a list of losses "
+         "…): GPU memory grows with every batch until it runs out.",
+         "더할 때는 loss.detach()(또는 loss.item())를 쓰세요.", "Add loss.detach() (or loss.item()) instead.")]
+    failure = next((slip[1:] for slip in slips if slip[0]), None)
+    if failure is not None:
+        result.fail(*failure)
+        return result
+    if not isinstance(value, dict) or not {"loss", "acc"} <= set(value):
+        got = type(value).__name__ + (f" {sorted(value)}" if isinstance(value, dict) else "")
+        result.fail(f'돌려준 값이 {got}입니다: {{"loss": …, "acc": …}} 꼴의 딕셔너리(dict)를 돌려주세요.',
+                    f'Returns a {got}, not {{"loss": …, "acc": …}}.',
+                    *['return {"loss": loss_sum / count, "acc": correct / count}'] * 2)
+        return result
+    numbers = {}
+    for key in ("loss", "acc"):
+        v = value[key]
+        v = float(v.detach()) if isinstance(v, torch.Tensor) and v.numel() == 1 else v
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            result.fail(f'"{key}"의 값이 숫자가 아니라 {type(v).__name__}입니다.',
+                        f'The value of "{key}" is a {type(v).__name__}, not a number.')
+            return result
+        numbers[key] = float(v)
+    truth = {"loss": sum(v * k for v, k in zip(losses, sizes)) / n, "acc": sum(hits) / n}
+    for key, slips_of_key, ko, en in zip(("loss", "acc"), _epoch_slips(losses, hits), ("손실은", "정확도는"),
+                                         ("loss", "accuracy")):
+        got, want = numbers[key], truth[key]
+        if math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-7):
+            continue
+        found = next((i for i, (v, _, _) in enumerate(slips_of_key) if math.isclose(got, v, rel_tol=1e-5)), None)
+        said = ("", "") if found is None else slips_of_key[found][1:]
+        # a slip in counting the images (or no known slip): the hint says how to count them
+        hint = ("배치마다 손실 × labels.size(0)과 맞힌 수를 더하고, 끝에서 이미지 수로 나누세요.",
+                "Add each batch's loss × labels.size(0) and its hits; divide by the number of images at the end."
+                ) if found is None or found < 3 else ("", "")
+        result.fail(f"{ko} {got:.4g}입니다. 이미지 {n}장에 대해 세면 {want:.4f}입니다. {said[0]}",
+                    f"The {en} is {got:.4g}, but over the {n} images it is {want:.4f}. {said[1]}", *hint)
+        return result
+    result.ok(f"배치 {b}개(4, 4, 4, 2장)를 학습 모드에서 한 번씩 스텝에 넘기고 그때마다 스케줄을 한 칸 움직이며, "
+              f"손실({truth['loss']:.4f})과 정확도({truth['acc']:.4f})를 이미지 {n}장에 대해 맞게 셉니다.",
+              f"Every batch of {b} (4, 4, 4 and 2 images) goes to the step once, in train mode, with the schedule "
+              f"stepped after each; the loss {truth['loss']:.4f} and accuracy {truth['acc']:.4f} are right over the "
+              f"{n} images.")
+    return result
 
 
 @never_raises("check_evaluate")

@@ -1,6 +1,7 @@
 """The training engine (one for lesson 05, ``python -m vgg_teach.train`` and the benchmark), and predictions.
 
-Read :func:`train_one_epoch` first: one training step for every batch. :func:`fit` runs it epoch after epoch, fast
+Read :func:`train_one_epoch` first: lesson 05's epoch loop (``answers.train_one_epoch``, a step for every batch)
+with the engine's extras handed in. :func:`fit` runs it epoch after epoch, fast
 (batches made on the GPU, mixed precision, ``channels_last``, optional ``torch.compile``) and safe: an atomic
 checkpoint after every epoch, an exact resume, a saved run never replaced unless asked, a bilingual error when the
 loss, the test loss or the weights become NaN/inf (that epoch is never saved) or memory runs out. Under torchrun
@@ -22,6 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..answers import evaluate as evaluate_accuracy
+from ..answers import train_one_epoch as epoch_loop
 from ..answers import train_step
 from ..env import get_device, seed_everything
 from ..errors import DivergenceError, OutOfMemoryError, OutputWriteError, UsageError, bilingual, cause, josa
@@ -48,23 +50,21 @@ _DIVERGED = ("학습률(learning rate)을 낮춰(예: 절반으로) 처음부터
 
 
 class _Meter:
-    """Running loss and accuracy kept on the device (no GPU→CPU sync per step), and the first NaN/inf loss; under
-    torchrun summed over the processes, which all stop at the same check."""
+    """Every step's loss, kept on the device (no GPU→CPU sync per step): the sum weighted by images, and the first
+    NaN/inf loss; under torchrun summed over the processes, which all stop at the same check."""
 
     def __init__(self, epoch: int, device: torch.device, check_every: int = 50) -> None:
         self.epoch, self.check_every, self.steps, self.count = epoch, check_every, 0, 0
         self.loss_sum = torch.zeros((), device=device)
-        self.correct = torch.zeros((), dtype=torch.int64, device=device)
         self.first_bad_step = torch.full((), -1, dtype=torch.int64, device=device)
         self.dist = distributed.current()
 
-    def add(self, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
+    def add(self, loss: torch.Tensor, labels: torch.Tensor) -> None:
         self.steps += 1
         loss = loss.detach().float()
         bad = ~torch.isfinite(loss) & (self.first_bad_step < 0)
         self.first_bad_step = torch.where(bad, self.steps, self.first_bad_step)
         self.loss_sum += loss * labels.numel()
-        self.correct += (logits.argmax(1) == labels).sum()
         self.count += labels.numel()
         if self.steps % self.check_every == 0:
             self.check()
@@ -80,30 +80,29 @@ class _Meter:
                 f"Training diverged: the loss became NaN or infinite at epoch {self.epoch}, step {step}. "
                 f"{_DIVERGED[1]}"))
 
-    def totals(self) -> tuple[float, float, int]:
-        """(loss·count, correct, count), summed over the processes."""
-        loss_sum, correct, count = self.dist.sum([float(self.loss_sum), int(self.correct), self.count])
-        return loss_sum, correct, int(count)
-
-    def result(self) -> dict[str, float]:
-        self.check()
-        loss_sum, correct, count = self.totals()
-        return {"loss": loss_sum / max(1, count), "acc": correct / max(1, count)}
-
 
 def train_one_epoch(model: nn.Module, loader: Iterable, optimizer: torch.optim.Optimizer,
-                    scheduler, loss_fn: nn.Module, precision: Precision, epoch: int = 1,
-                    progress: bool = True, step: Callable = train_step) -> dict[str, float]:
-    """One pass over the training data: ``step`` (forward, loss, zero_grad, backward, update) for every batch."""
-    model.train()
+                    scheduler, loss_fn: nn.Module, precision: Precision, epoch: int = 1, progress: bool = True,
+                    step: Callable = train_step, loop: Callable = epoch_loop) -> dict[str, float]:
+    """One pass over the training data: ``loop(model, loader, optimizer, scheduler, loss_fn, step)`` (the answer's,
+    or lesson 05's own) with the engine's extras handed in; returns its ``{"loss", "acc"}``."""
     meter = _Meter(epoch, next(model.parameters()).device)
     hands = StepHands(model, optimizer, loss_fn, precision)  # autocast, and the gradient scaler for fp16
-    for images, labels in tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress):
-        # images arrive augmented, normalized and channels_last, already on the GPU (DeviceLoader)
-        loss = step(hands.model, images, labels, hands.optimizer, hands.loss_fn)  # one step of training
-        scheduler.step()                             # next learning rate
-        meter.add(loss, hands.logits, labels)        # sums stay on the GPU; NaN/inf is caught here
-    return meter.result()
+
+    def watched(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, optimizer, loss_fn) -> torch.Tensor:
+        loss = step(model, images, labels, optimizer, loss_fn)  # the learner's step (or the answer's)
+        meter.add(loss, labels)                                  # NaN/inf is caught here, on the GPU
+        return loss
+
+    # batches arrive augmented, normalized and channels_last, already on the GPU (DeviceLoader)
+    batches = tqdm(loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
+    result = loop(hands.model, batches, hands.optimizer, scheduler, hands.loss_fn, watched)
+    meter.check()
+    loss, acc = float(result["loss"]), float(result["acc"])
+    if meter.dist.distributed:  # each process's numbers for its images, weighted by how many
+        loss, acc, count = meter.dist.sum([loss * meter.count, acc * meter.count, meter.count])
+        loss, acc = loss / max(1, count), acc / max(1, count)
+    return {"loss": loss, "acc": acc}
 
 
 def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Optional[nn.Module] = None,
@@ -113,9 +112,9 @@ def evaluate(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: 
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     meter = _Meter(0, next(model.parameters()).device, check_every=10**9)
     watch = Watched(model, loader, precision, lambda logits, labels: meter.add(
-        loss_fn(logits.float(), labels), logits, labels), tta)
+        loss_fn(logits.float(), labels), labels), tta)
     acc = float(accuracy(watch.model, watch))
-    loss_sum, _, count = meter.totals()  # under torchrun: every process's part of the data
+    loss_sum, count = meter.dist.sum([float(meter.loss_sum), meter.count])  # under torchrun: every process's part
     if meter.dist.distributed:  # each process's accuracy on its part, weighted by the part's size
         acc = meter.dist.sum([acc * meter.count])[0] / max(1, count)
     return {"loss": loss_sum / max(1, count), "acc": acc}
@@ -171,7 +170,7 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
         checkpoint: Union[str, Path, None] = None, resume: bool = False, overwrite: bool = False,
         callbacks: Sequence[Callable[[dict], None]] = (), progress: bool = True,
         log: Optional[Callable[[str], None]] = print, run: Optional[dict] = None,
-        step: Callable = train_step, evaluate: Callable = evaluate_accuracy) -> dict:
+        step: Callable = train_step, loop: Callable = epoch_loop, evaluate: Callable = evaluate_accuracy) -> dict:
     """Train ``model`` (a module, or a function building it right after seeding) on ``train_data``, test after
     every epoch, return the metrics: ``test_accuracy`` (and ``test_accuracy_tta``), ``train_seconds`` (training
     loops only), ``images_per_second`` (and ``…_per_rank``), ``world_size``, ``epochs``, ``history`` (a record per
@@ -180,15 +179,16 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
     ``checkpoint`` (a ``.pt`` path) is rewritten atomically after every epoch. A run already saved there is
     continued exactly with ``resume=True`` (same recipe and data, checked; a finished run is only loaded),
     replaced with ``overwrite=True``, refused otherwise. ``callbacks`` get each epoch's record once it is saved;
-    ``run`` describes the run (stored with the data's fingerprints, checked on resume). ``step`` and ``evaluate``
-    are the training step and the test accuracy (lesson 05 passes the learner's). Under torchrun every process
-    calls ``fit`` alike and gets the global numbers; rank 0 alone logs, writes and calls ``callbacks``.
+    ``run`` describes the run (stored with the data's fingerprints, checked on resume). ``step``, ``loop`` and
+    ``evaluate`` are the training step, the epoch loop and the test accuracy (lesson 05 passes the learner's).
+    Under torchrun every process calls ``fit`` alike and gets the global numbers; rank 0 alone logs, writes and
+    calls ``callbacks``.
     """
     if distributed.pending():  # under torchrun from a script of one's own: join the other processes for this call
         with distributed.session(distributed.plan(distributed.launch_from_env(), device)) as joined:
             return fit(model, train_data, test_data, config, device=joined.device, checkpoint=checkpoint,
                        resume=resume, overwrite=overwrite, callbacks=callbacks, progress=progress, log=log, run=run,
-                       step=step, evaluate=evaluate)
+                       step=step, loop=loop, evaluate=evaluate)
     config = config or TrainConfig()
     ctx = distributed.current()
     if resume and overwrite:
@@ -268,7 +268,7 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                 lr = optimizer.param_groups[0]["lr"]  # at the start of the epoch
                 t0 = time.perf_counter()
                 train = train_one_epoch(net, train_loader, optimizer, scheduler, loss_fn, precision, epoch, progress,
-                                        step)
+                                        step, loop)
                 _sync(device)
                 seconds = time.perf_counter() - t0
                 test = _evaluate(test_net, test_loader, precision, accuracy=evaluate)

@@ -12,7 +12,7 @@ import torch
 
 from ..answers import swap_head
 from ..counting import count_flops
-from ..errors import UsageError, bilingual
+from ..errors import UsageError, bilingual, josa
 from ..models import build_model
 from ..show import Table
 from .data import ImageTensors, subsample
@@ -23,6 +23,8 @@ from .recipe import Precision, TrainConfig, make_optimizer, make_scheduler
 MINUTES = 5.0
 #: ... unless this environment variable sets another budget (the offline-lesson test uses a few seconds).
 MINUTES_ENV = "VGG_TEACH_CPU_MINUTES"
+#: When one batch alone outlasts the budget, the batch is halved down to this size, no further.
+SMALLEST_BATCH = 16
 
 
 def experiment_flops(input_size: int = 32, num_classes: int = 10) -> dict[str, tuple[int, int]]:
@@ -63,8 +65,9 @@ def estimate_plan(plan: Mapping[str, int], tflops: float = 10.0, n_train: int = 
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What runs: ``epochs`` per experiment on ``n_train``/``n_test`` images, the estimates behind it (``None`` on
-    a CUDA GPU, where nothing is measured) and the bilingual ``message`` that says so."""
+    """What runs: ``epochs`` per experiment on ``n_train``/``n_test`` images in batches of ``batch_size``, the
+    estimates behind it (``None`` on a CUDA GPU, where nothing is measured) and the bilingual ``message`` that says
+    so."""
 
     epochs: dict[str, int]
     n_train: int
@@ -74,6 +77,7 @@ class RunPlan:
     images_per_second: Optional[float]
     shrunk: bool
     message: str
+    batch_size: int = 512
 
     def apply(self, train: ImageTensors, test: ImageTensors) -> tuple[ImageTensors, ImageTensors]:
         """``train`` and ``test`` cut down to ``n_train`` and ``n_test`` images (stratified), if the plan shrank."""
@@ -112,7 +116,9 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
     """The :class:`RunPlan` of ``plan`` (experiment → epochs) on ``device``: on a CUDA GPU as written; elsewhere the
     training speed is measured (``measure(device)``: images/s) and scaled by each experiment's FLOPs, and a plan
     longer than ``minutes`` (default: ``VGG_TEACH_CPU_MINUTES``, else :data:`MINUTES`) becomes one epoch per
-    experiment on as many training images as fit (and a fifth as many test images), unless ``full``."""
+    experiment on as many training images as fit (and a fifth as many test images), unless ``full``; when even one
+    batch of ``batch_size`` would outlast the budget, the batch is halved until one fits (down to
+    :data:`SMALLEST_BATCH`)."""
     device, epochs = torch.device(device), dict(plan)
     if minutes is None:
         text = os.environ.get(MINUTES_ENV, "").strip()
@@ -126,7 +132,7 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
     if device.type == "cuda":
         return RunPlan(epochs, n_train, n_test, None, None, None, False, bilingual(
             "GPU: 계획대로 모두 실행합니다(걸릴 시간은 위의 추정 표를 보세요).",
-            "GPU: the whole plan runs as written (the estimate above says how long)."))
+            "GPU: the whole plan runs as written (the estimate above says how long)."), batch_size)
     speed, flops = measure(device), experiment_flops()
     per_second = speed * flops["scratch"][0]  # FLOP/s, measured on the scratch model's training step
 
@@ -141,23 +147,30 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
     if full or full_minutes <= minutes:
         why = ("(FULL_RUN_ON_CPU = True)",) * 2 if full else (f"({minutes:g}분 이내)", f"(within {minutes:g} minutes)")
         return RunPlan(epochs, n_train, n_test, full_minutes, full_minutes, speed, False, bilingual(
-            f"{measured[0]}: 계획대로 모두 실행합니다 {why[0]}.", f"{measured[1]}: running it as written {why[1]}."))
+            f"{measured[0]}: 계획대로 모두 실행합니다 {why[0]}.", f"{measured[1]}: running it as written {why[1]}."),
+            batch_size)
     one = {k: min(1, v) for k, v in epochs.items()}
     per_image = estimate(one, 1, 0) + estimate(one, 0, 1) / 5  # a training image and a fifth of a test image
-    small_train = min(n_train, max(batch_size, int(minutes / per_image) // batch_size * batch_size))  # ≥ one batch
+    batch = batch_size
+    while batch > SMALLEST_BATCH and estimate(one, batch, min(n_test, max(100, batch // 5))) > minutes:
+        batch //= 2  # one batch alone outlasts the budget: a smaller one, not a run past it
+    small_train = min(n_train, max(batch, int(minutes / per_image) // batch * batch))  # ≥ one batch
     small_test = min(n_test, max(100, small_train // 5))
     shrunk_minutes = estimate(one, small_train, small_test)
     smallest = ("; 배치 하나보다 줄일 수는 없습니다", "; it cannot get smaller than one batch") \
         if shrunk_minutes > minutes else ("", "")
+    smaller = (f" 배치 하나도 예산을 넘으므로 배치 크기를 {batch_size}에서 {josa(batch, '로')} 줄였습니다.",
+               f" One batch alone would outlast the budget, so the batch size went from {batch_size} to {batch}.") \
+        if batch < batch_size else ("", "")
     return RunPlan(one, small_train, small_test, shrunk_minutes, full_minutes, speed, True, bilingual(
         f"{measured[0]}. {minutes:g}분 안에 끝나도록 줄였습니다: 실험마다 에포크 {max(one.values())}번, 학습 이미지 "
-        f"{small_train:,}장, 시험 이미지 {small_test:,}장(약 {_minutes(shrunk_minutes)}분{smallest[0]}). "
+        f"{small_train:,}장, 시험 이미지 {small_test:,}장(약 {_minutes(shrunk_minutes)}분{smallest[0]}).{smaller[0]} "
         "정확도는 GPU에서 계획대로 학습한 것보다 훨씬 낮습니다. 그래도 모두 돌리려면 FULL_RUN_ON_CPU = True로 바꾸고 "
         "이 셀부터 다시 실행하세요.",
         f"{measured[1]}, so it was shrunk to finish within {minutes:g} minutes: {max(one.values())} epoch per "
         f"experiment on {small_train:,} training and {small_test:,} test images (about "
-        f"{_minutes(shrunk_minutes)} minutes{smallest[1]}). The accuracies will be far below a full run on a GPU. "
-        "To run it all anyway, set FULL_RUN_ON_CPU = True and run again from this cell."))
+        f"{_minutes(shrunk_minutes)} minutes{smallest[1]}).{smaller[1]} The accuracies will be far below a full run "
+        "on a GPU. To run it all anyway, set FULL_RUN_ON_CPU = True and run again from this cell."), batch)
 
 
 @dataclass(frozen=True)

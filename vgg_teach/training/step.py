@@ -1,10 +1,10 @@
-"""Mixed precision around a plain training step and evaluation (the engine's own, or lesson 05's).
+"""Mixed precision around a plain epoch loop, training step and evaluation (the engine's own, or lesson 05's).
 
-The engine hands ``step(model, images, labels, optimizer, loss_fn)`` stand-ins: the ``model`` runs its forward
-pass under autocast; with fp16 the ``loss_fn``'s backward multiplies the gradient by the gradient scaler's factor
-(``loss.backward()`` does what ``scaler.scale(loss).backward()`` does; the loss value stays unscaled), and
-``optimizer.step()`` is ``scaler.step(optimizer); scaler.update()``. With bf16 and fp32 they make exactly the
-plain calls. An evaluation's model also hands every batch's logits to the engine, for the test loss.
+The engine hands the loop, and through it ``step(model, images, labels, optimizer, loss_fn)``, stand-ins: the
+``model`` runs its forward pass under autocast; with fp16 the ``loss_fn``'s backward multiplies the gradient by the
+gradient scaler's factor (``loss.backward()`` does what ``scaler.scale(loss).backward()`` does; the loss value stays
+unscaled), and ``optimizer.step()`` is ``scaler.step(optimizer); scaler.update()``. With bf16 and fp32 they make
+exactly the plain calls. An evaluation's model also hands every batch's logits to the engine, for the test loss.
 """
 
 from __future__ import annotations
@@ -58,23 +58,30 @@ class ScaledOptimizer:
         return getattr(self.optimizer, name)
 
 
+class ScaledLoss:
+    """``loss_fn`` as a step sees it: under autocast, and with fp16 its backward starts from the gradient scaler's
+    scaled gradient; ``logits``: the last ones it saw (the epoch loop counts the hits from them)."""
+
+    def __init__(self, loss_fn: Callable, precision: Precision) -> None:
+        self.loss_fn, self.precision, self.logits = loss_fn, precision, None
+
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        self.logits = logits
+        with self.precision.autocast():
+            loss = self.loss_fn(logits, labels)
+        if self.precision.scaler.is_enabled() and loss.requires_grad:
+            loss.register_hook(self.precision.scaler.scale)  # backward starts from the scaled gradient
+        return loss
+
+
 class StepHands:
-    """The model, optimizer and loss the engine hands a step; ``logits``: the last ones the loss saw."""
+    """The model, optimizer and loss the engine hands the epoch loop and its step."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable,
                  precision: Precision) -> None:
         self.model = Autocast(model, precision)
         self.optimizer = ScaledOptimizer(optimizer, precision.scaler)
-        self.logits: Optional[torch.Tensor] = None
-        self._loss_fn, self._precision = loss_fn, precision
-
-    def loss_fn(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        self.logits = logits
-        with self._precision.autocast():
-            loss = self._loss_fn(logits, labels)
-        if self._precision.scaler.is_enabled() and loss.requires_grad:
-            loss.register_hook(self._precision.scaler.scale)  # backward starts from the scaled gradient
-        return loss
+        self.loss_fn = ScaledLoss(loss_fn, precision)
 
 
 class Watched:
