@@ -1,7 +1,7 @@
 """Test-suite wiring shared by the unit tests and nbval's notebook runs.
 
-- Smoke mode (``VGG_TEACH_SMOKE=1``) and a non-interactive matplotlib backend are set before any
-  kernel starts, so notebooks shrink data and epochs but run the same code path.
+- Smoke mode (``VGG_TEACH_SMOKE=1``), no network (``tests/offline``) and a non-interactive matplotlib backend
+  are set before any kernel starts, so notebooks shrink data and epochs but run the same code path.
 - Under pytest-xdist (``-n auto`` in pyproject's addopts) every worker, and every kernel it starts, uses one
   thread: the workers already fill the cores.
 - A check cell (tag ``check``) must report ✅ in ``solutions/`` and must *not* report ✅ in
@@ -21,6 +21,10 @@ import matplotlib
 import pytest
 
 os.environ.setdefault("VGG_TEACH_SMOKE", "1")
+# Offline, like a learner without internet: every kernel and subprocess the tests start loads
+# tests/offline/sitecustomize.py, which refuses connections that leave the machine.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(Path(__file__).resolve().parent / "tests" / "offline"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # One xdist worker per core: one thread each, and so for the notebook kernels and torchrun processes it starts
     # (they inherit the environment). Two threads per worker on 2 cores made the suite 40% slower (6.4 vs 4.6 min).
@@ -37,7 +41,8 @@ ROOT = Path(__file__).resolve().parent
 
 # Run in full by tests/course/test_no_dead_ends.py instead: unfilled, top to bottom, out of smoke mode and offline,
 # each check cell held to the same rule (tools/verdicts.py). Running them under nbval as well ran the same cells twice.
-RUN_BY_TEST_NO_DEAD_ENDS = ("lessons/04_pretrained_head_swap.ipynb", "lessons/05_cifar10_training.ipynb")
+RUN_BY_TEST_NO_DEAD_ENDS = ("lessons/04_pretrained_head_swap.ipynb", "lessons/05_cifar10_training.ipynb",
+                            "lessons/06_dense_evaluation.ipynb", "lessons/07_multi_gpu_ddp.ipynb")
 collect_ignore = list(RUN_BY_TEST_NO_DEAD_ENDS)
 
 

@@ -1,7 +1,9 @@
-"""No dead ends: the unfilled lessons 04 and 05 run top to bottom outside smoke mode, offline (a ``sitecustomize``
-refuses every connection that leaves the machine), with no weights, CIFAR-10 or GPU: stand-ins said in loud boxes,
-the CPU run shrunk (``VGG_TEACH_CPU_MINUTES``: one batch per experiment, a learner's code path). They stand in for
-nbval's run of these two lessons (conftest.py leaves them out): every check cell is held to tools/verdicts.py."""
+"""No dead ends: the unfilled lessons 04 to 07 run top to bottom outside smoke mode, offline (tests/offline's
+``sitecustomize`` refuses every connection that leaves the machine), with no weights, CIFAR-10 or GPU: stand-ins
+said in loud boxes, the CPU run shrunk (``VGG_TEACH_CPU_MINUTES``: one small batch per experiment, a learner's code
+path), torchrun on the CPU. They stand in for nbval's run of these lessons (conftest.py leaves them out): every check
+cell is held to tools/verdicts.py. Lessons 01-03 have no path that smoke mode changes but 03's sample count; nbval
+runs them unfilled, offline too (conftest.py)."""
 
 from __future__ import annotations
 
@@ -17,28 +19,7 @@ from tools.verdicts import check_cell_problem, check_cells, outputs_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
-OFFLINE = '''
-"""Installed by tests/course/test_no_dead_ends.py: this kernel has no network beyond the machine itself."""
-import socket
-
-_LOCAL = {None, "", "localhost", "127.0.0.1", "::1"}
-_getaddrinfo, _create_connection = socket.getaddrinfo, socket.create_connection
-
-
-def getaddrinfo(host, *args, **kwargs):
-    if host not in _LOCAL:
-        raise socket.gaierror(-3, f"Temporary failure in name resolution (offline test: {host})")
-    return _getaddrinfo(host, *args, **kwargs)
-
-
-def create_connection(address, *args, **kwargs):
-    if address[0] not in _LOCAL:
-        raise OSError(101, f"Network is unreachable (offline test: {address[0]})")
-    return _create_connection(address, *args, **kwargs)
-
-
-socket.getaddrinfo, socket.create_connection = getaddrinfo, create_connection
-'''
+OFFLINE = ROOT / "tests" / "offline"  # its sitecustomize refuses connections that leave the machine
 
 
 def _text(nb) -> str:
@@ -47,10 +28,7 @@ def _text(nb) -> str:
 
 @pytest.fixture
 def offline_kernel(tmp_path, monkeypatch):
-    site = tmp_path / "offline-site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(OFFLINE, encoding="utf-8")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(OFFLINE), str(ROOT), os.environ.get("PYTHONPATH", "")]))
     monkeypatch.delenv("VGG_TEACH_SMOKE", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
     for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
@@ -60,7 +38,8 @@ def offline_kernel(tmp_path, monkeypatch):
     return tmp_path
 
 
-LESSONS = ("04_pretrained_head_swap.ipynb", "05_cifar10_training.ipynb")
+LESSONS = ("04_pretrained_head_swap.ipynb", "05_cifar10_training.ipynb", "06_dense_evaluation.ipynb",
+           "07_multi_gpu_ddp.ipynb")
 
 
 def _run(name: str, folder: Path):
@@ -106,3 +85,18 @@ def test_lesson_05_offline_on_a_cpu_runs_to_the_end_on_stand_ins_shrunk(offline_
     assert "⏳" in text  # train_step and evaluate unfilled: the experiments ran the reference, and said so
     assert (work / "runs" / "lesson05" / "scratch.pt").is_file()  # a real run, in the learner's folder
     assert not (work / "data" / "cifar-10-batches-py").exists()  # no fake data where the real data goes
+
+
+def test_lesson_06_offline_goes_on_with_random_weights_to_the_end(offline_kernel):
+    nb, _ = _run(LESSONS[2], offline_kernel)
+    text = _text(nb)
+    assert "offline test" in text and "대체 모델" in text  # the download was tried, refused, and said
+    assert "⏳" in text  # to_fully_convolutional and the dense evaluation unfilled: the lesson went on anyway
+
+
+def test_lesson_07_offline_on_a_cpu_runs_the_reference_script_and_the_cli_under_torchrun(offline_kernel):
+    nb, work = _run(LESSONS[3], offline_kernel)
+    text = _text(nb)
+    assert "⏳" in text and "epoch 2/2" in text  # the script unwritten: the reference ran in 2 processes instead
+    assert (work / "ddp_train.py").is_file() and (work / "ddp_tiny.pt").is_file()  # in the learner's folder
+    assert (work / "runs" / "lesson07" / "metrics.json").is_file()

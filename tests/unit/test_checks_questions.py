@@ -123,8 +123,8 @@ def _steps():
 def _allreduce():
     with torch.device("meta"):
         model = build_model("vgg16_bn_cifar", num_classes=10)
-    params = _numel(model, trainable=True)
-    return params, [params * 4, params // 4, params + sum(b.numel() for b in model.buffers())]
+    params, gpus, fp32_bytes = _numel(model, trainable=True), 8, 4
+    return params, [params * gpus, params * fp32_bytes, params + sum(b.numel() for b in model.buffers())]
 
 
 def _initial_loss():

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
@@ -146,3 +147,12 @@ def test_lesson_07s_check_names_the_one_slip_of_each_ddp_script(runs, name):
 def test_a_script_that_outlives_its_time_limit_is_stopped_with_a_message(tmp_path):
     with pytest.raises(TrainingError, match="초 안에 끝나지 않아 .*\n.*did not finish in 0.5 s"):
         ddp.torchrun(tmp_path / "never_started.py", timeout=0.5)
+
+
+def test_an_unwritten_script_waits_for_the_learner_and_starts_no_process(tmp_path, monkeypatch):
+    lesson = nbformat.read(ROOT / "lessons" / "07_multi_gpu_ddp.ipynb", as_version=4)
+    cell = next(c.source for c in lesson.cells if c.source.startswith("%%writefile"))
+    (tmp_path / "ddp_train.py").write_text(cell.split("\n", 1)[1], encoding="utf-8")  # what %%writefile writes
+    monkeypatch.setattr(ddp, "torchrun", lambda *args, **kwargs: pytest.fail("started torchrun for a stub"))
+    result = ddp.check_ddp_script(tmp_path / "ddp_train.py")
+    assert result.status == TODO and "Not written yet" in str(result)

@@ -10,6 +10,7 @@ from a notebook cell the same way, with a time limit.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import gc
 import importlib.util
@@ -83,6 +84,17 @@ def _keys(images: torch.Tensor) -> list[float]:
     return images.detach().flatten(1)[:, :16].double().sum(1).cpu().tolist()
 
 
+def _saved(path: Path, keys: set[str]) -> str:
+    """What ``path`` holds: "ok" (the plain model's state_dict), "module." (DDP's) or "other" (anything else, or a
+    file another rank is still writing)."""
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception:  # noqa: BLE001 - half written by another rank, or not a tensor file: not the weights
+        return "other"
+    got = set(state) if isinstance(state, dict) else set()
+    return "ok" if got == keys else "module." if got == {f"module.{k}" for k in keys} else "other"
+
+
 def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     """Run ``script``'s ``main`` in this process and record what it does."""
     rec: dict[str, Any] = {"batches": [], "printed": "", "saved": [], "file": None, "wrapped": False,
@@ -91,6 +103,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     depth, top, wrapped = [0], [], []
     real_save, real_init, real_to, real_cuda = torch.save, DistributedDataParallel.__init__, nn.Module.to, \
         nn.Module.cuda
+    real_join = dist.init_process_group
 
     def before(module: nn.Module, args: tuple) -> None:
         if depth[0] == 0 and module.training and args and isinstance(args[0], torch.Tensor):
@@ -110,6 +123,14 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
         wrapped.extend([self, module])
         rec["wrapped"] = True
 
+    def join(backend: Any = None, init_method: Any = None, *a: Any, **k: Any) -> Any:
+        """init_process_group from torchrun's environment, in a store namespace of this script's own: a process
+        that runs several scripts would otherwise meet the previous group's addresses (the test runs several)."""
+        if init_method is None and k.get("store") is None and not a:
+            store, rank, world_size = next(dist.rendezvous("env://"))
+            k.update(store=dist.PrefixStore(f"vgg-teach-check/{script}/", store), rank=rank, world_size=world_size)
+        return real_join(backend, init_method, *a, **k)
+
     def mover(real: Any) -> Any:
         def move(self: nn.Module, *a: Any, **k: Any) -> Any:
             rec["moved_after_wrap"] |= any(self is m for m in wrapped)
@@ -120,6 +141,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
              nn.modules.module.register_module_forward_hook(after, always_call=True)]
     torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
         save, init, mover(real_to), mover(real_cuda)
+    dist.init_process_group = join
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -131,10 +153,8 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
         if model is not None:
             rec["weights"] = [sum(float(p.detach().double().sum()) for p in model.parameters()),
                               sum(float(p.detach().double().square().sum()) for p in model.parameters())]
-            if save_to.is_file():  # what save_to holds: the plain model's state_dict, DDP's ("module." keys) …
-                state, keys = torch.load(save_to, weights_only=True), set(model.state_dict())
-                got = set(state) if isinstance(state, dict) else set()
-                rec["file"] = "ok" if got == keys else "module." if got == {f"module.{k}" for k in keys} else "other"
+            if os.environ.get("RANK") == "0" and save_to.is_file():  # rank 0 reads it, once its own main is done
+                rec["file"] = _saved(save_to, set(model.state_dict()))
     except Exception as exc:  # noqa: BLE001 - the learner's error, recorded for the check to explain
         rec["error"], rec["stub"] = list(describe_exception(exc)) + [str(exc)], is_stub(exc)
     finally:
@@ -142,6 +162,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
             hook.remove()
         torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
             real_save, real_init, real_to, real_cuda
+        dist.init_process_group = real_join
         rec["printed"] = out.getvalue()
         top.clear()
         wrapped.clear()
@@ -322,6 +343,18 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
         "Call dist.destroy_process_group() at the end of main."))
 
 
+def _unwritten(script: Path) -> bool:
+    """Does ``main`` still hold the exercise's stub (a ``raise NotImplementedError`` in its body)? Then there is
+    nothing to run yet, and no processes are started to find that out."""
+    try:
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return False  # the run says what is wrong
+    main = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"), None)
+    return main is not None and any(isinstance(s, ast.Raise) and s.exc is not None
+                                    and "NotImplementedError" in ast.unparse(s.exc) for s in main.body)
+
+
 @never_raises("check_ddp_script")
 def check_ddp_script(result: CheckResult, path: PathLike, timeout: float = 300.0) -> CheckResult:
     """Run the script at ``path`` under torchrun in 2 processes on the CPU (gloo), calling its ``main(epochs=2,
@@ -330,6 +363,9 @@ def check_ddp_script(result: CheckResult, path: PathLike, timeout: float = 300.0
     if not script.is_file():
         result.fail(f"{script} 파일이 없습니다: 위의 %%writefile 셀을 먼저 실행하세요.",
                     f"There is no file {script}: run the %%writefile cell above first.")
+        return result
+    if _unwritten(script):
+        result.todo(*NOT_WRITTEN)
         return result
     result.note(f"torchrun --standalone --nproc_per_node={WORLD} {script.name}: CPU에서 프로세스 {WORLD}개(gloo)가 "
                 f"main(epochs={EPOCHS}, batch_size={BATCH})을 실행합니다.",

@@ -175,7 +175,7 @@ QUESTIONS: dict[str, Question] = {
         "⌊(n + 2p − k) / s⌋ + 1", "⌊(n + 2p − k) / s⌋ + 1",
         56, "(56 + 2·1 − 3) / 1 + 1 = 56: VGG의 합성곱은 크기를 바꾸지 않습니다.",
         "(56 + 2·1 − 3) / 1 + 1 = 56: VGG's convolutions never change the size.", [
-            (54, "패딩을 빠뜨렸습니다: 양쪽에 1씩 덧대므로 n + 2p − k + 1입니다.",
+            (54, "패딩을 빠뜨렸습니다: 양쪽에 1씩 패딩하므로 n + 2p − k + 1입니다.",
              "You left out the padding: 1 on each side, so it is n + 2p − k + 1."),
             (28, "보폭은 1입니다: 크기를 절반으로 줄이는 것은 풀링입니다.",
              "The stride is 1: halving the size is the pooling's job.")]),
@@ -405,9 +405,9 @@ QUESTIONS: dict[str, Question] = {
             (390, "GPU 하나의 몫(128장)으로 나눴습니다: 스텝 하나는 네 GPU가 함께 보는 512장입니다.",
              "You divided by one GPU's share (128): one step is the 512 images of all four.")]),
     "ddp_allreduce_numbers": Question(
-        "vgg16_bn_cifar를 GPU 4개로 학습할 때, DDP가 스텝마다 GPU 사이에서 평균 내는(all-reduce) 기울기 숫자는 몇 "
+        "vgg16_bn_cifar를 GPU 8개로 학습할 때, DDP가 스텝마다 GPU 사이에서 평균 내는(all-reduce) 기울기 숫자는 몇 "
         "개일까요?",
-        "Training vgg16_bn_cifar on 4 GPUs: how many gradient numbers does DDP average (all-reduce) between the GPUs "
+        "Training vgg16_bn_cifar on 8 GPUs: how many gradient numbers does DDP average (all-reduce) between the GPUs "
         "per step?",
         "기울기는 학습되는 매개변수마다 하나씩 있습니다.", "There is one gradient per trainable parameter.",
         15_253_578,
@@ -416,12 +416,14 @@ QUESTIONS: dict[str, Question] = {
         "The parameter count, 15,253,578 (about 61 MB in fp32): whatever the number of GPUs, each gradient is "
         "averaged over all of them once. Batch norm's running statistics (buffers) are not averaged: rank 0's are "
         "copied.", [
-            (61_014_312, "GPU마다 따로 세었습니다: all-reduce의 결과는 모든 GPU가 함께 갖는 평균 하나입니다.",
+            (122_028_624, "GPU마다 따로 세었습니다: all-reduce의 결과는 모든 GPU가 함께 갖는 평균 하나입니다.",
              "You counted each GPU separately: an all-reduce gives one average that every GPU holds."),
-            (3_813_394,
-            "GPU마다 모델의 4분의 1을 맡는 것이 아닙니다: GPU마다 모델 전체를 갖고, 기울기 전부를 평균 냅니다(나누는 "
-            "것은 데이터입니다).",
-             "Each GPU does not hold a quarter of the model: every GPU holds all of it and averages every gradient "
+            (61_014_312, "바이트로 답했습니다(fp32 기울기 하나가 4바이트): 묻는 것은 숫자의 개수입니다.",
+             "That is the size in bytes (4 bytes per fp32 gradient): the question asks how many numbers."),
+            (lambda got: 1_906_697 <= got <= 1_906_698,  # 15,253,578 ÷ 8, rounded either way
+             "GPU마다 모델의 8분의 1을 맡는 것이 아닙니다: GPU마다 모델 전체를 갖고, 기울기 전부를 평균 냅니다(나누는 "
+             "것은 데이터입니다).",
+             "Each GPU does not hold an eighth of the model: every GPU holds all of it and averages every gradient "
              "(what is split is the data)."),
             (15_262_039,
             "배치 정규화의 버퍼(running_mean, running_var …)도 셌습니다: 버퍼에는 기울기가 없어 all-reduce하지 "
