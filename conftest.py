@@ -2,8 +2,8 @@
 
 - Smoke mode (``VGG_TEACH_SMOKE=1``), no network (``tests/offline``) and a non-interactive matplotlib backend
   are set before any kernel starts, so notebooks shrink data and epochs but run the same code path.
-- Under pytest-xdist (``-n auto`` in pyproject's addopts) every worker, and every kernel it starts, uses one
-  thread: the workers already fill the cores.
+- Under pytest-xdist (``-n auto`` in pyproject's addopts: one worker per core plus one, which works while the others
+  wait for kernels and subprocesses to start) every worker, and every kernel it starts, uses one thread.
 - A check cell (tag ``check``) must report ✅ in ``solutions/`` and must *not* report ✅ in
   ``lessons/``: the generated stubs are proven to be "not done" by their own checks (``tools/verdicts.py``).
 - Longest files first (``tools/file_times.py``): items are ordered by the seconds in ``tests/file_times.json`` and
@@ -26,8 +26,8 @@ os.environ.setdefault("VGG_TEACH_SMOKE", "1")
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(Path(__file__).resolve().parent / "tests" / "offline"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # One xdist worker per core: one thread each, and so for the notebook kernels and torchrun processes it starts
-    # (they inherit the environment). Two threads per worker on 2 cores made the suite 40% slower (6.4 vs 4.6 min).
+    # One thread per xdist worker, and so for the notebook kernels and torchrun processes it starts (they inherit the
+    # environment). Two threads per worker on 2 cores made the suite 40% slower (6.4 vs 4.6 min).
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
 # Headless plotting for the unit tests, in this process only: an MPLBACKEND variable would be
 # inherited by nbval's kernels and replace their inline backend, so figures would vanish there.
@@ -49,6 +49,12 @@ collect_ignore = list(RUN_BY_TEST_NO_DEAD_ENDS)
 def pytest_addoption(parser):
     parser.addoption("--record-file-times", action="store_true",
                      help="measure every test file's seconds and rewrite tests/file_times.json (tools/file_times.py)")
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: a worker per core and one more. Much of a notebook or torchrun test is waiting for a kernel or
+    processes to start; the extra worker uses that time (2 cores, 2026-12-07: 244 s with 3 workers, 265 s with 2)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_collection_modifyitems(config, items):

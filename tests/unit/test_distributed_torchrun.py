@@ -43,7 +43,11 @@ SCRIPTS = {
                          "Rank 1 saved too"),
     "DDP's state_dict": ((("model.module.", "model."),), FAIL, "every key starts with module."),
     "no destroy_process_group": ((("dist.destroy_process_group()", "pass"),), FAIL, "no destroy_process_group"),
-    "stub (last: it stops the others)": ((("    # 1.", "    raise NotImplementedError\n    # 1."),), TODO, ""),
+    "stub": ((("    # 1.", "    raise NotImplementedError\n    # 1."),), TODO, ""),
+    "shuffle and a sampler": ((("sampler=sampler,", "sampler=sampler, shuffle=True,"),), FAIL,
+                              "takes no shuffle"),
+    "device_ids on the CPU": (((WRAP, "DDP(model.to(device), device_ids=[local_rank])"),), FAIL,
+                              "device_ids is for GPUs only"),
 }
 
 

@@ -174,14 +174,14 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
 
 
 def _record_scripts(folder: Path, scripts: Sequence[str]) -> int:
-    """Run each script in turn, writing ``folder/<i>.<rank>.json``; stop at the first error (exit status 1)."""
-    rank = int(os.environ["RANK"])
+    """Run each script in turn, writing ``folder/<i>.<rank>.json``; exit status 1 if any raised. A script that raised
+    in every process left no group open (:func:`_watch` closes it), so the next one starts clean."""
+    rank, failed = int(os.environ["RANK"]), False
     for i, script in enumerate(scripts):
         rec = _watch(Path(script), folder / f"model{i}.pt")
         (folder / f"{i}.{rank}.json").write_text(json.dumps(rec), encoding="utf-8")
-        if rec["error"]:
-            return 1
-    return 0
+        failed |= bool(rec["error"])
+    return int(failed)
 
 
 # -- the check ---------------------------------------------------------------------------------------------------------
@@ -199,6 +199,14 @@ _ERROR_HINTS = [
     ("nccl",
      "NCCL은 프로세스마다 GPU가 하나씩 있을 때만 씁니다. 이 검사처럼 GPU가 모자라면 CPU에서 gloo를 고르세요.",
      "NCCL needs a GPU for every process; with fewer GPUs, as in this check, choose gloo on the CPU."),
+    ("mutually exclusive with shuffle",
+     "sampler를 준 DataLoader에는 shuffle을 주지 않습니다: 섞는 일은 DistributedSampler(data, shuffle=True)가 "
+     "에포크마다(set_epoch) 합니다.",
+     "A DataLoader with a sampler takes no shuffle: DistributedSampler(data, shuffle=True) does the shuffling, "
+     "every epoch (set_epoch)."),
+    ("device_ids and output_device arguments only work",
+     "device_ids는 GPU에서만 줍니다: CPU(gloo)에서는 DDP(model) 또는 device_ids=None으로 감싸세요.",
+     "device_ids is for GPUs only: on the CPU (gloo) wrap with DDP(model), or device_ids=None."),
     ("has no attribute 'main'",
      "스크립트에 main 함수가 있어야 합니다: 검사는 main(epochs=…, batch_size=…, save_to=…)을 부릅니다.",
      "The script needs a main function: the check calls main(epochs=…, batch_size=…, save_to=…)."),
