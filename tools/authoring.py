@@ -26,7 +26,9 @@ Cell tags the generator knows: ``badges`` (the button bar under the title), ``se
 setup cell; the generated part ends at :data:`SETUP_END`, lesson-specific imports follow),
 ``exercise`` (cells with solution regions), ``check`` (the check cell after an exercise: its output
 must say ✅ in solutions/ and not ✅ in lessons/ — see ``conftest.py``).
-Notebook metadata ``{"vgg_teach": {"gpu": true}}`` marks a lesson that wants a GPU runtime on Colab.
+Notebook metadata ``{"vgg_teach": {"gpu": true}}`` marks a lesson that wants a GPU runtime on Colab;
+``"stored_run": "full"`` (set by ``execute --full``) a solution whose outputs come from a full run, which a
+smoke-mode ``execute`` then leaves alone.
 """
 
 from __future__ import annotations
@@ -111,6 +113,8 @@ def stamp(nb: nbformat.NotebookNode, relpath: str, url: str, name: str,
     meta["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
     meta["language_info"] = {"name": "python"}
     gpu = bool(meta.get("vgg_teach", {}).get("gpu"))
+    if relpath.startswith("lessons/"):  # how the solution's outputs were made says nothing about the lesson
+        meta.get("vgg_teach", {}).pop("stored_run", None)
     colab = {"provenance": [], "toc_visible": True}
     if gpu:
         colab["gpuType"] = "T4"
@@ -225,13 +229,20 @@ def build(root: Path = ROOT) -> list[Path]:
     return changed
 
 
-def execute(paths: Iterable[Path], smoke: bool = True, timeout: int = 1800) -> None:
-    """Run solution notebooks top to bottom (in smoke mode unless ``smoke=False``) and store outputs."""
+def execute(paths: Iterable[Path], smoke: bool = True, timeout: int | None = 1800) -> None:
+    """Run solution notebooks top to bottom (in smoke mode unless ``smoke=False``) and store outputs; ``timeout``
+    is per cell (``None``: none)."""
     from nbclient import NotebookClient
 
     os.environ["VGG_TEACH_SMOKE"] = "1" if smoke else "0"
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        course = nb.metadata.setdefault("vgg_teach", {})
+        if smoke and course.get("stored_run") == "full":  # never replace a real run's outputs with smoke mode's
+            print(f"skipped {path.relative_to(ROOT)}: its outputs come from a full run (remake them with --full)")
+            continue
+        if not smoke:
+            course["stored_run"] = "full"
         print(f"executing {path.relative_to(ROOT)} (smoke={smoke}) …", flush=True)
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
                        store_widget_state=False, record_timing=False).execute()
@@ -251,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "execute":
             build()
             targets = [p.resolve() for p in args.notebooks] or solution_paths()
-            execute(targets, smoke=not args.full)
+            execute(targets, smoke=not args.full, timeout=None if args.full else 1800)  # a full run: hours
         if args.cmd in ("build", "execute"):
             for p in build():
                 print(f"wrote {p.relative_to(ROOT)}")

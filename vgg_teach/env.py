@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import platform
 import random
 import sys
 from importlib import metadata
@@ -87,6 +88,21 @@ def describe_device(device: torch.device) -> str:
         return "장치(device): mps — Apple GPU를 사용합니다 / using the Apple GPU"
     return ("장치(device): cpu — GPU가 없어 CPU로 실행합니다. 학습 레슨은 Colab의 GPU 런타임을 권합니다. / "
             "no GPU found, running on the CPU; for the training lesson use a Colab GPU runtime.")
+
+
+def describe_hardware(device: torch.device) -> str:
+    """The machine a run is on, in words: the GPU's name, or the CPU's model and core count, with torch's version."""
+    if device.type == "cuda":
+        what = torch.cuda.get_device_name(device)
+    else:
+        model = ""
+        try:  # Linux names its CPU here; elsewhere the platform module's word will do
+            model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                          if line.startswith("model name")), "")
+        except OSError:
+            pass
+        what = f"{model or platform.processor() or platform.machine()}, {os.cpu_count()} cores ({device.type})"
+    return f"{what}; torch {torch.__version__}"
 
 
 def seed_everything(seed: int = 0) -> None:

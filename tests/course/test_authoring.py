@@ -122,3 +122,17 @@ def test_check_cell_hook_fails_a_lesson_whose_check_passes(tmp_path):
                          capture_output=True, text=True, timeout=180)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "stub is not detected as not done" in run.stdout
+
+
+def test_a_smoke_mode_execute_never_replaces_a_full_runs_outputs(tmp_path, monkeypatch, capsys):
+    """Lesson 05's stored outputs come from a real run (``execute --full``); ``execute`` of every solution in smoke
+    mode must leave them alone, or one command would put smoke mode's stand-ins back."""
+    nb = nbformat.v4.new_notebook(metadata={"vgg_teach": {"stored_run": "full"}})
+    nb.cells = [nbformat.v4.new_code_cell("print('trained for real')",
+                                          outputs=[nbformat.v4.new_output("stream", text="trained for real\n")])]
+    path = tmp_path / "05_real.ipynb"
+    path.write_text(authoring.canonical(nb), encoding="utf-8")
+    monkeypatch.setattr(authoring, "ROOT", tmp_path)
+    before = path.read_text(encoding="utf-8")
+    authoring.execute([path], smoke=True)
+    assert path.read_text(encoding="utf-8") == before and "skipped 05_real.ipynb" in capsys.readouterr().out

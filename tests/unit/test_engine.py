@@ -81,11 +81,15 @@ def test_an_interrupted_run_resumes_exactly(data, tmp_path):
 
 def test_a_finished_run_is_loaded_kept_or_overwritten(data, tmp_path, monkeypatch):
     """Lesson 05 run again top to bottom: each experiment's finished checkpoint is loaded, not trained again."""
-    first, _ = _fit(data, epochs=2, checkpoint=tmp_path / "run.pt")
+    said: list[str] = []
+    first, _ = _fit(data, epochs=2, checkpoint=tmp_path / "run.pt", log=said.append)
+    trained = said[-2:]  # one line per epoch
     monkeypatch.setattr(engine, "train_one_epoch", lambda *a, **k: pytest.fail("trained a finished run"))
     model = build_model("vgg_tiny_cifar", 3)
-    again, _ = _fit(data, epochs=2, checkpoint=tmp_path / "run.pt", resume=True, model=model)
+    said.clear()
+    again, _ = _fit(data, epochs=2, checkpoint=tmp_path / "run.pt", resume=True, model=model, log=said.append)
     assert again["history"] == first["history"] and again["resumes"] == []
+    assert said[-2:] == trained and "A finished run, loaded" in said[-3]  # what it measured when it trained
     saved = load_state(tmp_path / "run.pt").model
     assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
     with pytest.raises(CheckpointError, match="overwrite"):  # neither resume nor overwrite: the run is kept

@@ -8,6 +8,7 @@ folder standing in for Google Drive; Kaggle by its ``KAGGLE_KERNEL_RUN_TYPE`` va
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import shutil
@@ -81,6 +82,14 @@ def test_device_order_is_cuda_then_mps_then_cpu_and_a_missing_one_says_what_to_d
         env.get_device("cuda")
     with pytest.raises(ValueError, match="Unknown device 'tpu'"):
         env.get_device("tpu")
+
+
+def test_the_hardware_a_run_is_on_is_named_with_torchs_version(monkeypatch):
+    cpu = env.describe_hardware(torch.device("cpu"))
+    assert f"{os.cpu_count()} cores (cpu)" in cpu and cpu.endswith(f"torch {torch.__version__}")
+    assert not cpu.startswith(",")  # a CPU model (or the platform's word for it) comes first
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "Tesla T4")
+    assert env.describe_hardware(torch.device("cuda")) == f"Tesla T4; torch {torch.__version__}"
 
 
 def test_seeds_repeat_and_smoke_mode_follows_the_variable(monkeypatch, capsys):

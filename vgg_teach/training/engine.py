@@ -258,6 +258,11 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                 set_rng_state(state.rng)
                 say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint}).",
                               f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."))
+                if start_epoch >= config.epochs:  # a finished run, only loaded: what it measured when it trained
+                    say(bilingual("끝난 학습을 불러왔습니다. 학습할 때 잰 기록입니다:",
+                                  "A finished run, loaded. Its record, as measured when it trained:"))
+                    for record in history:
+                        say(_epoch_line(record, config.epochs))
 
             for epoch in tqdm(range(start_epoch + 1, config.epochs + 1), desc="training", disable=not progress,
                               initial=start_epoch, total=config.epochs):
@@ -294,9 +299,7 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
 
                     ctx.on_main(save)
                     saved_epoch = epoch
-                say(f"epoch {epoch:>3}/{config.epochs}  train loss {train['loss']:.3f} acc {train['acc']:.2%}  "
-                    f"test loss {test['loss']:.3f} acc {test['acc']:.2%}  {record['seconds']:.1f}s "
-                    f"{record['images_per_second']:,.0f} img/s" + (f" ({ctx.world_size} processes)" * ctx.distributed))
+                say(_epoch_line(record, config.epochs))
                 for callback in callbacks if ctx.is_main else ():
                     callback(record)
             tta = _evaluate(test_net, test_loader, precision, tta=True, accuracy=evaluate) if config.tta else None
@@ -337,6 +340,15 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
         if tta is not None:
             result["test_accuracy_tta"] = tta["acc"]
         return result
+
+
+def _epoch_line(record: dict, epochs: int) -> str:
+    """One epoch of a run's history as ``fit`` prints it."""
+    ranks = len(record.get("images_per_second_per_rank", ()))
+    return (f"epoch {record['epoch']:>3}/{epochs}  "
+            f"train loss {record['train_loss']:.3f} acc {record['train_acc']:.2%}  "
+            f"test loss {record['test_loss']:.3f} acc {record['test_acc']:.2%}  {record['seconds']:.1f}s "
+            f"{record['images_per_second']:,.0f} img/s" + (f" ({ranks} processes)" if ranks else ""))
 
 
 @dataclass

@@ -3,9 +3,12 @@ runs, and what a real run gives (the expected-results table of lessons 04 and 05
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
 import torch
@@ -15,9 +18,10 @@ from ..counting import count_flops
 from ..errors import UsageError, bilingual, josa
 from ..models import build_model
 from ..show import Table
+from .checkpoint import atomic_write_json
 from .data import ImageTensors, subsample
 from .engine import train_one_epoch
-from .recipe import Precision, TrainConfig, make_optimizer, make_scheduler
+from .recipe import Precision, TrainConfig, make_optimizer, make_scheduler, use_channels_last
 
 #: A run longer than this many minutes (estimated) is shrunk on a machine without a CUDA GPU ...
 MINUTES = 5.0
@@ -87,12 +91,15 @@ class RunPlan:
         return self.message
 
 
-def measure_train_speed(device: torch.device, batch_size: int = 16, steps: int = 1) -> float:
-    """Training images per second of the CIFAR VGG16-BN on ``device`` through the engine's own loop: ``steps`` timed
-    steps on random batches after one warm-up, the random generators left as they were."""
+def measure_train_speed(device: torch.device, batch_size: int = 32, steps: int = 3) -> float:
+    """Training images per second of the CIFAR VGG16-BN on ``device`` through the engine's own loop and memory
+    format: the fastest of ``steps`` timed steps on random batches after one warm-up, the random generators left as
+    they were. (On 2 CPU cores a batch of 32 is as fast per image as the engine's 512, 16 slower; the first steps
+    of a fresh process run up to a fifth slower, which is why the fastest counts.)"""
+    fmt = torch.channels_last if use_channels_last(device) else torch.preserve_format
     with torch.random.fork_rng(devices=[]):
-        model = build_model("vgg16_bn_cifar", 10).to(device)
-        batches = [(torch.randn(batch_size, 3, 32, 32, device=device),
+        model = build_model("vgg16_bn_cifar", 10).to(device, memory_format=fmt)
+        batches = [(torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=fmt),
                     torch.randint(0, 10, (batch_size,), device=device)) for _ in range(steps + 1)]
         config = TrainConfig(epochs=1, batch_size=batch_size)
         optimizer = make_optimizer(model, config)
@@ -100,9 +107,12 @@ def measure_train_speed(device: torch.device, batch_size: int = 16, steps: int =
         run = lambda part: train_one_epoch(model, part, optimizer, scheduler, torch.nn.CrossEntropyLoss(),  # noqa: E731
                                            Precision.for_device(device), progress=False)
         run(batches[:1])  # warm-up
-        start = time.perf_counter()
-        run(batches[1:])
-        return steps * batch_size / (time.perf_counter() - start)
+        seconds = []
+        for batch in batches[1:]:
+            start = time.perf_counter()
+            run([batch])
+            seconds.append(time.perf_counter() - start)
+        return batch_size / min(seconds)
 
 
 def _minutes(value: float) -> str:
@@ -112,14 +122,45 @@ def _minutes(value: float) -> str:
 
 def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: Union[str, torch.device],
                     minutes: Optional[float] = None, full: bool = False, batch_size: int = 512,
-                    measure: Callable[[torch.device], float] = measure_train_speed) -> RunPlan:
+                    measure: Callable[[torch.device], float] = measure_train_speed,
+                    keep: Union[str, Path, None] = None) -> RunPlan:
     """The :class:`RunPlan` of ``plan`` (experiment → epochs) on ``device``: on a CUDA GPU as written; elsewhere the
     training speed is measured (``measure(device)``: images/s) and scaled by each experiment's FLOPs, and a plan
-    longer than ``minutes`` (default: ``VGG_TEACH_CPU_MINUTES``, else :data:`MINUTES`) becomes one epoch per
+    longer than ``minutes`` (default: ``VGG_TEACH_CPU_MINUTES``, else :data:`MINUTES`) keeps every image with
+    fewer epochs (scaled alike, at least one each) if that fits, else becomes one epoch per
     experiment on as many training images as fit (and a fifth as many test images), unless ``full``; when even one
     batch of ``batch_size`` would outlast the budget, the batch is halved until one fits (down to
-    :data:`SMALLEST_BATCH`)."""
-    device, epochs = torch.device(device), dict(plan)
+    :data:`SMALLEST_BATCH`).
+
+    ``keep`` (a ``.json`` path beside the checkpoints): the plan measured the first time is written there and used
+    again by every later call asking the same, so that a run of the notebook after a disconnect resumes its
+    checkpoints instead of meeting a plan that a slower or faster measurement changed."""
+    device = torch.device(device)
+    asked = {"plan": dict(plan), "n_train": n_train, "n_test": n_test, "device": device.type,
+             "minutes": minutes if minutes is not None else os.environ.get(MINUTES_ENV, "").strip(), "full": full,
+             "batch_size": batch_size}
+    kept = Path(keep) if keep is not None and device.type != "cuda" else None
+    if kept is not None and kept.is_file():
+        try:
+            saved = json.loads(kept.read_text(encoding="utf-8"))
+            if saved.get("asked") == asked:
+                earlier = RunPlan(**saved["plan"])
+                return dataclasses.replace(earlier, message=bilingual(
+                    f"{kept}에 적어 둔 지난 계획을 그대로 씁니다(체크포인트를 이어 받도록). 그때의 계산:",
+                    f"Using the earlier plan written in {kept} (so that the checkpoints resume). It said:")
+                    + "\n" + earlier.message)
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # unreadable or from another version: measure again
+    result = _measured_plan(plan, n_train, n_test, device, minutes, full, batch_size, measure)
+    if kept is not None:
+        atomic_write_json({"asked": asked, "plan": dataclasses.asdict(result)}, kept)
+    return result
+
+
+def _measured_plan(plan: Mapping[str, int], n_train: int, n_test: int, device: torch.device,
+                   minutes: Optional[float], full: bool, batch_size: int,
+                   measure: Callable[[torch.device], float]) -> RunPlan:
+    epochs = dict(plan)
     if minutes is None:
         text = os.environ.get(MINUTES_ENV, "").strip()
         try:
@@ -149,6 +190,20 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
         return RunPlan(epochs, n_train, n_test, full_minutes, full_minutes, speed, False, bilingual(
             f"{measured[0]}: 계획대로 모두 실행합니다 {why[0]}.", f"{measured[1]}: running it as written {why[1]}."),
             batch_size)
+    top = max(epochs.values())
+    for most in range(top - 1, 0, -1):  # fewer epochs on every image first, in the plan's proportions
+        fewer = {k: max(1, v * most // top) for k, v in epochs.items()}
+        if (fewer_minutes := estimate(fewer, n_train, n_test)) <= minutes:
+            listed = ", ".join(f"{k} {v}" for k, v in fewer.items())
+            return RunPlan(fewer, n_train, n_test, fewer_minutes, full_minutes, speed, True, bilingual(
+                f"{measured[0]}. {minutes:g}분 안에 끝나도록 에포크를 줄였습니다({listed}). 이미지는 모두 씁니다: "
+                f"학습 {n_train:,}장, 시험 {n_test:,}장(약 {_minutes(fewer_minutes)}분). 정확도는 GPU에서 "
+                "계획대로 학습한 것보다 낮습니다. 그래도 모두 돌리려면 FULL_RUN_ON_CPU = True로 바꾸고 이 셀부터 다시 "
+                "실행하세요.",
+                f"{measured[1]}, so the epochs were cut to finish within {minutes:g} minutes ({listed}), on every "
+                f"image: {n_train:,} training and {n_test:,} test images (about {_minutes(fewer_minutes)} minutes). "
+                "The accuracies will be below a full run on a GPU. To run it all anyway, set FULL_RUN_ON_CPU = True "
+                "and run again from this cell."), batch_size)
     one = {k: min(1, v) for k, v in epochs.items()}
     per_image = estimate(one, 1, 0) + estimate(one, 0, 1) / 5  # a training image and a fifth of a test image
     batch = batch_size
@@ -199,8 +254,6 @@ PUBLISHED_CIFAR10: tuple[Result, ...] = (
            "VGG16 with batch norm, one linear layer (512 → 10); lr 0.1 → 0.01 → 0.001 over 350 epochs",
            "kuangliu/pytorch-cifar", _AT.format("kuangliu/pytorch-cifar", "00166a387119c7b6e8e9ded86d02ac0a3df62b21")),
 )
-#: The course's own figures (lesson 05's recipe, on a named GPU, median of runs, from benchmarks/); none yet.
-OUR_MEASUREMENTS: tuple[Result, ...] = ()
 _NOT_YET = Result("이 강좌의 실행(레슨 05의 세 실험) / this course's own run (lesson 05's three experiments)",
                   "아직 재지 않음 / not measured yet",
                   "처음부터 30 에포크, 헤드만 2, 미세 조정 5 / 30 epochs from scratch, head 2, fine-tuning 5",
@@ -224,7 +277,14 @@ def expected_results(parts: Sequence[str] = ("imagenet", "cifar10")) -> Table:
     figures, then the course's own measurement or a row saying it has not been made yet)."""
     rows = [imagenet_result()] if "imagenet" in parts else []
     if "cifar10" in parts:
-        rows += [*PUBLISHED_CIFAR10, *(OUR_MEASUREMENTS or [_NOT_YET])]
+        ours = reference_runs()
+        rows += [*PUBLISHED_CIFAR10, *(Result(
+            f"이 강좌의 실행: 처음부터, 에포크 {r.config['epochs']}번 / this course's run: from scratch, "
+            f"{r.config['epochs']} epochs", f"{r.test_accuracy:.2%}",
+            f"{r.hardware}, torch {r.torch}, {r.date}; {r.n_train:,} training / {r.n_test:,} test images, "
+            f"{r.minutes:.0f} min; {r.data}", "vgg_teach/reference_runs.json", "") for r in ours)]
+        if not any(r.config["epochs"] == TrainConfig().epochs for r in ours):  # the full plan has no run of ours yet
+            rows.append(_NOT_YET)
     return Table(rows, columns=[
         ("결과 / result", lambda r: r.what, False),
         ("값 / value", lambda r: r.value, True),
@@ -234,3 +294,101 @@ def expected_results(parts: Sequence[str] = ("imagenet", "cifar10")) -> Table:
              "Expected results: what a real run gives (not this notebook's stored outputs)",
         notes=["공개된 값은 각 출처의 README를 그대로 옮겼습니다(레시피가 이 강좌와 다릅니다). / Published figures are "
                "quoted from each source's README (their recipes differ from this course's)."])
+
+
+#: The course's own runs of lesson 05's from-scratch experiment (written by ``python -m tools.reference_run``).
+REFERENCE_FILE = Path(__file__).resolve().parent.parent / "reference_runs.json"
+#: Within this many percentage points of the reference's final test accuracy, a run is on track.
+ON_TRACK_POINTS = 3.0
+
+
+@dataclass(frozen=True)
+class ReferenceRun:
+    """One run of the course's own, kept with the package: where it ran (``hardware``, ``torch``, ``date``), on
+    what (``data``, ``n_train``/``n_test`` images), its recipe (``config``, ``TrainConfig`` as a dict), how long
+    (``minutes`` of training and testing) and its per-epoch ``history`` as ``fit`` returned it."""
+
+    label: str
+    hardware: str
+    torch: str
+    date: str
+    data: str
+    n_train: int
+    n_test: int
+    config: dict
+    minutes: float
+    history: list
+
+    @property
+    def test_accuracy(self) -> float:
+        return float(self.history[-1]["test_acc"])
+
+
+def reference_runs(path: Union[str, Path, None] = None) -> list[ReferenceRun]:
+    """The course's reference runs (``path``: :data:`REFERENCE_FILE`; none if the file is missing)."""
+    path = Path(path or REFERENCE_FILE)
+    if not path.is_file():
+        return []
+    return [ReferenceRun(**run) for run in json.loads(path.read_text(encoding="utf-8"))["runs"]]
+
+
+def same_plan(config: Mapping, n_train: int, run: ReferenceRun) -> bool:
+    """The same recipe (epochs, batch, learning rate, schedule, seed aside) on about as many images (±20 %)."""
+    keys = ("epochs", "batch_size", "lr", "schedule", "warmup", "momentum", "weight_decay", "label_smoothing",
+            "augment")
+    return all(config.get(k) == run.config.get(k) for k in keys) and abs(n_train - run.n_train) <= 0.2 * run.n_train
+
+
+def reference_for(result: Mapping, n_train: int, runs: Optional[Sequence[ReferenceRun]] = None
+                  ) -> Optional[ReferenceRun]:
+    """The course's run of the plan behind ``result`` (what ``fit`` returned, trained on ``n_train`` images), if
+    it has one."""
+    runs = reference_runs() if runs is None else runs
+    return next((run for run in runs if same_plan(result["config"], n_train, run)), None)
+
+
+def on_track(result: Mapping, reference: Optional[ReferenceRun], runs: Optional[Sequence[ReferenceRun]] = None
+             ) -> str:
+    """One bilingual line: is this run (what ``fit`` returned) where the course's ``reference`` run of the same plan
+    was, and if not, what usually causes the gap."""
+    config, history = result["config"], result["history"]
+    yours = 100 * result["test_accuracy"]
+    if reference is None:
+        runs = reference_runs() if runs is None else runs
+        ko = "; ".join(f"{r.label} — 에포크 {r.config['epochs']}번, 학습 이미지 {r.n_train:,}장, 배치 "
+                       f"{r.config['batch_size']}" for r in runs) or "없음"
+        en = "; ".join(f"{r.label}: {r.config['epochs']} epochs, {r.n_train:,} images, batch "
+                       f"{r.config['batch_size']}" for r in runs) or "none"
+        return bilingual(
+            f"이 계획(에포크 {config['epochs']}번, 배치 {config['batch_size']})과 같은 강좌의 기준 실행은 아직 없어 "
+            f"비교하지 않습니다. 강좌의 기준 실행: {ko}.",
+            f"The course has no reference run of this plan ({config['epochs']} epochs, batch {config['batch_size']}), "
+            f"so there is nothing to compare with. The course's reference runs: {en}.")
+    ref = 100 * reference.test_accuracy
+    gap = yours - ref
+    both = f"{yours:.1f}% / {ref:.1f}%"
+    if yours < 15:
+        return bilingual(
+            f"❌ 학습이 되지 않았습니다: 시험 정확도 {yours:.1f}%는 찍기(10%)와 비슷합니다(기준 {ref:.1f}%). 손실이 "
+            "줄지 않았다면 학습률이 너무 크거나, 스텝이 매개변수를 갱신하지 않거나, 레이블과 이미지가 어긋난 경우가 "
+            "많습니다.",
+            f"❌ It did not learn: a test accuracy of {yours:.1f}% is about chance (10%; the reference reached "
+            f"{ref:.1f}%). If the loss did not fall, the learning rate is usually too high, the step never updates "
+            "the parameters, or the labels do not match the images.")
+    if gap >= -ON_TRACK_POINTS:
+        ahead = gap > ON_TRACK_POINTS
+        return bilingual(
+            f"✅ 기준과 {'비슷하거나 더 낫습니다' if ahead else '비슷합니다'}: 여러분 / 기준 {both} "
+            f"(차이 {gap:+.1f}%p, ±{ON_TRACK_POINTS:g}%p 안이면 같은 것으로 봅니다).",
+            f"✅ On track{' (ahead)' if ahead else ''}: yours / reference {both} ({gap:+.1f} points; within "
+            f"±{ON_TRACK_POINTS:g} counts as the same).")
+    behind = next((r["epoch"] for r, q in zip(history, reference.history)
+                   if 100 * (r["test_acc"] - q["test_acc"]) < -ON_TRACK_POINTS), len(history))
+    return bilingual(
+        f"⚠️ 기준보다 {-gap:.1f}%p 낮습니다(여러분 / 기준 {both}, 에포크 {behind}부터 벌어졌습니다). 흔한 원인: "
+        "학습률 스케줄을 배치마다가 아니라 에포크마다 움직임, 평가 모드(model.eval())로 학습함, 증강이나 정규화를 뺌, "
+        "다른 학습률이나 배치 크기. 검사 셀을 통과한 코드라면 데이터의 양과 순서를 기준과 견주어 보세요.",
+        f"⚠️ {-gap:.1f} points behind the reference (yours / reference {both}, apart from epoch {behind} on). Usual "
+        "causes: the schedule stepped per epoch instead of per batch, training in eval mode (model.eval()), no "
+        "augmentation or normalization, another learning rate or batch size. If your code passed its checks, compare "
+        "the amount and order of the data with the reference's.")
