@@ -174,7 +174,7 @@ def test_a_run_is_drawn_over_the_course_reference_of_its_plan_and_told_whether_i
     korean_first(behind, "에포크 2부터", "from epoch 2 on")
     assert "20.0" in behind and "스케줄" in behind and "per batch" in behind
     chance = {**result, "test_accuracy": 0.1}
-    korean_first(on_track(chance, reference), "찍기", "about chance")
+    korean_first(on_track(chance, reference), "무작위로 고른 답", "about chance")
 
     other, other_n, other_checkpoint = _tiny_run(tmp_path, epochs=1)  # another plan: no reference for it
     assert reference_for(other, other_n) is None

@@ -146,7 +146,7 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
             if saved.get("asked") == asked:
                 earlier = RunPlan(**saved["plan"])
                 return dataclasses.replace(earlier, message=bilingual(
-                    f"{kept}에 적어 둔 지난 계획을 그대로 씁니다(체크포인트를 이어 받도록). 그때의 계산:",
+                    f"{kept}에 적어 둔 지난 계획을 그대로 씁니다(체크포인트에서 이어서 학습하도록). 그때의 계산:",
                     f"Using the earlier plan written in {kept} (so that the checkpoints resume). It said:")
                     + "\n" + earlier.message)
         except (OSError, ValueError, TypeError, KeyError):
@@ -369,9 +369,9 @@ def on_track(result: Mapping, reference: Optional[ReferenceRun], runs: Optional[
     both = f"{yours:.1f}% / {ref:.1f}%"
     if yours < 15:
         return bilingual(
-            f"❌ 학습이 되지 않았습니다: 시험 정확도 {yours:.1f}%는 찍기(10%)와 비슷합니다(기준 {ref:.1f}%). 손실이 "
-            "줄지 않았다면 학습률이 너무 크거나, 스텝이 매개변수를 갱신하지 않거나, 레이블과 이미지가 어긋난 경우가 "
-            "많습니다.",
+            f"❌ 학습이 되지 않았습니다: 시험 정확도 {yours:.1f}%는 무작위로 고른 답(10%)과 비슷합니다"
+            f"(기준 {ref:.1f}%). 손실이 줄지 않았다면 학습률이 너무 크거나, 스텝이 매개변수를 갱신하지 않거나, "
+            "레이블과 이미지가 어긋난 경우가 많습니다.",
             f"❌ It did not learn: a test accuracy of {yours:.1f}% is about chance (10%; the reference reached "
             f"{ref:.1f}%). If the loss did not fall, the learning rate is usually too high, the step never updates "
             "the parameters, or the labels do not match the images.")
