@@ -256,13 +256,14 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                 history, start_epoch = list(state.history), int(state.epoch)
                 saved_epoch = start_epoch
                 set_rng_state(state.rng)
-                say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint}).",
-                              f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."))
                 if start_epoch >= config.epochs:  # a finished run, only loaded: what it measured when it trained
-                    say(bilingual("끝난 학습을 불러왔습니다. 학습할 때 잰 기록입니다:",
-                                  "A finished run, loaded. Its record, as measured when it trained:"))
+                    say(bilingual(f"끝난 학습을 불러왔습니다({checkpoint}). 학습할 때 잰 기록입니다:",
+                                  f"A finished run, loaded ({checkpoint}). Its record, as measured when it trained:"))
                     for record in history:
                         say(_epoch_line(record, config.epochs))
+                else:
+                    say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint}).",
+                                  f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."))
 
             for epoch in tqdm(range(start_epoch + 1, config.epochs + 1), desc="training", disable=not progress,
                               initial=start_epoch, total=config.epochs):
