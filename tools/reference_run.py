@@ -10,11 +10,10 @@ A run of the same plan (recipe and number of training images) already in the fil
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from pathlib import Path
 
-from vgg_teach.training.checkpoint import load_state
+from vgg_teach.training.checkpoint import atomic_write_json, load_state
 from vgg_teach.training.plan import REFERENCE_FILE, ReferenceRun, reference_runs, same_plan
 
 
@@ -31,10 +30,9 @@ def reference_from_checkpoint(checkpoint: Path, **where) -> ReferenceRun:
 
 
 def add(run: ReferenceRun, path: Path) -> list[ReferenceRun]:
-    """``path``'s runs with ``run`` in place of any of the same plan, written back (sorted, UTF-8, one run a block)."""
+    """``path``'s runs with ``run`` in place of any of the same plan, written back atomically."""
     runs = [r for r in reference_runs(path) if not same_plan(run.config, run.n_train, r)] + [run]
-    path.write_text(json.dumps({"runs": [asdict(r) for r in runs]}, ensure_ascii=False, indent=1) + "\n",
-                    encoding="utf-8")
+    atomic_write_json({"runs": [asdict(r) for r in runs]}, path)
     return runs
 
 

@@ -87,7 +87,7 @@ def test_a_budget_that_fits_a_few_epochs_of_every_image_cuts_the_epochs_alike_an
     assert f"scratch {plan.epochs['scratch']}" in str(plan) and "45,000" in str(plan)
     train = ImageTensors(torch.zeros(1, 3, 32, 32, dtype=torch.uint8).expand(45_000, -1, -1, -1),
                          torch.arange(45_000) % 10, list("abcdefghij"), (0.5,) * 3, (0.25,) * 3)
-    assert plan.apply(train, train)[0] is train or len(plan.apply(train, train)[0]) == 45_000
+    assert len(plan.apply(train, train)[0]) == 45_000  # nothing subsampled
 
 
 def test_the_budget_comes_from_the_environment_or_the_call_and_never_cuts_below_one_batch(monkeypatch):

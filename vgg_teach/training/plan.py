@@ -136,9 +136,17 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
     again by every later call asking the same, so that a run of the notebook after a disconnect resumes its
     checkpoints instead of meeting a plan that a slower or faster measurement changed."""
     device = torch.device(device)
-    asked = {"plan": dict(plan), "n_train": n_train, "n_test": n_test, "device": device.type,
-             "minutes": minutes if minutes is not None else os.environ.get(MINUTES_ENV, "").strip(), "full": full,
-             "batch_size": batch_size}
+    if minutes is None:
+        text = os.environ.get(MINUTES_ENV, "").strip()
+        try:
+            minutes = float(text) if text else MINUTES
+        except ValueError:
+            minutes = -1.0
+        if not minutes > 0:
+            raise UsageError(bilingual(f"{MINUTES_ENV}={text!r}: 분 단위의 양수여야 합니다(예: 5).",
+                                       f"{MINUTES_ENV}={text!r}: it must be a positive number of minutes (e.g. 5)."))
+    asked = {"plan": dict(plan), "n_train": n_train, "n_test": n_test, "device": device.type, "minutes": minutes,
+             "full": full, "batch_size": batch_size}
     kept = Path(keep) if keep is not None and device.type != "cuda" else None
     if kept is not None and kept.is_file():
         try:
@@ -158,18 +166,8 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
 
 
 def _measured_plan(plan: Mapping[str, int], n_train: int, n_test: int, device: torch.device,
-                   minutes: Optional[float], full: bool, batch_size: int,
-                   measure: Callable[[torch.device], float]) -> RunPlan:
+                   minutes: float, full: bool, batch_size: int, measure: Callable[[torch.device], float]) -> RunPlan:
     epochs = dict(plan)
-    if minutes is None:
-        text = os.environ.get(MINUTES_ENV, "").strip()
-        try:
-            minutes = float(text) if text else MINUTES
-        except ValueError:
-            minutes = -1.0
-        if not minutes > 0:
-            raise UsageError(bilingual(f"{MINUTES_ENV}={text!r}: 분 단위의 양수여야 합니다(예: 5).",
-                                       f"{MINUTES_ENV}={text!r}: it must be a positive number of minutes (e.g. 5)."))
     if device.type == "cuda":
         return RunPlan(epochs, n_train, n_test, None, None, None, False, bilingual(
             "GPU: 계획대로 모두 실행합니다(걸릴 시간은 위의 추정 표를 보세요).",
@@ -355,15 +353,17 @@ def on_track(result: Mapping, reference: Optional[ReferenceRun], runs: Optional[
     yours = 100 * result["test_accuracy"]
     if reference is None:
         runs = reference_runs() if runs is None else runs
+        epochs = lambda n: f"{n} epoch{'s' * (n != 1)}"  # noqa: E731
         ko = "; ".join(f"{r.label} — 에포크 {r.config['epochs']}번, 학습 이미지 {r.n_train:,}장, 배치 "
                        f"{r.config['batch_size']}" for r in runs) or "없음"
-        en = "; ".join(f"{r.label}: {r.config['epochs']} epochs, {r.n_train:,} images, batch "
+        en = "; ".join(f"{r.label}: {epochs(r.config['epochs'])}, {r.n_train:,} images, batch "
                        f"{r.config['batch_size']}" for r in runs) or "none"
         return bilingual(
             f"이 계획(에포크 {config['epochs']}번, 배치 {config['batch_size']})과 같은 강좌의 기준 실행은 아직 없어 "
-            f"비교하지 않습니다. 강좌의 기준 실행: {ko}.",
-            f"The course has no reference run of this plan ({config['epochs']} epochs, batch {config['batch_size']}), "
-            f"so there is nothing to compare with. The course's reference runs: {en}.")
+            f"비교하지 않습니다. 강좌의 기준 실행: {ko}. 그중 하나와 같은 계획으로 학습하면 두 곡선을 겹쳐 그립니다.",
+            f"The course has no reference run of this plan ({epochs(config['epochs'])}, batch "
+            f"{config['batch_size']}), so there is nothing to compare with. The course's reference runs: {en}. Train "
+            "with the plan of one of them and the two runs are drawn together.")
     ref = 100 * reference.test_accuracy
     gap = yours - ref
     both = f"{yours:.1f}% / {ref:.1f}%"
