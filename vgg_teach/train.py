@@ -35,10 +35,9 @@ from .training.checkpoint import (
 )
 from .training.data import ImageTensors, hold_out, subsample
 from .training.engine import fit
-from .training.folder_lock import own_folder
+from .training.guards import Terminated, own_folder, sigterm_stops
 from .training.recipe import TrainConfig, add_config_arguments, config_from_args
 from .training.sources import load_cifar10, load_image_folder, load_image_folder_splits
-from .training.stopping import Terminated, sigterm_stops
 
 #: In smoke mode: at most this many training / test images, and what a flag that was not given defaults to.
 SMOKE_TRAIN_IMAGES, SMOKE_TEST_IMAGES = 320, 128

@@ -20,10 +20,9 @@ from vgg_teach.errors import CheckpointError, DivergenceError, OutOfMemoryError,
 from vgg_teach.models import build_model
 from vgg_teach.training import engine
 from vgg_teach.training.checkpoint import atomic_save, atomic_write_json, load_state, rng_state, set_rng_state
-from vgg_teach.training.engine import fit
+from vgg_teach.training.engine import StepHands, fit
 from vgg_teach.training.recipe import Precision, TrainConfig, amp_dtype, lr_factor
 from vgg_teach.training.sources import load_image_folder_splits
-from vgg_teach.training.step import StepHands
 
 CPU = torch.device("cpu")
 TIMING = {"seconds", "eval_seconds", "images_per_second", "images_per_second_per_rank"}

@@ -1,4 +1,4 @@
-"""vgg_teach.pretrained, offline: weights files in a temporary TORCH_HOME, no internet.
+"""vgg_teach.models' pretrained weights, offline: weights files in a temporary TORCH_HOME, no internet.
 
 The real file's SHA-256 starts with ``6c64b313`` (its name says so). The tests write a randomly initialised
 VGG16-BN under that exact name and make the loader expect *that* file's prefix
@@ -19,9 +19,9 @@ import torch
 import torchvision
 from torchvision.models import VGG16_BN_Weights
 
-from vgg_teach import pretrained
+from vgg_teach import models
 from vgg_teach.answers import count_parameters, swap_head
-from vgg_teach.pretrained import (
+from vgg_teach.models import (
     PretrainedWeightsError,
     expected_sha256_prefix,
     load_vgg16_bn_pretrained,
@@ -55,7 +55,7 @@ def saved_random_vgg16_bn(tmp_path_factory):
 
 def _expect(monkeypatch, digest: str) -> None:
     """Make the loader expect ``digest``'s first 8 hex digits instead of the real file's ``6c64b313``."""
-    monkeypatch.setattr(pretrained, "expected_sha256_prefix", lambda path: digest[:8])
+    monkeypatch.setattr(models, "expected_sha256_prefix", lambda path: digest[:8])
 
 
 def _no_hub_loader(monkeypatch) -> None:

@@ -10,10 +10,10 @@ import torch
 import torchvision
 
 from tests.fakes import korean_first
-from vgg_teach import pretrained
+from vgg_teach import models
 from vgg_teach import train as cli
 from vgg_teach.errors import DataError, PretrainedWeightsError
-from vgg_teach.pretrained import is_stand_in, load_vgg16_bn_pretrained, weights_cached, weights_path
+from vgg_teach.models import is_stand_in, load_vgg16_bn_pretrained, weights_cached, weights_path
 from vgg_teach.training.data import CIFAR10_CLASSES
 from vgg_teach.training.sources import STAND_IN_SIZE, load_cifar10
 
@@ -34,7 +34,7 @@ def test_a_lesson_without_usable_weights_gets_random_ones_and_the_reason(torch_h
     if broken_file:
         weights_path().parent.mkdir(parents=True)
         weights_path().write_bytes(b"an interrupted download")
-        monkeypatch.setattr(pretrained, "expected_sha256_prefix", lambda path: pretrained.sha256_of(path)[:8])
+        monkeypatch.setattr(models, "expected_sha256_prefix", lambda path: models.sha256_of(path)[:8])
     model, _ = load_vgg16_bn_pretrained(progress=False, stand_in=True)
     out = capsys.readouterr().out
     korean_first(out, "대체 모델", "Stand-in: the pretrained weights cannot be used")

@@ -20,7 +20,7 @@ import torch
 from tests.fakes import korean_first, metrics, patch_cifar10_md5
 from vgg_teach import train as cli
 from vgg_teach.train import SMOKE_TRAIN_IMAGES
-from vgg_teach.training.folder_lock import LOCK_NAME, STALE_SECONDS
+from vgg_teach.training.guards import LOCK_NAME, STALE_SECONDS
 from vgg_teach.training.sources import make_image_folder
 
 TINY = ["--model", "vgg_tiny_cifar", "--no-progress", "--device", "cpu"]

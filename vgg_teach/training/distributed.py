@@ -25,7 +25,7 @@ from torch import nn
 
 from ..env import get_device
 from ..errors import CheckpointError, TrainingError, UsageError, bilingual, cause, josa
-from .stopping import Terminated
+from .guards import Terminated
 
 T = TypeVar("T")
 

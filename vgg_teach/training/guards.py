@@ -1,10 +1,14 @@
-"""An output folder belongs to one live run: a second run on it is refused before it touches anything.
+"""What guards a run against the faults of real machines: one live run per output folder, and SIGTERM as a stop.
 
-The lock is ``FOLDER/.vgg-teach.lock``: an OS lock on the file (``flock``; released by the OS when its process dies,
-however it dies) and, inside it, who holds it, rewritten every :data:`BEAT_SECONDS`. The OS lock answers for runs on
-this machine; the heartbeat for another machine writing to the same Google Drive folder, whose run counts as gone
-once its heartbeat is :data:`STALE_SECONDS` old. The file is never deleted (emptied on release): deleting it would let
-two runs lock two different files of one name.
+**The folder lock.** A second run on a folder that a live run holds is refused before it touches anything. The lock
+is ``FOLDER/.vgg-teach.lock``: an OS lock on the file (``flock``; released by the OS when its process dies, however
+it dies) and, inside it, who holds it, rewritten every :data:`BEAT_SECONDS`. The OS lock answers for runs on this
+machine; the heartbeat for another machine writing to the same Google Drive folder, whose run counts as gone once
+its heartbeat is :data:`STALE_SECONDS` old. The file is never deleted (emptied on release): deleting it would let two
+runs lock two different files of one name.
+
+**SIGTERM** (what Kaggle, SLURM, ``docker stop`` and a shutting-down VM send) stops a run like Ctrl-C: the save in
+progress is undone, the epoch on disk is named, and ``--resume`` goes on from it.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import errno
 import json
 import os
 import shlex
+import signal
 import socket
 import sys
 import threading
 import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Callable, Iterator, Optional, Union
+from typing import IO, Any, Callable, Iterator, Optional, Union
 
 from ..errors import UsageError, bilingual, particle
 
@@ -179,3 +184,25 @@ def own_folder(folder: Union[str, os.PathLike], say: Callable[[str], None] = pri
             if locked:
                 _os_unlock(f)
         f.close()
+
+
+class Terminated(KeyboardInterrupt):
+    """A run stopped by SIGTERM (the CLI exits with 143, Ctrl-C's ``KeyboardInterrupt`` with 130)."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated
+
+
+@contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Inside the ``with`` block SIGTERM raises :class:`Terminated`; the old handler comes back after it. Signal
+    handlers belong to the main thread: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
