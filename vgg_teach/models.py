@@ -218,7 +218,7 @@ def build_model(name: str = "vgg16_bn_cifar", num_classes: int = 10) -> nn.Modul
     return CIFAR_MODELS[name](num_classes)
 
 
-# Pretrained weights (lesson 04) ------------------------------------------------------------------------------
+# -- torchvision's ImageNet-pretrained VGG16-BN (lesson 04), hash-checked, or a loud stand-in -------------------------
 
 
 def _default_weights():
