@@ -237,12 +237,12 @@ def execute(paths: Iterable[Path], smoke: bool = True, timeout: int | None = 180
     os.environ["VGG_TEACH_SMOKE"] = "1" if smoke else "0"
     for path in paths:
         nb = nbformat.read(path, as_version=4)
-        course = nb.metadata.setdefault("vgg_teach", {})
-        if smoke and course.get("stored_run") == "full":  # never replace a real run's outputs with smoke mode's
+        # never replace a real run's outputs with smoke mode's
+        if smoke and nb.metadata.get("vgg_teach", {}).get("stored_run") == "full":
             print(f"skipped {path.relative_to(ROOT)}: its outputs come from a full run (remake them with --full)")
             continue
         if not smoke:
-            course["stored_run"] = "full"
+            nb.metadata.setdefault("vgg_teach", {})["stored_run"] = "full"
         print(f"executing {path.relative_to(ROOT)} (smoke={smoke}) …", flush=True)
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
                        store_widget_state=False, record_timing=False).execute()
