@@ -67,8 +67,11 @@ def test_moving_to_a_device_is_checked_on_a_real_model_and_other_class_counts_wo
     (swap(layer=lambda n, old: nn.Linear(4096, 10)), "num_classes=7로 불렀는데 마지막 계층의 출력이 10개"),
     (swap(layer=lambda n, old: nn.Linear(25088, n)), "nn.Linear(4096, 10)이어야 합니다"),
     (lambda model, n: 1 / 0, "ZeroDivisionError"),
+    (swap(index=0, layer=lambda n, old: nn.Linear(25088, 4096)), "threw away fc6's weights learned on ImageNet"),
+    (swap(layer=lambda n, old: nn.Sequential(nn.Linear(4096, n), nn.Softmax(1))), "classifier[6] ends in Softmax"),
 ], ids=["no-return", "returns-layer", "not-frozen", "detach", "attribute", "all-frozen", "convs-only", "wrong-layer",
-        "appended", "whole-classifier", "attribute-only", "hard-coded-10", "in-features", "crash"])
+        "appended", "whole-classifier", "attribute-only", "hard-coded-10", "in-features", "crash", "new-fc6",
+        "softmax"])
 def test_each_swap_mistake_gets_its_own_message(fn, expected):
     result = check_head_swap(fn)
     assert result.status == FAIL and expected in str(result), str(result)

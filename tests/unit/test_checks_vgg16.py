@@ -64,6 +64,11 @@ class Plain(nn.Module):
                 conv.padding = (0, 0)
         elif d == "pool1x1":  # AdaptiveAvgPool2d((1, 1)) and fc6 built for it
             self.avgpool, self.classifier[0] = nn.AdaptiveAvgPool2d(1), nn.Linear(512, 4096)
+        elif d == "reflect":
+            for conv in (m for m in self.features if isinstance(m, nn.Conv2d)):
+                conv.padding_mode = "reflect"
+        elif d == "fc7_1000":  # fc7 gives 1000, fc8 maps those to num_classes
+            self.classifier[3], self.classifier[6] = nn.Linear(4096, 1000), nn.Linear(1000, num_classes)
 
     def forward(self, x):
         if self.defect == "squashed":  # an extra op between pool5 and fc6
@@ -71,7 +76,8 @@ class Plain(nn.Module):
         if self.defect == "unflattened":
             return self.classifier(self.features(x))
         x = self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-        return {"softmax": lambda: torch.softmax(x, 1), "scaled": lambda: x * 1.5}.get(self.defect, lambda: x)()
+        return {"softmax": lambda: torch.softmax(x, 1), "scaled": lambda: x * 1.5,
+                "relu_out": lambda: torch.relu(x)}.get(self.defect, lambda: x)()
 
 
 def variant(name, **attrs):
@@ -174,6 +180,20 @@ class TimmStyle(nn.Module):
         return x.mean(dim=(2, 3)) if self.dense else x
 
 
+class KerasPort(nn.Module):
+    """Keras ports: nn.ZeroPad2d(1) before every unpadded conv, nn.Flatten, no avgpool."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        convs = [[nn.ZeroPad2d(1), nn.Conv2d(a, b, 3), nn.ReLU()] for a, b in zip([3, *CHANNELS], CHANNELS)]
+        blocks = iter(convs)
+        self.net = nn.Sequential(*[m for spec in D for m in ([nn.MaxPool2d(2)] if spec == "M" else next(blocks))],
+                                 nn.Flatten(), *head(num_classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class PlainTensorAttribute(answers.MyVGG16):
     """A tensor kept as a plain attribute: on "meta" it stays meta, so the check builds this class for real."""
 
@@ -198,8 +218,9 @@ class OnItsDevice(answers.MyVGG16):
     (OutOfOrder, ""), (LazyVGG, ""), (SharedModules, ""), (PlainTensorAttribute, ""),
     (TimmStyle, "fully connected layers are written as convolutions"),
     (lambda num_classes: TimmStyle(num_classes, dense=True), "lesson 06 shows the conversion"),
+    (KerasPort, "Passing without the avgpool"),
 ], ids=["reference", "torchvision", "nested-functional", "out-of-order", "lazy", "shared-modules", "tensor-attribute",
-        "timm", "timm-dense"])
+        "timm", "timm-dense", "keras-zero-pad"])
 def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     result = check_vgg16(candidate)
     assert result.status == PASS and note in str(result), str(result)
@@ -230,8 +251,11 @@ def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     (variant("8x8", flat=512 * 8 * 8), ["fc6 (classifier[0]) is built for 512·8·8 = 32,768 inputs",
                                         "the features give 512·7·7 = 25,088"]),
     (variant("padding0"), ["conv1_1 (features[0]): padding is (0, 0)", "Keep the avgpool and fix the ❌ above"]),
-    (variant("pool1x1"), ["This is the 32×32 CIFAR head", "avgpool shrinks pool5's 7×7 to 1×1",
-                          "nn.AdaptiveAvgPool2d((7, 7))"]),
+    (variant("pool1x1"), ["avgpool shrinks pool5's 7×7 to 1×1", "nn.AdaptiveAvgPool2d((7, 7))",
+                          "fc6 takes pool5's 512·7·7 = 25,088 values"]),
+    (variant("reflect"), ["conv1_1 (features[0]): it pads in 'reflect' mode"]),
+    (variant("relu_out"), ["'relu' (VGG16_relu_out.forward) follows the last layer", "Remove the last relu"]),
+    (variant("fc7_1000"), ["fc7 is nn.Linear(4096, 4096)"]),
     (torchvision.models.vgg16_bn, ["This is VGG16-BN", "A ReLU follows every conv.", "138,357,544"]),
     (variant("bn_relu"), ["This is VGG16-BN", "A ReLU follows every conv.", "138,357,544"]),
 ], ids=lambda c: getattr(c, "__name__", "") if callable(c) else None)
@@ -284,7 +308,7 @@ def test_a_class_is_built_on_meta_the_same_every_time_record_ops_shows_it_and_an
 
 # ------------------------------------------------------------------------------ make_layers
 def builder(*, padding=None, order="conv-bn-relu", tuples="channels-kernel", pool=lambda: nn.MaxPool2d(2, 2),
-            shared_relu=False, wrap=nn.Sequential, bn=True, carry=True):
+            shared_relu=False, wrap=nn.Sequential, bn=True, carry=True, bias_with_bn=True, bn_channels="out"):
     """A make_layers written one way; the defaults build exactly the reference."""
 
     def make_layers(cfg, batch_norm=False):
@@ -297,9 +321,10 @@ def builder(*, padding=None, order="conv-bn-relu", tuples="channels-kernel", poo
                 continue
             out, k = {"channels-kernel": spec, "kernel-channels": spec[::-1], "ignore-kernel": (spec[0], 3),
                       "as-channels": (spec, 3)}[tuples] if isinstance(spec, tuple) else (spec, 3)
-            conv = nn.Conv2d(c, out, kernel_size=k, padding=k // 2 if padding is None else padding)
+            conv = nn.Conv2d(c, out, kernel_size=k, padding=k // 2 if padding is None else padding,
+                             bias=bias_with_bn or not batch_norm)
             act = relu if shared_relu else nn.ReLU(inplace=True)
-            norm = [nn.BatchNorm2d(out)] if batch_norm and bn else []
+            norm = [nn.BatchNorm2d(out if bn_channels == "out" else c)] if batch_norm and bn else []
             layers += [conv, *norm, act] if order == "conv-bn-relu" else [conv, act, *norm]
             c = out if carry else c
         return wrap(*layers) if wrap is nn.Sequential else wrap(layers)
@@ -330,8 +355,11 @@ def test_right_builders_written_differently_pass(fn):
     (lambda cfg, batch_norm=False: nn.Sequential(nn.Sequential(*models.make_layers(cfg, batch_norm))),
      "state_dict keys differ", "0.weight, 2.weight"),
     (lambda cfg: models.make_layers(cfg), "does not take a batch_norm argument", "batch_norm=False"),
+    (builder(bias_with_bn=False), "features[0] (where conv1_1 goes)", "keeps a bias in every conv, batch norm or not"),
+    (builder(bn_channels="in"), "features[1] (where bn1_1 goes)", "BatchNorm2d(3), but the conv before it gives 64"),
 ], ids=["bn-after-relu", "bn-ignored", "1x1-dropped", "kernel-channels", "tuple-as-pool", "tuple-crash", "kernel-3",
-        "maxpool3", "padding0", "modulelist", "in-channels-kept", "list", "nested", "no-bn-argument"])
+        "maxpool3", "padding0", "modulelist", "in-channels-kept", "list", "nested", "no-bn-argument", "bn-no-bias",
+        "bn-in-channels"])
 def test_each_builder_slip_is_named_with_its_layer(fn, where, reason):
     result = check_make_layers(fn)
     assert result.status == FAIL, str(result)

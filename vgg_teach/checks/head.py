@@ -48,7 +48,8 @@ def _layout(module: nn.Module) -> list[tuple[str, str, tuple[int, ...]]]:
 def _call_swap(swap_head: Callable[..., Any], num_classes: int, meta: bool) -> tuple[nn.Module, Any, dict[str, Any]]:
     """A fresh VGG16-BN, what ``swap_head`` returned for it, and the layers it had before."""
     model = _vgg16_bn(meta)
-    before = {"fc8": model.classifier[6], "features": _layout(model.features)}
+    before = {"fc6": model.classifier[0], "fc7": model.classifier[3], "fc8": model.classifier[6],
+              "conv1_1": model.features[0], "features": _layout(model.features)}
     with torch.device("meta") if meta else contextlib.nullcontext():  # a new nn.Linear made inside lands on meta too
         return model, swap_head(model, num_classes), before
 
@@ -129,6 +130,17 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                         "The layer that outputs ImageNet's 1000 classes is the last one, classifier[6]: "
                         "replace only that one.")
             layers_ok = False
+        elif layer is not before[name] and next(iter(net.features), None) is before["conv1_1"]:  # not a deep copy
+            result.fail(f"classifier[{idx}]({name})이 새로 만든 계층입니다: 분류기를 새로 만들면서 ImageNet으로 "
+                        f"학습된 {name}의 가중치를 버렸습니다.",
+                        f"classifier[{idx}] ({name}) is a newly made layer: building a new classifier threw away "
+                        f"{name}'s weights learned on ImageNet.",
+                        "분류기는 그대로 두고 마지막 계층만 바꾸세요: "
+                        "model.classifier[6] = nn.Linear(4096, num_classes)",
+                        "Keep the classifier and replace only its last layer: "
+                        "model.classifier[6] = nn.Linear(4096, num_classes)")
+            layers_ok = False
+            break
     if _layout(getattr(net, "features", nn.Identity())) != before["features"]:
         result.fail("model.features의 계층이 바뀌었습니다: 사전 학습된 합성곱 계층은 그대로 두어야 합니다.",
                     "model.features changed: the pretrained convolution layers must stay as they are.",
@@ -136,10 +148,20 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "Only freeze features (requires_grad=False); do not replace anything in it.")
         layers_ok = False
     last = classifier[6]
+    squash = next((m for m in last.modules() if isinstance(m, (nn.Softmax, nn.LogSoftmax))), None)
+    if not isinstance(last, nn.Linear) and squash is not None:
+        result.fail(f"classifier[6]이 {josa(type(squash).__name__, '로')} 끝납니다: 모델의 출력은 소프트맥스를 "
+                    "거치지 않은 로짓이어야 합니다.",
+                    f"classifier[6] ends in {type(squash).__name__}: the model's output must be raw logits.",
+                    "softmax는 손실 함수(nn.CrossEntropyLoss)가 안에서 계산합니다: "
+                    "model.classifier[6] = nn.Linear(4096, num_classes)",
+                    "nn.CrossEntropyLoss applies log-softmax itself: "
+                    "model.classifier[6] = nn.Linear(4096, num_classes)")
+        return result
     if not isinstance(last, nn.Linear):
         result.fail(f"classifier[6]이 nn.Linear가 아니라 {type(last).__name__}입니다.",
                     f"classifier[6] is a {type(last).__name__}, not an nn.Linear.",
-                    "model.classifier[6] = nn.Linear(4096, num_classes)")
+                    *["model.classifier[6] = nn.Linear(4096, num_classes)"] * 2)
         return result
     if last is before["fc8"] and last.out_features != 1000:
         result.fail("classifier[6]이 원래 계층 그대로이고 out_features 속성만 바뀌었습니다.",
@@ -158,7 +180,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     if shape != (num_classes, 4096):
         result.fail(f"새 마지막 계층의 가중치 모양이 {shape}입니다: nn.Linear({shape[1] if len(shape) == 2 else '?'}, "
                     f"{shape[0] if shape else '?'}). nn.Linear(4096, {num_classes})이어야 합니다.",
-                    f"The new last layer's weight has shape {shape}; expected nn.Linear(4096, {num_classes}).",
+                    f"The new last layer's weight has shape {shape}: nn.Linear({shape[1] if len(shape) == 2 else '?'}, "
+                    f"{shape[0] if shape else '?'}). It should be nn.Linear(4096, {num_classes}).",
                     "입력 수는 앞 계층의 출력 수 4096 (model.classifier[6].in_features), 출력 수는 num_classes입니다.",
                     "Inputs: the 4096 outputs of the layer before (model.classifier[6].in_features); "
                     "outputs: num_classes.")

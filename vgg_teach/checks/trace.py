@@ -33,6 +33,7 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "adaptive_avg_pool2d": ("input", "output_size"),
     "adaptive_max_pool2d": ("input", "output_size", "return_indices"),
     "linear": ("input", "weight", "bias"),
+    "pad": ("input", "pad", "mode", "value"),
     "dropout": ("input", "p", "training", "inplace"),
     "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
 }
@@ -40,7 +41,7 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
 # is bookkeeping: not recorded, but the links see what it did to the values.
 SIGNIFICANT = {"conv2d", "relu", "relu_", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d",
                "linear", "softmax", "log_softmax", "sigmoid", "tanh", "batch_norm", "leaky_relu", "gelu", "elu",
-               "hardtanh", "clamp", "clamp_", "clamp_min", "clamp_min_", "dropout"}
+               "hardtanh", "clamp", "clamp_", "clamp_min", "clamp_min_", "dropout", "pad"}
 _NORMALISE = {"relu_": "relu", "clamp_": "clamp", "clamp_min_": "clamp_min", "_max_pool2d": "max_pool2d",
               "max_pool2d_with_indices": "max_pool2d", "_adaptive_max_pool2d": "adaptive_max_pool2d"}
 
@@ -188,11 +189,33 @@ def record_ops(model: nn.Module, x: torch.Tensor, root: str | None = None) -> Re
         for h in handles:
             h.remove()
         model.train(was_training)
-    rec = Recording(out, recorder.events, error, recorder.failed)
+    rec = Recording(out, _fold_pads(recorder.events), error, recorder.failed)
     rec.used = recorder.used | {id(t) for e in recorder.events for t in e.args.values() if isinstance(t, torch.Tensor)}
     if error is None and recorder.link and recorder.events:
         rec.out_linked, rec.out_diff = _compare(out, recorder.last)
     return rec
+
+
+def _fold_pads(events: list[OpEvent]) -> list[OpEvent]:
+    """A pad right before a conv becomes that conv's padding: ``nn.ZeroPad2d(1)`` + ``Conv2d(…, padding=0)`` (as
+    Keras ports write it) is one ``Conv2d(…, padding=1)`` event, and the pad that ``padding_mode="reflect"`` makes
+    is kept as the conv's ``padding_mode``. A pad not followed by a conv stays an event of its own."""
+    out: list[OpEvent] = []
+    for e in events:
+        pad = out[-1] if out and out[-1].name == "pad" else None
+        p, own = (pad.arg("pad"), _pair(e.arg("padding"), 0)) if pad is not None else (None, None)
+        if (e.name == "conv2d" and pad is not None and pad.out_shape == e.in_shape and isinstance(p, (list, tuple))
+                and len(p) == 4 and p[0] == p[1] and p[2] == p[3] and own != "same"):
+            own = (0, 0) if own == "valid" else own
+            e.args["padding"] = (own[0] + int(p[2]), own[1] + int(p[0]))
+            mode, value = pad.arg("mode") or "constant", pad.arg("value") or 0
+            if (mode, value) != ("constant", 0):
+                e.args["padding_mode"] = mode if mode != "constant" else f"constant, value={value}"
+            e.in_shape, e.linked, e.link_diff = pad.in_shape, pad.linked, pad.link_diff
+            out[-1] = e
+        else:
+            out.append(e)
+    return out
 
 
 # ------------------------------------------------------------------------ reading the events
@@ -220,7 +243,8 @@ def conv_geometry(e: OpEvent) -> dict[str, Any]:
         padding = tuple(d * (k - 1) // 2 for d, k in zip(dilation, kernel))
     return {"kernel": kernel, "stride": _pair(e.arg("stride"), 1), "padding": padding, "dilation": dilation,
             "groups": groups, "in": int(w.shape[1]) * groups if real else None,
-            "out": int(w.shape[0]) if real else None, "bias": e.arg("bias") is not None}
+            "out": int(w.shape[0]) if real else None, "bias": e.arg("bias") is not None,
+            "padding_mode": e.arg("padding_mode")}
 
 
 def pool_geometry(e: OpEvent) -> dict[str, Any]:
@@ -239,7 +263,8 @@ def op_signature(e: OpEvent) -> tuple[Any, ...]:
     """What an event computes, for comparing two models op by op (``padding="same"`` equals ``padding=1``)."""
     if e.name == "conv2d":
         g = conv_geometry(e)
-        return ("conv2d", *(g[k] for k in ("in", "out", "kernel", "stride", "padding", "dilation", "groups", "bias")))
+        return ("conv2d", *(g[k] for k in ("in", "out", "kernel", "stride", "padding", "dilation", "groups", "bias",
+                                           "padding_mode")))
     if e.name in ("max_pool2d", "avg_pool2d"):
         g = pool_geometry(e)
         return (e.name, *(g[k] for k in ("kernel", "stride", "padding", "dilation", "ceil_mode")))
@@ -263,8 +288,9 @@ def describe_op(e: OpEvent | None) -> str:
         return "—"
     if e.name == "conv2d":
         g = conv_geometry(e)
+        mode = f", padding_mode={g['padding_mode']!r}" if g["padding_mode"] else ""
         return (f"Conv2d({g['in']}, {g['out']}, kernel_size={_one(g['kernel'])}, stride={_one(g['stride'])}, "
-                f"padding={_one(g['padding'])}{'' if g['bias'] else ', bias=False'})")
+                f"padding={_one(g['padding'])}{'' if g['bias'] else ', bias=False'}{mode})")
     if e.name == "max_pool2d":
         g = pool_geometry(e)
         return f"MaxPool2d(kernel_size={g['kernel'][0]}, stride={g['stride'][0]}, padding={g['padding'][0]})"

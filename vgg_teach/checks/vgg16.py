@@ -1,9 +1,10 @@
 """Lesson 01's checks, by behavior: the hand-written VGG16 and the builder ``make_layers``.
 
 check_vgg16 runs two 224×224 images through the model (:func:`~.trace.record_ops`), names well-known variants
-first (VGG16-BN, the CIFAR head, grayscale, fc6/fc7 as convolutions: these pass), compares the structure with
-configuration D layer by layer, explains a crash with its arithmetic, and proves through the recorded ops' links
-that the model computes what VGG16 computes. check_make_layers compares A–E op by op with the reference, on meta.
+first (VGG16-BN, the CIFAR head and grayscale fail by name; fc6/fc7 as convolutions pass with a note), compares
+the structure with configuration D layer by layer, explains a crash with its arithmetic, and proves through the
+recorded ops' links that the model computes what VGG16 computes. check_make_layers compares A–E op by op with
+the reference, on meta.
 """
 
 from __future__ import annotations
@@ -80,7 +81,10 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
     if rec.error is None:
         if not isinstance(rec.out, torch.Tensor):
             result.fail(f"forward가 텐서가 아니라 {josa(type(rec.out).__name__, '을')} 돌려줍니다.",
-                        f"forward returns a {type(rec.out).__name__}, not a tensor.")
+                        f"forward returns a {type(rec.out).__name__}, not a tensor.",
+                        "forward는 fc8의 출력(로짓) 텐서 하나만 돌려줍니다: 확률이나 중간 결과는 함께 돌려주지 마세요.",
+                        "forward returns one tensor, fc8's output (the logits): no probabilities or intermediate "
+                        "results beside it.")
             return result
         if not is_class and rec.out.dim() == 2:
             num_classes = int(rec.out.shape[-1])
@@ -105,6 +109,14 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                         "클래스를 넘기면 함께 검사합니다.",
                         "Got an instance, so num_classes could not be varied: pass the class to check that too.")
         _links(result, rec, features_ok and classifier_ok and not variants.batch_norm)
+    if (rec.error is None and not any(e.name.startswith("adaptive") for e in rec.events)
+            and not any(e.name == "conv2d" for e in classifier)):  # fc6 as a convolution: noted by _recognise
+        result.note("avgpool(nn.AdaptiveAvgPool2d((7, 7)))이 없어도 224×224에서는 같은 계산이라 통과입니다. 다만 이 "
+                    "모델은 224×224 이미지만 받습니다: torchvision처럼 pool5 뒤에 두면 다른 크기의 이미지에서도 fc6이 "
+                    "512·7·7 = 25,088개를 받습니다.",
+                    "Passing without the avgpool (nn.AdaptiveAvgPool2d((7, 7))) is fine at 224×224, where it changes "
+                    "nothing, but this model then takes 224×224 images only: placed after pool5 as in torchvision, "
+                    "it hands fc6 512·7·7 = 25,088 values at any image size.")
     dropouts = [e for e in rec.events if e.name == "dropout"]
     if rec.error is None and not dropouts:
         result.note("Dropout이 없어도 통과입니다. 다만 논문은 fc6과 fc7 뒤에 dropout 0.5를 씁니다.",
@@ -282,6 +294,11 @@ def _conv_problems(e: OpEvent, expected_in: int, out_ch: int) -> list[tuple[str,
     if g["padding"] != (1, 1):
         problems.append((f"패딩(padding)이 {g['padding']}입니다 (1이어야 크기가 유지됩니다)",
                          f"padding is {g['padding']}, expected 1 (keeps the size)"))
+    if g["padding_mode"]:
+        problems.append((f"가장자리를 0이 아니라 '{g['padding_mode']}' 방식으로 채웁니다 (VGG는 0으로 채웁니다: "
+                         "padding_mode='zeros', 기본값)",
+                         f"it pads in '{g['padding_mode']}' mode; VGG pads with zeros (padding_mode='zeros', the "
+                         "default)"))
     if g["dilation"] != (1, 1) or g["groups"] != 1:
         problems.append((f"dilation={g['dilation']}, groups={g['groups']}입니다 (둘 다 1이어야 함)",
                          f"dilation={g['dilation']}, groups={g['groups']}, expected 1 and 1"))
@@ -427,15 +444,15 @@ def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int)
     """fc6–fc8: 25088 → 4096 → 4096 → ``num_classes``, a ReLU after fc6 and fc7, raw logits out."""
     fcs = [e for e in ops if _fc_shape(e) is not None]
     shapes = [_fc_shape(e) for e in fcs]
+    expected = [(512 * 7 * 7, 4096), (4096, 4096), (4096, num_classes)]
     ok = result.expect(
-        shapes == [(512 * 7 * 7, 4096), (4096, 4096), (4096, num_classes)],
+        shapes == expected,
         (f"분류기(classifier): 25088 → 4096 → 4096 → {num_classes}.",
          f"Classifier: 25088 → 4096 → 4096 → {num_classes}."),
         (f"완전 연결 계층이 {' → '.join(str(s) for s in shapes) or '없음'}입니다 "
          f"(25088→4096, 4096→4096, 4096→{num_classes}이어야 함).",
          f"Linear layers are {shapes or 'missing'}; expected 25088→4096, 4096→4096, 4096→{num_classes}."),
-        ("마지막 계층의 출력 수는 num_classes 인자를 그대로 쓰세요.",
-         "The last layer's output size must be the num_classes argument."))
+        _classifier_hint(shapes, expected))
     if not fcs:
         return False
     tail = ["linear" if _fc_shape(e) is not None else e.name for e in ops]
@@ -446,8 +463,13 @@ def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int)
         result.fail(f"마지막 계층 뒤에 '{s.name}'({s.module}){particle(s.module, '이')} 있습니다: "
                     "출력은 소프트맥스를 거치지 않은 로짓(logit)이어야 합니다.",
                     f"'{s.name}' ({s.module}) follows the last layer: the output must be raw logits.",
-                    "softmax는 손실 함수(nn.CrossEntropyLoss)가 안에서 계산합니다. forward에서 빼세요.",
-                    "nn.CrossEntropyLoss applies log-softmax itself: remove it from forward.")
+                    *(("softmax는 손실 함수(nn.CrossEntropyLoss)가 안에서 계산합니다. forward에서 빼세요.",
+                       "nn.CrossEntropyLoss applies log-softmax itself: remove it from forward.")
+                      if "softmax" in s.name else
+                      (f"마지막 {josa(s.name, '을')} 빼세요: 로짓은 음수를 포함해 어떤 값이든 될 수 "
+                       "있어야 하고, 확률로 바꾸는 일은 손실 함수(nn.CrossEntropyLoss)가 합니다.",
+                       f"Remove the last {s.name}: logits must be free to take any value, negative ones too; "
+                       "nn.CrossEntropyLoss turns them into probabilities itself.")))
         return False
     if tail[:5] != ["linear", "relu", "linear", "relu", "linear"] and len(fcs) == 3:
         result.fail("fc6과 fc7 뒤에 각각 ReLU가 있어야 합니다.", "A ReLU must follow fc6 and fc7.",
@@ -458,6 +480,29 @@ def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int)
         result.ok("fc6과 fc7 뒤에 ReLU, 마지막 출력은 소프트맥스를 거치지 않은 로짓입니다.",
                   "ReLU after fc6 and fc7; the output is raw logits.")
     return ok
+
+
+def _classifier_hint(shapes: list[tuple[int, int] | None], expected: list[tuple[int, int]]) -> tuple[str, str]:
+    """The hint for the first fully connected layer that differs from VGG16's."""
+    if len(shapes) != len(expected):
+        return ("VGG16의 완전 연결 계층은 fc6, fc7, fc8 세 개입니다: nn.Linear(512 * 7 * 7, 4096) → "
+                "nn.Linear(4096, 4096) → nn.Linear(4096, num_classes).",
+                "VGG16 has three fully connected layers, fc6, fc7 and fc8: nn.Linear(512 * 7 * 7, 4096) → "
+                "nn.Linear(4096, 4096) → nn.Linear(4096, num_classes).")
+    i = next((i for i, (a, b) in enumerate(zip(shapes, expected)) if a != b), None)
+    if i is None:
+        return "", ""
+    if i == 2 and shapes[2][0] == 4096:
+        return ("마지막 계층(fc8)의 출력 수는 num_classes 인자를 그대로 쓰세요.",
+                "The last layer's (fc8's) output size must be the num_classes argument.")
+    if i == 0 and shapes[0][0] != 512 * 7 * 7:
+        return ("fc6은 pool5의 512·7·7 = 25,088개를 받습니다: nn.Linear(512 * 7 * 7, 4096).",
+                "fc6 takes pool5's 512·7·7 = 25,088 values: nn.Linear(512 * 7 * 7, 4096).")
+    name = f"fc{6 + i}"
+    return (f"{josa(name, '은')} nn.Linear({expected[i][0]}, {expected[i][1]})입니다: fc6과 fc7은 4096개를 내고, "
+            "num_classes는 마지막 fc8만 씁니다.",
+            f"{name} is nn.Linear({expected[i][0]}, {expected[i][1]}): fc6 and fc7 give 4096 values each, and only "
+            "the last layer, fc8, uses num_classes.")
 
 
 def _event_names(events: list[OpEvent]) -> list[tuple[str, str]]:
@@ -528,7 +573,10 @@ def _recognise(result: CheckResult, rec: Recording) -> _Variants:
     fc6, shape = (fc6s[0], _fc_shape(fc6s[0])) if fc6s else (f, None)
     if not fc6s and f is not None and f.name == "linear" and isinstance(f.arg("weight"), torch.Tensor):
         shape = int(f.arg("weight").shape[1]), int(f.arg("weight").shape[0])
-    if shape is not None and (_side(shape[0]) in (1, 2, 4) or shape[1] == 512):  # 32×32 halved 5, 4 or 3 times
+    small = shape is not None and (_side(shape[0]) in (1, 2, 4) or shape[1] == 512)  # 32×32 halved 5, 4 or 3 times
+    shrunk = any(e.name.startswith("adaptive") and e.in_shape and e.out_shape and e.in_shape[-2:] != e.out_shape[-2:]
+                 for e in features)  # an avgpool made fc6's input small: said with the avgpool, not a CIFAR head
+    if small and not shrunk:
         v.cifar = True
         n_in = _arithmetic(shape[0])
         result.fail(f"이것은 32×32 CIFAR용 헤드(head)입니다: fc6({fc6.module})이 입력 {n_in}개를 받아 "
@@ -579,6 +627,13 @@ def _explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
         shape = next((e.out_shape for e in reversed(events) if e.out_shape and len(e.out_shape) == 4), None)
         have = f"{shape[1]}·{shape[2]}·{shape[3]} = {n_in:,}" if shape and math.prod(shape[1:]) == n_in else f"{n_in:,}"
         s = _side(w_in)
+        if s == 7:  # fc6 is right: the features are not 512·7·7
+            return (f"{josa(name, '은')} 맞게 입력 {_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 "
+                    f"특징 추출부가 {have}개를 내놓습니다.",
+                    f"{name} is rightly built for {_arithmetic(w_in)} inputs, but at 224×224 the features give "
+                    f"{have}.",
+                    "fc6은 그대로 두고, 공간 크기를 바꾼 위의 ❌부터 고치세요: 224 → 112 → 56 → 28 → 14 → 7.",
+                    "Keep fc6 and fix the ❌ above that changed the spatial size: 224 → 112 → 56 → 28 → 14 → 7.")
         why_ko = f" ({32 * s}×{32 * s} 이미지라면 특징이 {_arithmetic(w_in)}개입니다)" if s else ""
         why_en = f" ({_arithmetic(w_in)} is what a {32 * s}×{32 * s} image gives)" if s else ""
         return (f"{josa(name, '은')} 입력 {_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 특징 "
@@ -704,6 +759,13 @@ def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], sp
                     f"divides the size by {k}, not 2. Use nn.MaxPool2d(kernel_size=2, stride=2).")
     if b[0] == "conv2d" and a is not None and a.name == "conv2d":
         g = conv_geometry(a)
+        if not g["bias"] and op_signature(a)[:8] == b[:8]:
+            return ("합성곱을 bias=False로 만들었습니다. 배치 정규화 앞에서는 흔한 습관이지만, torchvision의 VGG는 "
+                    "배치 정규화가 있어도 모든 합성곱에 편향을 둡니다: 그래야 사전 학습된 가중치(레슨 04)가 그대로 "
+                    "들어갑니다.",
+                    "The conv was built with bias=False. That is a common habit before batch norm, but torchvision's "
+                    "VGG keeps a bias in every conv, batch norm or not: that is how its pretrained weights (lesson "
+                    "04) load as they are.")
         if g["padding"] != b[5] and g["kernel"] == b[3]:
             return (f"패딩이 {g['padding']}입니다: 크기를 유지하려면 padding = 커널 // 2 (3×3이면 1, 1×1이면 0; "
                     "padding='same'도 됩니다)여야 합니다.",
@@ -726,6 +788,18 @@ def _channels_not_carried(e: OpEvent | None, name: str) -> tuple[str, str] | Non
             "out_channels.")
 
 
+def _batch_norm_channels(e: OpEvent | None) -> tuple[str, str] | None:
+    """A BatchNorm2d made for other channels than the conv before it gives (``in_channels`` instead of ``v``)."""
+    mean = e.arg("running_mean") if e is not None and e.name == "batch_norm" else None
+    if mean is None or e.in_shape is None or len(e.in_shape) < 2 or mean.shape[0] == e.in_shape[1]:
+        return None
+    return (f"BatchNorm2d({mean.shape[0]})인데 앞 합성곱은 채널 {e.in_shape[1]}개를 냅니다. 배치 정규화는 바로 앞 "
+            "합성곱의 출력 채널로 만듭니다: nn.BatchNorm2d(out_channels) (in_channels를 바꾸기 전의 값이 아닙니다).",
+            f"BatchNorm2d({mean.shape[0]}), but the conv before it gives {e.in_shape[1]} channels. Batch norm is "
+            "built for the conv's output channels: nn.BatchNorm2d(out_channels), not in_channels before it is "
+            "updated.")
+
+
 def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, label: tuple[str, str]) -> bool:
     """Op by op against the reference; ❌ at the first difference, or at the crash. True when all agree."""
     ref_events, names, specs = _reference(key, batch_norm)
@@ -737,7 +811,7 @@ def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, la
             at = rec.failed.module if rec.failed is not None else "?"
             result.fail(f"{label[0]}: {at}에서 실패했습니다 ({names[i]} 자리). {ko}",
                         f"{label[1]}: failed at {at} (where {names[i]} goes). {en}",
-                        *(_channels_not_carried(rec.failed, names[i]) or _RULE))
+                        *(_channels_not_carried(rec.failed, names[i]) or _batch_norm_channels(rec.failed) or _RULE))
             return False
         if i >= len(mine):
             result.fail(f"{label[0]}: {names[i]}부터 계층이 없습니다 (연산 {len(mine)}개, {len(ref_sigs)}개여야 함).",
