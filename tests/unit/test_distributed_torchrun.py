@@ -48,6 +48,8 @@ SCRIPTS = {
                               "takes no shuffle"),
     "device_ids on the CPU": (((WRAP, "DDP(model.to(device), device_ids=[local_rank])"),), FAIL,
                               "device_ids is for GPUs only"),
+    "DDP bypassed": ((("entropy(model(images)", "entropy(model.module(images)"),), FAIL, "called model.module(x)"),
+    "sampler without shuffle": ((("shuffle=True, seed=0", "shuffle=False"),), FAIL, "shuffle=False) never shuffles"),
 }
 
 

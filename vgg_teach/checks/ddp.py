@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
 
 from ..errors import TrainingError, bilingual
 from . import NOT_WRITTEN, CheckResult, describe_exception, is_stub, never_raises
@@ -99,16 +100,17 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     """Run ``script``'s ``main`` in this process and record what it does."""
     rec: dict[str, Any] = {"batches": [], "printed": "", "saved": [], "file": None, "wrapped": False,
                            "moved_after_wrap": False, "left_open": False, "weights": None, "error": None,
-                           "stub": False}
+                           "stub": False, "unshuffled_sampler": False, "bypassed_ddp": False}
     depth, top, wrapped = [0], [], []
     real_save, real_init, real_to, real_cuda = torch.save, DistributedDataParallel.__init__, nn.Module.to, \
         nn.Module.cuda
-    real_join = dist.init_process_group
+    real_join, real_sampler_iter = dist.init_process_group, DistributedSampler.__iter__
 
     def before(module: nn.Module, args: tuple) -> None:
         if depth[0] == 0 and module.training and args and isinstance(args[0], torch.Tensor):
             rec["batches"].append(_keys(args[0]))   # a training step's images, as the outermost model got them
             top[:] = [module]
+            rec["bypassed_ddp"] |= any(module is m for m in wrapped[1::2])  # model.module(x): DDP's inner model
         depth[0] += 1
 
     def after(module: nn.Module, args: tuple, output: Any) -> None:
@@ -131,6 +133,10 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
             k.update(store=dist.PrefixStore(f"vgg-teach-check/{script}/", store), rank=rank, world_size=world_size)
         return real_join(backend, init_method, *a, **k)
 
+    def sampler_iter(self: DistributedSampler) -> Any:
+        rec["unshuffled_sampler"] |= not self.shuffle
+        return real_sampler_iter(self)
+
     def mover(real: Any) -> Any:
         def move(self: nn.Module, *a: Any, **k: Any) -> Any:
             rec["moved_after_wrap"] |= any(self is m for m in wrapped)
@@ -141,7 +147,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
              nn.modules.module.register_module_forward_hook(after, always_call=True)]
     torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
         save, init, mover(real_to), mover(real_cuda)
-    dist.init_process_group = join
+    dist.init_process_group, DistributedSampler.__iter__ = join, sampler_iter
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -162,7 +168,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
             hook.remove()
         torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
             real_save, real_init, real_to, real_cuda
-        dist.init_process_group = real_join
+        dist.init_process_group, DistributedSampler.__iter__ = real_join, real_sampler_iter
         rec["printed"] = out.getvalue()
         top.clear()
         wrapped.clear()
@@ -277,6 +283,10 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
             "두 번째 에포크도 첫 에포크와 똑같은 순서로 학습했습니다: 에포크마다 데이터를 다시 섞지 않습니다.",
             "The second epoch went through the images in exactly the first epoch's order: the data is not "
             "reshuffled every epoch."), (
+            "DistributedSampler(data, shuffle=False)는 섞지 않습니다: shuffle=True(기본값)로 두고, 에포크마다 "
+            "sampler.set_epoch(epoch)를 부르세요.",
+            "DistributedSampler(data, shuffle=False) never shuffles: leave shuffle=True (the default) and call "
+            "sampler.set_epoch(epoch) every epoch.") if r0["unshuffled_sampler"] else (
             "에포크마다 처음에 sampler.set_epoch(epoch)를 부르세요. DistributedSampler는 (seed, 에포크)로 순서를 "
             "정하므로, 부르지 않으면 매번 같은 순서가 됩니다.",
             "Call sampler.set_epoch(epoch) at the start of every epoch: DistributedSampler draws its order from "
@@ -304,6 +314,13 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
                     "or communicates wrongly; on the CPU it merely goes unnoticed.",
                     "먼저 옮기고 나서 감싸세요: model = DDP(model.to(device), device_ids=…)",
                     "Move first, then wrap: model = DDP(model.to(device), device_ids=…)")
+    elif r0["bypassed_ddp"] and not same:
+        result.fail("학습 스텝이 model.module(x)로 DDP 안의 모델을 직접 불렀습니다. 그러면 DDP를 거치지 않아 기울기의 "
+                    "평균을 내지 않고, 두 프로세스가 서로 다른 가중치로 끝납니다.",
+                    "The training steps called model.module(x), the model inside DDP, directly: DDP is bypassed, the "
+                    "gradients are not averaged, and the processes end with different weights.",
+                    "학습 스텝에서는 감싼 모델을 부르세요: loss = loss_fn(model(images), labels)",
+                    "Call the wrapped model in the steps: loss = loss_fn(model(images), labels)")
     else:
         result.expect(same, (
             "모델을 장치로 옮긴 뒤 DDP로 감쌌고, 두 프로세스의 가중치가 끝까지 같습니다.",
