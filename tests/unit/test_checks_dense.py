@@ -152,6 +152,9 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
     (_dense(posteriors=False), FAIL, "averaged the two images' scores before the softmax"),
     (_dense(mirror_dim=-2), FAIL, "upside down (dim=2)"),
     (_dense(undo=False), FAIL, "without flipping it back"),
+    (lambda *a, **k: answers.dense_evaluation(*a, **k)[::-1], FAIL, "the order is swapped"),
+    (lambda *a, **k: tuple(t.numpy() for t in answers.dense_evaluation(*a, **k)), FAIL, "not a torch tensor"),
+    (_dense(pool=lambda t: t.mean(dim=(2, 3), keepdim=True)), FAIL, "keepdim=True left two dimensions"),
 ])
 def test_dense_evaluation_slips_are_named(fn, status, needle):
     result = dense.check_dense_evaluation(fn)

@@ -29,6 +29,10 @@ def test_every_check_refuses_a_value_for_a_function_and_calls_a_stub_not_written
     def stub(*_args, **_kwargs):
         raise NotImplementedError("연습 문제를 채워 주세요 / Fill in this exercise")
 
+    def generator(*_args, **_kwargs):
+        yield  # a stray yield: calling it runs nothing
+
+    assert "generator function" in str(check(generator))
     pending = check(stub)
     assert pending.status == TODO and not pending and str(pending).startswith(PENDING_MARK)
     item = pending.failures[0]

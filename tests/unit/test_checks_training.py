@@ -79,9 +79,13 @@ def test_right_steps_pass(fn):
      ["optimizer you were given"]),
     (step("zs"), ["loss.backward() is never called"]),
     (step("zbs", logits=lambda model, images: model(images).softmax(1)), ["probabilities", "applies log-softmax"]),
+    (lambda m, x, y, opt, f: torch.manual_seed(0) and answers.train_step(m, x, y, opt, f),
+     ["reseeds with torch.manual_seed", "dropout then drops other units"]),
+    (lambda m, x, y, opt, f: answers.train_step(m, x, y, opt, torch.nn.functional.cross_entropy),
+     ["The loss_fn you were given is never called"]),
 ], ids=["no-zero-grad", "step-first", "zero-grad-between", "logits-backward", "logits-sum", "eval", "swapped",
         "detached", "no-grad", "item", "returns-item", "returns-logits", "returns-none", "scaled", "own-optimizer",
-        "no-backward", "softmax"])
+        "no-backward", "softmax", "reseeds", "own-loss"])
 def test_each_step_mistake_gets_its_own_message(fn, words):
     text = _failure(check_train_step(fn))
     assert all(word in text for word in words), (words, text)
@@ -91,6 +95,7 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
     def leaky(model, loader):  # passes as an evaluation, but leaves the notebook without gradients, in float64
         torch.set_grad_enabled(False)
         torch.set_default_dtype(torch.float64)
+        torch.set_default_device("meta")
         return answers.evaluate(model, loader)
 
     torch.manual_seed(5)
@@ -100,6 +105,7 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
         assert check_train_step(answers.train_step) and not torch.is_grad_enabled()
     said = _failure(check_evaluate(leaky))
     assert "set_grad_enabled(False)" in said and "set_default_dtype" in said and "float64" in said
+    assert "default device to meta" in said and torch.get_default_device() == torch.device("cpu")
     assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32 and check_evaluate(answers.evaluate)
     assert torch.equal(torch.rand(3), expected)
     assert answers.train_step is engine.train_step and engine.train_one_epoch.__defaults__[-2:] == (
@@ -185,7 +191,8 @@ def eval_inference_mode_tensor(model, loader):
 
 
 @pytest.mark.parametrize("fn", [answers.evaluate, evaluation(), eval_inference_mode_tensor,
-                                lambda model, loader: (answers.evaluate(model, loader), model.train())[0]])
+                                lambda model, loader: (answers.evaluate(model, loader), model.train())[0],
+                                lambda model, loader: np.float64(answers.evaluate(model, loader))])
 def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     result = check_evaluate(fn)
     assert result.status == PASS, str(result)
@@ -207,8 +214,9 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     (evaluation(axis=0), ["argmax(dim=1)"]),
     (lambda model, loader: 0.5, ["The model is never called"]),
     (lambda model, loader: [answers.evaluate(model, loader)], ["not the accuracy (one number)"]),
+    (evaluation(axis=None), ["what argmax() without dim gives", "argmax(dim=1)"]),
 ], ids=["train-mode", "grad", "batch-mean", "by-batches", "percent", "count", "error-rate", "dataset", "argmax-0",
-        "never-called", "list"])
+        "never-called", "list", "argmax-no-dim"])
 def test_each_evaluation_mistake_gets_its_own_message(fn, words):
     text = _failure(check_evaluate(fn))
     assert all(word in text for word in words), (words, text)
@@ -266,8 +274,9 @@ def test_right_confusion_matrices_pass_and_numpy_gets_a_note(fn):
     (cm_sized_by_labels, "Size the matrix with num_classes (5)"),
     (lambda p, t, c: cm_loop(p, t, int(t.max()) + 1), "one prediction is 4"),
     (lambda p, t, c: cm_loop(p, t, c) if int(t.max()) < c else None, "빈 텐서"),
+    (lambda p, t, c: cm_loop(p, t, c).to(torch.uint8), "counts only up to 255 in a cell"),
 ], ids=["transposed", "sized-by-seen", "float", "doubled", "diagonal", "mutates", "list", "fancy-index",
-        "sized-by-labels", "loop-sized-by-labels", "empty"])
+        "sized-by-labels", "loop-sized-by-labels", "empty", "uint8"])
 def test_each_confusion_matrix_mistake_gets_its_own_message(fn, expected):
     result = check_confusion_matrix(fn)
     assert result.status == FAIL and expected in str(result), str(result)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any, Callable, TypeVar
 
 import torch
 
-from ..errors import josa
+from ..errors import josa, particle
 
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
 _ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
@@ -77,7 +78,16 @@ class CheckResult:
         return bool(condition)
 
     def not_a_function(self, value: Any, name: str = "") -> bool:
-        """A ❌ line and True when ``value`` cannot be called (a check handed the result, not the function)."""
+        """A ❌ line and True when ``value`` cannot be called (a check handed the result, not the function), or is
+        a generator function (a stray ``yield``: calling it runs none of its body)."""
+        if inspect.isgeneratorfunction(value):
+            self.fail(f"{value.__name__}에 yield가 있어서 생성기(generator) 함수가 되었습니다: 부르면 본문을 "
+                      "하나도 실행하지 않고 생성기만 돌려줍니다.",
+                      f"{value.__name__} contains a yield, which makes it a generator function: calling it runs none "
+                      "of its body and only returns a generator.",
+                      "yield를 지우고, 결과는 마지막에 return으로 돌려주세요.",
+                      "Remove the yield and hand the result back with return at the end.")
+            return True
         if callable(value):
             return False
         got = type(value).__name__
@@ -247,6 +257,12 @@ _LEAKS = {
               "and model of the next cells would be {dtype} (the check set it back).",
               "기본값을 바꾸지 말고 필요한 텐서에만 dtype=…을 주거나 .to(…)를 쓰세요.",
               "Leave the default alone: pass dtype=… to the tensors that need it, or use .to(…)."),
+    "device": ("코드가 기본 장치를 {device}{ro} 바꾸고(torch.set_default_device) 되돌리지 않았습니다. 그대로 두면 다음 "
+               "셀의 새 텐서와 모델이 모두 {device}에 만들어집니다(검사가 되돌려 두었습니다).",
+               "Your code set the default device to {device} (torch.set_default_device) and never back: every new "
+               "tensor and model of the next cells would be made on {device} (the check set it back).",
+               "기본값을 바꾸지 말고 필요한 텐서와 모델만 .to(device)로 옮기세요.",
+               "Leave the default alone: move the tensors and models that need it with .to(device)."),
 }
 
 
@@ -256,28 +272,33 @@ def _leaks() -> list[tuple[str, ...]]:
     found = [_LEAKS["grad"]] if not torch.is_grad_enabled() else []
     if dtype != torch.float32:
         found.append(tuple(t.format(dtype=dtype, dtype_ro=josa(dtype, "로")) for t in _LEAKS["dtype"]))
+    device = torch.get_default_device()
+    if device != torch.device("cpu"):
+        found.append(tuple(t.format(device=device, ro=particle(device, "로")) for t in _LEAKS["device"]))
     return found
 
 
 def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
     """Decorator for a check ``check(result, *args)``: whatever the learner's code raises becomes a ⏳/❌ line.
 
-    The check runs in a clean state (gradients on, float32, its own random stream) and leaves the notebook's as it
-    found it: the random generators, the default dtype, grad mode and the train/eval mode of the models it was given.
-    A change the learner's code would have leaked (gradients left off, another default dtype) is named as a slip.
+    The check runs in a clean state (gradients on, float32 on the CPU, its own random stream) and leaves the
+    notebook's as it found it: the random generators, the default dtype and device, grad mode and the train/eval mode
+    of the models it was given. A change the learner's code would have leaked (gradients left off, another default
+    dtype or device) is named as a slip.
     """
 
     def wrap(check: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
         @functools.wraps(check)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             result, leaks = CheckResult(name), []
-            dtype = torch.get_default_dtype()
+            dtype, device = torch.get_default_dtype(), torch.get_default_device()
             modes = [(m, m.training) for a in (*args, *kwargs.values()) if isinstance(a, torch.nn.Module)
                      for m in a.modules()]
             devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
             try:
                 with torch.random.fork_rng(devices=devices), torch.enable_grad():
                     torch.set_default_dtype(torch.float32)
+                    torch.set_default_device(None)
                     try:
                         check(result, *args, **kwargs)
                     finally:  # still inside: what the learner's code changed shows before it is undone
@@ -291,6 +312,7 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
                     result.fail(*describe_exception(exc), *exception_hint(exc))
             finally:
                 torch.set_default_dtype(dtype)
+                torch.set_default_device(None if device == torch.device("cpu") else device)
                 for module, training in modes:
                     module.training = training
             for leak in leaks:

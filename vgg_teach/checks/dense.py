@@ -20,7 +20,7 @@ from .. import answers
 from ..answers import to_fully_convolutional as reference
 from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
-from ..errors import josa
+from ..errors import josa, particle
 from ..models import vgg16
 from . import CheckResult, never_raises, printable
 
@@ -391,8 +391,27 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
                         f"{call} returns a {type(got).__name__}; return two things, (probs, score_map).",
                         "return probs, score_map", "return probs, score_map")
             return result
+        shapes = [tuple(v.shape) if isinstance(v, torch.Tensor) else None for v in got]
+        if shapes == [tuple(want[1].shape), tuple(want[0].shape)]:
+            result.fail(f"{call}: 순서가 바뀌었습니다: (점수 맵, 확률)이 아니라 (확률, 점수 맵)을 돌려주세요.",
+                        f"{call}: the order is swapped: return (probs, score_map), not (score_map, probs).",
+                        "return probs, score_map", "return probs, score_map")
+            return result
         for what, value, wanted in (("probs", got[0], want[0]), ("map", got[1], want[1])):
-            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+            if not isinstance(value, torch.Tensor):
+                name = "probs" if what == "probs" else "score_map"
+                result.fail(f"{call}: {name}{particle(name, '이')} torch 텐서가 아니라 {type(value).__name__}입니다.",
+                            f"{call}: {name} is not a torch tensor ({type(value).__name__}).",
+                            "계산을 torch 안에서 끝내고 텐서를 돌려주세요(.numpy()나 .tolist() 없이).",
+                            "Keep the computation in torch and return tensors (no .numpy() or .tolist()).")
+                return result
+            shape = tuple(value.shape)
+            if shape == tuple(wanted.shape) + (1, 1):
+                result.fail(f"{call}: probs의 모양이 {shape}입니다: 평균에서 keepdim=True로 크기 1인 차원 두 개가 "
+                            "남았습니다.",
+                            f"{call}: probs has shape {shape}: keepdim=True left two dimensions of size 1.",
+                            "mean(dim=(2, 3))을 keepdim 없이 쓰세요.", "Use mean(dim=(2, 3)) without keepdim.")
+                return result
             if shape != tuple(wanted.shape):
                 names = ("probs", "(이미지 수, 클래스 수)", "(images, classes)") if what == "probs" else \
                     ("score_map", "(이미지 수, 클래스 수, h, w)", "(images, classes, h, w)")

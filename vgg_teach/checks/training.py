@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import weakref
+from numbers import Real
 from typing import Any, Callable
 
 import torch
@@ -78,8 +79,9 @@ class _Loss(nn.Module):
         return loss
 
 
-def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any]]:
-    """Two calls of ``step`` from the same start: the state after each call, what each returned, the loss it made."""
+def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any], list[torch.Tensor]]:
+    """Two calls of ``step`` from the same start: the state after each call, what each returned, the loss it made,
+    and the random generator's state after it (a step that reseeds or draws numbers of its own moves it)."""
     gen = torch.Generator().manual_seed(11)
     batches = [(torch.randn(6, 3, 8, 8, generator=gen), torch.tensor([0, 1, 2, 3, 4, 0]).roll(i)) for i in range(2)]
     with torch.random.fork_rng(devices=[]):
@@ -98,15 +100,16 @@ def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any
         model.register_forward_hook(forward)
         model.zero_grad = zero_grad
         loss_fn, optimizer = _Loss(trace), _SGD(model.parameters(), trace)
-        states, returned, computed = [], [], []
+        states, returned, computed, streams = [], [], [], []
         for i, (images, labels) in enumerate(batches):
             torch.manual_seed(100 + i)  # the same dropout masks for the learner's step and the engine's
             trace.append([])
             returned.append(step(model, images, labels, optimizer, loss_fn))
             computed.append(loss_fn.last)
             states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+            streams.append(torch.get_rng_state())
             trace.add("after", train=model.training)
-    return states, returned, computed
+    return states, returned, computed, streams
 
 
 def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str] | None:
@@ -203,10 +206,10 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
     """Does ``train_step`` leave the same weights as the engine's step, after one step and after two?"""
     if result.not_a_function(train_step):
         return result
-    want = _run(reference_step, _Trace())[0]
+    want, _, _, want_streams = _run(reference_step, _Trace())
     trace = _Trace()
     try:
-        got, returned, computed = _run(train_step, trace)
+        got, returned, computed, streams = _run(train_step, trace)
     except Exception as exc:  # noqa: BLE001
         if is_stub(exc):
             raise
@@ -219,7 +222,7 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
         return result
     value = returned[0]
     if not isinstance(value, torch.Tensor):
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        number = isinstance(value, Real) and not isinstance(value, bool)
         result.fail(f"손실 텐서가 아니라 {josa(type(value).__name__, '을')} 돌려줍니다.",
                     f"Returns a {type(value).__name__}, not the loss tensor.",
                     *(("loss.item()이 아니라 loss를 돌려주세요: 엔진은 손실을 GPU 위에서 더하고, .item()은 스텝마다 "
@@ -231,6 +234,13 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
         result.fail(f"모양이 {tuple(value.shape)}인 텐서를 돌려줍니다: 손실(숫자 하나)이 아닙니다(로짓?).",
                     f"Returns a tensor of shape {tuple(value.shape)}: not the loss, a single number (the logits?).",
                     "return loss", "return loss")
+        return result
+    if not isinstance(computed[0], torch.Tensor):
+        result.fail("넘겨받은 loss_fn을 부르지 않았습니다: 엔진의 손실 함수(레이블 평활화 등 레시피의 설정이 들어 "
+                    "있음) 대신 다른 손실을 썼습니다.",
+                    "The loss_fn you were given is never called: another loss took the place of the engine's (which "
+                    "carries the recipe's settings, such as label smoothing).",
+                    "loss = loss_fn(logits, labels)", "loss = loss_fn(logits, labels)")
         return result
     got_loss = float(value.detach())
     want_loss = float(computed[0].detach()) if isinstance(computed[0], torch.Tensor) else math.nan
@@ -256,7 +266,19 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
                      "zero_grad is never called: the second step used the first and second batches' gradients added "
                      "together (backward adds into .grad).",
                      "backward 전에 optimizer.zero_grad()를 부르세요.", "Call optimizer.zero_grad() before backward.")
-        ko, en, *hint = named or ("", "", "", "")
+        if named is None and not torch.equal(streams[i], want_streams[i]):
+            named = ("스텝이 난수 생성기를 엔진의 스텝과 다르게 썼습니다(torch.manual_seed를 다시 부르거나 난수를 따로 "
+                     "뽑음): 그러면 드롭아웃이 엔진의 스텝과 다른 뉴런을 지웁니다.",
+                     "The step used the random generator differently from the engine's (it reseeds with "
+                     "torch.manual_seed or draws numbers of its own): dropout then drops other units than the "
+                     "engine's step.",
+                     "시드는 노트북의 설정 셀이 한 번만 정합니다: 스텝에서 manual_seed와 따로 뽑는 난수를 빼세요.",
+                     "The setup cell seeds once for the notebook: take manual_seed and any draws of your own out of "
+                     "the step.")
+        ko, en, *hint = named or ("", "", "순서를 엔진과 맞춰 보세요: 순전파 → 손실 → zero_grad → backward → step, 그 "
+                                  "밖의 계산 없이(두 번째 순전파, 부호 바꾸기, 스케줄 step 등).",
+                                  "Match the engine's order: forward → loss → zero_grad → backward → step, and "
+                                  "nothing else (no second forward pass, no sign change, no schedule step).")
         result.fail(f"{('첫', '두')[i]} 번째 스텝 뒤의 가중치가 엔진의 스텝과 다릅니다 "
                     f"(가장 큰 차이: {name}에서 {diffs[name]:.3g}). {ko}",
                     f"After step {i + 1} the weights differ from the engine's step (largest difference "
@@ -477,7 +499,7 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
     for key in ("loss", "acc"):
         v = value[key]
         v = float(v.detach()) if isinstance(v, torch.Tensor) and v.numel() == 1 else v
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if isinstance(v, bool) or not isinstance(v, Real):
             result.fail(f'"{key}"의 값이 숫자가 아니라 {type(v).__name__}입니다.',
                         f'The value of "{key}" is a {type(v).__name__}, not a number.')
             return result
@@ -566,7 +588,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
                     "The evaluation changed the model's weights or statistics.")
         return result
     number = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
-    if isinstance(number, bool) or not isinstance(number, (int, float)):
+    if isinstance(number, bool) or not isinstance(number, Real):
         result.fail(f"정확도(숫자 하나)가 아니라 {josa(type(value).__name__, '을')} 돌려줍니다.",
                     f"Returns a {type(value).__name__}, not the accuracy (one number).",
                     *["return correct / total"] * 2)
@@ -583,12 +605,21 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
                  (right, "맞힌 개수 그대로입니다: 전체 이미지 수로 나누세요.",
                   "That is the count itself: divide it by the number of images."),
                  (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy.")]
+        with torch.no_grad():
+            reference = copy.deepcopy(model).eval()
+            flat = sum(int((reference(x).argmax() == y).sum()) for x, y in batches) / n_images
+        if not math.isclose(flat, truth, rel_tol=1e-6):
+            slips.append((flat, "argmax()에 dim을 주지 않으면 이 값이 나옵니다: 배치 전체를 한 줄로 펴서 가장 큰 "
+                                "값 하나의 위치를 고르므로, 이미지마다의 예측이 아닙니다.",
+                          "That is what argmax() without dim gives: it picks one position in the whole flattened "
+                          "batch, not a prediction per image."))
         found = next((i for i, (v, _, _) in enumerate(slips) if math.isclose(number, v, rel_tol=1e-6)), None)
         ko, en = ("", "") if found is None else slips[found][1:]
         # a slip in counting the images (or no known slip): the hint says how to count them
         hint = ("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
-                "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else ("",
-                "")
+                "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else \
+            ("예측은 클래스 축을 따라: model(images).argmax(dim=1).",
+             "Predict along the class axis: model(images).argmax(dim=1).") if found == 5 else ("", "")
         result.fail(f"{josa(format(number, '.4g'), '을')} 돌려줍니다. 이미지 {n_images}장 가운데 {right}장을 맞혔으니 "
                     f"정답은 {truth:.4f}입니다. {ko}",
                     f"Returns {number:.4g}, but {right} of the {n_images} images are right, so it should be "
@@ -681,6 +712,15 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             result.fail(f"{ko}: 자료형이 {got.dtype}입니다{same}. 개수는 정수 int64(torch.long)여야 합니다.",
                         f"{en}: dtype {got.dtype}{' (the values are right)' if same else ''}; counts must be int64 "
                         "(torch.long).",
+                        "torch.zeros(C, C, dtype=torch.long)으로 시작하세요.",
+                        "Start from torch.zeros(C, C, dtype=torch.long).")
+            return result
+        most = {torch.uint8: 255, torch.int8: 127, torch.int16: 32_767}.get(got.dtype)
+        if most is not None:
+            result.fail(f"{ko}: 자료형이 {got.dtype}입니다. 한 칸에 {most:,}까지만 셀 수 있어서, 클래스마다 시험 "
+                        "이미지가 수백 장인 레슨의 데이터에서는 값이 넘쳐 엉뚱한 수로 돌아갑니다.",
+                        f"{en}: dtype {got.dtype}, which counts only up to {most:,} in a cell: with hundreds of test "
+                        "images per class, as in the lesson, the counts overflow and wrap around.",
                         "torch.zeros(C, C, dtype=torch.long)으로 시작하세요.",
                         "Start from torch.zeros(C, C, dtype=torch.long).")
             return result
