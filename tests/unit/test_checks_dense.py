@@ -85,7 +85,7 @@ MISTAKES = {
                     ["nn.Linear layers are left", "old Linear classifier"]),
     "returns_none": (lambda m: learner(m) and None, ["returns None"]),
     "copy_with_grad": (lambda m: copied(m, 7, grad=True), ["in-place", "torch.no_grad()"]),
-    "copy_into_1x1": (lambda m: copied(m, 1), ["copy_ have different shapes", "(4096, 512, 7, 7)"]),
+    "copy_into_1x1": (lambda m: copied(m, 1), ["copy_ differ in shape", "(4096, 512, 7, 7)", "fc7 and fc8 are 1×1"]),
 }
 
 
@@ -144,6 +144,7 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
     (_dense(), PASS, "Section 3.2 of the paper"),
     (_dense(softmax_first=True), FAIL, "softmax at every position, then averaged"),
     (_dense(pool=lambda t: t.mean(dim=(2, 3)).log()), FAIL, "probs differ"),
+    (lambda fcn, x, flip=False: (fcn(x).mean(dim=(2, 3)).log_softmax(1), fcn(x)), FAIL, "log-probabilities"),
     (_dense(pool=lambda t: t.amax(dim=(2, 3))), FAIL, "maximum over the positions"),
     (_dense(pool=lambda t: t.sum(dim=(2, 3))), FAIL, "You summed the positions"),
     (_dense(pool=lambda t: t.mean(dim=(1, 2))), FAIL, "probs has shape (2, 8), not (images, classes) = (2, 4)"),
@@ -155,6 +156,7 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
     (lambda *a, **k: answers.dense_evaluation(*a, **k)[::-1], FAIL, "the order is swapped"),
     (lambda *a, **k: tuple(t.numpy() for t in answers.dense_evaluation(*a, **k)), FAIL, "not a torch tensor"),
     (_dense(pool=lambda t: t.mean(dim=(2, 3), keepdim=True)), FAIL, "keepdim=True left two dimensions"),
+    (lambda fcn, x, flip=False: answers.dense_evaluation(fcn.train(), x, flip), FAIL, "put the model in train mode"),
 ])
 def test_dense_evaluation_slips_are_named(fn, status, needle):
     result = dense.check_dense_evaluation(fn)

@@ -77,10 +77,10 @@ class CheckResult:
             self.fail(*bad, *hint)
         return bool(condition)
 
-    def not_a_function(self, value: Any, name: str = "") -> bool:
+    def not_a_function(self, value: Any, name: str = "", may_yield: bool = False) -> bool:
         """A ❌ line and True when ``value`` cannot be called (a check handed the result, not the function), or is
-        a generator function (a stray ``yield``: calling it runs none of its body)."""
-        if inspect.isgeneratorfunction(value):
+        a generator function where one value is wanted (a stray ``yield``: calling it runs none of its body)."""
+        if inspect.isgeneratorfunction(value) and not may_yield:
             self.fail(f"{value.__name__}에 yield가 있어서 생성기(generator) 함수가 되었습니다: 부르면 본문을 "
                       "하나도 실행하지 않고 생성기만 돌려줍니다.",
                       f"{value.__name__} contains a yield, which makes it a generator function: calling it runs none "
@@ -223,12 +223,8 @@ _KNOWN_ERRORS = (
      "Copying values into a parameter (copy_ and other in-place operations) must not be recorded by autograd: "
      "do it inside a with torch.no_grad(): block."),
     (r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)|doesn't match the broadcast shape",
-     "copy_의 양쪽 텐서 모양이 다릅니다: 새 계층의 weight.shape와 옮기는 텐서의 모양을 print해 비교하세요. fc6이라면 "
-     "nn.Conv2d(512, 4096, kernel_size=7)의 가중치가 (4096, 512, 7, 7)이고, fc6.weight.view(4096, 512, 7, 7)이 "
-     "그 모양입니다.",
-     "The two sides of copy_ have different shapes: print the new layer's weight.shape and the shape you copy. For "
-     "fc6, nn.Conv2d(512, 4096, kernel_size=7) has a (4096, 512, 7, 7) weight, which is "
-     "fc6.weight.view(4096, 512, 7, 7)."),
+     "두 텐서의 모양이 맞지 않습니다: 오류가 난 줄의 양쪽 텐서 모양(.shape)을 print해 비교하세요.",
+     "The two tensors' shapes do not fit together: print the .shape of both sides on the line that failed."),
     (r"shape '\[[-\d, ]+\]' is invalid for input of size \d+",
      "view(또는 reshape)의 모양에 담기는 원소 수가 원래 텐서와 다릅니다. fc6의 가중치 (4096, 25088)는 25,088 = "
      "512·7·7이므로 (4096, 512, 7, 7)로 볼 수 있습니다.",

@@ -10,6 +10,7 @@ of 384×384 and 224×288 inputs on ``meta``, and the 1000 scores of a real 224×
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -22,7 +23,7 @@ from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
 from ..errors import josa, particle
 from ..models import vgg16
-from . import CheckResult, never_raises, printable
+from . import CheckResult, describe_exception, never_raises, printable
 
 #: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
 _DENSE_SIZES = ((384, 384), (224, 288))
@@ -182,7 +183,21 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
     originals = [(m.weight.detach(), m.bias.detach() if m.bias is not None else None) for m in fcs]
     feature_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
 
-    net = to_fully_convolutional(model)
+    try:
+        net = to_fully_convolutional(model)
+    except RuntimeError as exc:
+        if not re.search(r"The size of tensor a \(\d+\) must match|doesn't match the broadcast shape", str(exc)):
+            raise
+        result.fail(*describe_exception(exc),
+                    "copy_의 양쪽 모양이 다릅니다: 새 계층의 weight.shape와 옮기는 텐서의 모양을 print해 비교하세요. "
+                    "fc6은 nn.Conv2d(512, 4096, kernel_size=7)이라 가중치가 (4096, 512, 7, 7) = "
+                    "fc6.weight.view(4096, 512, 7, 7)이고, fc7과 fc8은 1×1 합성곱이라 fc7.weight.view(4096, 4096, "
+                    "1, 1)처럼 씁니다.",
+                    "The two sides of copy_ differ in shape: print the new layer's weight.shape and the shape you "
+                    "copy. fc6 is nn.Conv2d(512, 4096, kernel_size=7), whose weight is (4096, 512, 7, 7) = "
+                    "fc6.weight.view(4096, 512, 7, 7); fc7 and fc8 are 1×1 convolutions: fc7.weight.view(4096, 4096, "
+                    "1, 1).")
+        return result
     if net is None:
         result.fail("함수가 아무것도 돌려주지 않습니다(None).", "The function returns None.",
                     "새 모델을 돌려주세요: return nn.Sequential(OrderedDict(features=…, classifier=head)).",
@@ -327,6 +342,9 @@ def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str,
             ("probs", avg(s),
              "소프트맥스를 빠뜨려 확률이 아니라 점수를 돌려줍니다.",
              "You return scores, not probabilities: the softmax is missing."),
+            ("probs", avg(s).log_softmax(1),
+             "log_softmax는 로그 확률(음수)을 냅니다. probs는 확률이므로 softmax(dim=1)입니다.",
+             "log_softmax gives log-probabilities (negative numbers); probs are probabilities: softmax(dim=1)."),
             ("probs", avg(s).softmax(0),
              "소프트맥스를 배치 차원(dim=0)에서 했습니다. 이미지마다 클래스들의 확률이므로 dim=1입니다.",
              "The softmax runs over the batch (dim=0); each image needs probabilities over the classes, dim=1."),
@@ -384,7 +402,17 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
         with torch.no_grad():
             want = answers.dense_evaluation(net, x, flip=flip)
             got = dense_evaluation(net, x.clone(), flip=flip)
+            trained = net.training
+            net.eval()
             slips = _dense_slips(net, x, flip)
+        if trained:
+            result.fail(f"{josa(call, '이')} 모델을 학습 모드(fcn.train())로 바꿨습니다: 드롭아웃과 배치 정규화가 "
+                        "평가마다 점수를 바꾸고, 다음 셀도 학습 모드인 모델을 받습니다.",
+                        f"{call} put the model in train mode (fcn.train()): dropout and batch norm then change the "
+                        "scores at every evaluation, and the next cells get a model in train mode.",
+                        "평가에서는 모드를 바꾸지 마세요: 레슨이 fcn.eval()로 넘깁니다.",
+                        "Leave the mode alone in the evaluation: the lesson hands over fcn in eval mode.")
+            return result
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
             result.fail(f"{josa(call, '이')} {josa(type(got).__name__, '을')} 돌려줍니다: (확률, 점수 맵) 두 개를 "
                         "돌려주세요.",
