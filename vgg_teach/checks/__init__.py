@@ -81,9 +81,11 @@ class CheckResult:
         """A ❌ line and True when ``value`` cannot be called (a check handed the result, not the function), or is
         a generator function where one value is wanted (a stray ``yield``: calling it runs none of its body)."""
         if inspect.isgeneratorfunction(value) and not may_yield:
-            self.fail(f"{value.__name__}에 yield가 있어서 생성기(generator) 함수가 되었습니다: 부르면 본문을 "
+            name = getattr(value, "__name__", None)
+            fn = (name, name) if name else ("이 함수", "This function")
+            self.fail(f"{fn[0]}에 yield가 있어서 생성기(generator) 함수가 되었습니다: 부르면 본문을 "
                       "하나도 실행하지 않고 생성기만 돌려줍니다.",
-                      f"{value.__name__} contains a yield, which makes it a generator function: calling it runs none "
+                      f"{fn[-1]} contains a yield, which makes it a generator function: calling it runs none "
                       "of its body and only returns a generator.",
                       "yield를 지우고, 결과는 마지막에 return으로 돌려주세요.",
                       "Remove the yield and hand the result back with return at the end.")
