@@ -248,10 +248,8 @@ QUESTIONS: dict[str, Question] = {
         10, "3 → 5 → 6(pool1: (2 − 1)·1) → 10(conv2_1: 점프가 2가 되어 (3 − 1)·2).",
         "3 → 5 → 6 (pool1: (2 − 1)·1) → 10 (conv2_1: the jump is now 2, so (3 − 1)·2).", [
             (9,
-            "풀링도 수용 영역을 (2 − 1)·jump만큼 넓힙니다(pool1에서 1). 아니면 rf를 0에서 시작했나요? 픽셀 하나는 "
-            "자기 자신을 보므로 1에서 시작합니다.",
-             "Pooling widens the field too, by (2 − 1)·jump (1 at pool1). Or did you start at 0? A pixel sees "
-             "itself: start at 1."),
+            "풀링이 수용 영역을 넓히지 않는다고 보았습니다: 풀링도 (2 − 1)·jump만큼 넓힙니다(pool1에서 1).",
+             "You let the pooling leave the field as it was: pooling widens it too, by (2 − 1)·jump (1 at pool1)."),
             (7, "풀링을 건너뛰었습니다: pool1은 수용 영역을 1 넓히고, 그 뒤의 점프를 2로 만듭니다.",
              "You skipped the pooling: pool1 widens the field by 1 and doubles the jump after it."),
             _rf(8, "multiply"),
