@@ -47,6 +47,9 @@ def test_right_formulas_pass(check, fn, needles):
     (conv, lambda ci, co, k: k * k * ci * co + 1, "conv1_1", "one bias for the whole layer"),
     (conv, lambda ci, co, k: (k * k + 1) * ci * co, "conv1_1", "per (input, output) channel pair"),
     (conv, lambda ci, co, k: (k * k * co + 1) * ci, "conv1_1", "You swapped C_in and C_out"),
+    (conv, lambda ci, co, k: k * k * ci * co + ci, "conv1_1", "or added a bias per input channel"),
+    (conv, lambda ci, co, k: (k * k + 1) * co, "conv1_1: conv_params(3, 64, 3) = 640",  # k = C_in there: the
+     "You left out the input channels C_in"),  # other layers tell it from "k instead of k·k"
     (conv, lambda ci, co, k: (k * k * ci + 1) * (co + 1), "conv1_1", "the bias is one per filter"),
     (conv, lambda ci, co, k: k * k * ci + 1, "conv1_1", "You counted a single filter"),
     (conv, lambda ci, co, k: (k * k * ci + 1) * co + 7, "(off by +7)",

@@ -56,6 +56,24 @@ def _vgg_cases(kind: type[nn.Module]) -> list[_Case]:
     return cases
 
 
+def _slip(fn: Callable[..., Any], cases: list[_Case], slips: list, got: int, args: tuple[int, ...]
+          ) -> tuple[str, str] | None:
+    """The slip behind a wrong count: the one that explains the learner's number at every layer it gets wrong
+    (at conv1_1 k = C_in = 3, so "k instead of k·k" and "no C_in" give the same 640 there), else the first that
+    explains this layer's."""
+    wrong = []
+    for _, _, other, numel in cases:
+        try:
+            value = _as_count(fn(*other))[0]
+        except Exception:  # noqa: BLE001 - that layer's error is not the one being explained
+            continue
+        if value is not None and value != numel:
+            wrong.append((value, other))
+    fits = [(ko, en) for test, ko, en in slips if test(got, *args)]
+    return next(((ko, en) for test, ko, en in slips if (ko, en) in fits and all(test(v, *a) for v, a in wrong)),
+                fits[0] if fits else None)
+
+
 def _check_formula(result: CheckResult, fn: Callable[..., Any], name: str, arg_names: str,
                    groups: list[tuple[list[_Case], tuple[str, str]]], slips: list, formula: tuple[str, str]) -> None:
     """Call ``fn`` on every case of every group; one ✅ per group, or ❌ at the first wrong layer."""
@@ -77,7 +95,7 @@ def _check_formula(result: CheckResult, fn: Callable[..., Any], name: str, arg_n
                 result.fail(f"{where_ko}: {call} — {problem[0]}", f"{where_en}: {call} — {problem[1]}", *formula)
                 return
             if got != numel:
-                hint = next(((ko, en) for test, ko, en in slips if test(got, *args)), formula)
+                hint = _slip(fn, cases, slips, got, args) or formula
                 result.fail(f"{where_ko}: {call} = {got:,}이지만 실제 numel()은 {numel:,}입니다 "
                             f"(차이 {got - numel:+,}).",
                             f"{where_en}: {call} = {got:,}, but its numel() is {numel:,} (off by {got - numel:+,}).",

@@ -64,8 +64,10 @@ CONV_SLIPS: list[tuple[Callable[..., bool], str, str]] = [
      "편향을 (입력, 출력) 채널 쌍마다 더했습니다: 편향은 출력 채널마다 하나입니다.",
      "You added a bias per (input, output) channel pair: there is one bias per output channel."),
     (lambda got, ci, co, k: ci != co and got == (k * k * co + 1) * ci,
-     "C_in과 C_out을 바꿨습니다: 필터는 C_out개이고, 필터 한 장은 k·k·C_in개의 가중치와 편향 1개입니다.",
-     "You swapped C_in and C_out: there are C_out filters, each with k·k·C_in weights and one bias."),
+     "C_in과 C_out을 바꿨거나, 편향을 입력 채널마다 더했습니다(k·k·C_in·C_out + C_in, 같은 수): 필터는 C_out개이고, "
+     "필터 한 장은 k·k·C_in개의 가중치와 편향 1개입니다.",
+     "You swapped C_in and C_out, or added a bias per input channel (k·k·C_in·C_out + C_in, the same number): "
+     "there are C_out filters, each with k·k·C_in weights and one bias."),
     (lambda got, ci, co, k: got == (k * k * ci + 1) * (co + 1),
      "출력 채널 수에도 1을 더했습니다((k·k·C_in + 1)·(C_out + 1)): 편향은 필터마다 1개이지, 출력 채널이 하나 더 "
      "있는 것이 아닙니다. (k·k·C_in + 1)·C_out입니다.",
