@@ -69,9 +69,9 @@ def _slip(fn: Callable[..., Any], cases: list[_Case], slips: list, got: int, arg
             continue
         if value is not None and value != numel:
             wrong.append((value, other))
-    fits = [(ko, en) for test, ko, en in slips if test(got, *args)]
-    return next(((ko, en) for test, ko, en in slips if (ko, en) in fits and all(test(v, *a) for v, a in wrong)),
-                fits[0] if fits else None)
+    fits = [(test, ko, en) for test, ko, en in slips if test(got, *args)]
+    return next(((ko, en) for test, ko, en in fits if all(test(v, *a) for v, a in wrong)),
+                fits[0][1:] if fits else None)
 
 
 def _check_formula(result: CheckResult, fn: Callable[..., Any], name: str, arg_names: str,

@@ -26,6 +26,8 @@ from ..answers import train_step as reference_step
 from ..errors import josa
 from . import CheckResult, describe_exception, is_stub, never_raises, printable
 
+_ARGMAX_DIM = ("예측은 클래스 축을 따라: model(images).argmax(dim=1).",
+               "Predict along the class axis: model(images).argmax(dim=1).")
 _EVAL_BATCHES, _EVAL_RIGHT = (5, 5, 5, 3), (5, 0, 2, 3)  # 10 of 18 right: 0.5556, per-batch mean 0.6
 _EPOCH_BATCHES, _EPOCH_RIGHT = (4, 4, 4, 2), (3, 1, 4, 1)  # 9 of 14 right: 0.6429, per-batch mean 0.625
 
@@ -562,8 +564,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
         hint = (("loader에는 .dataset이 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 세세요.",
                  "A loader need not have .dataset: count the images as you go, adding labels.size(0) per batch.")
                 if "dataset" in text else
-                ("예측은 클래스 축을 따라: model(images).argmax(dim=1).",
-                 "Predict along the class axis: model(images).argmax(dim=1).") if "must match the size" in text
+                _ARGMAX_DIM if "must match the size" in text
                 else ("", ""))
         result.fail(*describe_exception(exc), *hint)
         return result
@@ -606,20 +607,19 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
                   "That is the count itself: divide it by the number of images."),
                  (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy.")]
         with torch.no_grad():
-            reference = copy.deepcopy(model).eval()
-            flat = sum(int((reference(x).argmax() == y).sum()) for x, y in batches) / n_images
-        if not math.isclose(flat, truth, rel_tol=1e-6):
-            slips.append((flat, "argmax()에 dim을 주지 않으면 이 값이 나옵니다: 배치 전체를 한 줄로 펴서 가장 큰 "
-                                "값 하나의 위치를 고르므로, 이미지마다의 예측이 아닙니다.",
-                          "That is what argmax() without dim gives: it picks one position in the whole flattened "
-                          "batch, not a prediction per image."))
+            flat_model = copy.deepcopy(model).eval()
+            flat = sum(int((flat_model(x).argmax() == y).sum()) for x, y in batches) / n_images
         found = next((i for i, (v, _, _) in enumerate(slips) if math.isclose(number, v, rel_tol=1e-6)), None)
         ko, en = ("", "") if found is None else slips[found][1:]
         # a slip in counting the images (or no known slip): the hint says how to count them
         hint = ("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
                 "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else \
-            ("예측은 클래스 축을 따라: model(images).argmax(dim=1).",
-             "Predict along the class axis: model(images).argmax(dim=1).") if found == 5 else ("", "")
+            ("", "")
+        if found is None and math.isclose(number, flat, rel_tol=1e-6):
+            ko, en, hint = ("argmax()에 dim을 주지 않으면 이 값이 나옵니다: 배치 전체를 한 줄로 펴서 가장 큰 값 하나의 "
+                            "위치를 고르므로, 이미지마다의 예측이 아닙니다.",
+                            "That is what argmax() without dim gives: it picks one position in the whole flattened "
+                            "batch, not a prediction per image.", _ARGMAX_DIM)
         result.fail(f"{josa(format(number, '.4g'), '을')} 돌려줍니다. 이미지 {n_images}장 가운데 {right}장을 맞혔으니 "
                     f"정답은 {truth:.4f}입니다. {ko}",
                     f"Returns {number:.4g}, but {right} of the {n_images} images are right, so it should be "
