@@ -124,7 +124,7 @@ def test_the_stub_is_not_done_yet_and_builds_no_real_model(monkeypatch):
 
 # -- dense evaluation ------------------------------------------------------------------------------------------------
 def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1, undo=True, posteriors=True,
-           pair=True):
+           pair=True, geometric=False):
     """The learner's dense_evaluation, with one thing done in a given (wrong) way."""
     def dense_evaluation(fcn, images, flip=False):
         score_map = fcn(images)
@@ -134,6 +134,8 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
             mirrored = mirrored.flip(mirror_dim) if undo else mirrored
             probs = (probs + pool(mirrored).softmax(1)) / 2 if posteriors else \
                 ((pool(score_map) + pool(mirrored)) / 2).softmax(1)
+            if geometric:  # exp of the averaged log-probabilities: the unnormalized geometric mean
+                probs = ((pool(score_map).log_softmax(1) + pool(mirrored).log_softmax(1)) / 2).exp()
             score_map = (score_map + mirrored) / 2
         return (probs, score_map) if pair else probs
     return dense_evaluation
@@ -151,6 +153,10 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
     (_dense(pair=False), FAIL, "return two things, (probs, score_map)"),
     (_dense(mirror_dim=None), FAIL, "flip=True gives the probabilities of flip=False"),
     (_dense(posteriors=False), FAIL, "averaged the two images' scores before the softmax"),
+    (_dense(geometric=True), FAIL, "geometric mean of the two probabilities"),
+    (lambda fcn, x, flip=False: (((fcn(x).mean(dim=(2, 3)).log_softmax(1) + fcn(x.flip(-1)).mean(dim=(2, 3))
+                                   .log_softmax(1)) / 2).softmax(1), answers.dense_evaluation(fcn, x, flip)[1])
+     if flip else answers.dense_evaluation(fcn, x), FAIL, "a normalized geometric mean, gives the same numbers"),
     (_dense(mirror_dim=-2), FAIL, "upside down (dim=2)"),
     (_dense(undo=False), FAIL, "without flipping it back"),
     (lambda *a, **k: answers.dense_evaluation(*a, **k)[::-1], FAIL, "the order is swapped"),

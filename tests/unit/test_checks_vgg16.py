@@ -48,6 +48,9 @@ class Plain(nn.Module):
         elif d == "maxpool3":
             for i in (4, 9, 16, 23, 30):
                 self.features[i] = nn.MaxPool2d(3)
+        elif d == "pool_stride1":  # MaxPool2d(2, 1): the maps never shrink, and a forward pass would take minutes
+            for i in (4, 9, 16, 23, 30):
+                self.features[i] = nn.MaxPool2d(2, 1)
         elif d == "stride2_conv":  # conv5_3 with stride 2 and no last pool; the adaptive pool hides the size change
             self.features[28], self.features[30] = nn.Conv2d(512, 512, 3, stride=2, padding=1), nn.Identity()
         elif d == "bn_relu":  # conv → ReLU → BatchNorm2d
@@ -236,6 +239,8 @@ def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     (variant("avgpool"), ["Block 2 ends in average pooling"]),
     (variant("maxpool3"), ["pool1 (features[4]): the max pooling has kernel=(3, 3), stride=(3, 3)",
                            "MaxPool2d(3) means kernel 3 and stride 3", "224 → 74 → 24 → 8 → 2"]),
+    (variant("pool_stride1"), ["pool1 (features[4]): the max pooling has kernel=(2, 2), stride=(1, 1)",
+                               "The forward pass was stopped at conv3_2 (features[12])", "256×222×222"]),
     (variant("stride2_conv"), ["conv5_3 (features[28]): stride is (2, 2)"]),
     (variant("softmax"), ["'softmax' (VGG16_softmax.forward) follows the last layer"]),
     (variant("scaled"), ["forward changes the output of the last layer, fc8 (classifier[6])"]),

@@ -364,8 +364,15 @@ def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str,
          "flip=True인데 flip=False와 같은 확률입니다: 뒤집은 이미지를 쓰지 않았습니다.",
          "flip=True gives the probabilities of flip=False: the mirrored images are not used."),
         ("probs", ((avg(s) + avg(mirror)) / 2).softmax(1),
-         "두 이미지의 점수를 소프트맥스 전에 평균했습니다. 논문은 두 이미지의 소프트맥스 확률을 평균합니다.",
-         "You averaged the two images' scores before the softmax; the paper averages their softmax outputs."),
+         "두 이미지의 점수를 소프트맥스 전에 평균했습니다(로그 확률을 평균해 정규화해도, 즉 정규화한 기하 평균도 같은 "
+         "수입니다). 논문은 두 이미지의 소프트맥스 확률을 평균합니다.",
+         "You averaged the two images' scores before the softmax (averaging the log-probabilities and normalizing, "
+         "a normalized geometric mean, gives the same numbers); the paper averages their softmax outputs."),
+        ("probs", (avg(s).softmax(1) * avg(mirror).softmax(1)).sqrt(),
+         "두 확률의 기하 평균(곱의 제곱근)을 썼습니다. 논문은 두 소프트맥스 확률을 그냥 평균합니다: "
+         "(p + p_mirror) / 2.",
+         "You took the geometric mean of the two probabilities (the square root of their product); the paper "
+         "averages the two softmax outputs: (p + p_mirror) / 2."),
         ("probs", (avg(s).softmax(1) + avg(upside).softmax(1)) / 2,
          "이미지를 위아래로 뒤집었습니다(dim=2). 좌우 뒤집기는 너비 차원, flip(-1)입니다.",
          "You flipped the images upside down (dim=2); a horizontal flip is along the width, flip(-1)."),

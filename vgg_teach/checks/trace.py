@@ -110,13 +110,18 @@ def _compare(got: Any, want: torch.Tensor | None) -> tuple[bool | None, float | 
     return False, float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
 
 
+class ForwardTooCostly(RuntimeError):
+    """Raised inside :func:`record_ops` before the convolution that would take the pass over ``max_macs``."""
+
+
 class _Recorder(TorchFunctionMode):
-    def __init__(self, labels: dict[int, str], link: torch.Tensor | None) -> None:
+    def __init__(self, labels: dict[int, str], link: torch.Tensor | None, max_macs: float | None = None) -> None:
         super().__init__()
         self.events: list[OpEvent] = []
         self.failed: OpEvent | None = None
         self.labels, self.stack, self.used = labels, [], set()
         self.link, self.last = link is not None, link  # a copy of the last op's output (first: the model's input)
+        self.macs, self.max_macs = 0, max_macs
 
     def where(self) -> str:
         return next((self.labels[id(m)] for m in reversed(self.stack) if id(m) in self.labels), "")
@@ -136,6 +141,8 @@ class _Recorder(TorchFunctionMode):
             if self.link:
                 event.linked, event.link_diff = _compare(inp, self.last)
         try:
+            if self.max_macs is not None and name == "conv2d":
+                self._count(event)
             out = func(*args, **kwargs)
         except BaseException:
             if self.failed is None:
@@ -151,6 +158,16 @@ class _Recorder(TorchFunctionMode):
         return out
 
 
+    def _count(self, e: OpEvent) -> None:
+        """Add this convolution's multiply-adds (about: output size from the stride alone) before it runs."""
+        weight, stride = e.arg("weight"), _pair(e.arg("stride"), 1)
+        if isinstance(weight, torch.Tensor) and e.in_shape and len(e.in_shape) == 4 and isinstance(stride, tuple):
+            n, _, h, w = e.in_shape
+            self.macs += n * weight.numel() * (h // max(1, stride[0])) * (w // max(1, stride[1]))
+            if self.macs > self.max_macs:
+                raise ForwardTooCostly(f"more than {self.max_macs:.3g} multiply-adds by {e.module}")
+
+
 @contextlib.contextmanager
 def seeded(seed: int = 0) -> Iterator[None]:
     """Run the block with every random generator seeded, restoring the learner's generators afterwards."""
@@ -159,16 +176,19 @@ def seeded(seed: int = 0) -> Iterator[None]:
         yield
 
 
-def record_ops(model: nn.Module, x: torch.Tensor, root: str | None = None) -> Recording:
+def record_ops(model: nn.Module, x: torch.Tensor, root: str | None = None,
+               max_macs: float | None = None) -> Recording:
     """Run ``model(x)`` in eval mode, without gradients and seeded, and return what it computed.
 
     A failed forward pass leaves the exception in ``.error``, the op that raised in ``.failed`` and the events
     before it. ``root`` names the model itself (default ``ClassName.forward``); the model's mode is restored.
+    ``max_macs``: stop with :class:`ForwardTooCostly` before a convolution that would pass that many multiply-adds
+    (a model whose feature maps never shrink would take minutes on a CPU).
     """
     labels = {id(model): root if root is not None else f"{type(model).__name__}.forward"}
     for path, m in model.named_modules(remove_duplicate=False):
         labels.setdefault(id(m), module_label(path, root or ""))
-    recorder = _Recorder(labels, None if x.device.type == "meta" else x.detach().clone())
+    recorder = _Recorder(labels, None if x.device.type == "meta" else x.detach().clone(), max_macs)
 
     def pop(m: nn.Module, *_: Any) -> None:
         if recorder.stack and recorder.stack[-1] is m:

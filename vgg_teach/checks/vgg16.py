@@ -29,6 +29,9 @@ VGG16_PARAMS = 138_357_544
 _BLOCKS = [[64, 64], [128, 128], [256] * 3, [512] * 3, [512] * 3]  # configuration D: 2-2-3-3-3 convs
 _FEATURE_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "relu", "batch_norm")
 _POOLS = ("max_pool2d", "avg_pool2d")
+#: The forward pass stops past twice VGG16's conv multiply-adds for two 224×224 images (15.35 G each): feature maps
+#: that never shrink would keep a CPU busy for minutes.
+_MAX_MACS = 2 * 2 * 15.35e9
 
 
 @never_raises("check_vgg16")
@@ -63,10 +66,10 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                     "Pass the class, or a model with real weights.")
         return result
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0)).to(device)
-    rec = record_ops(model, x)
+    rec = record_ops(model, x, max_macs=_MAX_MACS)
     if is_class and rec.error is not None and "meta" in str(rec.error).lower():
         model = trace.build_for_check(candidate, num_classes, real=True)  # __init__ made tensors we could not recreate
-        rec = record_ops(model, x)
+        rec = record_ops(model, x, max_macs=_MAX_MACS)
     if rec.error is not None and is_stub(rec.error):
         raise rec.error
     variants = _recognise(result, rec)
@@ -129,8 +132,17 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
 
 def _crash(result: CheckResult, rec: Recording, variants: _Variants) -> None:
     """The failed forward pass, explained — briefly when a variant named above already explains it."""
-    ko, en = describe_exception(rec.error)
     f = rec.failed
+    if isinstance(rec.error, trace.ForwardTooCostly) and f is not None and f.in_shape:
+        (c, h, w), (ko, en) = f.in_shape[1:], _event_names([*rec.events, f])[-1]
+        result.fail(f"{ko}에서 순전파(forward)를 멈췄습니다: 224×224 이미지 2장에 VGG16 전체의 2배가 넘는 곱셈·덧셈이 "
+                    f"들어가고 있었습니다(이 합성곱의 입력은 {c}×{h}×{w}). 특성 맵(feature map)이 풀링마다 절반으로 "
+                    "줄지 않거나 채널이 VGG16보다 많으면 이렇게 됩니다.",
+                    f"The forward pass was stopped at {en}: two 224×224 images were taking more than twice "
+                    f"VGG16's multiply-adds (this conv's input is {c}×{h}×{w}). That happens when the feature maps do "
+                    "not halve at every pool, or when there are more channels than in VGG16.")
+        return
+    ko, en = describe_exception(rec.error)
     if f is not None and ((variants.cifar and f.name == "linear") or (variants.grayscale and f.name == "conv2d")):
         result.fail(f"그래서 224×224 이미지 2장으로 순전파(forward)하다가 {f.module}에서 멈췄습니다 ({ko}).",
                     f"So the forward pass on two 224×224 images stops at {f.module} ({en}).")
