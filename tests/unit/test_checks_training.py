@@ -41,6 +41,26 @@ def zero_grad_last_with_model_train(model, images, labels, optimizer, loss_fn):
     return loss.detach()
 
 
+def per_image_loss(model, images, labels, optimizer, loss_fn):
+    optimizer.zero_grad()
+    loss = sum(loss_fn(model(x[None]), y[None]) for x, y in zip(images, labels)) / len(labels)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def lr_by_hand(model, images, labels, optimizer, loss_fn):
+    for group in optimizer.param_groups:
+        group["lr"] = 0.01
+    return answers.train_step(model, images, labels, optimizer, loss_fn)
+
+
+def frozen_after(model, images, labels, optimizer, loss_fn):
+    loss = answers.train_step(model, images, labels, optimizer, loss_fn)
+    model.requires_grad_(False)
+    return loss
+
+
 def no_grad_forward(model, images, labels, optimizer, loss_fn):
     with torch.no_grad():
         logits = model(images)
@@ -83,9 +103,13 @@ def test_right_steps_pass(fn):
      ["reseeds with torch.manual_seed", "dropout then drops other units"]),
     (lambda m, x, y, opt, f: answers.train_step(m, x, y, opt, torch.nn.functional.cross_entropy),
      ["The loss_fn you were given is never called"]),
+    (per_image_loss, ["loss_fn was called 6 times in one step"]),
+    (lr_by_hand, ["set the learning rate to 0.01"]),
+    (frozen_after, ["requires_grad off"]),
+    (lambda m, x, y, opt, f: answers.train_step(m, x, y.float(), opt, f), ["class indices (int64)"]),
 ], ids=["no-zero-grad", "step-first", "zero-grad-between", "logits-backward", "logits-sum", "eval", "swapped",
         "detached", "no-grad", "item", "returns-item", "returns-logits", "returns-none", "scaled", "own-optimizer",
-        "no-backward", "softmax", "reseeds", "own-loss"])
+        "no-backward", "softmax", "reseeds", "own-loss", "per-image", "lr", "frozen", "float-labels"])
 def test_each_step_mistake_gets_its_own_message(fn, words):
     text = _failure(check_train_step(fn))
     assert all(word in text for word in words), (words, text)
@@ -114,15 +138,18 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
 
 def epoch(per_batch="Ts", after="", train=True, batches=lambda b: b, keep=lambda loss: loss.item(),
           total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) / sum(n)}):
-    """An epoch loop; per batch "T" the step, "s" scheduler.step(), "o" optimizer.step(), "f" a forward pass, "r"
-    return; ``after`` the loop "s"; the defaults are right."""
+    """An epoch loop; per batch "T" the step (called with keywords), "s" scheduler.step(), "L" scheduler.step(loss),
+    "o" optimizer.step(), "f" a forward pass, "e" a forward pass in eval mode, "r" return; ``after`` the loop "s";
+    the defaults are right."""
     def train_one_epoch(model, loader, optimizer, scheduler, loss_fn, step):
         model.train(train)
         losses, hits, sizes, loss = [], [], [], None
         for images, labels in batches(loader):
             for op in per_batch.replace("r", ""):
-                loss = step(model, images, labels, optimizer, loss_fn) if op == "T" else loss
-                {"T": list, "s": scheduler.step, "o": optimizer.step, "f": lambda: model(images)}[op]()
+                loss = step(model=model, images=images, labels=labels, optimizer=optimizer, loss_fn=loss_fn) \
+                    if op == "T" else loss
+                {"T": list, "s": scheduler.step, "o": optimizer.step, "f": lambda: model(images),
+                 "L": lambda: scheduler.step(loss), "e": lambda: (model.eval()(images), model.train())}[op]()
             losses.append(keep(loss) * len(labels))
             hits.append(int((loss_fn.logits.argmax(1) == labels).sum()))
             sizes.append(len(labels))
@@ -161,10 +188,16 @@ def epoch(per_batch="Ts", after="", train=True, batches=lambda b: b, keep=lambda
     (epoch(total=lambda w, h, n: {"loss": sum(w), "acc": sum(h) / sum(n)}), ["not divide by the number of images"]),
     (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": 100 * sum(h) / sum(n)}), ["a percentage"]),
     (epoch(total=lambda w, h, n: (sum(w) / sum(n), sum(h) / sum(n))), ["Returns a tuple"]),
+    (epoch("TL"), ["scheduler.step(loss)?", "ReduceLROnPlateau"]),
+    (epoch("Tse"), ["The model ran 8 times for 4 batches"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / n[-1], "acc": sum(h) / sum(n)}),
+     ["You divided by the last batch's images (2)"]),
+    (epoch(total=lambda w, h, n: {"loss": round(sum(w) / sum(n), 2), "acc": sum(h) / sum(n)}), ["rounded"]),
+    (lambda m, loader, o, s, f, step: [f.logits.argmax(1) for _ in loader], ["Read loss_fn.logits after calling"]),
 ], ids=["answer", "item", "eval", "schedule-first", "schedule-per-epoch", "no-schedule", "return-inside",
         "drop-last", "keep-graph", "forward-again", "optimizer-too", "no-step", "own-loss", "no-grad", "dataset",
         "loss-batch-mean", "loss-by-batches", "acc-batch-mean", "acc-by-batches", "guessed-count", "loss-sum",
-        "percent", "tuple"])
+        "percent", "tuple", "schedule-loss", "eval-forward", "count-after-loop", "rounded", "logits-first"])
 def test_right_epoch_loops_pass_and_each_slip_gets_its_own_message(fn, words):
     result = check_train_one_epoch(fn)
     assert result.passed if words is None else all(word in _failure(result) for word in words), str(result)
@@ -178,6 +211,12 @@ def evaluation(mode="eval", grad=False, count=lambda rights: sum(r for r, _ in r
         with torch.enable_grad() if grad else torch.no_grad():
             return count([((model(x).argmax(axis) == y).sum().item(), len(y)) for x, y in loader])
     return evaluate
+
+
+def eval_no_grad_without_parentheses(model, loader):
+    model.eval()
+    with torch.no_grad:  # the class, not a context manager
+        return answers.evaluate(model, loader)
 
 
 def eval_inference_mode_tensor(model, loader):
@@ -215,8 +254,15 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     (lambda model, loader: 0.5, ["The model is never called"]),
     (lambda model, loader: [answers.evaluate(model, loader)], ["not the accuracy (one number)"]),
     (evaluation(axis=None), ["what argmax() without dim gives", "argmax(dim=1)"]),
+    (evaluation(count=lambda rights: sum(r for r, _ in rights) // sum(n for _, n in rights)), ["integer division"]),
+    (evaluation(count=lambda rights: rights[0][0] / rights[0][1]), ["the first batch's accuracy alone"]),
+    (lambda model, loader: round(answers.evaluate(model, loader), 2), ["rounded"]),
+    (lambda model, loader: evaluation(count=lambda rights: sum(r for r, _ in rights) / (
+        len(loader) * loader.batch_size))(model, loader), ["need not have .dataset or .batch_size", "labels.size(0)"]),
+    (eval_no_grad_without_parentheses, ["with torch.no_grad():"]),
 ], ids=["train-mode", "grad", "batch-mean", "by-batches", "percent", "count", "error-rate", "dataset", "argmax-0",
-        "never-called", "list", "argmax-no-dim"])
+        "never-called", "list", "argmax-no-dim", "floor-division", "first-batch", "rounded", "batch-size",
+        "no-grad-class"])
 def test_each_evaluation_mistake_gets_its_own_message(fn, words):
     text = _failure(check_evaluate(fn))
     assert all(word in text for word in words), (words, text)
@@ -275,8 +321,12 @@ def test_right_confusion_matrices_pass_and_numpy_gets_a_note(fn):
     (lambda p, t, c: cm_loop(p, t, int(t.max()) + 1), "one prediction is 4"),
     (lambda p, t, c: cm_loop(p, t, c) if int(t.max()) < c else None, "빈 텐서"),
     (lambda p, t, c: cm_loop(p, t, c).to(torch.uint8), "counts only up to 255 in a cell"),
+    (lambda p, t, c: cm_loop(p[:-1], t[:-1], c), "the last image is left out"),
+    (lambda p, t, c: cm_loop(p, t, 10), "The size is a fixed number (10)"),
+    (lambda p, t, c: torch.bincount(t * c + p, minlength=c).reshape(c, c) if p.numel() else cm_loop(p, t, c),
+     "bincount's minlength is num_classes ** 2"),
 ], ids=["transposed", "sized-by-seen", "float", "doubled", "diagonal", "mutates", "list", "fancy-index",
-        "sized-by-labels", "loop-sized-by-labels", "empty", "uint8"])
+        "sized-by-labels", "loop-sized-by-labels", "empty", "uint8", "last-left-out", "fixed-size", "minlength"])
 def test_each_confusion_matrix_mistake_gets_its_own_message(fn, expected):
     result = check_confusion_matrix(fn)
     assert result.status == FAIL and expected in str(result), str(result)

@@ -224,6 +224,11 @@ _KNOWN_ERRORS = (
      "with torch.no_grad(): 블록 안에서 하세요.",
      "Copying values into a parameter (copy_ and other in-place operations) must not be recorded by autograd: "
      "do it inside a with torch.no_grad(): block."),
+    (r"does not support the context manager protocol",
+     "with 문에는 괄호를 붙여 만든 것을 씁니다: with torch.no_grad(): 처럼요. 괄호 없는 torch.no_grad는 클래스일 "
+     "뿐입니다.",
+     "A with statement needs the object the parentheses make: with torch.no_grad(): — without them, torch.no_grad "
+     "is only the class."),
     (r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)|doesn't match the broadcast shape",
      "두 텐서의 모양이 맞지 않습니다: 오류가 난 줄의 양쪽 텐서 모양(.shape)을 print해 비교하세요.",
      "The two tensors' shapes do not fit together: print the .shape of both sides on the line that failed."),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import weakref
 from numbers import Real
 from typing import Any, Callable
@@ -24,12 +25,28 @@ from ..answers import confusion_matrix as reference_confusion_matrix
 from ..answers import evaluate as reference_evaluate
 from ..answers import train_step as reference_step
 from ..errors import josa
-from . import CheckResult, describe_exception, is_stub, never_raises, printable
+from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises, printable
 
 _ARGMAX_DIM = ("예측은 클래스 축을 따라: model(images).argmax(dim=1).",
                "Predict along the class axis: model(images).argmax(dim=1).")
 _EVAL_BATCHES, _EVAL_RIGHT = (5, 5, 5, 3), (5, 0, 2, 3)  # 10 of 18 right: 0.5556, per-batch mean 0.6
 _EPOCH_BATCHES, _EPOCH_RIGHT = (4, 4, 4, 2), (3, 1, 4, 1)  # 9 of 14 right: 0.6429, per-batch mean 0.625
+_LR = 0.1  # the step check's learning rate
+#: A size mismatch while counting the hits: a comparison never summed, or argmax along the wrong axis.
+_HITS = ("맞힌 수는 (logits.argmax(dim=1) == labels).sum()입니다: 예측은 클래스 축(dim=1)을 따라 고르고, 비교한 "
+         "결과는 .sum()으로 세어 더하세요.",
+         "The hits are (logits.argmax(dim=1) == labels).sum(): predict along the class axis (dim=1), and add up the "
+         "comparison with .sum().")
+_AFTER_STEP = ("loss_fn.logits는 step(...)을 부른 뒤에 읽으세요: 이번 배치의 스텝이 순전파하며 남긴 로짓입니다.",
+               "Read loss_fn.logits after calling step(...): it holds the logits of this batch's forward pass, left "
+               "by the step.")
+#: (ko, en) when a returned number is the right one rounded.
+_ROUNDED = ("반올림한 값입니다: 계산한 값을 그대로 돌려주고, 반올림은 출력할 때만 하세요.",
+            "That is the right value rounded: return it as computed, and round only when printing.")
+
+
+def _rounded(got: float, want: float) -> bool:
+    return any(got == round(want, k) for k in range(5))
 
 
 def _tiny_model() -> nn.Module:
@@ -47,7 +64,7 @@ class _Trace(list):
 class _SGD(torch.optim.SGD):
     """SGD that notes its ``zero_grad`` and ``step`` in a trace."""
 
-    def __init__(self, params: Any, trace: _Trace, lr: float = 0.1) -> None:
+    def __init__(self, params: Any, trace: _Trace, lr: float = 0.1) -> None:  # 0.1: _LR
         super().__init__(params, lr=lr, momentum=0.9, weight_decay=5e-4)
         self.trace = trace
 
@@ -91,7 +108,8 @@ def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any
         model = _tiny_model().train()
 
         def forward(module: nn.Module, inputs: Any, output: Any) -> None:
-            trace.add("forward", train=module.training, grad=torch.is_grad_enabled())
+            trace.add("forward", train=module.training, grad=torch.is_grad_enabled(),
+                      frozen=not all(p.requires_grad for p in module.parameters()))
             if isinstance(output, torch.Tensor) and output.requires_grad:
                 output.register_hook(lambda g: trace.add("backward_logits"))
 
@@ -110,7 +128,7 @@ def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any
             computed.append(loss_fn.last)
             states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
             streams.append(torch.get_rng_state())
-            trace.add("after", train=model.training)
+            trace.add("after", train=model.training, lr=[g["lr"] for g in optimizer.param_groups])
     return states, returned, computed, streams
 
 
@@ -123,6 +141,13 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
     forward, loss, after = (next((d for e, d in events if e == name), None) for name in ("forward", "loss", "after"))
     backward = min((i for i, e in enumerate(names) if e.startswith("backward")), default=-1)
     step = names.index("step") if "step" in names else -1
+    if forward is not None and forward["frozen"]:
+        return ("매개변수의 requires_grad가 꺼진 채로 순전파했습니다(앞 스텝이 requires_grad_(False)를 남겼나요?): "
+                "기울기가 없으니 학습이 멈춥니다.",
+                "The forward pass ran with the parameters' requires_grad off (did the step before leave "
+                "requires_grad_(False)?): without gradients, training stops.",
+                "스텝에서 매개변수의 requires_grad를 건드리지 마세요.",
+                "Leave the parameters' requires_grad alone in the step.")
     if forward is not None and not forward["grad"]:
         return ("순전파를 torch.no_grad() 안에서 했습니다: 기울기를 구할 계산 그래프가 없습니다.",
                 "The forward pass ran inside torch.no_grad(): there is no graph to compute gradients from.",
@@ -155,6 +180,12 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
                 "Pass model(images)'s output to loss_fn as it is, without softmax.")
     if not complete:
         return None
+    if after is not None and any(lr != _LR for lr in after["lr"]):
+        return (f"스텝이 학습률을 {josa(format(after['lr'][0], 'g'), '로')} 바꿨습니다(optimizer.param_groups의 "
+                "'lr'): 학습률은 엔진의 스케줄이 정합니다.",
+                f"The step set the learning rate to {after['lr'][0]:g} (optimizer.param_groups' 'lr'): the engine's "
+                "schedule sets it.",
+                "스텝에서 optimizer.param_groups를 건드리지 마세요.", "Leave optimizer.param_groups alone in the step.")
     if step < 0:
         return ("optimizer.step()을 부르지 않았습니다: 가중치가 바뀌지 않습니다.",
                 "optimizer.step() is never called: the weights do not change.",
@@ -200,6 +231,9 @@ def _explain_error(text: str) -> tuple[str, str]:
     if "does not require grad" in text:
         return ("손실이 계산 그래프에 이어져 있지 않습니다(.detach(), .item(), torch.no_grad()?).",
                 "The loss is not connected to the graph (.detach(), .item(), torch.no_grad()?).")
+    if "target" in text and ("Long" in text or "Float" in text or "dtype" in text):
+        return ("레이블은 클래스 번호(int64)인 그대로 손실에 넣습니다: labels.float() 같은 변환을 빼세요.",
+                "Labels go into the loss as they are, class indices (int64): drop conversions such as labels.float().")
     return "", ""
 
 
@@ -247,10 +281,13 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
     got_loss = float(value.detach())
     want_loss = float(computed[0].detach()) if isinstance(computed[0], torch.Tensor) else math.nan
     if not math.isclose(got_loss, want_loss, rel_tol=1e-5, abs_tol=1e-6):
+        calls = sum(e == "loss" for e, _ in trace[0])
+        many = (f" loss_fn을 한 스텝에 {calls}번 불렀습니다(이미지마다?): 배치 전체의 로짓으로 한 번만 부르세요.",
+                f" loss_fn was called {calls} times in one step (once per image?): call it once, on the whole "
+                "batch's logits.") if calls > 1 else ("", "")
         result.fail(f"돌려준 값 {josa(format(got_loss, '.4f'), '이')} loss_fn이 계산한 손실 "
-                    f"{josa(format(want_loss, '.4f'), '과')} "
-                    "다릅니다.",
-                    f"Returns {got_loss:.4f}, not the loss that loss_fn computed ({want_loss:.4f}).",
+                    f"{josa(format(want_loss, '.4f'), '과')} 다릅니다.{many[0]}",
+                    f"Returns {got_loss:.4f}, not the loss that loss_fn computed ({want_loss:.4f}).{many[1]}",
                     "loss = loss_fn(logits, labels)를 그대로 돌려주세요.",
                     "Return loss = loss_fn(logits, labels) as it is.")
         return result
@@ -303,7 +340,7 @@ class _Schedule:
         self.trace = trace
 
     def step(self, *args: Any, **kwargs: Any) -> None:
-        self.trace.add("schedule")
+        self.trace.add("schedule", given=bool(args or kwargs))
 
     def get_last_lr(self) -> list[float]:
         return [0.0]
@@ -311,6 +348,8 @@ class _Schedule:
 
 class _KeepLogits(nn.Module):
     """Cross-entropy that keeps the logits it last saw, as the engine's loss does (``loss_fn.logits``)."""
+
+    logits = None  # as the engine's loss: nothing before the first step
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         self.logits = logits
@@ -336,19 +375,23 @@ def _epoch_slips(losses: list[float], hits: list[int]) -> tuple[list, list]:
              f"are {n}.")
     last = ("마지막 배치의 값뿐입니다: 에포크 전체를 더해 가세요.",
             "That is the last batch's value alone: add up the whole epoch.")
+    last_count = (f"마지막 배치의 이미지 수({sizes[-1]}장)로 나눴습니다: 이미지 수를 더하는 줄(count += "
+                  "labels.size(0))이 for 문 밖에 있지 않나요?",
+                  f"You divided by the last batch's images ({sizes[-1]}): is the line that counts them (count += "
+                  "labels.size(0)) outside the for loop?")
     loss = [(sum(losses) / b, *batch_means), (weighted / b, *by_batches), (weighted / guessed, *guess),
             (sum(losses), "배치마다의 평균 손실을 더하기만 했습니다.", "You added up the batches' mean losses."),
             (weighted, "이미지 수로 나누지 않았습니다.", "You did not divide by the number of images."),
             (sum(losses) / n, "배치마다의 평균 손실에 그 배치의 이미지 수를 곱하지 않고 더했습니다.",
              "You added the batches' mean losses without weighting each by its images."),
-            (losses[-1], *last)]
+            (losses[-1], *last), (weighted / sizes[-1], *last_count)]
     acc = [(sum(h / k for h, k in zip(hits, sizes)) / b, *batch_means), (right / b, *by_batches),
            (right / guessed, *guess), (right, "맞힌 개수 그대로입니다: 이미지 수로 나누세요.",
                                        "That is the count itself: divide it by the number of images."),
            (100 * right / n, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
             "That is a percentage: return a fraction between 0 and 1."),
            (1 - right / n, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy."),
-           (hits[-1] / sizes[-1], *last)]
+           (hits[-1] / sizes[-1], *last), (right / sizes[-1], *last_count)]
     return loss, acc
 
 
@@ -370,27 +413,32 @@ def _run_epoch(loop: Callable, trace: _Trace) -> tuple[list[float], list[int], l
         p = preds[start:start + size]
         loader.append((images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 3)))
         start += size
-    loss_fn, tokens, losses, hits, leaked = _KeepLogits(), [], [], [], []
-    optimizer, scheduler = _SGD(model.parameters(), trace, lr=0.0), _Schedule(trace)
-    model.register_forward_hook(lambda m, i, o: trace.add("forward", train=m.training))
+    keep, tokens, losses, hits, leaked = _KeepLogits(), [], [], [], []
+    net, sgd, scheduler, inside = model, _SGD(model.parameters(), trace, lr=0.0), _Schedule(trace), [False]
+    model.register_forward_hook(lambda m, i, o: trace.add("forward", train=m.training, in_step=inside[0]))
 
-    def step(model_: Any, images: Any, labels: Any, optimizer_: Any, loss_fn_: Any) -> torch.Tensor:
+    # the names the lesson gives: a learner may call step(model=…, images=…, …)
+    def step(model: Any, images: Any, labels: Any, optimizer: Any, loss_fn: Any) -> torch.Tensor:
         leaked.append(any(t() is not None for t in tokens[:-1]))  # graphs before the last one must be gone
         trace.add("call", batch=next((i for i, (x, _) in enumerate(loader) if x is images), -1),
-                  given=model_ is model and optimizer_ is optimizer and loss_fn_ is loss_fn)
-        loss = reference_step(model_, images, labels, optimizer_, loss_fn_)
+                  given=model is net and optimizer is sgd and loss_fn is keep)
+        inside[0] = True
+        try:
+            loss = reference_step(model, images, labels, optimizer, loss_fn)
+        finally:
+            inside[0] = False
         token = _Alive()
         tokens.append(weakref.ref(token))
-        for t in (loss, getattr(loss_fn_, "logits", None)):
+        for t in (loss, getattr(loss_fn, "logits", None)):
             if isinstance(t, torch.Tensor) and t.requires_grad:
                 t.register_hook(lambda g, token=token: None)  # lives with the graph
         losses.append(float(loss.detach()))
-        hits.append(int((loss_fn.logits.argmax(1) == labels).sum()) if loss_fn_ is loss_fn else -1)
+        hits.append(int((keep.logits.argmax(1) == labels).sum()) if loss_fn is keep else -1)
         return loss
 
     model.eval()  # as the last evaluation left it
-    returned = loop(model, loader, optimizer, scheduler, loss_fn, step)
-    loss_fn.logits = None
+    returned = loop(model, loader, sgd, scheduler, keep, step)
+    keep.logits = None
     leaked.append(any(t() is not None for t in tokens))
     return losses, hits, leaked, returned
 
@@ -426,7 +474,9 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
                  "labels.size(0) per batch.") if "dataset" in text or "batch_size" in text else
                 ("반복문이 torch.no_grad() 안에 있습니다: 학습에는 기울기가 필요합니다.",
                  "The loop runs inside torch.no_grad(): training needs gradients.") if "does not require grad" in text
-                else ("", ""))
+                else _AFTER_STEP if "'NoneType' object" in text and "max" in text
+                else tuple(f"{a} {b}" for a, b in zip(_HITS, _AFTER_STEP)) if "must match the size" in text
+                else exception_hint(exc))
         result.fail(*describe_exception(exc), *hint)
         return result
     calls = [d for e, d in events if e == "call"]
@@ -452,7 +502,7 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
          f"The step gets batches {seen}, not each of 0, 1, 2 and 3 once.",
          "for images, labels in loader: 로 배치마다 step을 한 번 부르세요.",
          "Call step once per batch: for images, labels in loader: …"),
-        (not all(d["train"] for e, d in events if e == "forward"),
+        (not all(d["train"] for e, d in events if e == "forward" and d["in_step"]),
          "모델이 평가 모드로 학습했습니다: 드롭아웃이 꺼지고 배치 정규화가 누적 통계를 씁니다.",
          "The model trained in eval mode: dropout is off and batch norm uses its running statistics.",
          "반복문 앞에서 model.train()을 부르세요: 지난 에포크의 평가가 모델을 평가 모드로 두고 끝납니다.",
@@ -464,6 +514,13 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
          "scheduler.step() is never called: the learning rate never changes.",
          "배치마다 step(...) 뒤에 scheduler.step()을 부르세요.",
          "Call scheduler.step() after step(...) for every batch."),
+        (any(d["given"] for e, d in events if e == "schedule"),
+         "scheduler.step()에 값을 넘겼습니다(scheduler.step(loss)?): 원사이클 스케줄의 step은 인자 없이 부릅니다. "
+         "넘긴 값은 손실이 아니라 에포크 번호로 읽혀 학습률이 엉뚱해집니다(손실을 받는 스케줄은 ReduceLROnPlateau).",
+         "scheduler.step() gets a value (scheduler.step(loss)?): the one-cycle schedule's step takes no argument. "
+         "The value is read as an epoch number, not a loss, and the learning rate goes astray (ReduceLROnPlateau is "
+         "the schedule that takes a loss).",
+         "scheduler.step()처럼 괄호를 비워 부르세요.", "Call it with empty parentheses: scheduler.step()."),
         (schedules == 1, "scheduler.step()을 에포크에 한 번 불렀습니다: 원사이클 스케줄은 배치마다 한 칸씩 움직입니다.",
          "scheduler.step() is called once per epoch: the one-cycle schedule moves one notch per batch.",
          "scheduler.step()을 for 문 안, step(...) 뒤로 옮기세요.",
@@ -513,7 +570,8 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
         if math.isclose(got, want, rel_tol=1e-5, abs_tol=1e-7):
             continue
         found = next((i for i, (v, _, _) in enumerate(slips_of_key) if math.isclose(got, v, rel_tol=1e-5)), None)
-        said = ("", "") if found is None else slips_of_key[found][1:]
+        said = _ROUNDED if found is None and _rounded(got, want) else ("", "") if found is None else \
+            slips_of_key[found][1:]
         # a slip in counting the images (or no known slip): the hint says how to count them
         hint = ("배치마다 손실 × labels.size(0)과 맞힌 수를 더하고, 끝에서 이미지 수로 나누세요.",
                 "Add each batch's loss × labels.size(0) and its hits; divide by the number of images at the end."
@@ -561,11 +619,11 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
         if is_stub(exc):
             raise
         text = printable(exc)
-        hint = (("loader에는 .dataset이 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 세세요.",
-                 "A loader need not have .dataset: count the images as you go, adding labels.size(0) per batch.")
-                if "dataset" in text else
-                _ARGMAX_DIM if "must match the size" in text
-                else ("", ""))
+        hint = (("loader에는 .dataset이나 .batch_size가 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 "
+                 "세세요.", "A loader need not have .dataset or .batch_size: count the images as you go, adding "
+                 "labels.size(0) per batch.") if "dataset" in text or "batch_size" in text else
+                _HITS if "must match the size" in text
+                else exception_hint(exc))
         result.fail(*describe_exception(exc), *hint)
         return result
     if not seen:
@@ -605,7 +663,9 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
                   "That is a percentage: return a fraction between 0 and 1."),
                  (right, "맞힌 개수 그대로입니다: 전체 이미지 수로 나누세요.",
                   "That is the count itself: divide it by the number of images."),
-                 (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy.")]
+                 (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy."),
+                 (_EVAL_RIGHT[0] / _EVAL_BATCHES[0], "첫 배치의 정확도뿐입니다: return이 for 문 안에 들여 쓰여 있지 "
+                  "않나요?", "That is the first batch's accuracy alone: is the return indented inside the for loop?")]
         with torch.no_grad():
             flat_model = copy.deepcopy(model).eval()
             flat = sum(int((flat_model(x).argmax() == y).sum()) for x, y in batches) / n_images
@@ -615,11 +675,24 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
         hint = ("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
                 "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else \
             ("", "")
-        if found is None and math.isclose(number, flat, rel_tol=1e-6):
+        if found is None and number == 0:
+            ko, en = ("0은 정수 나눗셈(//)이나 int()가 0과 1 사이의 비율을 잘라 버릴 때 나옵니다.",
+                      "0 is what integer division (//) or int() makes of a fraction between 0 and 1.")
+            hint = ("return correct / total",) * 2
+            if flat == 0:
+                ko += (" argmax()에 dim을 주지 않아도 여기서는 0이 나옵니다: 배치 전체를 한 줄로 펴서 가장 큰 값 "
+                       "하나의 위치를 고르므로, 이미지마다의 예측이 아닙니다.")
+                en += (" It is also what argmax() without dim gives here: it picks one position in the whole "
+                       "flattened batch, not a prediction per image.")
+                hint = ("return correct / total로 나누고, 예측은 argmax(dim=1)로 고르세요.",
+                        "Return correct / total, and predict with argmax(dim=1).")
+        elif found is None and math.isclose(number, flat, rel_tol=1e-6):
             ko, en, hint = ("argmax()에 dim을 주지 않으면 이 값이 나옵니다: 배치 전체를 한 줄로 펴서 가장 큰 값 하나의 "
                             "위치를 고르므로, 이미지마다의 예측이 아닙니다.",
                             "That is what argmax() without dim gives: it picks one position in the whole flattened "
                             "batch, not a prediction per image.", _ARGMAX_DIM)
+        elif found is None and _rounded(number, truth):
+            (ko, en), hint = _ROUNDED, ("", "")
         result.fail(f"{josa(format(number, '.4g'), '을')} 돌려줍니다. 이미지 {n_images}장 가운데 {right}장을 맞혔으니 "
                     f"정답은 {truth:.4f}입니다. {ko}",
                     f"Returns {number:.4g}, but {right} of the {n_images} images are right, so it should be "
@@ -671,7 +744,12 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             if is_stub(exc):
                 raise
             hint = ("", "")
-            if preds.numel() and c > int(labels.max()) + 1:
+            if re.search(rf"shape '\[{c}, {c}\]' is invalid for input of size", printable(exc)):
+                hint = ("칸이 C·C개이니 bincount의 minlength도 num_classes ** 2입니다: torch.bincount(labels * "
+                        "num_classes + preds, minlength=num_classes ** 2).reshape(num_classes, num_classes).",
+                        "There are C·C cells, so bincount's minlength is num_classes ** 2: torch.bincount(labels * "
+                        "num_classes + preds, minlength=num_classes ** 2).reshape(num_classes, num_classes).")
+            elif preds.numel() and c > int(labels.max()) + 1:
                 n = int(labels.max()) + 1
                 hint = (f"행렬의 크기는 num_classes({c})로 정하세요. labels.max()+1로 정하면 여기서는 "
                         f"{josa(n, '이라')}, 나오지 "
@@ -700,12 +778,16 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                         "Do not modify the input tensors in place (e.g. labels *= …).")
             return result
         if tuple(got.shape) != (c, c):
+            fixed = got.dim() == 2 and got.shape[0] == got.shape[1] > c
             result.fail(f"{ko}: 모양이 {tuple(got.shape)}입니다 (({c}, {c})이어야 함).",
                         f"{en}: shape {tuple(got.shape)}, expected ({c}, {c}).",
-                        "행렬의 크기는 labels.max()+1이 아니라 num_classes로 정하세요: "
-                        "나오지 않는 클래스도 행과 열이 있어야 합니다.",
-                        "Size the matrix with num_classes, not labels.max()+1: classes that never occur get a row and "
-                        "a column too.")
+                        *((f"행렬의 크기를 고정된 수({got.shape[0]})로 정했습니다: 함수가 받은 num_classes로 정하세요.",
+                           f"The size is a fixed number ({got.shape[0]}): use the num_classes the function is given.")
+                          if fixed else
+                          ("행렬의 크기는 labels.max()+1이 아니라 num_classes로 정하세요: "
+                           "나오지 않는 클래스도 행과 열이 있어야 합니다.",
+                           "Size the matrix with num_classes, not labels.max()+1: classes that never occur get a row "
+                           "and a column too.")))
             return result
         if got.dtype.is_floating_point or got.dtype == torch.bool:
             same = " (값은 맞음)" if got.dtype != torch.bool and torch.equal(got.round().long(), want) else ""
@@ -732,7 +814,25 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                         "The row (first index) is the true class, the column (second) the predicted one: "
                         "cm[label, pred] += 1")
             return result
-        if not torch.equal(got, want) and int(want.max()) > 1 and torch.equal(got, (want > 0).long()):
+        dropped = next((k for k, ends in enumerate((slice(None, -1), slice(1, None))) if preds.numel() and
+                        torch.equal(got, reference_confusion_matrix(preds[ends], labels[ends], c))), None)
+        binary = not torch.equal(got, want) and int(want.max()) > 1 and torch.equal(got, (want > 0).long())
+        if binary and dropped is not None:  # both slips give this matrix: the 2,000 random images tell them apart
+            try:
+                again = torch.as_tensor(confusion_matrix(random_preds, random_labels, 10)).long()
+            except Exception:  # noqa: BLE001 - then the dropped image is named
+                again = None
+            binary = again is not None and torch.equal(
+                again, (reference_confusion_matrix(random_preds, random_labels, 10) > 0).long())
+            dropped = None if binary else dropped
+        if not torch.equal(got, want) and dropped is not None:
+            ko_end, en_end = (("마지막", "last"), ("첫", "first"))[dropped]
+            result.fail(f"{ko}: {ko_end} 이미지가 빠졌습니다(range(len(labels) - 1)이나 range(1, len(labels))?).",
+                        f"{en}: the {en_end} image is left out (range(len(labels) - 1) or range(1, len(labels))?).",
+                        "for i in range(len(labels)): 처럼 이미지 전부를 도세요.",
+                        "Go over every image: for i in range(len(labels)): …")
+            return result
+        if binary:
             result.fail(f"{ko}: 같은 칸에 여러 번 들어가야 할 이미지가 한 번만 세어졌습니다 (칸마다 최대 1).",
                         f"{en}: images that fall into the same cell are counted once (every cell is at most 1).",
                         "cm[labels, preds] += 1 은 같은 (정답, 예측) 쌍이 여러 번 나와도 한 번만 더합니다: 고급 "
