@@ -50,6 +50,14 @@ SCRIPTS = {
                               "device_ids is for GPUs only"),
     "DDP bypassed": ((("entropy(model(images)", "entropy(model.module(images)"),), FAIL, "called model.module(x)"),
     "sampler without shuffle": ((("shuffle=True, seed=0", "shuffle=False"),), FAIL, "shuffle=False) never shuffles"),
+    "a loss module": ((("nn.functional.cross_entropy(", "nn.CrossEntropyLoss()("),), PASS, ""),
+    "a loss module, no reshuffle": ((("nn.functional.cross_entropy(", "nn.CrossEntropyLoss()("),
+                                     ("sampler.set_epoch(epoch)", "pass")), FAIL, "not reshuffled every epoch"),
+    "world size fixed": ((('init_process_group("nccl" if on_gpus else "gloo")',
+                           'init_process_group("nccl" if on_gpus else "gloo", world_size=4)'),), FAIL,
+                         "read them from the environment"),
+    "no __main__ guard": ((("leave the group cleanly", "leave the group cleanly\n\n\nmain()"),), FAIL,
+                          'not under if __name__ == "__main__":'),
 }
 
 
@@ -162,3 +170,12 @@ def test_an_unwritten_script_waits_for_the_learner_and_starts_no_process(tmp_pat
     monkeypatch.setattr(ddp, "torchrun", lambda *args, **kwargs: pytest.fail("started torchrun for a stub"))
     result = ddp.check_ddp_script(tmp_path / "ddp_train.py")
     assert result.status == TODO and "Not written yet" in str(result)
+
+
+def test_a_collective_called_on_one_rank_is_explained_when_gloo_closes_the_connection():
+    said = ["코드를 실행하다가 오류가 났습니다 — RuntimeError: …", "Your code raised an error — RuntimeError: …",
+            "[gloo/transport/tcp/pair.cc:561] Connection closed by peer [127.0.0.1]:23682"]  # gloo's words, rank 0
+    result = CheckResult("check_ddp_script")
+    ddp._judge(result, {0: {"error": said, "stub": False, "on_import": False},
+                        1: {"error": None, "stub": False, "on_import": False}}, "")
+    assert result.status == FAIL and "dist.barrier() inside if rank == 0" in result.failures[0].text(), str(result)

@@ -100,14 +100,16 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     """Run ``script``'s ``main`` in this process and record what it does."""
     rec: dict[str, Any] = {"batches": [], "printed": "", "saved": [], "file": None, "wrapped": False,
                            "moved_after_wrap": False, "left_open": False, "weights": None, "error": None,
-                           "stub": False, "unshuffled_sampler": False, "bypassed_ddp": False}
-    depth, top, wrapped = [0], [], []
+                           "stub": False, "unshuffled_sampler": False, "bypassed_ddp": False, "on_import": False}
+    depth, top, wrapped, joins = [0], [], [], []
     real_save, real_init, real_to, real_cuda = torch.save, DistributedDataParallel.__init__, nn.Module.to, \
         nn.Module.cuda
     real_join, real_sampler_iter = dist.init_process_group, DistributedSampler.__iter__
 
     def before(module: nn.Module, args: tuple) -> None:
-        if depth[0] == 0 and module.training and args and isinstance(args[0], torch.Tensor):
+        # the outermost module with parameters: the model (a loss module such as nn.CrossEntropyLoss has none)
+        if depth[0] == 0 and module.training and args and isinstance(args[0], torch.Tensor) and \
+                next(module.parameters(), None) is not None:
             rec["batches"].append(_keys(args[0]))   # a training step's images, as the outermost model got them
             top[:] = [module]
             rec["bypassed_ddp"] |= any(module is m for m in wrapped[1::2])  # model.module(x): DDP's inner model
@@ -126,11 +128,19 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
         rec["wrapped"] = True
 
     def join(backend: Any = None, init_method: Any = None, *a: Any, **k: Any) -> Any:
-        """init_process_group from torchrun's environment, in a store namespace of this script's own: a process
-        that runs several scripts would otherwise meet the previous group's addresses (the test runs several)."""
+        """init_process_group from torchrun's environment, in a store namespace of this script's and this call's
+        own: a process that runs several scripts (the test runs several), or a script whose group is made twice,
+        would otherwise meet the previous group's keys."""
+        for name in ("rank", "world_size"):
+            value = int(os.environ[name.upper()])
+            if k.get(name, -1) not in (-1, value):  # torchrun would wait forever for processes that never come
+                raise ValueError(f"init_process_group({name}={k[name]!r}), but torchrun started this process with "
+                                 f"{name}={value}")
         if init_method is None and k.get("store") is None and not a:
             store, rank, world_size = next(dist.rendezvous("env://"))
-            k.update(store=dist.PrefixStore(f"vgg-teach-check/{script}/", store), rank=rank, world_size=world_size)
+            joins.append(script)
+            k.update(store=dist.PrefixStore(f"vgg-teach-check/{script}/{len(joins)}/", store), rank=rank,
+                     world_size=world_size)
         return real_join(backend, init_method, *a, **k)
 
     def sampler_iter(self: DistributedSampler) -> Any:
@@ -154,6 +164,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
             spec = importlib.util.spec_from_file_location("ddp_script", script)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
+            rec["on_import"] = bool(rec["batches"])  # training ran as the script was imported: no __main__ guard
             module.main(epochs=EPOCHS, batch_size=BATCH, save_to=str(save_to))
         model = getattr(top[0], "module", top[0]) if top else None
         if model is not None:
@@ -200,8 +211,26 @@ def _records(folder: Path, count: int) -> list[dict[int, dict]]:
 #: Errors with one usual cause: (words of the error, ko, en).
 _ERROR_HINTS = [
     ("process group has not been initialized",
-     "DDP와 DistributedSampler는 프로세스 그룹이 필요합니다: 먼저 dist.init_process_group(…)을 부르세요.",
-     "DDP and DistributedSampler need the process group: call dist.init_process_group(…) first."),
+     "DDP와 DistributedSampler는 프로세스 그룹이 필요합니다: 먼저 dist.init_process_group(…)을 부르세요. 불렀다면 "
+     "dist.destroy_process_group()이 이 줄보다 먼저 불리지 않았는지 보세요: 그룹은 저장과 출력까지 끝난 맨 "
+     "마지막에 닫습니다.",
+     "DDP and DistributedSampler need the process group: call dist.init_process_group(…) first. If you did, check "
+     "that dist.destroy_process_group() does not come before this line: the group closes last, after the saving "
+     "and printing."),
+    ("but torchrun started this process with",
+     "rank와 world_size는 torchrun이 정해 환경 변수(RANK, WORLD_SIZE)로 넘깁니다: init_process_group에는 주지 "
+     "않아도 되고, 준다면 고정된 수가 아니라 int(os.environ[\"WORLD_SIZE\"])처럼 환경 변수에서 읽은 값을 주세요.",
+     "torchrun sets rank and world_size and passes them in environment variables (RANK, WORLD_SIZE): "
+     "init_process_group needs neither, and if you give them, read them from the environment, "
+     "int(os.environ[\"WORLD_SIZE\"]), rather than fixing a number."),
+    ("connection closed by peer",
+     "다른 프로세스가 먼저 끝나 연결이 끊겼습니다: 한 프로세스만 부르는 통신 때문입니다. 예: if rank == 0 안의 "
+     "dist.barrier(), rank 0만 DDP 모델로 순전파하는 평가. 통신은 모든 프로세스가 같은 순서로 부르고, rank 0만 "
+     "할 일(출력, 저장)에는 감싸지 않은 model.module을 쓰세요.",
+     "Another process finished first and the connection closed: a collective that only one process calls. For "
+     "example dist.barrier() inside if rank == 0, or rank 0 alone running the DDP model forward to evaluate. "
+     "Every process must call the collectives in the same order; for rank 0's own work (printing, saving) use the "
+     "unwrapped model.module."),
     ("nccl",
      "NCCL은 프로세스마다 GPU가 하나씩 있을 때만 씁니다. 이 검사처럼 GPU가 모자라면 CPU에서 gloo를 고르세요.",
      "NCCL needs a GPU for every process; with fewer GPUs, as in this check, choose gloo on the CPU."),
@@ -234,6 +263,15 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
     errors = [(rank, r) for rank, r in sorted(records.items()) if r["error"]]
     if any(r["stub"] for _, r in errors):
         result.todo(*NOT_WRITTEN)
+        return
+    if any(r["on_import"] for r in records.values()):
+        result.fail("스크립트를 import하기만 했는데 학습이 돌았습니다: main()을 부르는 줄이 if __name__ == "
+                    "\"__main__\": 아래에 있지 않습니다. 검사는 스크립트를 import한 뒤 main(…)을 따로 부르므로 "
+                    "학습이 두 번 돕니다.",
+                    "Training ran as soon as the script was imported: the line that calls main() is not under if "
+                    "__name__ == \"__main__\":. The check imports the script and then calls main(…) itself, so "
+                    "training runs twice.",
+                    "if __name__ == \"__main__\":\n    main()", "if __name__ == \"__main__\":\n    main()")
         return
     if errors:
         rank, r = errors[0]
@@ -335,8 +373,10 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
                     "Rank 1 printed too: when every rank prints, each line comes out once per process.", *rank0)
     else:
         result.expect(r0["printed"].strip(), ("rank 0만 출력했습니다.", "Rank 0 alone printed."), (
-            "아무것도 출력하지 않았습니다: 에포크마다 rank 0이 손실을 출력하게 하세요.",
-            "Nothing was printed: let rank 0 print the loss of every epoch."), rank0)
+            "print로 출력한 것이 없습니다: 에포크마다 rank 0이 손실을 print하게 하세요(logging은 표준 출력이 아니라 "
+            "stderr로 갑니다).",
+            "Nothing was printed: let rank 0 print() the loss of every epoch (logging goes to stderr, not to the "
+            "standard output)."), rank0)
     save = ("torch.save(model.module.state_dict(), save_to)",) * 2
     if r1["saved"]:
         result.fail("rank 1도 저장했습니다: 모든 rank가 같은 파일에 쓰면 서로 덮어쓰며 경쟁합니다. 가중치는 모든 "
