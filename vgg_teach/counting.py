@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 from collections import namedtuple
 from typing import Any, Callable, Sequence
 
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 from .answers import conv_params, linear_params
-from .errors import UsageError
+from .errors import UsageError, cause, josa
 from .models import CFGS, conv_layer_names, vgg, vgg_cifar
 from .show import Table
 
@@ -102,12 +103,22 @@ def _meta_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def input_shape(input_size: int | Sequence[int]) -> tuple[int, int, int]:
-    """``224``, ``(224, 224)`` or ``(3, 224, 224)`` → ``(C, H, W)``."""
-    shape = (3, input_size, input_size) if isinstance(input_size, int) else tuple(int(s) for s in input_size)
-    shape = (3, *shape) if len(shape) == 2 else shape
-    if len(shape) != 3:
-        raise UsageError(f"입력 크기는 224, (224, 224) 또는 (3, 224, 224) 꼴이어야 합니다 (받은 값: {input_size}). / "
-                         f"input_size must look like 224, (224, 224) or (3, 224, 224), got {input_size}.")
+    """``224``, ``(224, 224)`` or ``(3, 224, 224)`` → ``(C, H, W)``; NumPy integers and whole floats count too."""
+    bad = UsageError("입력 크기는 224, (224, 224) 또는 (3, 224, 224)처럼 양의 정수로 줍니다 "
+                     f"(받은 값: {input_size!r}). / "
+                     f"input_size must look like 224, (224, 224) or (3, 224, 224), in positive whole numbers; got "
+                     f"{input_size!r}.")
+    try:
+        items = (input_size,) if isinstance(input_size, numbers.Real) else tuple(input_size)
+    except TypeError:
+        raise bad from None
+    if isinstance(input_size, (str, bytes)) or not all(
+            isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer() for v in items):
+        raise bad
+    shape = tuple(int(v) for v in items)
+    shape = (3, shape[0], shape[0]) if len(shape) == 1 else (3, *shape) if len(shape) == 2 else shape
+    if len(shape) != 3 or min(shape) < 1:
+        raise bad
     return shape  # type: ignore[return-value]
 
 
@@ -125,11 +136,19 @@ def trace(model: nn.Module, input_size: int | Sequence[int]
     with nn.modules.module.register_module_forward_hook(record), eval_mode(model), torch.no_grad(), \
             FlopCounterMode(display=False) as counter:
         try:
-            _meta_forward(model, torch.empty(1, *shape, device="meta"))
-        except NotImplementedError:  # an op without a meta kernel: one real pass at batch 1
-            shapes.clear()
-            counter.flop_counts.clear()
-            model(torch.zeros(1, *shape, device=model_device(model)))
+            try:
+                _meta_forward(model, torch.empty(1, *shape, device="meta"))
+            except NotImplementedError:  # an op without a meta kernel: one real pass at batch 1
+                shapes.clear()
+                counter.flop_counts.clear()
+                model(torch.zeros(1, *shape, device=model_device(model)))
+        except RuntimeError as err:
+            if "too small" not in str(err):
+                raise
+            raise UsageError(f"입력 {shape[1]}×{josa(shape[2], '은')} 이 모델에 너무 작습니다: 중간의 특성 맵이 "
+                             f"1×1보다 작아집니다 ({cause(err)}). 더 큰 input_size를 주세요. / "
+                             f"An input of {shape[1]}×{shape[2]} is too small for this model: a feature map in between "
+                             f"shrinks below 1×1 ({cause(err)}). Pass a larger input_size.") from None
     return leaves, shapes, int(counter.get_total_flops())
 
 

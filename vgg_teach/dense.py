@@ -78,6 +78,12 @@ def crop_scores(model: nn.Module, images: torch.Tensor, offsets: Iterable[tuple[
     """The original classifier on each crop on its own: ``(N, classes, crops)``, crops in :func:`crop_offsets`'
     order (that of a flattened score map) unless ``offsets`` gives the top-left corners."""
     offsets = list(offsets) if offsets is not None else crop_offsets(images.shape[-2:], crop, stride)
+    if not offsets:
+        h, w = images.shape[-2:]
+        raise UsageError(bilingual(f"{h}×{w} 이미지에는 {crop}×{crop} 조각이 들어가지 않습니다: 이미지가 조각 "
+                                   "이상으로 커야 합니다.",
+                                   f"A {h}×{w} image holds no {crop}×{crop} crop: the image must be at least as large "
+                                   "as the crop."))
     with eval_mode(model):
         return torch.stack([model(images[..., y:y + crop, x:x + crop]) for y, x in offsets], dim=-1)
 

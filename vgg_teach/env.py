@@ -13,6 +13,7 @@ import os
 import platform
 import random
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
@@ -34,8 +35,14 @@ T = TypeVar("T")
 
 
 def is_smoke() -> bool:
-    """True when ``VGG_TEACH_SMOKE`` is 1/true/yes/on."""
-    return os.environ.get(SMOKE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    """True when ``VGG_TEACH_SMOKE`` is 1/true/yes/y/on; another value than those or 0/false/no/n/off is warned of."""
+    value = os.environ.get(SMOKE_ENV, "").strip().lower()
+    if value not in {"", "0", "false", "no", "n", "off", "1", "true", "yes", "y", "on"}:
+        warnings.warn(bilingual(f"{SMOKE_ENV}={value!r}: 알 수 없는 값이라 점검 모드를 끈 것으로 봅니다. 켜려면 1, "
+                                "끄려면 0을 주세요.",
+                                f"{SMOKE_ENV}={value!r} is not a value it knows, so smoke mode is off: give 1 to turn "
+                                "it on, 0 to turn it off."), stacklevel=2)
+    return value in {"1", "true", "yes", "y", "on"}
 
 
 def smoke_or(smoke_value: T, full_value: T) -> T:

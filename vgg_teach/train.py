@@ -60,6 +60,13 @@ _ARGPARSE_KO = (
 )
 
 
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(bilingual("빈 이름은 폴더가 될 수 없습니다: 예를 들어 runs/mine처럼 주세요.",
+                                                   "an empty name is no folder: give one such as runs/mine."))
+    return Path(text)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -98,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--holdout", type=_positive_int, default=None,
                    help="test on this many held-out training images (stratified, seeded) instead of "
                         "the test set; then DIR needs no test/ folder")
-    p.add_argument("--out", type=Path, required=True, help="output folder (metrics.json, checkpoint.pt)")
+    p.add_argument("--out", type=_folder, required=True, help="output folder (metrics.json, checkpoint.pt)")
     p.add_argument("--model", choices=sorted(CIFAR_MODELS), default="vgg16_bn_cifar")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None, help="default: the best available")
     again = p.add_mutually_exclusive_group()
@@ -135,6 +142,12 @@ def _check_out(out: Path) -> None:
                                    f"{particle(blocker, '은')} 파일입니다. "
                                    "다른 폴더를 고르세요.",
                                    f"--out {out} cannot be a folder: {blocker} is a file. Choose another folder."))
+    in_the_way = next((out / name for name in ("checkpoint.pt", "metrics.json") if (out / name).is_dir()), None)
+    if in_the_way is not None:
+        raise UsageError(bilingual(f"{in_the_way} {particle(in_the_way, '은')} 폴더라서 학습 결과를 그 이름으로 저장할 "
+                                   "수 없습니다. 그 폴더의 이름을 바꾸거나 다른 --out을 고르세요.",
+                                   f"{in_the_way} is a folder, so the run's results cannot be saved under that name. "
+                                   "Rename that folder or choose another --out."))
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=out)
@@ -253,10 +266,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (Terminated)
             sigterm = isinstance(err, Terminated)
-            print(bilingual(f"{'SIGTERM을 받아 멈췄습니다' if sigterm else '중단되었습니다'}. 같은 명령에 --resume을 "
-                            "붙이면 이어서 학습합니다.",
-                            f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}. Run the same command with "
-                            "--resume to continue."), file=sys.stderr)
+            saved = (args.out / "checkpoint.pt").is_file()
+            print(bilingual(f"{'SIGTERM을 받아 멈췄습니다' if sigterm else '중단되었습니다'}. " + (
+                "같은 명령에 --resume을 붙이면 이어서 학습합니다." if saved else "저장된 에포크가 없으니 같은 명령으로 "
+                "처음부터 다시 시작하세요."),
+                            f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}. " + (
+                "Run the same command with --resume to continue." if saved else "No epoch was saved: run the same "
+                "command again to start over.")), file=sys.stderr)
             return 143 if sigterm else 130
         except Exception as err:  # the last resort: a short message here, the traceback in a file
             log = _write_error_log(args.out, launch.rank if launch.torchrun else None)

@@ -174,11 +174,14 @@ def test_bad_input_exits_2_with_a_bilingual_message(tmp_path, capsys, make, extr
     korean_first(err, korean, english)
 
 
-@pytest.mark.parametrize("case", ["below a file", "read-only", "out is a file", "no such device"])
+@pytest.mark.parametrize("case", ["below a file", "read-only", "out is a file", "no such device", "empty",
+                                  "checkpoint is a folder"])
 def test_an_out_or_device_that_cannot_be_used_is_refused_before_loading_data(image_folder, tmp_path, capsys,
                                                                              monkeypatch, no_loading, case):
     (tmp_path / "file").write_text("a file")
-    out = {"below a file": tmp_path / "file" / "run", "out is a file": tmp_path / "file"}.get(case, tmp_path / "ro")
+    (tmp_path / "ck" / "checkpoint.pt").mkdir(parents=True)
+    out = {"below a file": tmp_path / "file" / "run", "out is a file": tmp_path / "file", "empty": "",
+           "checkpoint is a folder": tmp_path / "ck"}.get(case, tmp_path / "ro")
     if case == "read-only":  # the tests run as root, where chmod does not stop writing: the disk refuses instead
         monkeypatch.setattr(tempfile, "mkstemp", lambda *a, **k: (_ for _ in ()).throw(
             OSError(errno.EROFS, "Read-only file system")))
@@ -188,7 +191,9 @@ def test_an_out_or_device_that_cannot_be_used_is_refused_before_loading_data(ima
                          *(["--device", "cuda"] if case == "no such device" else []))
     assert code == 2 and "Traceback" not in err and (str(out) in err or "'cuda'" in err)
     if case != "no such device":
-        korean_first(err, *(("쓸 수 없습니다", "Read-only") if case == "read-only" else ("파일입니다", "is a file")))
+        said = {"read-only": ("쓸 수 없습니다", "Read-only"), "empty": ("빈 이름", "empty name"),
+                "checkpoint is a folder": ("폴더라서", "is a folder")}
+        korean_first(err, *said.get(case, ("파일입니다", "is a file")))
 
 
 def test_divergence_with_one_step_per_epoch_exits_1_and_saves_nothing(image_folder, tmp_path, capsys):

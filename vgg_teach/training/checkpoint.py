@@ -44,15 +44,21 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> Path:
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(err, (OSError, RuntimeError)) and not isinstance(err, OutputWriteError):
+            if path.is_dir():
+                raise OutputWriteError(bilingual(
+                    f"{path} {particle(path, '을')} 저장하지 못했습니다: 그 이름의 폴더가 있습니다. 폴더의 이름을 "
+                    "바꾸거나 다른 출력 폴더를 고르세요.",
+                    f"Could not save {path}: a folder of that name is in the way. Rename the folder or choose another "
+                    "output folder.")) from None
+            kept = (f" 전에 저장된 {path.name} {particle(path.name, '은')} 그대로 남아 있습니다.",
+                    f" A {path.name} saved earlier is intact.") if path.is_file() else ("", "")
             raise OutputWriteError(bilingual(
                 f"{path} {particle(path, '을')} 저장하지 못했습니다 ({cause(err)}). 디스크가 가득 찼거나 그 폴더에 쓸 "
-                "수 없는 것 "
-                f"같습니다. 전에 저장된 {path.name} {particle(path.name, '은')} 그대로 남아 있습니다. 공간을 비우거나 "
-                "다른 출력 폴더를 고른 "
-                "뒤 다시 실행하세요(학습 중이었다면 --resume 또는 resume=True로 이어 갑니다).",
-                f"Could not save {path} ({cause(err)}). The disk is probably full, or the folder cannot be written. "
-                f"A {path.name} saved earlier is intact. Free some space or choose another output folder and run "
-                "again (a training run continues with --resume or resume=True).")) from None
+                f"수 없는 것 같습니다.{kept[0]} 공간을 비우거나 다른 출력 폴더를 고른 뒤 다시 실행하세요(학습 "
+                "중이었다면 --resume 또는 resume=True로 이어 갑니다).",
+                f"Could not save {path} ({cause(err)}). The disk is probably full, or the folder cannot be "
+                f"written.{kept[1]} Free some space or choose another output folder and run again (a training run "
+                "continues with --resume or resume=True).")) from None
         raise
     return path
 

@@ -51,6 +51,21 @@ class ImageTensors:
     std: Optional[Stats] = None
 
     def __post_init__(self) -> None:
+        images, labels = self.images, self.labels
+        if not (isinstance(images, torch.Tensor) and images.dtype == torch.uint8 and images.dim() == 4
+                and images.shape[1] in (1, 3)):
+            got = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, torch.Tensor) else type(images).__name__
+            raise DataError(bilingual(
+                f"images는 uint8(0–255) 텐서, 모양 N×3×H×W여야 합니다 (받은 것: {got}). 0–1 사이의 실수라면 "
+                "(images * 255).round().to(torch.uint8), N×H×W×3이라면 .permute(0, 3, 1, 2)로 바꾸세요.",
+                f"images must be a uint8 (0–255) tensor of shape N×3×H×W (got {got}). From floats in 0–1 use "
+                "(images * 255).round().to(torch.uint8); from N×H×W×3 use .permute(0, 3, 1, 2)."))
+        if not (isinstance(labels, torch.Tensor) and labels.dim() == 1 and len(labels) == len(images)
+                and not labels.is_floating_point()):
+            raise DataError(bilingual(f"labels는 이미지마다 클래스 번호 하나인 정수 텐서(길이 {len(images)})여야 "
+                                      "합니다.",
+                                      f"labels must be an integer tensor with one class index per image "
+                                      f"({len(images)} of them)."))
         if self.mean is None or self.std is None:
             mean, std = channel_stats(self.images)
             self.mean = mean if self.mean is None else self.mean

@@ -195,6 +195,12 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                        resume=resume, overwrite=overwrite, callbacks=callbacks, progress=progress, log=log, run=run,
                        step=step, loop=loop, evaluate=evaluate)
     config = config or TrainConfig()
+    for name, value, kind in (("train_data", train_data, ImageTensors), ("test_data", test_data, ImageTensors),
+                              ("config", config, TrainConfig)):
+        if not isinstance(value, kind):
+            raise UsageError(bilingual(f"{name}에는 {kind.__name__} 객체를 줍니다 (받은 것: {type(value).__name__}).",
+                                       f"{name} must be {'an' if kind is ImageTensors else 'a'} {kind.__name__} "
+                                       f"object (got {type(value).__name__})."))
     ctx = distributed.current()
     if resume and overwrite:
         raise UsageError(bilingual("resume(이어 하기)와 overwrite(덮어쓰기)는 함께 쓸 수 없습니다.",
@@ -204,7 +210,12 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
     run = {**(run or {}), "train_data": train_data.fingerprint(), "test_data": test_data.fingerprint(),
            "world_size": ctx.world_size}
     device = ctx.device if ctx.distributed else get_device(device)
-    say = log if log is not None and ctx.is_main else (lambda _msg: None)
+
+    def say(message: str) -> None:  # a line that cannot be written (stdout closed: … | head) must not stop training
+        if log is not None and ctx.is_main:
+            with contextlib.suppress(OSError):
+                log(message)
+
     progress = progress and ctx.is_main
     state, resumes = None, []
     with contextlib.ExitStack() as guard:  # the folder is this run's, SIGTERM stops it like Ctrl-C
@@ -319,9 +330,19 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                               f"{en}. The checkpoint up to epoch {saved_epoch} is at {checkpoint}; continue with "
                               "resume=True (or --resume)."))
             elif checkpoint is not None and isinstance(err, KeyboardInterrupt):
-                say(bilingual("중단되었습니다. 첫 에포크가 끝나기 전이라 저장된 체크포인트가 없습니다.",
-                              "Interrupted before the first epoch ended: no checkpoint was saved."))
+                ko, en = ("SIGTERM을 받아 멈췄습니다", "Stopped by SIGTERM") if isinstance(err, Terminated) else \
+                    ("중단되었습니다", "Interrupted")
+                say(bilingual(f"{ko}. 첫 에포크가 끝나기 전이라 저장된 체크포인트가 없습니다.",
+                              f"{en} before the first epoch ended: no checkpoint was saved."))
             raise
+        except IndexError as err:
+            if "out of bounds" not in str(err):
+                raise
+            raise UsageError(bilingual(
+                f"모델의 출력 수가 데이터의 클래스 {len(train_data.classes)}개보다 적습니다 ({cause(err)}): 모델을 "
+                "num_classes=len(train_data.classes)로 만드세요.",
+                f"The model has fewer outputs than the data's {len(train_data.classes)} classes ({cause(err)}): build "
+                "it with num_classes=len(train_data.classes).")) from None
         except (RuntimeError, MemoryError) as err:
             if ctx.distributed:
                 distributed.failing()

@@ -106,7 +106,7 @@ def _refusal(folder: Path, info: dict) -> UsageError:
           f"command: {command}). Two runs in one folder would spoil each other's checkpoints, so nothing was touched. "
           f"Wait for that run to finish, stop it (in a notebook interrupt its cell (■); in a terminal kill {pid}: "
           "--resume continues from its saved epoch), or choose another output folder.")
-    if host != _HOST:
+    if host not in (_HOST, "?"):
         minutes = STALE_SECONDS // 60
         ko += (f" 다른 컴퓨터의 실행입니다. 그 컴퓨터가 이미 꺼졌다면(Colab 런타임 재시작 등) 마지막 신호 뒤 "
                f"{minutes}분이 지나면 이 폴더를 쓸 수 있습니다. 확실하다면 {folder / LOCK_NAME} "
@@ -141,10 +141,22 @@ def own_folder(folder: Union[str, os.PathLike], say: Callable[[str], None] = pri
         finally:
             _held[folder] -= 1
         return
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next(p for p in (folder, *folder.parents) if p.exists() and not p.is_dir())
+        raise UsageError(bilingual(f"{folder} 폴더를 만들 수 없습니다: {blocker} {particle(blocker, '은')} 파일입니다. "
+                                   "다른 곳을 고르세요.",
+                                   f"Cannot make the folder {folder}: {blocker} is a file. Choose another place.")
+                         ) from None
     f = open(folder / LOCK_NAME, "a+", encoding="utf-8")
     locked = _os_lock(f)
     info = _holder(f)
+    for _ in range(40):  # a holder that took the lock this instant has not written who it is yet
+        if locked is not False or info:
+            break
+        time.sleep(0.05)
+        info = _holder(f)
     if locked is False or _alive(info, locked):
         if locked:
             _os_unlock(f)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -63,7 +64,10 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            _validate(f, getattr(self, f.name))
+            value = getattr(self, f.name)
+            _validate(f, value)
+            if isinstance(value, numbers.Real) and not isinstance(value, bool):  # a NumPy number: a plain one
+                setattr(self, f.name, int(value) if str(f.type) == "int" else float(value))
         if self.momentum == 0:  # Nesterov's look-ahead needs a momentum: without one it is plain SGD anyway
             self.nesterov = False
 
@@ -89,7 +93,7 @@ def _validate(f: dataclasses.Field, value: Any) -> None:
         if not (isinstance(value, bool) or (value is None and kind.startswith("Optional"))):
             raise UsageError(bilingual(f"{josa(f.name, '은')} True 또는 False여야 합니다 (받은 값: {value!r}).",
                                        f"{f.name} must be True or False (got {value!r})."))
-    elif isinstance(value, bool) or not isinstance(value, int if kind == "int" else (int, float)):
+    elif isinstance(value, bool) or not isinstance(value, numbers.Integral if kind == "int" else numbers.Real):
         raise UsageError(bilingual(f"{f.name} ({flag}){particle(flag, '은')} {'정수' if kind == 'int' else '수'}여야 "
                                    "합니다 "
                                    f"(받은 값: {value!r}).",

@@ -250,6 +250,9 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(bilingual(f"폴더가 없습니다: {folder}", f"No such folder: {folder}"))
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise DataError(bilingual(f"image_size는 1 이상의 정수입니다(예: 32). 받은 값: {image_size!r}",
+                                  f"image_size is a whole number of at least 1 (such as 32); got {image_size!r}."))
     found: dict[str, list[Path]] = {}  # class name (readable, NFC) → its folders (NFC and NFD copies side by side)
     shown = lambda p: readable(str(p.relative_to(folder)))  # noqa: E731 - readable even when not UTF-8
     skipped: list[str] = []
@@ -335,8 +338,15 @@ def load_jpeg_tarball(path: PathLike, image_size: int = 32, cache: Optional[Path
                 names.append(member.name)
                 yield readable(member.name), tar.extractfile(member).read()
 
-        with tarfile.open(path) as tar:
-            images = decode_all(members(tar), image_size, workers)
+        try:
+            with tarfile.open(path) as tar:
+                images = decode_all(members(tar), image_size, workers)
+        except (tarfile.TarError, EOFError, OSError) as err:  # not a tar archive, or cut short (zlib, gzip: OSError)
+            raise DataError(bilingual(
+                f"{path} {particle(path, '을')} tar 압축 파일로 읽을 수 없습니다 ({cause(err)}): 내려받기가 끝나지 "
+                "않았거나 다른 종류의 파일입니다. 파일을 다시 받거나 이미지 폴더를 .tar.gz로 다시 묶으세요.",
+                f"{path} cannot be read as a tar archive ({cause(err)}): the download did not finish, or it is another "
+                "kind of file. Download it again, or pack the image folder as a .tar.gz again.")) from None
         _say_skipped(path, skipped)
         if not names:
             raise DataError(bilingual(f"{path} 안에 이미지가 없습니다.", f"{path} holds no images."))
