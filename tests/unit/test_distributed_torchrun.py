@@ -172,10 +172,15 @@ def test_an_unwritten_script_waits_for_the_learner_and_starts_no_process(tmp_pat
     assert result.status == TODO and "Not written yet" in str(result)
 
 
-def test_a_collective_called_on_one_rank_is_explained_when_gloo_closes_the_connection():
-    said = ["코드를 실행하다가 오류가 났습니다 — RuntimeError: …", "Your code raised an error — RuntimeError: …",
-            "[gloo/transport/tcp/pair.cc:561] Connection closed by peer [127.0.0.1]:23682"]  # gloo's words, rank 0
+@pytest.mark.parametrize("error, words", [
+    ("[gloo/transport/tcp/pair.cc:561] Connection closed by peer [127.0.0.1]:23682",  # gloo's words
+     "dist.barrier() inside if rank == 0"),
+    ("SyncBatchNorm layers only work with GPU modules", "only when there are GPUs"),
+    ("batch_size should be a positive integer value, but got batch_size=8.0", "batch_size // world_size"),
+])
+def test_errors_with_one_usual_cause_are_explained(error, words):
+    said = ["코드를 실행하다가 오류가 났습니다 — …", "Your code raised an error — …", error]  # rank 0's error
     result = CheckResult("check_ddp_script")
     ddp._judge(result, {0: {"error": said, "stub": False, "on_import": False},
                         1: {"error": None, "stub": False, "on_import": False}}, "")
-    assert result.status == FAIL and "dist.barrier() inside if rank == 0" in result.failures[0].text(), str(result)
+    assert result.status == FAIL and words in result.failures[0].text(), str(result)
