@@ -7,6 +7,7 @@ answer, to prove the real numbers.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 
 import pytest
@@ -24,8 +25,13 @@ def small_vgg(meta: bool = False) -> nn.Module:
     """VGG's layout in miniature: features end in 512 channels at stride 32; fc6 25088 → 64, fc7 64 → 64, fc8 → 10."""
     with torch.device("meta" if meta else "cpu"), torch.random.fork_rng():
         torch.manual_seed(0)
-        return VGG(nn.Sequential(nn.Conv2d(3, 512, 32, stride=32), nn.ReLU(inplace=True)), num_classes=10,
-                   hidden=64).eval()
+        model = VGG(nn.Sequential(nn.Conv2d(3, 512, 32, stride=32), nn.ReLU(inplace=True)), num_classes=10,
+                    hidden=64).eval()
+        if not meta:  # distinct biases, as the check's own VGG16 has: a bias left at 0 or swapped shows
+            with torch.no_grad():
+                for fc in (m for m in model.classifier if isinstance(m, nn.Linear)):
+                    fc.bias.uniform_(-0.1, 0.1)
+        return model
 
 
 def conv_from(fc, k=1, weight=None, copy=("weight", "bias"), **kw):
@@ -45,6 +51,13 @@ def learner(model, c6=None, c7=None, relu=True, **fc6):
     head = [c6 or conv_from(fc[0], 7, **fc6), *([nn.ReLU(inplace=True)] if relu else []), nn.Dropout(),
             c7 or conv_from(fc[3]), nn.ReLU(inplace=True), nn.Dropout(), conv_from(fc[6])]
     return nn.Sequential(OrderedDict(features=model.features, classifier=nn.Sequential(*head)))
+
+
+def zero_bias(fc):
+    """fc as a 1×1 conv whose bias is set to 0 instead of copied."""
+    conv = conv_from(fc)
+    nn.init.zeros_(conv.bias)
+    return conv
 
 
 def copied(model, k, grad=False):
@@ -68,7 +81,11 @@ MISTAKES = {
     "shuffled": (lambda m: learner(m, weight=m.classifier[0].weight.view(-1, 512, 7, 7).flip(1)), ["another order"]),
     "no_bias": (lambda m: learner(m, bias=False), ["no bias", "bias=False"]),
     "bias_not_copied": (lambda m: learner(m, c7=conv_from(m.classifier[3], copy=("weight",))),
-                        ["fc7", "bias was not copied"]),
+                        ["fc7", "bias is not fc7's"]),
+    "bias_zero": (lambda m: learner(m, c7=zero_bias(m.classifier[3])), ["fc7", "bias is not fc7's"]),
+    "mutates_original": (lambda m: (net := learner(m), setattr(m, "classifier", net.classifier))[0],
+                         ["changed the original model's classifier"]),
+    "fc6_padding_same": (lambda m: learner(m, padding="same"), ["padding='same'"]),
     "fc6_one_by_one": (lambda m: learner(m, c6=conv_from(m.classifier[0])),
                        ["fc6 is a 1×1", "kernel_size=7", "forward pass fails"]),
     "fc7_kernel_3": (lambda m: learner(m, c7=nn.Conv2d(64, 64, 3, padding=1)),
@@ -94,7 +111,8 @@ def small(monkeypatch):
     monkeypatch.setattr(dense, "_fresh_vgg16", small_vgg)
 
 
-@pytest.mark.parametrize("fn", [learner, answers.to_fully_convolutional], ids=["learner", "reference"])
+@pytest.mark.parametrize("fn", [learner, answers.to_fully_convolutional, lambda m: nn.Sequential(OrderedDict(
+    features=copy.deepcopy(m.features), classifier=learner(m).classifier))], ids=["learner", "reference", "copied"])
 def test_a_right_conversion_passes_every_line(small, fn):
     result = check_fully_convolutional(fn)
     assert result.passed and all(i.status == PASS for i in result.items), str(result)
@@ -124,7 +142,7 @@ def test_the_stub_is_not_done_yet_and_builds_no_real_model(monkeypatch):
 
 # -- dense evaluation ------------------------------------------------------------------------------------------------
 def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1, undo=True, posteriors=True,
-           pair=True, geometric=False):
+           pair=True, geometric=False, combine=None):
     """The learner's dense_evaluation, with one thing done in a given (wrong) way."""
     def dense_evaluation(fcn, images, flip=False):
         score_map = fcn(images)
@@ -134,6 +152,8 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
             mirrored = mirrored.flip(mirror_dim) if undo else mirrored
             probs = (probs + pool(mirrored).softmax(1)) / 2 if posteriors else \
                 ((pool(score_map) + pool(mirrored)) / 2).softmax(1)
+            if combine is not None:  # the two posteriors put together another way than averaged
+                probs = combine(pool(score_map).softmax(1), pool(mirrored).softmax(1))
             if geometric:  # exp of the averaged log-probabilities: the unnormalized geometric mean
                 probs = ((pool(score_map).log_softmax(1) + pool(mirrored).log_softmax(1)) / 2).exp()
             score_map = (score_map + mirrored) / 2
@@ -158,6 +178,9 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
                                    .log_softmax(1)) / 2).softmax(1), answers.dense_evaluation(fcn, x, flip)[1])
      if flip else answers.dense_evaluation(fcn, x), FAIL, "a normalized geometric mean, gives the same numbers"),
     (_dense(mirror_dim=-2), FAIL, "upside down (dim=2)"),
+    (_dense(mirror_dim=1), FAIL, "You flipped the channel axis"),
+    (_dense(combine=lambda p, q: p + q), FAIL, "You added the two probabilities"),
+    (_dense(combine=lambda p, q: q), FAIL, "the mirrored images' probabilities alone"),
     (_dense(undo=False), FAIL, "without flipping it back"),
     (lambda *a, **k: answers.dense_evaluation(*a, **k)[::-1], FAIL, "the order is swapped"),
     (lambda *a, **k: tuple(t.numpy() for t in answers.dense_evaluation(*a, **k)), FAIL, "not a torch tensor"),

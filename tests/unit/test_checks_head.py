@@ -69,9 +69,15 @@ def test_moving_to_a_device_is_checked_on_a_real_model_and_other_class_counts_wo
     (lambda model, n: 1 / 0, "ZeroDivisionError"),
     (swap(index=0, layer=lambda n, old: nn.Linear(25088, 4096)), "threw away fc6's weights learned on ImageNet"),
     (swap(layer=lambda n, old: nn.Sequential(nn.Linear(4096, n), nn.Softmax(1))), "classifier[6] ends in Softmax"),
+    (lambda model, n: setattr(swap_loop(model, n), "avgpool", nn.Identity()) or model,
+     "model.avgpool was replaced by Identity"),
+    (lambda model, n: setattr(swap_loop(model, n).classifier, "5", nn.Identity()) or model,
+     "The ReLU and Dropout after fc6 and fc7 changed"),
+    (swap(layer=lambda n, old: nn.Linear(4096, n, bias=False)), "no bias (bias=False)"),
+    (swap(layer=lambda n, old: nn.LazyLinear(n)), "classifier[6] is an nn.LazyLinear"),
 ], ids=["no-return", "returns-layer", "not-frozen", "detach", "attribute", "all-frozen", "convs-only", "wrong-layer",
         "appended", "whole-classifier", "attribute-only", "hard-coded-10", "in-features", "crash", "new-fc6",
-        "softmax"])
+        "softmax", "avgpool", "dropout-removed", "no-bias", "lazy"])
 def test_each_swap_mistake_gets_its_own_message(fn, expected):
     result = check_head_swap(fn)
     assert result.status == FAIL and expected in str(result), str(result)

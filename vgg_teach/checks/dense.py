@@ -40,7 +40,11 @@ def _fresh_vgg16(meta: bool) -> nn.Module:
             return vgg16().eval()
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        return vgg16().eval()
+        model = vgg16().eval()
+        with torch.no_grad():  # VGG starts its biases at 0: distinct ones show a bias left out or swapped
+            for fc in (m for m in model.classifier if isinstance(m, nn.Linear)):
+                fc.bias.uniform_(-0.1, 0.1)
+        return model
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,9 @@ def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tenso
                 f"{w.c_out}이어야 함).",
                 f"{w.name} maps {conv.in_channels} → {conv.out_channels} channels; it should be {w.c_in} → {w.c_out}.",
                 f"펼친 길이가 아니라 채널 수를 씁니다: {w.conv}.", f"Use channels, not the flattened length: {w.conv}.")
-    geometry = f"padding={tuple(conv.padding)}, stride={tuple(conv.stride)}, dilation={tuple(conv.dilation)}"
-    if tuple(conv.padding) != (0, 0) or tuple(conv.stride) != (1, 1) or tuple(conv.dilation) != (1, 1):
+    padding = conv.padding if isinstance(conv.padding, str) else tuple(conv.padding)  # "same" stays a word
+    geometry = f"padding={padding!r}, stride={tuple(conv.stride)}, dilation={tuple(conv.dilation)}"
+    if padding != (0, 0) or tuple(conv.stride) != (1, 1) or tuple(conv.dilation) != (1, 1):
         return (f"{w.name}에 {josa(geometry, '이')} 있습니다.", f"{w.name} has {geometry}.",
                 "완전 연결 계층은 창 안의 값만 봅니다: 기본값 padding=0, stride=1 그대로 두세요 "
                 "(패딩이 있으면 224×224에서 점수가 1×1이 아니게 되고 가장자리 점수는 0을 봅니다).",
@@ -136,8 +141,8 @@ def _diagnose(w: _Want, conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tenso
                 "Copy fc.weight, viewed, into the new convolution (with torch.no_grad(): conv.weight.copy_(…)): "
                 "moving the trained numbers over is the whole point.")
     if bias is not None and not torch.equal(conv.bias.detach().flatten(), bias):
-        return (f"{w.name}의 가중치는 맞지만 편향을 옮기지 않았습니다 (합성곱 자신의 무작위 편향 그대로).",
-                f"{w.name}'s weight is right but its bias was not copied (still the convolution's own random one).",
+        return (f"{w.name}의 가중치는 맞지만 편향이 {w.name}의 것이 아닙니다 (옮기지 않았거나 다른 계층의 편향).",
+                f"{w.name}'s weight is right but its bias is not {w.name}'s (not copied, or another layer's).",
                 "conv.bias.copy_(fc.bias)도 하세요.", "Copy the bias too: conv.bias.copy_(fc.bias).")
     return None
 
@@ -198,6 +203,13 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
                     "fc6.weight.view(4096, 512, 7, 7); fc7 and fc8 are 1×1 convolutions: fc7.weight.view(4096, 4096, "
                     "1, 1).")
         return result
+    if [m for m in model.classifier if isinstance(m, nn.Linear)] != fcs:
+        result.fail("함수가 원래 모델의 classifier를 바꿨습니다: 레슨의 다음 셀들은 원래 model.classifier로 "
+                    "비교합니다.",
+                    "The function changed the original model's classifier: the lesson's next cells compare with the "
+                    "original model.classifier.",
+                    "원래 모델은 그대로 두고 새 head(nn.Sequential)를 만들어 돌려주세요.",
+                    "Leave the original model as it is: build a new head (an nn.Sequential) and return it.")
     if net is None:
         result.fail("함수가 아무것도 돌려주지 않습니다(None).", "The function returns None.",
                     "새 모델을 돌려주세요: return nn.Sequential(OrderedDict(features=…, classifier=head)).",
@@ -225,8 +237,13 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
                     "세 완전 연결 계층을 모두 nn.Conv2d로 바꾸세요: 완전 합성곱 신경망에는 Linear가 없습니다.",
                     "Replace all three fully connected layers by nn.Conv2d: a fully convolutional net has no Linear.")
     convs = [m for _, m in leaves if isinstance(m, nn.Conv2d)]
-    head = [m for m in convs if not any(m is f for f in feature_convs)]
-    if len(convs) - len(head) != len(feature_convs):
+    features = getattr(net, "features", None)  # model.features, or a copy of it (same numbers)
+    kept = [m for m in features.modules() if isinstance(m, nn.Conv2d)] if isinstance(features, nn.Module) else \
+        [m for m in convs if any(m is f for f in feature_convs)]
+    head = [m for m in convs if not any(m is k for k in kept)]
+    if len(kept) != len(feature_convs) or not all(
+            a is b or (a.weight.shape == b.weight.shape and torch.equal(a.weight, b.weight))
+            for a, b in zip(kept, feature_convs)):
         result.fail(f"features의 합성곱 {len(feature_convs)}개가 그대로 있지 않습니다.",
                     f"The {len(feature_convs)} convolutions of features are not all there.",
                     "model.features를 그대로 쓰세요 (복사하거나 새로 만들 필요가 없습니다).",
@@ -273,8 +290,15 @@ def check_fully_convolutional(result: CheckResult, to_fully_convolutional: Calla
         message = f"{type(exc).__name__}: {printable(exc).strip().splitlines()[0] if printable(exc).strip() else ''}"
         result.fail(f"이미지를 넣으면 순전파(forward pass)가 실패합니다 — {message}",
                     f"The forward pass fails — {message}",
-                    "위의 ❌부터 고치세요: 계층의 채널 수와 커널이 맞아야 pool5에서 점수 맵까지 이어집니다.",
-                    "Fix the ❌ above first: with the right channels and kernels pool5 flows into the score map.")
+                    *(("위의 ❌부터 고치세요: 계층의 채널 수와 커널이 맞아야 pool5에서 점수 맵까지 이어집니다.",
+                       "Fix the ❌ above first: with the right channels and kernels pool5 flows into the score map.")
+                      if result.failures else
+                      ("VGG의 forward는 avgpool 뒤에서 펼치므로(flatten) 합성곱이 된 분류기를 VGG 안에 넣으면 "
+                       "4차원이 아닌 입력을 받습니다: 마지막 줄처럼 nn.Sequential(OrderedDict(features=…, "
+                       "classifier=head))를 새로 만드세요.",
+                       "VGG's forward flattens after avgpool, so a convolutional classifier put inside the VGG gets "
+                       "an input that is not 4-D: build a new nn.Sequential(OrderedDict(features=…, classifier=head)) "
+                       "as the last line does.")))
         return result
     bad = [(hw, sizes[hw], shapes[hw]) for hw in _DENSE_SIZES if shapes[hw] != (1, classes, *sizes[hw])]
     told = ", ".join(f"{h}×{w} → (1, {classes}, {sizes[(h, w)][0]}, {sizes[(h, w)][1]})" for h, w in _DENSE_SIZES)
@@ -358,8 +382,24 @@ def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str,
              "점수 맵에 소프트맥스를 했습니다. score_map은 점수 그대로 돌려주세요(소프트맥스는 probs에만).",
              "The score map went through a softmax; return it as scores (the softmax is for probs only)."),
         ]
-    mirror, upside = net(x.flip(-1)), net(x.flip(-2))
+    mirror, upside, channels = net(x.flip(-1)), net(x.flip(-2)), net(x.flip(1))
+    fliplr = ("채널 축(dim=1)을 뒤집었습니다(torch.fliplr도 (N, C, H, W)의 두 번째 차원을 뒤집습니다): 이미지의 "
+              "좌우는 마지막 차원, images.flip(-1)입니다.",
+              "You flipped the channel axis (dim=1; torch.fliplr also flips the second dimension of (N, C, H, W)): "
+              "an image's left and right are the last dimension, images.flip(-1).")
     return [
+        ("probs", (avg(s).softmax(1) + avg(channels).softmax(1)) / 2, *fliplr),
+        ("probs", (avg(s).softmax(1) + avg(channels.flip(1)).softmax(1)) / 2, *fliplr),  # the map's classes too
+        ("probs", avg(s).softmax(1) + avg(mirror).softmax(1),
+         "두 확률을 더하기만 했습니다: 평균이니 2로 나누세요(지금은 합이 2입니다).",
+         "You added the two probabilities: average them, dividing by 2 (they now sum to 2)."),
+        ("probs", avg(mirror).softmax(1),
+         "뒤집은 이미지의 확률만 썼습니다: 원래 이미지의 확률과 평균하세요.",
+         "You used the mirrored images' probabilities alone: average them with the originals'."),
+        ("map", (s + mirror.flip(-2)) / 2,
+         "뒤집은 이미지의 맵을 위아래(flip(-2))로 되돌렸습니다: 좌우로 뒤집은 이미지이니 flip(-1)로 되돌립니다.",
+         "You turned the mirror's map back upside down (flip(-2)): it was flipped left to right, so flip(-1) turns "
+         "it back."),
         ("probs", avg(s).softmax(1),
          "flip=True인데 flip=False와 같은 확률입니다: 뒤집은 이미지를 쓰지 않았습니다.",
          "flip=True gives the probabilities of flip=False: the mirrored images are not used."),

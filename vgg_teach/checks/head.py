@@ -49,7 +49,8 @@ def _call_swap(swap_head: Callable[..., Any], num_classes: int, meta: bool) -> t
     """A fresh VGG16-BN, what ``swap_head`` returned for it, and the layers it had before."""
     model = _vgg16_bn(meta)
     before = {"fc6": model.classifier[0], "fc7": model.classifier[3], "fc8": model.classifier[6],
-              "conv1_1": model.features[0], "features": _layout(model.features)}
+              "conv1_1": model.features[0], "features": _layout(model.features), "avgpool": model.avgpool,
+              "between": [type(model.classifier[i]) for i in (1, 2, 4, 5)]}
     with torch.device("meta") if meta else contextlib.nullcontext():  # a new nn.Linear made inside lands on meta too
         return model, swap_head(model, num_classes), before
 
@@ -141,6 +142,23 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                         "model.classifier[6] = nn.Linear(4096, num_classes)")
             layers_ok = False
             break
+    between = [type(classifier[i]) for i in (1, 2, 4, 5)]
+    if between != before["between"]:
+        got = ", ".join(f"classifier[{i}] {t.__name__}" for i, t in zip((1, 2, 4, 5), between))
+        result.fail(f"fc6·fc7 뒤의 ReLU와 Dropout이 바뀌었습니다 ({got}).",
+                    f"The ReLU and Dropout after fc6 and fc7 changed ({got}).",
+                    "마지막 계층만 바꾸세요: ReLU와 Dropout은 미세 조정에서도 그대로 둡니다.",
+                    "Replace only the last layer: the ReLUs and Dropouts stay for fine-tuning too.")
+        layers_ok = False
+    pool = getattr(net, "avgpool", None)
+    if not (pool is before["avgpool"] or (isinstance(pool, nn.AdaptiveAvgPool2d) and pool.output_size in (7, (7, 7)))):
+        result.fail(f"model.avgpool이 {josa(type(pool).__name__, '로')} 바뀌었습니다: 이 레슨의 32×32 이미지는 "
+                    "pool5에서 1×1이 되는데, AdaptiveAvgPool2d((7, 7))가 그것을 fc6이 받는 7×7로 늘려 줍니다.",
+                    f"model.avgpool was replaced by {type(pool).__name__}: the lesson's 32×32 images are 1×1 at "
+                    "pool5, and "
+                    "AdaptiveAvgPool2d((7, 7)) stretches that to the 7×7 fc6 takes.",
+                    "avgpool은 그대로 두세요.", "Leave avgpool as it is.")
+        layers_ok = False
     if _layout(getattr(net, "features", nn.Identity())) != before["features"]:
         result.fail("model.features의 계층이 바뀌었습니다: 사전 학습된 합성곱 계층은 그대로 두어야 합니다.",
                     "model.features changed: the pretrained convolution layers must stay as they are.",
@@ -176,6 +194,13 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "classifier[6] is still ImageNet's 4096 → 1000 layer: no new layer was put there.",
                     *["model.classifier[6] = nn.Linear(4096, num_classes)"] * 2)
         return result
+    if isinstance(last, nn.LazyLinear) or isinstance(last.weight, nn.parameter.UninitializedParameter):
+        result.fail("classifier[6]이 nn.LazyLinear입니다: 입력 수를 첫 순전파 때에야 정하므로, 옵티마이저를 만들 때 "
+                    "아직 가중치가 없습니다.",
+                    "classifier[6] is an nn.LazyLinear: it learns its input size only at the first forward pass, so "
+                    "it has no weight yet when the optimizer is made.",
+                    *["model.classifier[6] = nn.Linear(4096, num_classes)"] * 2)
+        return result
     shape = tuple(last.weight.shape)
     if shape != (num_classes, 4096):
         result.fail(f"새 마지막 계층의 가중치 모양이 {shape}입니다: nn.Linear({shape[1] if len(shape) == 2 else '?'}, "
@@ -186,6 +211,13 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "Inputs: the 4096 outputs of the layer before (model.classifier[6].in_features); "
                     "outputs: num_classes.")
         return result
+    if last.bias is None:
+        result.fail("새 마지막 계층에 편향이 없습니다(bias=False): 원래 fc8처럼 클래스마다 편향이 하나씩 있어야 "
+                    f"합니다({num_classes}개).",
+                    f"The new last layer has no bias (bias=False): like the original fc8 it needs one per class "
+                    f"({num_classes}).",
+                    *[f"nn.Linear(4096, {num_classes})"] * 2)
+        layers_ok = False
     if layers_ok:
         result.ok(f"마지막 계층만 새 nn.Linear(4096, {num_classes})로 바뀌었고 나머지 계층은 그대로입니다.",
                   f"Only the last layer changed, into a new nn.Linear(4096, {num_classes}); every other layer is "
