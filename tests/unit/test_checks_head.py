@@ -109,7 +109,11 @@ def test_counting_right_answers_pass(fn):
     (count_shared_twice, "두 번 셌습니다"),
     (lambda m: count_right(m)[:2], "세 정수"),
     (lambda m: (5, 7, 9), "전체 = 학습 + 고정"),
-], ids=["state-dict", "tensors", "swapped", "shared-twice", "two-values", "sum"])
+    (lambda m: (count_right(m)[0], *(sum(p.numel() for p in m.parameters() if p.grad is not None),) * 2),
+     "is None for all of them before a backward pass"),
+    (lambda m: (n := sum(p.numel() for name, p in m.named_parameters() if name.endswith("weight")), n, 0),
+     "Only the weights were counted"),
+], ids=["state-dict", "tensors", "swapped", "shared-twice", "two-values", "sum", "grad", "weights-only"])
 def test_counting_mistakes(fn, expected):
     result = check_parameter_count(fn)
     assert result.status == FAIL and expected in str(result), str(result)

@@ -264,10 +264,10 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     *hint)
     else:
         result.fail(f"features의 매개변수 {n_feat:,}개 중 {n_feat - frozen:,}개가 아직 학습됩니다 "
-                    f"(고정한 것 {frozen:,}개). 합성곱과 배치 정규화(batch normalization)의 매개변수를 "
-                    "모두 고정하세요.",
+                    f"(고정한 것 {frozen:,}개). 합성곱의 가중치와 편향, 배치 정규화(batch normalization)의 "
+                    "매개변수를 모두 고정하세요.",
                     f"{n_feat - frozen:,} of the {n_feat:,} parameters of features still learn ({frozen:,} frozen): "
-                    "freeze the convolutions and the batch norm layers alike.",
+                    "freeze the convolutions' weights and biases and the batch norm layers alike.",
                     "model.features.parameters()는 합성곱과 BatchNorm의 매개변수를 모두 돌려줍니다.",
                     "model.features.parameters() yields the parameters of the convolutions and of BatchNorm alike.")
     n_head = sum(p.numel() for p in classifier.parameters())
@@ -334,6 +334,17 @@ def _count_slip(got: tuple[int, ...], want: tuple[int, ...], model: nn.Module) -
     if all_named != want[0] and got[0] == all_named:
         return ("나눠 쓰는 매개변수를 두 번 셌습니다. model.parameters()는 같은 텐서를 한 번만 돌려줍니다.",
                 "A shared parameter was counted twice; model.parameters() yields each tensor once.")
+    if got[0] == want[0] and got[1] == 0 and want[1] > 0:
+        return ("학습되는 매개변수가 0개로 나왔습니다: model.parameters()는 한 번 돌면 끝나는 제너레이터라 두 번째로 "
+                "돌 때는 비어 있고, p.grad로 골랐다면 역전파 전에는 모두 None입니다. list(model.parameters())로 받아 "
+                "두고 p.requires_grad로 나누세요.",
+                "No trainable parameters came out: model.parameters() is a generator, empty the second time you loop "
+                "over it, and p.grad is None for all of them before a backward pass. Keep list(model.parameters()) "
+                "and split by p.requires_grad.")
+    weights = sum(p.numel() for name, p in model.named_parameters() if not name.endswith("bias"))
+    if weights != want[0] and got[0] == weights:
+        return ("편향(bias)을 빼고 가중치만 셌습니다: model.parameters()의 모든 텐서를 세세요.",
+                "Only the weights were counted, not the biases: count every tensor of model.parameters().")
     if got[0] != got[1] + got[2]:
         return "전체 = 학습 + 고정이어야 합니다.", "total must equal trainable + frozen."
     return "p.numel()을 requires_grad에 따라 나눠 더하세요.", "Add up p.numel(), split by p.requires_grad."
