@@ -117,11 +117,13 @@ def test_each_step_mistake_gets_its_own_message(fn, words):
 
 def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_compare_with_the_engine():
     def leaky(model, loader):  # passes as an evaluation, but leaves the notebook without gradients, in float64
+        torch.backends.cudnn.deterministic = not torch.backends.cudnn.deterministic
         torch.set_grad_enabled(False)
         torch.set_default_dtype(torch.float64)
         torch.set_default_device("meta")
         return answers.evaluate(model, loader)
 
+    cudnn = torch.backends.cudnn.deterministic
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
@@ -130,6 +132,7 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
     said = _failure(check_evaluate(leaky))
     assert "set_grad_enabled(False)" in said and "set_default_dtype" in said and "float64" in said
     assert "default device to meta" in said and torch.get_default_device() == torch.device("cpu")
+    assert "torch.backends.cudnn.deterministic" in said and torch.backends.cudnn.deterministic == cudnn
     assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32 and check_evaluate(answers.evaluate)
     assert torch.equal(torch.rand(3), expected)
     assert answers.train_step is engine.train_step and engine.train_one_epoch.__defaults__[-2:] == (

@@ -58,6 +58,8 @@ SCRIPTS = {
                          "read them from the environment"),
     "no __main__ guard": ((("leave the group cleanly", "leave the group cleanly\n\n\nmain()"),), FAIL,
                           'not under if __name__ == "__main__":'),
+    "gradients reduced again": ((("optimizer.step()", "[dist.all_reduce(p.grad) for p in model.parameters()]; "
+                                                      "optimizer.step()"),), FAIL, "through dist.all_reduce by hand"),
 }
 
 

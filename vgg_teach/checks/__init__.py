@@ -266,11 +266,22 @@ _LEAKS = {
                "tensor and model of the next cells would be made on {device} (the check set it back).",
                "기본값을 바꾸지 말고 필요한 텐서와 모델만 .to(device)로 옮기세요.",
                "Leave the default alone: move the tensors and models that need it with .to(device)."),
+    "cudnn": ("코드가 torch.backends.cudnn.{flag} 값을 {value}로 바꾸고 되돌리지 않았습니다. 그대로 두면 엔진의 "
+              "학습 전체가 그 설정으로 돌아 GPU에서 느려지거나 결과가 달라집니다(검사가 되돌려 두었습니다).",
+              "Your code set torch.backends.cudnn.{flag} to {value} and never back: the engine's whole training would "
+              "run that way, slower on a GPU or with other results (the check set it back).",
+              "cuDNN 설정은 엔진에 맡기고(엔진이 GPU에서 benchmark를 켭니다) 연습 코드에서는 건드리지 마세요.",
+              "Leave the cuDNN settings to the engine (it turns benchmark on for a GPU), not to the exercise code."),
 }
 
 
-def _leaks() -> list[tuple[str, ...]]:
-    """The slips of :data:`_LEAKS` that the global state shows now (gradients off, another default dtype)."""
+def _cudnn() -> dict[str, bool]:
+    return {flag: getattr(torch.backends.cudnn, flag) for flag in ("benchmark", "deterministic")}
+
+
+def _leaks(cudnn: dict[str, bool]) -> list[tuple[str, ...]]:
+    """The slips of :data:`_LEAKS` that the global state shows now (gradients off, another default dtype, cuDNN
+    flags other than ``cudnn``, which are set back)."""
     dtype = torch.get_default_dtype()
     found = [_LEAKS["grad"]] if not torch.is_grad_enabled() else []
     if dtype != torch.float32:
@@ -278,6 +289,10 @@ def _leaks() -> list[tuple[str, ...]]:
     device = torch.get_default_device()
     if device != torch.device("cpu"):
         found.append(tuple(t.format(device=device, ro=particle(device, "로")) for t in _LEAKS["device"]))
+    for flag, value in _cudnn().items():
+        if value != cudnn[flag]:
+            found.append(tuple(t.format(flag=flag, value=value) for t in _LEAKS["cudnn"]))
+            setattr(torch.backends.cudnn, flag, cudnn[flag])
     return found
 
 
@@ -294,7 +309,7 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
         @functools.wraps(check)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             result, leaks = CheckResult(name), []
-            dtype, device = torch.get_default_dtype(), torch.get_default_device()
+            dtype, device, cudnn = torch.get_default_dtype(), torch.get_default_device(), _cudnn()
             modes = [(m, m.training) for a in (*args, *kwargs.values()) if isinstance(a, torch.nn.Module)
                      for m in a.modules()]
             devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
@@ -305,7 +320,7 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
                     try:
                         check(result, *args, **kwargs)
                     finally:  # still inside: what the learner's code changed shows before it is undone
-                        leaks = _leaks()
+                        leaks = _leaks(cudnn)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - the whole point is to never raise

@@ -100,11 +100,13 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     """Run ``script``'s ``main`` in this process and record what it does."""
     rec: dict[str, Any] = {"batches": [], "printed": "", "saved": [], "file": None, "wrapped": False,
                            "moved_after_wrap": False, "left_open": False, "weights": None, "error": None,
-                           "stub": False, "unshuffled_sampler": False, "bypassed_ddp": False, "on_import": False}
+                           "stub": False, "unshuffled_sampler": False, "bypassed_ddp": False, "on_import": False,
+                           "reduced_grads": False}
     depth, top, wrapped, joins = [0], [], [], []
     real_save, real_init, real_to, real_cuda = torch.save, DistributedDataParallel.__init__, nn.Module.to, \
         nn.Module.cuda
-    real_join, real_sampler_iter = dist.init_process_group, DistributedSampler.__iter__
+    real_join, real_sampler_iter, real_all_reduce = dist.init_process_group, DistributedSampler.__iter__, \
+        dist.all_reduce
 
     def before(module: nn.Module, args: tuple) -> None:
         # the outermost module with parameters: the model (a loss module such as nn.CrossEntropyLoss has none)
@@ -143,6 +145,10 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
                      world_size=world_size)
         return real_join(backend, init_method, *a, **k)
 
+    def all_reduce(tensor: Any, *a: Any, **k: Any) -> Any:  # on a gradient DDP has already averaged?
+        rec["reduced_grads"] |= any(tensor is p.grad for m in wrapped[1::2] for p in m.parameters())
+        return real_all_reduce(tensor, *a, **k)
+
     def sampler_iter(self: DistributedSampler) -> Any:
         rec["unshuffled_sampler"] |= not self.shuffle
         return real_sampler_iter(self)
@@ -157,7 +163,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
              nn.modules.module.register_module_forward_hook(after, always_call=True)]
     torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
         save, init, mover(real_to), mover(real_cuda)
-    dist.init_process_group, DistributedSampler.__iter__ = join, sampler_iter
+    dist.init_process_group, DistributedSampler.__iter__, dist.all_reduce = join, sampler_iter, all_reduce
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -179,7 +185,8 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
             hook.remove()
         torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
             real_save, real_init, real_to, real_cuda
-        dist.init_process_group, DistributedSampler.__iter__ = real_join, real_sampler_iter
+        dist.init_process_group, DistributedSampler.__iter__, dist.all_reduce = \
+            real_join, real_sampler_iter, real_all_reduce
         rec["printed"] = out.getvalue()
         top.clear()
         wrapped.clear()
@@ -365,6 +372,13 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
                     "gradients are not averaged, and the processes end with different weights.",
                     "학습 스텝에서는 감싼 모델을 부르세요: loss = loss_fn(model(images), labels)",
                     "Call the wrapped model in the steps: loss = loss_fn(model(images), labels)")
+    elif r0["reduced_grads"] or r1["reduced_grads"]:
+        result.fail("기울기에 dist.all_reduce를 직접 했습니다: DDP가 backward에서 이미 평균을 냈으므로, 기울기가 "
+                    "프로세스 수만큼 커집니다(학습률을 그만큼 키운 것과 같습니다).",
+                    "The gradients went through dist.all_reduce by hand: DDP has already averaged them in backward, "
+                    "so they grow by the number of processes (as if the learning rate had).",
+                    "DDP로 감쌌다면 기울기는 건드리지 마세요: loss.backward() 다음에 바로 optimizer.step().",
+                    "With DDP, leave the gradients alone: loss.backward(), then optimizer.step().")
     else:
         result.expect(same, (
             "모델을 장치로 옮긴 뒤 DDP로 감쌌고, 두 프로세스의 가중치가 끝까지 같습니다.",
