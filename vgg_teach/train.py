@@ -35,7 +35,7 @@ from .training.checkpoint import (
 )
 from .training.data import ImageTensors, hold_out, subsample
 from .training.engine import fit
-from .training.guards import Terminated, own_folder, sigterm_stops
+from .training.guards import Terminated, file_in_the_way, own_folder, sigterm_stops
 from .training.recipe import TrainConfig, add_config_arguments, config_from_args
 from .training.sources import load_cifar10, load_image_folder, load_image_folder_splits
 
@@ -136,7 +136,7 @@ def load_data(args: argparse.Namespace, seed: int = 0) -> tuple[ImageTensors, Im
 
 def _check_out(out: Path) -> None:
     """``out`` must be a folder this process can write: made and tried now, before any data is loaded."""
-    blocker = next((p for p in (out, *out.parents) if p.exists() and not p.is_dir()), None)
+    blocker = file_in_the_way(out)
     if blocker is not None:
         raise UsageError(bilingual(f"--out {out} {particle(out, '을')} 폴더로 쓸 수 없습니다: {blocker} "
                                    f"{particle(blocker, '은')} 파일입니다. "

@@ -155,8 +155,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         result.fail(f"model.avgpool이 {josa(type(pool).__name__, '로')} 바뀌었습니다: 이 레슨의 32×32 이미지는 "
                     "pool5에서 1×1이 되는데, AdaptiveAvgPool2d((7, 7))가 그것을 fc6이 받는 7×7로 늘려 줍니다.",
                     f"model.avgpool was replaced by {type(pool).__name__}: the lesson's 32×32 images are 1×1 at "
-                    "pool5, and "
-                    "AdaptiveAvgPool2d((7, 7)) stretches that to the 7×7 fc6 takes.",
+                    "pool5, and AdaptiveAvgPool2d((7, 7)) stretches that to the 7×7 fc6 takes.",
                     "avgpool은 그대로 두세요.", "Leave avgpool as it is.")
         layers_ok = False
     if _layout(getattr(net, "features", nn.Identity())) != before["features"]:
@@ -194,7 +193,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                     "classifier[6] is still ImageNet's 4096 → 1000 layer: no new layer was put there.",
                     *["model.classifier[6] = nn.Linear(4096, num_classes)"] * 2)
         return result
-    if isinstance(last, nn.LazyLinear) or isinstance(last.weight, nn.parameter.UninitializedParameter):
+    if isinstance(last.weight, nn.parameter.UninitializedParameter):  # an nn.LazyLinear before its first forward
         result.fail("classifier[6]이 nn.LazyLinear입니다: 입력 수를 첫 순전파 때에야 정하므로, 옵티마이저를 만들 때 "
                     "아직 가중치가 없습니다.",
                     "classifier[6] is an nn.LazyLinear: it learns its input size only at the first forward pass, so "

@@ -157,7 +157,6 @@ class _Recorder(TorchFunctionMode):
                 self.last = first.detach().clone()
         return out
 
-
     def _count(self, e: OpEvent) -> None:
         """Add this convolution's multiply-adds (about: output size from the stride alone) before it runs."""
         weight, stride = e.arg("weight"), _pair(e.arg("stride"), 1)

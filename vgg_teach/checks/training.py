@@ -64,7 +64,7 @@ class _Trace(list):
 class _SGD(torch.optim.SGD):
     """SGD that notes its ``zero_grad`` and ``step`` in a trace."""
 
-    def __init__(self, params: Any, trace: _Trace, lr: float = 0.1) -> None:  # 0.1: _LR
+    def __init__(self, params: Any, trace: _Trace, lr: float = _LR) -> None:
         super().__init__(params, lr=lr, momentum=0.9, weight_decay=5e-4)
         self.trace = trace
 

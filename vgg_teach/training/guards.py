@@ -116,6 +116,11 @@ def _refusal(folder: Path, info: dict) -> UsageError:
     return UsageError(bilingual(ko, en))
 
 
+def file_in_the_way(folder: Path) -> Optional[Path]:
+    """The file that stands where ``folder`` or one of its parents must be a folder, or ``None``."""
+    return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+
+
 def _describe_self() -> dict:
     argv = sys.argv or [""]
     if "ipykernel" in argv[0]:
@@ -144,7 +149,7 @@ def own_folder(folder: Union[str, os.PathLike], say: Callable[[str], None] = pri
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        blocker = next(p for p in (folder, *folder.parents) if p.exists() and not p.is_dir())
+        blocker = file_in_the_way(folder)
         raise UsageError(bilingual(f"{folder} 폴더를 만들 수 없습니다: {blocker} {particle(blocker, '은')} 파일입니다. "
                                    "다른 곳을 고르세요.",
                                    f"Cannot make the folder {folder}: {blocker} is a file. Choose another place.")
