@@ -303,6 +303,8 @@ def cm_sized_by_labels(preds, labels, num_classes):
 
 
 @pytest.mark.parametrize("fn", [cm_loop, answers.confusion_matrix, cm_numpy,
+                                lambda p, t, c: torch.from_numpy(np.histogram2d(
+                                    t.numpy(), p.numpy(), bins=c, range=[[0, c], [0, c]])[0]).long(),
                                 lambda p, t, c: torch.zeros(c, c, dtype=torch.int64).index_put_(
                                     (t, p), torch.ones_like(t), accumulate=True)])
 def test_right_confusion_matrices_pass_and_numpy_gets_a_note(fn):
@@ -328,8 +330,10 @@ def test_right_confusion_matrices_pass_and_numpy_gets_a_note(fn):
     (lambda p, t, c: cm_loop(p, t, 10), "The size is a fixed number (10)"),
     (lambda p, t, c: torch.bincount(t * c + p, minlength=c).reshape(c, c) if p.numel() else cm_loop(p, t, c),
      "bincount's minlength is num_classes ** 2"),
+    (lambda p, t, c: np.histogram2d(t.numpy(), p.numpy(), bins=c)[0].astype(np.int64), "range=[[0, num_classes]"),
 ], ids=["transposed", "sized-by-seen", "float", "doubled", "diagonal", "mutates", "list", "fancy-index",
-        "sized-by-labels", "loop-sized-by-labels", "empty", "uint8", "last-left-out", "fixed-size", "minlength"])
+        "sized-by-labels", "loop-sized-by-labels", "empty", "uint8", "last-left-out", "fixed-size", "minlength",
+        "histogram-without-range"])
 def test_each_confusion_matrix_mistake_gets_its_own_message(fn, expected):
     result = check_confusion_matrix(fn)
     assert result.status == FAIL and expected in str(result), str(result)

@@ -50,6 +50,8 @@ SCRIPTS = {
                               "device_ids is for GPUs only"),
     "DDP bypassed": ((("entropy(model(images)", "entropy(model.module(images)"),), FAIL, "called model.module(x)"),
     "sampler without shuffle": ((("shuffle=True, seed=0", "shuffle=False"),), FAIL, "shuffle=False) never shuffles"),
+    "loss over world_size": ((("loss.backward()", "(loss / world_size).backward()"),), FAIL,
+                             "1/2 the cross-entropy"),
     "a loss module": ((("nn.functional.cross_entropy(", "nn.CrossEntropyLoss()("),), PASS, ""),
     "a loss module, no reshuffle": ((("nn.functional.cross_entropy(", "nn.CrossEntropyLoss()("),
                                      ("sampler.set_epoch(epoch)", "pass")), FAIL, "not reshuffled every epoch"),

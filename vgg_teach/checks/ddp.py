@@ -26,6 +26,7 @@ from typing import Any, Sequence, Union
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
 
@@ -101,12 +102,13 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     rec: dict[str, Any] = {"batches": [], "printed": "", "saved": [], "file": None, "wrapped": False,
                            "moved_after_wrap": False, "left_open": False, "weights": None, "error": None,
                            "stub": False, "unshuffled_sampler": False, "bypassed_ddp": False, "on_import": False,
-                           "reduced_grads": False}
+                           "reduced_grads": False, "loss_ratios": []}
     depth, top, wrapped, joins = [0], [], [], []
     real_save, real_init, real_to, real_cuda = torch.save, DistributedDataParallel.__init__, nn.Module.to, \
         nn.Module.cuda
     real_join, real_sampler_iter, real_all_reduce = dist.init_process_group, DistributedSampler.__iter__, \
         dist.all_reduce
+    real_ce, real_backward, losses = F.cross_entropy, torch.Tensor.backward, []
 
     def before(module: nn.Module, args: tuple) -> None:
         # the outermost module with parameters: the model (a loss module such as nn.CrossEntropyLoss has none)
@@ -149,6 +151,16 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
         rec["reduced_grads"] |= any(tensor is p.grad for m in wrapped[1::2] for p in m.parameters())
         return real_all_reduce(tensor, *a, **k)
 
+    def cross_entropy(*a: Any, **k: Any) -> Any:  # nn.CrossEntropyLoss calls it too
+        loss = real_ce(*a, **k)
+        losses[:] = [float(loss.detach())] if isinstance(loss, torch.Tensor) and loss.dim() == 0 else []
+        return loss
+
+    def backward(self: torch.Tensor, *a: Any, **k: Any) -> Any:  # the loss backpropagated, over the cross-entropy
+        if losses and losses[0] and self.dim() == 0:
+            rec["loss_ratios"].append(float(self.detach()) / losses[0])
+        return real_backward(self, *a, **k)
+
     def sampler_iter(self: DistributedSampler) -> Any:
         rec["unshuffled_sampler"] |= not self.shuffle
         return real_sampler_iter(self)
@@ -164,6 +176,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
         save, init, mover(real_to), mover(real_cuda)
     dist.init_process_group, DistributedSampler.__iter__, dist.all_reduce = join, sampler_iter, all_reduce
+    F.cross_entropy, torch.Tensor.backward = cross_entropy, backward
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
@@ -187,6 +200,7 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
             real_save, real_init, real_to, real_cuda
         dist.init_process_group, DistributedSampler.__iter__, dist.all_reduce = \
             real_join, real_sampler_iter, real_all_reduce
+        F.cross_entropy, torch.Tensor.backward = real_ce, real_backward
         rec["printed"] = out.getvalue()
         top.clear()
         wrapped.clear()
@@ -269,6 +283,16 @@ def _epochs(rec: dict) -> list[list[float]]:
     images = [k for batch in rec["batches"] for k in batch]
     n = len(images) // EPOCHS
     return [images[e * n:(e + 1) * n] for e in range(EPOCHS)] if n and len(images) % EPOCHS == 0 else []
+
+
+def _loss_scale(rec: dict) -> tuple[str, str] | None:
+    """("1/2", "1/2") or ("2배", "2×") when every step backpropagated the cross-entropy divided or multiplied by the
+    number of processes, else ``None`` (another loss, or the plain one)."""
+    ratios = rec["loss_ratios"]
+    for factor, words in ((1 / WORLD, (f"1/{WORLD}", f"1/{WORLD}")), (WORLD, (f"{WORLD}배", f"{WORLD}×"))):
+        if ratios and all(abs(r - factor) <= 1e-4 * factor for r in ratios):
+            return words
+    return None
 
 
 def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
@@ -379,6 +403,15 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
                     "so they grow by the number of processes (as if the learning rate had).",
                     "DDP로 감쌌다면 기울기는 건드리지 마세요: loss.backward() 다음에 바로 optimizer.step().",
                     "With DDP, leave the gradients alone: loss.backward(), then optimizer.step().")
+    elif (scale := _loss_scale(r0)) is not None:
+        result.fail(f"역전파한 손실이 교차 엔트로피의 {scale[0]}입니다. DDP는 backward에서 기울기를 이미 프로세스 수로 "
+                    "나눠 평균을 내므로, 손실을 world_size로 나누거나 곱하면 기울기가 그만큼 작아지거나 커집니다"
+                    "(학습률을 바꾼 것과 같습니다).",
+                    f"The loss you backpropagated is {scale[1]} the cross-entropy. DDP already averages the gradients "
+                    "over the processes in backward, so dividing or multiplying the loss by world_size shrinks or "
+                    "grows them as much (as if the learning rate had changed).",
+                    "loss = loss_fn(model(images), labels); loss.backward(): world_size로 나누지 마세요.",
+                    "loss = loss_fn(model(images), labels); loss.backward(): no division by world_size.")
     else:
         result.expect(same, (
             "모델을 장치로 옮긴 뒤 DDP로 감쌌고, 두 프로세스의 가중치가 끝까지 같습니다.",

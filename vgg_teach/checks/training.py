@@ -789,6 +789,19 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
                            "Size the matrix with num_classes, not labels.max()+1: classes that never occur get a row "
                            "and a column too.")))
             return result
+        fitted = torch.from_numpy(np.histogram2d(labels.numpy(), preds.numpy(), bins=c)[0]).long() \
+            if preds.numel() else want
+        counts = got.double().round().long()
+        if not torch.equal(fitted, want) and any(torch.equal(m, fitted) for m in (counts, counts.T)):
+            result.fail(f"{ko}: 칸의 경계가 0–{c}가 아니라 데이터의 최솟값–최댓값입니다(np.histogram2d나 "
+                        "torch.histogramdd에 range를 주지 않으면 그렇습니다). 나오지 않는 클래스가 있으면 칸이 "
+                        "밀립니다.",
+                        f"{en}: the bins span the data's smallest to largest value, not 0–{c} (np.histogram2d and "
+                        "torch.histogramdd do so without range), so the bins shift when a class never occurs.",
+                        "range=[[0, num_classes], [0, num_classes]]를 주거나, 정수 레이블이니 torch.bincount로 세세요.",
+                        "Give range=[[0, num_classes], [0, num_classes]], or count the whole-number labels with "
+                        "torch.bincount.")
+            return result
         if got.dtype.is_floating_point or got.dtype == torch.bool:
             same = " (값은 맞음)" if got.dtype != torch.bool and torch.equal(got.round().long(), want) else ""
             result.fail(f"{ko}: 자료형이 {got.dtype}입니다{same}. 개수는 정수 int64(torch.long)여야 합니다.",
