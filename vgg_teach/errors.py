@@ -60,14 +60,16 @@ def _final_sound(word: str) -> str:
             return _ZEROS_FINAL.get(zeros, _ZEROS_FINAL[zeros % 4] if zeros % 4 else "ㄴ")
         return _DIGIT_FINAL[int(last)].strip()
     letters = re.search(r"[A-Za-z]+$", word).group(0)
-    if letters.isupper():  # read letter by letter: el, em, en, ar
-        return {"L": "ㄹ", "M": "ㅁ", "N": "ㄴ", "R": "ㄹ"}.get(last, "")
     lower = letters.lower()
+    if letters.isupper() or not re.search(r"[aeiouy]", lower):  # read letter by letter: el, em, en, ar (lr: 엘알)
+        return {"l": "ㄹ", "m": "ㅁ", "n": "ㄴ", "r": "ㄹ"}.get(lower[-1], "")
+    if re.search(r".[lmn]e$|ype$", lower):  # a silent e: module 모듈, resume 리줌, none 논, dtype 디타입
+        lower = lower[:-1]
     if lower.endswith("l"):
         return "ㄹ"
-    if lower.endswith(("m", "n")):
+    if lower.endswith(("m", "n", "ng")):
         return "ㅁ" if lower.endswith("m") else "ㅇ" if lower.endswith("ng") else "ㄴ"
-    if re.search(r"(^|[^aeiou])[aeiou][pbtkg]$", lower):  # map 맵, step 스텝, cat 캣, dog 독
+    if re.search(r"((^|[^aeiou])[aeiouy]|ou)[pbtkg]$|[^e]ck$", lower):  # map 맵, dog 독, group 그룹, out 아웃, back 백
         return "ㅂ"
     return ""
 

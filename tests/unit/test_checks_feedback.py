@@ -78,6 +78,9 @@ def test_a_result_is_truthy_only_when_everything_passed_and_renders_in_both_lang
     ("conv1_1", "가", "conv1_1이"), ("1,792", "을", "1,792를"), (100, "이", "100이"), (4096, "와", "4096과"),
     ("ReLU", "을", "ReLU를"), ("CNN", "는", "CNN은"), ("nn.Sequential", "으로", "nn.Sequential로"),
     ("predict_score_map", "로", "predict_score_map으로"), ("torch.float64", "로", "torch.float64로"),
-    ("'evaluate'", "이", "'evaluate'가"), (10, "이라", "10이라")])
+    ("'evaluate'", "이", "'evaluate'가"), (10, "이라", "10이라"), ("None", "이", "None이"),
+    ("pooling", "이", "pooling이"), ("module", "을", "module을"), ("dtype", "을", "dtype을"), ("lr", "을", "lr을"),
+    ("group", "이", "group이"),
+    ("fallback", "은", "fallback은"), ("image", "이", "image가"), ("schedule", "은", "schedule은")])
 def test_korean_particles_fit_the_word_as_it_is_read(word, particle, said):
     assert josa(word, particle) == said

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -53,7 +54,7 @@ def _rf_slips(*stacks):
 def _conv1_2():
     row = _rows()["conv1_2"]
     c, h, w = row.output_shape
-    return row.macs, [row.params * h * w, 2 * row.macs, row.macs // (h * w), row.macs // 4]
+    return row.macs, [row.params * h * w, 2 * row.macs, row.params, row.macs // (h * w), row.macs // 4]
 
 
 def _params_448():
@@ -63,13 +64,14 @@ def _params_448():
 
 def _bn_extra():
     extra = _numel(meta_vgg("D", True)) - _numel(meta_vgg("D"))
-    return extra, [2 * extra, extra // 2]
+    return extra, [extra // 2]  # and the buffers, told by a predicate (test_buffers_counted_…)
 
 
 def _bn_modules():
     with torch.device("meta"):
         n, plain = len(make_layers(CFGS["D"], batch_norm=True)), len(make_layers(CFGS["D"]))
-    return n, [plain, 3 * sum(s != "M" for s in CFGS["D"])]
+    convs = sum(s != "M" for s in CFGS["D"])
+    return n, [plain, n - convs, 3 * convs]  # no batch norm; no ReLU; no pooling
 
 
 def _conv_out(**kw):
@@ -101,7 +103,7 @@ def _trainable():
 def _swapped_total():
     _, total, _, before, _ = _swapped()
     new, old = _numel(nn.Linear(4096, 10)), _numel(nn.Linear(4096, 1000, device="meta"))
-    return total, [before, before + new, before - old]
+    return total, [before, before + new, before - old, _numel(meta_vgg("D")) - old + new]
 
 
 def _head_flops():
@@ -109,7 +111,7 @@ def _head_flops():
     full = count_flops(model, 224)
     model.classifier[6] = nn.Identity()
     flops = full - count_flops(model, 224)
-    return flops, [flops // 2, flops // 2 + 10, flops * 100]
+    return flops, [flops // 2, flops + 10, flops // 2 + 10, flops * 100]
 
 
 def _steps():
@@ -124,7 +126,7 @@ def _allreduce():
     with torch.device("meta"):
         model = build_model("vgg16_bn_cifar", num_classes=10)
     params, gpus, fp32_bytes = _numel(model, trainable=True), 8, 4
-    return params, [params * gpus, params * fp32_bytes, params + sum(b.numel() for b in model.buffers())]
+    return params, [params * gpus, params * fp32_bytes, params * 4]  # 4: the previous question's GPUs
 
 
 def _initial_loss():
@@ -156,10 +158,11 @@ LIBRARY = {
     "bn_extra_params": _bn_extra,
     "conv2_1_rf": lambda: (receptive_field_table(meta_vgg("D").features)[3].receptive_field,
                            [receptive_field_table(meta_vgg("D").features)[3].receptive_field - 1,
-                            variant([(3, 1)] * 3)[-1], *_rf_slips(VGG16_LAYERS[:4])]),
+                            variant([(3, 1)] * 3)[-1], *_rf_slips(VGG16_LAYERS[:4]),
+                            sum(k for k, *_ in VGG16_LAYERS[:4])]),
     "pool5_first_unit": _first_unit,
     "rf_four_convs": lambda: _rf([(3, 1)] * 4, [(3, 2)] + [(3, 1)] * 3),
-    "rf_dilated": lambda: _rf([(3, 1, 2)]),
+    "rf_dilated": lambda: (_rf([(3, 1, 2)])[0], [*_rf([(3, 1, 2)])[1], _rf([(3, 1, 2)])[0] - 1]),
     "flops_224_vs_32": lambda: (count_flops(meta_vgg("D", True), 224) / count_flops(meta_vgg("D", True), 32), []),
     "trainable_after_swap": _trainable,
     "head_flops": _head_flops,
@@ -179,6 +182,16 @@ def test_every_answer_and_every_listed_wrong_number_is_what_the_library_computes
     assert question.answer == pytest.approx(answer, rel=1e-12), key
     assert [m for m, _, _ in question.mistakes if not callable(m)] == wrong
     assert not any(m(question.answer) for m, _, _ in question.mistakes if callable(m))  # no slip accepts the answer
+
+
+def test_buffers_counted_as_parameters_are_named_with_or_without_num_batches_tracked():
+    with torch.device("meta"):
+        cifar = build_model("vgg16_bn_cifar", 10)
+    for key, model in (("bn_extra_params", meta_vgg("D", True)), ("ddp_allreduce_numbers", cifar)):
+        extra = _numel(model) - (_numel(meta_vgg("D")) if key == "bn_extra_params" else 0)
+        stats = sum(b.numel() for name, b in model.named_buffers() if "running" in name)
+        for got in (extra + stats, extra + sum(b.numel() for b in model.buffers())):
+            assert "buffers" in str(check_prediction(key, got)), (key, got)
 
 
 def _fmt(value):
@@ -228,6 +241,16 @@ def _stub():
     ("conv1_1_params", 640, FAIL, "more than one slip: (1) You used k instead of k·k"),
     ("conv1_1_params", 640, FAIL, "(2) You left out the input channels C_in"),
     ("pool5_first_unit", (15.5, -89), FAIL, "The center is right"),
+    ("conv1_1_params", lambda: None, FAIL, "must give it back with return"),  # printed, not returned
+    ("vgg16_out_32", torch.zeros(1, 512, 7, 7), FAIL, "return its shape (.shape)"),  # the tensor, not its shape
+    ("vgg16_out_32", (1, 512, 1, 1), FAIL, "The leading 1 is the batch dimension"),
+    ("vgg16_convs", torch.tensor(13.0, device="meta"), FAIL, "on the meta device"),
+    ("vgg16_convs", np.array(13), PASS, ""), ("vgg16_out_32", np.array([512, 1, 1]), PASS, ""),
+    ("conv_out_56", (56, 56), PASS, ""), ("rf_dilated", "5×5", PASS, ""), ("rf_dilated", "5x4", FAIL, ""),
+    ("vgg16_params_448", 1.38e8, FAIL, "give the exact count"), ("fc6_params", 102.764544, FAIL, "in millions"),
+    ("conv1_1_params", 10 ** 400, FAIL, "Return one number"),
+    ("ddp_allreduce_numbers", 15_253_578 / 8 + 0.25, FAIL, "1,906,697.5"),  # not 1.907e+06
+    ("ddp_allreduce_numbers", 61, FAIL, "size in megabytes"),
 ])
 def test_what_a_learner_may_answer_slips_told_by_a_predicate_and_tolerances(key, guess, status, needle):
     result = check_prediction(key, guess)
@@ -255,6 +278,8 @@ def test_a_quiz_passes_only_when_every_numeric_answer_is_right(lesson):
 
 def test_quiz_input_problems_are_reported_not_raised():
     assert check_quiz("01", _stub).status == TODO
+    assert "with return" in str(check_quiz("01", lambda: None))
+    assert "\"Q1\"을 넣어" in str(check_quiz("01", {}))  # the particle read for 큐원
     assert check_quiz("01", [56]).status == FAIL and check_quiz("99", {}).status == FAIL
     right = {label: QUESTIONS[key].answer for label, key in QUIZZES["01"].items()}
     noted = check_quiz("01", {**right, "Q3": "because"})
@@ -276,3 +301,6 @@ def test_score_map_predictions_are_the_library_s_accept_a_pair_for_the_side_and_
     assert check_score_map_predictions(lambda: ((6, 6), 32, 404)).passed
     assert "Return three values" in str(check_score_map_predictions(lambda: 6))
     assert check_score_map_predictions(_stub).status == TODO
+    told = str(check_score_map_predictions(lambda: (6, None, 10 ** 400)))
+    assert "None이 아닙니다" in told and "Your code raised" not in told
+    assert "k − 1" in str(check_score_map_predictions(lambda: (6, 32, 436)))  # k added, not k − 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence, Tuple, Union
 
@@ -93,7 +94,11 @@ LINEAR_SLIPS: list[tuple[Callable[..., bool], str, str]] = [
      "하나 더 생기지는 않습니다. (in + 1)·out입니다.",
      "You added 1 to the outputs too, (in + 1)·(out + 1): each of the `out` outputs has `in` weights and one "
      "bias, and there is no extra output. It is (in + 1)·out."),
-    (lambda got, n_in, n_out: got in (n_in + n_out, n_in + n_out + 1, n_in + 1),
+    (lambda got, n_in, n_out: got == n_in + 1,
+     "출력 하나의 매개변수(가중치 in개와 편향 1개)만 셌습니다: 출력이 out개이니 out을 곱하세요.",
+     "You counted the parameters of a single output (in weights and one bias): there are `out` outputs, so "
+     "multiply by out."),
+    (lambda got, n_in, n_out: got in (n_in + n_out, n_in + n_out + 1),
      "더하기가 아니라 곱하기입니다: 출력 하나하나가 입력 전부와 연결되어 있어서 가중치는 in·out개입니다.",
      "Multiply, don't add: every output is connected to every input, so there are in·out weights."),
 ]
@@ -169,6 +174,8 @@ QUESTIONS: dict[str, Question] = {
         "Conv2d, BatchNorm2d and ReLU for each of the 13 convs, plus 5 poolings: 44.", [
             (31, "배치 정규화(BatchNorm2d)를 빠뜨렸습니다: 합성곱마다 하나씩 더 있습니다.",
              "You left out the batch norms: there is one more module per convolution."),
+            (31, "ReLU를 빠뜨렸습니다: 활성화 함수도 합성곱마다 모듈 하나(nn.ReLU)입니다.",
+             "You left out the ReLUs: each convolution's activation is a module too (nn.ReLU)."),
             (39, "풀링 5개를 빠뜨렸습니다: \"M\"도 모듈 하나(nn.MaxPool2d)입니다.",
              "You left out the 5 poolings: each \"M\" is a module too (nn.MaxPool2d).")]),
     "conv_out_56": Question(
@@ -215,6 +222,10 @@ QUESTIONS: dict[str, Question] = {
              "You multiplied the biases in too: a bias is one addition, not a multiply-add."),
             (3_699_376_128, "그것은 FLOPs입니다: 곱셈-덧셈 하나가 2 FLOPs이니 절반이 답입니다.",
              "That is the FLOPs: one multiply-add is 2 FLOPs, so halve it."),
+            (36_928, "그것은 conv1_2의 매개변수 수입니다: 연산량은 그 가중치를 출력 위치마다 다시 쓰므로 매개변수보다 "
+             "훨씬 많습니다. 출력 값 하나마다 곱셈-덧셈이 몇 번인지부터 세어 보세요.",
+             "That is conv1_2's parameter count: compute reuses those weights at every output position, so it is "
+             "far larger. Start from the multiply-adds per output value."),
             (36_864, "위치 수를 빠뜨렸습니다: 같은 가중치를 224×224의 모든 위치에서 다시 씁니다.",
              "You left out the positions: the same weights are used again at every one of 224×224."),
             (462_422_016, "conv1_2의 출력은 아직 224×224입니다: 크기는 pool1에서야 줄어듭니다.",
@@ -224,12 +235,12 @@ QUESTIONS: dict[str, Question] = {
         "어떤 매개변수가 입력 크기에 따라 달라질 수 있는지 생각해 보세요.",
         "Think about which parameters could depend on the input size.",
         138_357_544,
-        "그대로입니다: 합성곱의 가중치는 입력 크기와 상관없고, AdaptiveAvgPool2d((7, 7))가 fc6의 입력을 25,088로 "
+        "그대로입니다: 합성곱의 가중치는 입력 크기와 상관없고, AdaptiveAvgPool2d((7, 7))이 fc6의 입력을 25,088로 "
         "지킵니다.",
         "Unchanged: conv weights do not depend on the input size, and AdaptiveAvgPool2d((7, 7)) keeps fc6's input at "
         "25,088.", [
             (446_638_888,
-            "AdaptiveAvgPool2d((7, 7))를 잊었습니다: 14×14도 7×7로 줄어들어 fc6의 입력은 25,088 그대로입니다.",
+            "AdaptiveAvgPool2d((7, 7))을 잊었습니다: 14×14도 7×7로 줄어들어 fc6의 입력은 25,088 그대로입니다.",
              "You forgot AdaptiveAvgPool2d((7, 7)): 14×14 becomes 7×7 too, so fc6 still takes 25,088."),
             (553_430_176, "4배가 되는 것은 연산량입니다: 매개변수는 입력 크기와 상관없습니다.",
              "What grows 4× is the compute: parameters do not depend on the input size.")]),
@@ -238,8 +249,10 @@ QUESTIONS: dict[str, Question] = {
         "배치 정규화가 채널마다 학습하는 값은 몇 개인가요?", "How many values does batch norm learn per channel?",
         8448, "배치 정규화 13개가 채널마다 γ와 β 두 개씩: 2·(채널 수의 합) = 8,448.",
         "13 batch norms with γ and β per channel: 2·(sum of channels) = 8,448.", [
-            (16_896, "이동 평균과 분산까지 셌습니다: 둘은 학습하지 않는 버퍼라 parameters()에 없습니다.",
-             "You counted the running mean and variance too: they are buffers, not in parameters()."),
+            (lambda got: got in (16_896, 16_909), "이동 평균과 분산까지 셌습니다(state_dict의 차이라면 "
+             "num_batches_tracked 13개도): 둘은 학습하지 않는 버퍼라 parameters()에 없습니다.",
+             "You counted the running mean and variance too (and the 13 num_batches_tracked, if you compared "
+             "state_dicts): they are buffers, not in parameters()."),
             (4224, "채널마다 γ(배율)와 β(이동), 두 개입니다.",
              "Two per channel: γ (scale) and β (shift).")]),
     "conv2_1_rf": Question(
@@ -258,7 +271,9 @@ QUESTIONS: dict[str, Question] = {
             _rf(9, "stride_for_jump"),
             _rf(15, "minus_one"),
             _rf(11, "jump_first"),
-            _rf(9, "start")]),
+            _rf(9, "start"),
+            (11, "커널 크기를 더하기만 했습니다(3 + 3 + 2 + 3): 계층마다 rf는 (k − 1)·jump만큼 자랍니다.",
+             "You added up the kernel sizes (3 + 3 + 2 + 3): each layer grows rf by (k − 1)·jump.")]),
     "pool5_first_unit": Question(
         "pool5의 첫 유닛(왼쪽 위): 수용 영역의 중심과 첫 픽셀은? (중심, 첫 픽셀)",
         "pool5's first (top-left) unit: the center of its field and its first pixel? (center, first pixel)",
@@ -300,7 +315,9 @@ QUESTIONS: dict[str, Question] = {
             _rf(6, "minus_one"),
             _rf(3, "dilation"),
             _rf(6, "dilation_times_k"),
-            _rf(4, "start")]),
+            _rf(4, "start"),
+            (4, "k_eff를 d·(k − 1)로 계산했습니다: 양 끝 칸까지 세면 k_eff = d·(k − 1) + 1입니다.",
+             "You computed k_eff as d·(k − 1): counting both end taps, k_eff = d·(k − 1) + 1.")]),
     "flops_224_vs_32": Question(
         "VGG16-BN의 순전파 연산은 224×224에서 32×32의 몇 배일까요?",
         "How many times the FLOPs of a 32×32 forward pass does a 224×224 one take (VGG16-BN)?",
@@ -336,18 +353,20 @@ QUESTIONS: dict[str, Question] = {
              "so they are frozen too. features holds 14,714,688 in its convolutions + 8,448 in batch norm."),
             (14_723_136, "그것은 고정한 쪽(features)입니다: 학습되는 것은 분류기입니다.",
              "That is the frozen part (features); what learns is the classifier."),
-            (40_970, "새 계층만 셌습니다: fc6와 fc7도 고정하지 않았으니 함께 학습됩니다.",
+            (40_970, "새 계층만 셌습니다: fc6과 fc7도 고정하지 않았으니 함께 학습됩니다.",
              "You counted only the new layer: fc6 and fc7 are not frozen, so they learn too."),
             (123_642_856, "옛 헤드(4096 → 1000)로 셌습니다: 마지막 계층은 이제 4096 → 10입니다.",
              "You counted the old head (4096 → 1000): the last layer is now 4096 → 10.")]),
     "head_flops": Question(
-        "새 헤드 nn.Linear(4096, 10)는 이미지 한 장에 몇 FLOPs일까요 (count_flops 기준)?",
+        "새 헤드 nn.Linear(4096, 10)은 이미지 한 장에 몇 FLOPs일까요 (count_flops 기준)?",
         "How many FLOPs does the new head nn.Linear(4096, 10) take per image, as count_flops counts?",
         "곱셈-덧셈 하나가 2 FLOPs입니다.", "One multiply-add is 2 FLOPs.",
         81_920, "4096·10 곱셈-덧셈 × 2 FLOPs = 81,920: 전체(30.93 GFLOP)의 아주 작은 부분입니다.",
         "4096·10 multiply-adds × 2 FLOPs = 81,920: a tiny part of the whole (30.93 GFLOP).", [
             (40_960, "그것은 곱셈-덧셈 수입니다: count_flops는 곱셈-덧셈 하나를 2 FLOPs로 셉니다.",
              "That is the multiply-adds: count_flops counts one multiply-add as 2 FLOPs."),
+            (81_930, "편향의 덧셈까지 셌습니다: count_flops는 곱셈-덧셈만 셉니다(2·in·out).",
+             "You counted the bias additions too: count_flops counts the multiply-adds only (2·in·out)."),
             (40_970, "그것은 매개변수 수입니다: 연산은 가중치마다 곱셈 하나와 덧셈 하나입니다.",
              "That is the parameter count: compute is one multiplication and one addition per weight."),
             (8_192_000, "옛 헤드(4096 → 1000)의 연산입니다: 새 헤드는 출력이 10개입니다.",
@@ -368,7 +387,9 @@ QUESTIONS: dict[str, Question] = {
             (138_406_962, "새 헤드를 더했지만 옛 헤드를 빼지 않았습니다.",
              "You added the new head but kept the old."),
             (134_268_992, "옛 헤드를 뺐지만 새 헤드를 더하지 않았습니다.",
-             "You removed the old head but added no new one.")]),
+             "You removed the old head but added no new one."),
+            (134_301_514, "배치 정규화가 없는 VGG16(138,357,544)에서 시작했습니다: 이 레슨의 모델은 VGG16-BN입니다.",
+             "You started from VGG16 without batch norm (138,357,544): this lesson's model is VGG16-BN.")]),
     "ddp_local_batch": Question(
         "기본 레시피(배치 크기 512)를 GPU 2개(Kaggle의 T4 ×2)로 학습하면 GPU 하나가 한 스텝에 보는 이미지는 몇 "
         "장일까요?",
@@ -420,12 +441,19 @@ QUESTIONS: dict[str, Question] = {
              "You counted each GPU separately: an all-reduce gives one average that every GPU holds."),
             (61_014_312, "바이트로 답했습니다(fp32 기울기 하나가 4바이트): 묻는 것은 숫자의 개수입니다.",
              "That is the size in bytes (4 bytes per fp32 gradient): the question asks how many numbers."),
+            (lambda got: 61 <= got <= 62 or 58 <= got <= 59,  # MB or MiB
+             "메가바이트로 답했습니다(기울기 하나가 4바이트, 약 61 MB): 묻는 것은 숫자의 개수입니다.",
+             "That is the size in megabytes (4 bytes per gradient, about 61 MB): the question asks how many numbers."),
+            (61_014_312, "앞 문제의 GPU 4개마다 따로 셌습니다: all-reduce의 결과는 모든 GPU가 함께 갖는 평균 하나이고, "
+             "그 수는 GPU 수와 상관없습니다.",
+             "You counted each of the previous question's 4 GPUs separately: an all-reduce gives one average that "
+             "every GPU holds, whatever their number."),
             (lambda got: 1_906_697 <= got <= 1_906_698,  # 15,253,578 ÷ 8, rounded either way
              "GPU마다 모델의 8분의 1을 맡는 것이 아닙니다: GPU마다 모델 전체를 갖고, 기울기 전부를 평균 냅니다(나누는 "
              "것은 데이터입니다).",
              "Each GPU does not hold an eighth of the model: every GPU holds all of it and averages every gradient "
              "(what is split is the data)."),
-            (15_262_039,
+            (lambda got: got in (15_262_039, 15_262_026),
             "배치 정규화의 버퍼(running_mean, running_var …)도 셌습니다: 버퍼에는 기울기가 없어 all-reduce하지 "
             "않습니다(DDP는 rank 0의 것을 복사합니다).",
              "You counted batch norm's buffers (running_mean, running_var …) too: they have no gradients and are "
@@ -465,27 +493,62 @@ QUIZZES: dict[str, dict[str, str]] = {
 }
 
 
+#: (ko, en, hint ko, hint en) tail for a function that returned None: printed its answer instead?
+_PRINTED = ("답을 print로 보여 주기만 했나요? 함수는 return으로 답을 돌려줘야 합니다: return 13",
+            "Did you print the answer? The function must give it back with return: return 13")
+
+
 def _fmt(value: Answer) -> str:
-    """``1792`` → ``1,792``; ``15.5`` → ``15.5``; ``(512, 1, 1)`` → ``(512, 1, 1)``."""
+    """``1792`` → ``1,792``; ``15.5`` → ``15.5``; ``1906697.25`` → ``1,906,697.25``; ``(512, 1)`` → ``(512, 1)``."""
     if isinstance(value, tuple):
         return "(" + ", ".join(_fmt(v) for v in value) + ")"
     if float(value).is_integer():
         return f"{int(value):,}"
-    return f"{value:,.4g}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{value:,.2f}".rstrip("0") if abs(value) >= 1000 else f"{value:.4g}"
+
+
+def _short(value: Any) -> str:
+    """What the learner gave, in at most 60 characters (a whole tensor would fill the page)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _plain(value: Any) -> Any:
+    """NumPy values and arrays as Python numbers and lists, like tensors (their .tolist())."""
+    return value.tolist() if type(value).__module__ == "numpy" and hasattr(value, "tolist") else value
 
 
 def _number(value: Any) -> float | None:
-    """One number from what a learner may write: an int, a float, ``"1,792"``, a one-element tensor."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
+    """One number from what a learner may write: an int, a float, ``"1,792"``, a one-element tensor or array;
+    a square's side written as ``(5, 5)`` or ``"5×5"``."""
+    value = _plain(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_meta:
         value = value.item()
+    if isinstance(value, (tuple, list, torch.Size)) and len(value) == 2 and value[0] == value[1]:
+        value = value[0]
     if isinstance(value, str):
+        side = re.fullmatch(r"\s*(\d+)\s*[x×*]\s*(\d+)\s*", value)
         try:
-            value = float(value.replace(",", "").replace("_", "").strip())
+            value = float(side[1] if side and side[1] == side[2] else value.replace(",", "").replace("_", "").strip())
         except ValueError:
             return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    return float(value)
+    try:
+        return float(value) if math.isfinite(float(value)) else None
+    except OverflowError:  # 10 ** 400
+        return None
+
+
+def _near(got: float, want: float) -> tuple[str, str] | None:
+    """A hint when a whole count was given rounded (within 1%) or in thousands, millions or billions."""
+    for scale, ko, en in ((1, "", ""), (1e3, "천", "thousands"), (1e6, "백만", "millions"), (1e9, "십억", "billions")):
+        if math.isclose(got * scale, want, rel_tol=0.01):
+            return ("거의 맞습니다: 어림하지 말고 끝자리까지 정확한 수를 적으세요.",
+                    "Close: give the exact count, to the last digit, not a rounded one.") if scale == 1 else (
+                f"{ko} 단위로 적은 것 같습니다: 이 문제는 개수를 그대로 묻습니다(예: 1,792는 1792).",
+                f"That looks like a count in {en}: the question asks for the plain count (1,792 as 1792).")
+    return None
 
 
 def _close(got: Answer, want: Answer, rel_tol: float) -> bool:
@@ -505,7 +568,15 @@ def _matches(mistake: Any, got: Answer) -> bool:
 
 def _judge(result: CheckResult, question: Question, value: Any, label: str = "") -> None:
     """One ✅ (with how the answer comes out) or ❌ (with the mistake it matches, else the hint; never the answer)."""
-    want, head = question.answer, f"{label}: " if label else ""
+    want, head, value = question.answer, f"{label}: " if label else "", _plain(value)
+    if isinstance(value, torch.Tensor) and (value.is_meta or value.numel() > (len(want) if isinstance(want, tuple)
+                                                                                else 1)):
+        what = ("모양(.shape)을", "its shape (.shape)") if isinstance(want, tuple) else ("숫자 하나를", "one number")
+        meta = ", meta 장치라 값이 없음" * value.is_meta
+        result.fail(f"{head}텐서 자체를 돌려줬습니다(모양 {tuple(value.shape)}{meta}): 텐서 대신 {what[0]} 돌려주세요.",
+                    f"{head}You returned the tensor itself (shape {tuple(value.shape)}"
+                    f"{', on the meta device: no values' * value.is_meta}): return {what[1]} instead.")
+        return
     if isinstance(want, tuple):
         if isinstance(value, (torch.Tensor, torch.Size)):
             value = tuple(value.tolist()) if isinstance(value, torch.Tensor) else tuple(value)
@@ -513,14 +584,17 @@ def _judge(result: CheckResult, question: Question, value: Any, label: str = "")
         got = tuple(_number(v) for v in items)
         if len(items) != len(want) or None in got:
             zeros = _fmt(tuple(0 for _ in want))
-            result.fail(f"{head}숫자 {len(want)}개를 튜플로 돌려주세요 (예: {zeros}). 받은 값: {value!r}.",
-                        f"{head}Return {len(want)} numbers as a tuple (like {zeros}); got {value!r}.")
+            batch = len(items) == len(want) + 1 and items[0] == 1
+            result.fail(f"{head}숫자 {len(want)}개를 튜플로 돌려주세요 (예: {zeros}). 받은 값: {_short(value)}.",
+                        f"{head}Return {len(want)} numbers as a tuple (like {zeros}); got {_short(value)}.",
+                        *(("맨 앞의 1은 배치 차원입니다: 이미지 한 장의 모양만 적으세요.",
+                           "The leading 1 is the batch dimension: give the shape of one image.") if batch else ()))
             return
     else:
         got = _number(value)
         if got is None:
-            result.fail(f"{head}숫자 하나를 돌려주세요. 받은 값: {value!r}.",
-                        f"{head}Return one number; got {value!r}.")
+            result.fail(f"{head}숫자 하나를 돌려주세요. 받은 값: {_short(value)}.",
+                        f"{head}Return one number; got {_short(value)}.")
             return
     if _close(got, want, question.rel_tol):
         exact = _close(got, want, 1e-9)
@@ -532,7 +606,8 @@ def _judge(result: CheckResult, question: Question, value: Any, label: str = "")
         side_ko, side_en = ((" (정답보다 작습니다)", " (too small)") if got < want
                             else (" (정답보다 큽니다)", " (too large)"))
     named = [(ko, en) for m, ko, en in question.mistakes if _matches(m, got)]
-    hint = named[0] if len(named) == 1 else (question.hint_ko, question.hint_en) if not named else (
+    near = None if named or isinstance(want, tuple) or question.rel_tol or want < 1000 else _near(got, want)
+    hint = named[0] if len(named) == 1 else (near or (question.hint_ko, question.hint_en)) if not named else (
         "이 숫자는 여러 실수에서 나올 수 있습니다: " + " / ".join(f"({i}) {ko}" for i, (ko, _) in enumerate(named, 1)),
         "This number comes from more than one slip: " + " / ".join(f"({i}) {en}" for i, (_, en) in enumerate(named, 1)))
     result.fail(f"{head}{_fmt(got)} — 정답이 아닙니다{side_ko}. 다시 생각해 보고 이 셀을 다시 실행하세요.",
@@ -550,9 +625,11 @@ def check_prediction(result: CheckResult, key: str, guess: Callable[[], Any] | A
         return result
     result.note(f"질문: {question.ko}", f"Question: {question.en}")
     value = guess() if callable(guess) else guess
-    if value is None or value is Ellipsis:
-        result.todo("아직 답하지 않았습니다: ... 자리에 숫자를 적고 이 셀을 다시 실행하세요.",
-                    "Not answered yet: put your number in place of ... and re-run this cell.")
+    if value is None and callable(guess):
+        result.fail("함수가 아무것도 돌려주지 않았습니다(None).", "The function returned nothing (None).", *_PRINTED)
+    elif value is None or value is Ellipsis:
+        result.todo("아직 답하지 않았습니다: 숫자를 적고 이 셀을 다시 실행하세요.",
+                    "Not answered yet: write your number and re-run this cell.")
     else:
         _judge(result, question, value)
     return result
@@ -571,11 +648,16 @@ def check_quiz(result: CheckResult, lesson: str, answers: Callable[[], Mapping[s
     got = answers() if callable(answers) else answers
     if not isinstance(got, Mapping):
         result.fail(f"{{'Q1': 숫자, …}} 꼴의 딕셔너리를 돌려주세요. 받은 것: {type(got).__name__}.",
-                    f"Return a dict like {{'Q1': number, …}}; got a {type(got).__name__}.")
+                    f"Return a dict like {{'Q1': number, …}}; got a {type(got).__name__}.",
+                    *(("답을 print로 보여 주기만 했나요? 함수는 return으로 딕셔너리를 돌려줘야 합니다: "
+                       "return {\"Q1\": …}",
+                       "Did you print the answers? The function must give the dict back with return: "
+                       "return {\"Q1\": …}") if got is None else ()))
         return result
     for label, key in quiz.items():
         if got.get(label) is None or got.get(label) is Ellipsis:
-            result.todo(f"{label}: 아직 답하지 않았습니다 — 딕셔너리에 \"{label}\"를 넣어 보세요.",
+            quoted = f'"{label}"'
+            result.todo(f"{label}: 아직 답하지 않았습니다 — 딕셔너리에 {josa(quoted, '을')} 넣어 보세요.",
                         f"{label}: not answered yet — add \"{label}\" to the dict.")
         else:
             _judge(result, QUESTIONS[key], got[label], label)
@@ -592,12 +674,8 @@ SCORE_MAP_384 = (6, 32, 404)
 
 def _side(value: Any) -> int | None:
     """6, (6, 6) or [6, 6] → 6; anything else → None."""
-    if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
-        value = value[0]
-    try:
-        return int(value) if float(value) == int(value) else None
-    except (TypeError, ValueError):
-        return None
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else None
 
 
 @never_raises("check_score_map_predictions")
@@ -641,6 +719,7 @@ def check_score_map_predictions(result: CheckResult, predict: Callable[[], Any])
                 224: ("224는 분류기가 학습한 잘라 낸 크기입니다. 수용 영역은 0으로 채운 패딩까지 세므로 그보다 큽니다.",
                       "224 is the crop the classifier was trained on; a receptive field counts the zero padding too, "
                       "so it is larger."),
+                want_rf + 32: RF_SLIPS["minus_one"][1:],
                 384: ("이미지 전체가 아니라 점수 하나가 볼 수 있는 범위입니다. 이미지보다 클 수도 있습니다.",
                       "Not the image: the range one score can see, which may exceed the image.")}
     result.expect(_side(rf) == want_rf,
