@@ -28,9 +28,10 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 from torch.utils.data.distributed import DistributedSampler
 
-from ..errors import TrainingError, bilingual
+from ..errors import TrainingError, bilingual, josa
 from . import NOT_WRITTEN, CheckResult, describe_exception, is_stub, never_raises
 
 #: What the check calls ``main`` with (the exercise's defaults), in 2 processes: 8 images per process and step.
@@ -102,8 +103,8 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
     rec: dict[str, Any] = {"batches": [], "printed": "", "saved": [], "file": None, "wrapped": False,
                            "moved_after_wrap": False, "left_open": False, "weights": None, "error": None,
                            "stub": False, "unshuffled_sampler": False, "bypassed_ddp": False, "on_import": False,
-                           "reduced_grads": False, "loss_ratios": []}
-    depth, top, wrapped, joins = [0], [], [], []
+                           "reduced_grads": False, "loss_ratios": [], "eval_steps": 0}
+    depth, top, wrapped, joins, pending = [0], [], [], [], []
     real_save, real_init, real_to, real_cuda = torch.save, DistributedDataParallel.__init__, nn.Module.to, \
         nn.Module.cuda
     real_join, real_sampler_iter, real_all_reduce = dist.init_process_group, DistributedSampler.__iter__, \
@@ -112,12 +113,18 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
 
     def before(module: nn.Module, args: tuple) -> None:
         # the outermost module with parameters: the model (a loss module such as nn.CrossEntropyLoss has none)
-        if depth[0] == 0 and module.training and args and isinstance(args[0], torch.Tensor) and \
+        if depth[0] == 0 and args and isinstance(args[0], torch.Tensor) and \
                 next(module.parameters(), None) is not None:
-            rec["batches"].append(_keys(args[0]))   # a training step's images, as the outermost model got them
+            pending[:] = [(_keys(args[0]), module)]  # a training step's images, if an optimizer step follows
             top[:] = [module]
-            rec["bypassed_ddp"] |= any(module is m for m in wrapped[1::2])  # model.module(x): DDP's inner model
         depth[0] += 1
+
+    def stepped(optimizer: Any, args: Any, kwargs: Any) -> None:  # the forward before it was a training step
+        if pending:
+            keys, module = pending.pop()
+            rec["batches"].append(keys)
+            rec["eval_steps"] += not module.training
+            rec["bypassed_ddp"] |= any(module is m for m in wrapped[1::2])  # model.module(x): DDP's inner model
 
     def after(module: nn.Module, args: tuple, output: Any) -> None:
         depth[0] -= 1
@@ -172,7 +179,8 @@ def _watch(script: Path, save_to: Path) -> dict[str, Any]:
         return move
 
     hooks = [nn.modules.module.register_module_forward_pre_hook(before),
-             nn.modules.module.register_module_forward_hook(after, always_call=True)]
+             nn.modules.module.register_module_forward_hook(after, always_call=True),
+             register_optimizer_step_pre_hook(stepped)]
     torch.save, DistributedDataParallel.__init__, nn.Module.to, nn.Module.cuda = \
         save, init, mover(real_to), mover(real_cuda)
     dist.init_process_group, DistributedSampler.__iter__, dist.all_reduce = join, sampler_iter, all_reduce
@@ -269,6 +277,16 @@ _ERROR_HINTS = [
     ("batch_size should be a positive integer",
      "프로세스마다의 배치 크기는 정수입니다: batch_size / world_size가 아니라 batch_size // world_size.",
      "The batch size per process is a whole number: batch_size // world_size, not batch_size / world_size."),
+    ("can't pickle <function",
+     "torchrun이 이미 rank마다 프로세스를 하나씩 띄우고 그 안에서 main을 부릅니다: torch.multiprocessing.spawn으로 "
+     "프로세스를 또 만들지 말고, rank와 장치는 환경 변수(RANK, LOCAL_RANK)에서 읽으세요.",
+     "torchrun already starts one process per rank and calls main in each: do not start more with "
+     "torch.multiprocessing.spawn; read the rank and device from the environment (RANK, LOCAL_RANK)."),
+    ("no nvidia driver",
+     "GPU가 없는 곳에서 CUDA를 불렀습니다(torch.cuda.set_device, .cuda() …): GPU를 쓰는 줄은 if "
+     "torch.cuda.is_available(): 안에 두고, 없으면 CPU와 gloo를 쓰세요.",
+     "CUDA was called where there is no GPU (torch.cuda.set_device, .cuda() …): put the lines that need a GPU "
+     "under if torch.cuda.is_available():, and use the CPU with gloo otherwise."),
     ("has no attribute 'main'",
      "스크립트에 main 함수가 있어야 합니다: 검사는 main(epochs=…, batch_size=…, save_to=…)을 부릅니다.",
      "The script needs a main function: the check calls main(epochs=…, batch_size=…, save_to=…)."),
@@ -324,16 +342,26 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
     r0, r1 = records[0], records[1]
     steps = [len(r["batches"]) for r in (r0, r1)]
     if not all(steps):
-        result.fail("학습 스텝이 하나도 없습니다: 에포크마다 loader의 배치로 한 스텝씩 학습하세요.",
-                    "No training step was taken: train one step on every batch of the loader, every epoch.")
+        result.fail("학습 스텝이 하나도 없습니다: 에포크마다 loader의 배치로 한 스텝씩 학습하세요(optimizer.step()).",
+                    "No training step was taken: train one step on every batch of the loader, every epoch "
+                    "(optimizer.step()).")
         return
+    if r0["eval_steps"]:
+        result.fail(f"학습 스텝 {steps[0]}번 가운데 {r0['eval_steps']}번이 평가 모드(model.eval())에서 돌았습니다: "
+                    "드롭아웃이 꺼지고 배치 정규화가 누적 통계를 그대로 씁니다. 평가한 뒤 학습 모드로 되돌리지 "
+                    "않으면 그다음 에포크가 이렇게 학습합니다.",
+                    f"{r0['eval_steps']} of the {steps[0]} training steps ran in eval mode (model.eval()): dropout "
+                    "is off and batch norm uses its running statistics. After an evaluation, the next epoch trains "
+                    "like this unless train mode comes back.",
+                    "에포크마다 처음에 model.train()을 부르세요.", "Call model.train() at the start of every epoch.")
     sizes, share = sorted({len(b) for r in (r0, r1) for b in r["batches"]}), BATCH // WORLD
     slip = (" 전역 배치를 프로세스마다 그대로 썼습니다.", " You used the global batch in every process.") \
         if sizes == [BATCH] else ("", "")
     result.expect(sizes == [share], (
         f"전역 배치 {BATCH}장을 두 프로세스가 {share}장씩 나눠 맡았습니다.",
         f"The global batch of {BATCH} was shared: {share} images per process and step."), (
-        f"프로세스마다 한 스텝에 {'/'.join(map(str, sizes))}장을 학습했습니다. batch_size = {BATCH}는 두 프로세스가 "
+        f"프로세스마다 한 스텝에 {'/'.join(map(str, sizes))}장을 학습했습니다. "
+        f"{josa(f'batch_size = {BATCH}', '는')} 두 프로세스가 "
         f"한 스텝에 함께 보는 수이므로 프로세스마다 {share}장이어야 합니다.{slip[0]}",
         f"Each process trained on {'/'.join(map(str, sizes))} images a step. batch_size = {BATCH} is what both "
         f"processes see together in one step, so each should take {share}.{slip[1]}"),
@@ -431,11 +459,16 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
             "Nothing was printed: let rank 0 print() the loss of every epoch (logging goes to stderr, not to the "
             "standard output)."), rank0)
     save = ("torch.save(model.module.state_dict(), save_to)",) * 2
-    if r1["saved"]:
+    if r1["saved"] and set(r1["saved"]) & set(r0["saved"]):
         result.fail("rank 1도 저장했습니다: 모든 rank가 같은 파일에 쓰면 서로 덮어쓰며 경쟁합니다. 가중치는 모든 "
                     "프로세스에서 같으니 한 번만 쓰면 됩니다.",
                     "Rank 1 saved too: when every rank writes the same file they race and overwrite each other. The "
                     "weights are the same in every process, so one write is enough.", *rank0)
+    elif r1["saved"]:
+        result.fail(f"rank 1도 따로 저장했습니다({', '.join(r1['saved'])}): 가중치는 모든 프로세스에서 같으니 rank "
+                    "0이 한 번 쓰면 됩니다. GPU가 8개면 같은 파일이 8개 생깁니다.",
+                    f"Rank 1 saved a file of its own too ({', '.join(r1['saved'])}): the weights are the same in "
+                    "every process, so one write by rank 0 is enough; with 8 GPUs there would be 8 copies.", *rank0)
     elif r0["file"] is None:
         where = f" ({', '.join(r0['saved'])})" if r0["saved"] else ""
         result.fail(f"save_to에 아무것도 저장하지 않았습니다{where}. 학습이 끝나면 rank 0이 save_to에 가중치를 "
@@ -451,6 +484,14 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
                                            "Rank 0 alone saved the model's weights (its state_dict)."), (
             "save_to의 파일이 모델의 state_dict가 아닙니다.",
             "The file at save_to is not the model's state_dict."), save)
+    if r1["left_open"] and not r0["left_open"]:
+        result.fail("rank 0은 프로세스 그룹을 닫았지만 rank 1은 열어 둔 채 끝났습니다: destroy_process_group()이 "
+                    "if rank == 0: 안에 있지 않나요?",
+                    "Rank 0 closed the process group but rank 1 left it open: is destroy_process_group() inside "
+                    "if rank == 0:?",
+                    "모든 rank가 main의 끝에서 dist.destroy_process_group()을 부르세요.",
+                    "Every rank calls dist.destroy_process_group() at the end of main.")
+        return
     result.expect(not (r0["left_open"] or r1["left_open"]), (
         "끝에 프로세스 그룹을 닫았습니다.", "The process group was closed at the end."), (
         "main이 끝날 때 프로세스 그룹이 열려 있었습니다(destroy_process_group이 없습니다). 그대로 두면 프로세스가 "
