@@ -140,14 +140,16 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
 
 
 def epoch(per_batch="Ts", after="", train=True, batches=lambda b: b, keep=lambda loss: loss.item(),
-          total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) / sum(n)}):
+          total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) / sum(n)}, images_as=lambda x: x,
+          totals=None):
     """An epoch loop; per batch "T" the step (called with keywords), "s" scheduler.step(), "L" scheduler.step(loss),
     "o" optimizer.step(), "f" a forward pass, "e" a forward pass in eval mode, "r" return; ``after`` the loop "s";
     the defaults are right."""
     def train_one_epoch(model, loader, optimizer, scheduler, loss_fn, step):
         model.train(train)
-        losses, hits, sizes, loss = [], [], [], None
+        losses, hits, sizes, loss = ([], [], [], None) if totals is None else (*totals, None)  # kept between calls
         for images, labels in batches(loader):
+            images = images_as(images)
             for op in per_batch.replace("r", ""):
                 loss = step(model=model, images=images, labels=labels, optimizer=optimizer, loss_fn=loss_fn) \
                     if op == "T" else loss
@@ -197,10 +199,15 @@ def epoch(per_batch="Ts", after="", train=True, batches=lambda b: b, keep=lambda
      ["You divided by the last batch's images (2)"]),
     (epoch(total=lambda w, h, n: {"loss": round(sum(w) / sum(n), 2), "acc": sum(h) / sum(n)}), ["rounded"]),
     (lambda m, loader, o, s, f, step: [f.logits.argmax(1) for _ in loader], ["Read loss_fn.logits after calling"]),
+    (epoch(images_as=lambda x: x.contiguous(memory_format=torch.channels_last).float()), None),  # a copy: the batch
+    (epoch(totals=([], [], [])), ["The next epoch (3 batches) returns", "inside the function, before the loop"]),
+    (epoch(batches=lambda b: [b[i] for i in range(len(b))]), ["not subscriptable", "for images, labels in loader"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) // sum(n)}), ["(max(1)[0])", "(//)"]),
 ], ids=["answer", "item", "eval", "schedule-first", "schedule-per-epoch", "no-schedule", "return-inside",
         "drop-last", "keep-graph", "forward-again", "optimizer-too", "no-step", "own-loss", "no-grad", "dataset",
         "loss-batch-mean", "loss-by-batches", "acc-batch-mean", "acc-by-batches", "guessed-count", "loss-sum",
-        "percent", "tuple", "schedule-loss", "eval-forward", "count-after-loop", "rounded", "logits-first"])
+        "percent", "tuple", "schedule-loss", "eval-forward", "count-after-loop", "rounded", "logits-first",
+        "channels-last-copy", "totals-kept", "indexed-loader", "no-hits"])
 def test_right_epoch_loops_pass_and_each_slip_gets_its_own_message(fn, words):
     result = check_train_one_epoch(fn)
     assert result.passed if words is None else all(word in _failure(result) for word in words), str(result)
@@ -263,9 +270,13 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     (lambda model, loader: evaluation(count=lambda rights: sum(r for r, _ in rights) / (
         len(loader) * loader.batch_size))(model, loader), ["need not have .dataset or .batch_size", "labels.size(0)"]),
     (eval_no_grad_without_parentheses, ["with torch.no_grad():"]),
+    (lambda model, loader: evaluation()(model, list(loader)[:-1]), ["The last batch (3 images) is never counted"]),
+    (lambda model, loader: evaluation()(model, [(x.to("meta"), y) for x, y in loader]), [
+        "different devices", "no .to(device) is needed"]),
+    (evaluation(count=lambda rights: 0.0), ["(max(1)[0])"]),  # the values compared: none right
 ], ids=["train-mode", "grad", "batch-mean", "by-batches", "percent", "count", "error-rate", "dataset", "argmax-0",
         "never-called", "list", "argmax-no-dim", "floor-division", "first-batch", "rounded", "batch-size",
-        "no-grad-class"])
+        "no-grad-class", "last-batch-skipped", "other-device", "max-values"])
 def test_each_evaluation_mistake_gets_its_own_message(fn, words):
     text = _failure(check_evaluate(fn))
     assert all(word in text for word in words), (words, text)

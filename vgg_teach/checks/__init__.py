@@ -232,6 +232,14 @@ _KNOWN_ERRORS = (
     (r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)|doesn't match the broadcast shape",
      "두 텐서의 모양이 맞지 않습니다: 오류가 난 줄의 양쪽 텐서 모양(.shape)을 print해 비교하세요.",
      "The two tensors' shapes do not fit together: print the .shape of both sides on the line that failed."),
+    (r"Expected all tensors to be on the same device|is not on the expected device|Input type \(.*\) and weight "
+     r"type \(.*\) should be the same",
+     "텐서와 모델이 서로 다른 장치(또는 자료형)에 있습니다. 엔진이 넘기는 배치는 이미 모델의 장치에 있으니 "
+     ".to(device)는 필요 없습니다(검사는 CPU의 작은 모델로 돕니다). 옮겨야 한다면 모델의 장치로 옮기세요: "
+     "images.to(next(model.parameters()).device).",
+     "The tensors and the model are on different devices (or of different dtypes). The batches the engine hands "
+     "over already sit on the model's device, so no .to(device) is needed (the check runs a tiny model on the CPU); "
+     "if you must move them, move them to the model's: images.to(next(model.parameters()).device)."),
     (r"shape '\[[-\d, ]+\]' is invalid for input of size \d+",
      "view(또는 reshape)의 모양에 담기는 원소 수가 원래 텐서와 다릅니다. fc6의 가중치 (4096, 25088)는 25,088 = "
      "512·7·7이므로 (4096, 512, 7, 7)로 볼 수 있습니다.",

@@ -41,12 +41,25 @@ _AFTER_STEP = ("loss_fn.logits는 step(...)을 부른 뒤에 읽으세요: 이�
                "Read loss_fn.logits after calling step(...): it holds the logits of this batch's forward pass, left "
                "by the step.")
 #: (ko, en) when a returned number is the right one rounded.
+#: (ko, en) when no image at all counts as right.
+_ZERO_HITS = ("맞힌 수가 0입니다: 예측(argmax(dim=1), 또는 max(1)[1])이 아니라 가장 큰 점수 값(max(1)[0])을 레이블과 "
+              "비교했거나, 정수 나눗셈(//)이 비율을 0으로 잘랐습니다.",
+              "No image counts as right: the labels were compared with the largest scores themselves (max(1)[0]) "
+              "rather than the predictions (argmax(dim=1), or max(1)[1]), or integer division (//) cut the fraction "
+              "to 0.")
 _ROUNDED = ("반올림한 값입니다: 계산한 값을 그대로 돌려주고, 반올림은 출력할 때만 하세요.",
             "That is the right value rounded: return it as computed, and round only when printing.")
 
 
 def _rounded(got: float, want: float) -> bool:
     return any(got == round(want, k) for k in range(5))
+
+
+def _close_number(value: Any, want: float) -> bool:
+    """Is ``value`` (a number or a one-element tensor) ``want``?"""
+    value = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isclose(value, want, rel_tol=1e-6,
+                                                                                     abs_tol=1e-9)
 
 
 def _tiny_model() -> nn.Module:
@@ -330,7 +343,11 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
 
 
 class _Loader(list):
-    """Batches, and ``len()`` as a DataLoader or the engine's DeviceLoader gives it: the number of batches."""
+    """Batches, and ``len()`` as a DataLoader or the engine's DeviceLoader gives it: the number of batches. Like
+    theirs (and the progress bar the engine wraps them in), it is gone over with ``for``, never indexed."""
+
+    def __getitem__(self, index: Any) -> Any:
+        raise TypeError("'loader' object is not subscriptable: go over it with for images, labels in loader")
 
 
 class _Schedule:
@@ -358,6 +375,16 @@ class _KeepLogits(nn.Module):
 
 class _Alive:
     """A token hooked to one batch's graph: it lives as long as something keeps that graph."""
+
+
+def _same(got: Any, batch: torch.Tensor) -> bool:
+    """Is ``got`` this batch's images, or a copy of them (.contiguous(memory_format=…), .float(), .to(…))?"""
+    if got is batch:
+        return True
+    try:
+        return tuple(got.shape) == tuple(batch.shape) and torch.equal(got.detach().cpu().to(batch.dtype), batch)
+    except Exception:  # noqa: BLE001 - not a tensor: not this batch
+        return False
 
 
 def _epoch_slips(losses: list[float], hits: list[int]) -> tuple[list, list]:
@@ -391,12 +418,14 @@ def _epoch_slips(losses: list[float], hits: list[int]) -> tuple[list, list]:
            (100 * right / n, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
             "That is a percentage: return a fraction between 0 and 1."),
            (1 - right / n, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy."),
-           (hits[-1] / sizes[-1], *last), (right / sizes[-1], *last_count)]
+           (hits[-1] / sizes[-1], *last), (right / sizes[-1], *last_count), (0.0, *_ZERO_HITS)]
     return loss, acc
 
 
-def _run_epoch(loop: Callable, trace: _Trace) -> tuple[list[float], list[int], list[bool], Any]:
-    """The learner's ``loop`` over batches of 4, 4, 4 and 2 images with a recording step, optimizer and schedule.
+def _run_epoch(loop: Callable, trace: _Trace, count: int = len(_EPOCH_BATCHES)
+               ) -> tuple[list[float], list[int], list[bool], Any]:
+    """The learner's ``loop`` over batches of 4, 4, 4 and 2 images (the first ``count`` of them) with a recording
+    step, optimizer and schedule.
 
     The learning rate is 0, so that each batch's hits are the ones chosen (:data:`_EPOCH_RIGHT`). ``trace`` gets the
     events (each call of the step, forward pass, optimizer step and schedule step, in order); returns each batch's
@@ -409,7 +438,7 @@ def _run_epoch(loop: Callable, trace: _Trace) -> tuple[list[float], list[int], l
     with torch.no_grad():
         preds = model(images).argmax(1)
     loader, start = _Loader(), 0
-    for size, right in zip(_EPOCH_BATCHES, _EPOCH_RIGHT):
+    for size, right in list(zip(_EPOCH_BATCHES, _EPOCH_RIGHT))[:count]:
         p = preds[start:start + size]
         loader.append((images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 3)))
         start += size
@@ -420,7 +449,7 @@ def _run_epoch(loop: Callable, trace: _Trace) -> tuple[list[float], list[int], l
     # the names the lesson gives: a learner may call step(model=…, images=…, …)
     def step(model: Any, images: Any, labels: Any, optimizer: Any, loss_fn: Any) -> torch.Tensor:
         leaked.append(any(t() is not None for t in tokens[:-1]))  # graphs before the last one must be gone
-        trace.add("call", batch=next((i for i, (x, _) in enumerate(loader) if x is images), -1),
+        trace.add("call", batch=next((i for i, (x, y) in enumerate(loader) if _same(images, x) or labels is y), -1),
                   given=model is net and optimizer is sgd and loss_fn is keep)
         inside[0] = True
         try:
@@ -579,6 +608,20 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
         result.fail(f"{ko} {got:.4g}입니다. 이미지 {n}장에 대해 세면 {want:.4f}입니다. {said[0]}",
                     f"The {en} is {got:.4g}, but over the {n} images it is {want:.4f}. {said[1]}", *hint)
         return result
+    try:  # a second epoch, of the first three batches: its own numbers, or the first epoch's carried over?
+        losses, hits, _, again = _run_epoch(train_one_epoch, _Trace([[]]), count=b - 1)
+        second = {"loss": sum(v * k for v, k in zip(losses, sizes)) / sum(sizes[:-1]),
+                  "acc": sum(hits) / sum(sizes[:-1])}
+    except Exception:  # noqa: BLE001 - the first call ran; a second that fails is judged by what it returned
+        again = None
+    if not isinstance(again, dict) or any(not _close_number(again.get(k), second[k]) for k in ("loss", "acc")):
+        result.fail("다음 에포크(배치 3개)에서는 그 에포크의 값이 아닌 것을 돌려줍니다: 손실과 맞힌 수를 더하는 변수가 "
+                    "지난 호출의 값을 이어받습니다(함수 밖의 변수, 또는 stats=[0, 0] 같은 기본값).",
+                    "The next epoch (3 batches) returns numbers that are not that epoch's own: the totals carry over "
+                    "from the previous call (variables outside the function, or a default such as stats=[0, 0]).",
+                    "합계는 함수 안, 반복문 앞에서 0으로 시작하세요: loss_sum, correct, count = 0.0, 0, 0",
+                    "Start the totals at 0 inside the function, before the loop: loss_sum, correct, count = 0.0, 0, 0")
+        return result
     result.ok(f"배치 {b}개(4, 4, 4, 2장)를 학습 모드에서 한 번씩 스텝에 넘기고 그때마다 스케줄을 한 칸 움직이며, "
               f"손실({truth['loss']:.4f})과 정확도({truth['acc']:.4f})를 이미지 {n}장에 대해 맞게 셉니다.",
               f"Every batch of {b} (4, 4, 4 and 2 images) goes to the step once, in train mode, with the schedule "
@@ -665,7 +708,11 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
                   "That is the count itself: divide it by the number of images."),
                  (1 - truth, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy."),
                  (_EVAL_RIGHT[0] / _EVAL_BATCHES[0], "첫 배치의 정확도뿐입니다: return이 for 문 안에 들여 쓰여 있지 "
-                  "않나요?", "That is the first batch's accuracy alone: is the return indented inside the for loop?")]
+                  "않나요?", "That is the first batch's accuracy alone: is the return indented inside the for loop?"),
+                 ((right - _EVAL_RIGHT[-1]) / (n_images - _EVAL_BATCHES[-1]),
+                  f"마지막 배치({_EVAL_BATCHES[-1]}장)를 세지 않았습니다: 모델이 배치 {len(seen)}개만 보았습니다.",
+                  f"The last batch ({_EVAL_BATCHES[-1]} images) is never counted: the model saw {len(seen)} "
+                  "batches.")]
         with torch.no_grad():
             flat_model = copy.deepcopy(model).eval()
             flat = sum(int((flat_model(x).argmax() == y).sum()) for x, y in batches) / n_images
@@ -676,8 +723,11 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
                 "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else \
             ("", "")
         if found is None and number == 0:
-            ko, en = ("0은 정수 나눗셈(//)이나 int()가 0과 1 사이의 비율을 잘라 버릴 때 나옵니다.",
-                      "0 is what integer division (//) or int() makes of a fraction between 0 and 1.")
+            ko, en = ("0은 정수 나눗셈(//)이나 int()가 0과 1 사이의 비율을 잘라 버릴 때, 또는 예측(argmax(dim=1)) "
+                      "대신 가장 큰 점수 값(max(1)[0])을 레이블과 비교할 때 나옵니다.",
+                      "0 is what integer division (//) or int() makes of a fraction between 0 and 1, and what "
+                      "comparing the largest scores themselves (max(1)[0]) with the labels gives, instead of the "
+                      "predictions (argmax(dim=1)).")
             hint = ("return correct / total",) * 2
             if flat == 0:
                 ko += (" argmax()에 dim을 주지 않아도 여기서는 0이 나옵니다: 배치 전체를 한 줄로 펴서 가장 큰 값 "
