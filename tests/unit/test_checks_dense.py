@@ -186,6 +186,12 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
     (lambda *a, **k: tuple(t.numpy() for t in answers.dense_evaluation(*a, **k)), FAIL, "not a torch tensor"),
     (_dense(pool=lambda t: t.mean(dim=(2, 3), keepdim=True)), FAIL, "keepdim=True left two dimensions"),
     (lambda fcn, x, flip=False: answers.dense_evaluation(fcn.train(), x, flip), FAIL, "put the model in train mode"),
+    (lambda fcn, x, flip=False: ((fcn(x).softmax(1).mean(dim=(2, 3)) + fcn(x.flip(-1)).softmax(1).mean(dim=(2, 3)))
+                                 / 2, answers.dense_evaluation(fcn, x, flip)[1]) if flip else
+     answers.dense_evaluation(fcn, x), FAIL, "averages each image's map first"),  # softmax per position, mirrored
+    (_dense(pool=lambda t: t.mean(dim=(2, 3)).squeeze()), FAIL, "With one image (a batch of 1)"),
+    (lambda fcn, x, flip=False: answers.dense_evaluation(fcn, x[..., ::-1] if flip else x, flip), FAIL,
+     "flip left to right with images.flip(-1)"),
 ])
 def test_dense_evaluation_slips_are_named(fn, status, needle):
     result = dense.check_dense_evaluation(fn)

@@ -240,6 +240,11 @@ _KNOWN_ERRORS = (
      "The tensors and the model are on different devices (or of different dtypes). The batches the engine hands "
      "over already sit on the model's device, so no .to(device) is needed (the check runs a tiny model on the CPU); "
      "if you must move them, move them to the model's: images.to(next(model.parameters()).device)."),
+    (r"step must be greater than zero|negative strides?|stride in the given numpy array is negative",
+     "torch 텐서는 [..., ::-1] 같은 음수 보폭의 슬라이싱을 받지 않습니다(np.flip의 결과도 음수 보폭입니다): "
+     "좌우로 뒤집을 때는 images.flip(-1)을 쓰세요.",
+     "torch tensors take no negative-step slicing such as [..., ::-1] (np.flip's result has negative strides too): "
+     "flip left to right with images.flip(-1)."),
     (r"shape '\[[-\d, ]+\]' is invalid for input of size \d+",
      "view(또는 reshape)의 모양에 담기는 원소 수가 원래 텐서와 다릅니다. fc6의 가중치 (4096, 25088)는 25,088 = "
      "512·7·7이므로 (4096, 512, 7, 7)로 볼 수 있습니다.",

@@ -23,7 +23,7 @@ from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
 from ..errors import josa, particle
 from ..models import vgg16
-from . import CheckResult, describe_exception, never_raises, printable
+from . import CheckResult, describe_exception, is_stub, never_raises, printable
 
 #: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
 _DENSE_SIZES = ((384, 384), (224, 288))
@@ -388,6 +388,11 @@ def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str,
               "You flipped the channel axis (dim=1; torch.fliplr also flips the second dimension of (N, C, H, W)): "
               "an image's left and right are the last dimension, images.flip(-1).")
     return [
+        ("probs", (avg(s.softmax(1)) + avg(mirror.softmax(1))) / 2,
+         "위치마다 소프트맥스를 먼저 하고 평균했습니다. 논문은 이미지마다 점수 맵을 먼저 평균하고 소프트맥스를 한 번 "
+         "한 뒤, 두 이미지의 확률을 평균합니다.",
+         "You took the softmax at every position, then averaged; the paper averages each image's map first, takes "
+         "one softmax, then averages the two images' probabilities."),
         ("probs", (avg(s).softmax(1) + avg(channels).softmax(1)) / 2, *fliplr),
         ("probs", (avg(s).softmax(1) + avg(channels.flip(1)).softmax(1)) / 2, *fliplr),  # the map's classes too
         ("probs", avg(s).softmax(1) + avg(mirror).softmax(1),
@@ -503,6 +508,25 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
                             f"{call}: {label[1]} from the paper's dense evaluation. {slip[1]}".strip(),
                             *(_MIRROR if flip else _ORDER))
                 return result
+    with torch.no_grad():  # one image, as the lesson's next cells give it
+        want = [tuple(w.shape) for w in answers.dense_evaluation(net, x[:1], flip=False)]
+        try:
+            one = dense_evaluation(net, x[:1].clone(), flip=False)
+            got = [tuple(v.shape) if isinstance(v, torch.Tensor) else None for v in one] \
+                if isinstance(one, (tuple, list)) and len(one) == 2 else None
+            said = (f"모양이 {got}입니다({want}이어야 함)", f"the shapes are {got}, not {want}")
+        except Exception as exc:  # noqa: BLE001 - the batch of 2 ran: the batch of 1 is what fails
+            if is_stub(exc):
+                raise
+            got, said = None, describe_exception(exc)
+    if got != want:
+        result.fail(f"이미지 한 장(배치 1)에서는 {said[0]}: squeeze() 같은 것이 크기 1인 배치 차원까지 없앴습니다. "
+                    "레슨의 다음 셀은 이미지 한 장을 넘깁니다.",
+                    f"With one image (a batch of 1), {said[1]}: something like squeeze() removed the batch "
+                    "dimension of size 1 too. The lesson's next cells pass one image.",
+                    "차원을 지정해 평균하세요: mean(dim=(2, 3)), squeeze()는 쓰지 마세요.",
+                    "Average over named dimensions, mean(dim=(2, 3)), and leave squeeze() out.")
+        return result
     result.ok("flip=False: 점수 맵 평균 → 소프트맥스. flip=True: 뒤집은 이미지의 확률과 평균하고, 그 점수 맵은 다시 "
               "뒤집어 원래 맵과 평균합니다. 논문 3.2절 그대로입니다.",
               "flip=False: the map averaged, then softmax. flip=True: averaged with the mirrored images' "
