@@ -10,6 +10,7 @@ import torch
 
 from vgg_teach import answers
 from vgg_teach.checks import FAIL, INFO, PASS
+from vgg_teach.checks.head import check_head_swap
 from vgg_teach.checks.training import check_confusion_matrix, check_evaluate, check_train_one_epoch, check_train_step
 from vgg_teach.training import engine
 
@@ -121,6 +122,8 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
         torch.set_grad_enabled(False)
         torch.set_default_dtype(torch.float64)
         torch.set_default_device("meta")
+        torch.autograd.set_detect_anomaly(True)
+        torch.use_deterministic_algorithms(True)
         return answers.evaluate(model, loader)
 
     cudnn = torch.backends.cudnn.deterministic
@@ -129,10 +132,16 @@ def test_the_checks_leave_global_state_as_they_found_it_and_name_a_leak_and_comp
     torch.manual_seed(5)
     with torch.no_grad():  # gradients the notebook left off do not fail a right step, and stay off after it
         assert check_train_step(answers.train_step) and not torch.is_grad_enabled()
+    with torch.inference_mode():  # nor inference mode
+        assert check_train_step(answers.train_step) and check_train_one_epoch(answers.train_one_epoch)
+    with torch.autograd.detect_anomaly():  # nor anomaly detection, which the check's own backward passes cannot take
+        assert check_head_swap(answers.swap_head) and torch.is_anomaly_enabled()
     said = _failure(check_evaluate(leaky))
     assert "set_grad_enabled(False)" in said and "set_default_dtype" in said and "float64" in said
     assert "default device to meta" in said and torch.get_default_device() == torch.device("cpu")
     assert "torch.backends.cudnn.deterministic" in said and torch.backends.cudnn.deterministic == cudnn
+    assert "set_detect_anomaly(True)" in said and "use_deterministic_algorithms(True)" in said
+    assert not torch.is_anomaly_enabled() and not torch.are_deterministic_algorithms_enabled()
     assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32 and check_evaluate(answers.evaluate)
     assert torch.equal(torch.rand(3), expected)
     assert answers.train_step is engine.train_step and engine.train_one_epoch.__defaults__[-2:] == (

@@ -57,6 +57,15 @@ def test_fit_learns_and_reports(data):
     assert len(result["images_per_second_per_rank"]) == 1 and result["resumes"] == []
 
 
+def test_a_notebook_state_left_by_an_earlier_cell_does_not_stop_training(data):
+    want = _untimed(_fit(data)[0]["history"])
+    for state in (torch.no_grad(), torch.inference_mode(), torch.device("meta")):
+        torch.manual_seed(0)
+        model = build_model("vgg_tiny_cifar", 3)  # built in the earlier cell
+        with state:
+            assert _untimed(_fit(data, model=model)[0]["history"]) == want, state
+
+
 def test_an_interrupted_run_resumes_exactly(data, tmp_path):
     straight, straight_model = _fit(data, epochs=3, checkpoint=tmp_path / "a.pt")
 

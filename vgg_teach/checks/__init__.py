@@ -279,6 +279,20 @@ _LEAKS = {
                "tensor and model of the next cells would be made on {device} (the check set it back).",
                "기본값을 바꾸지 말고 필요한 텐서와 모델만 .to(device)로 옮기세요.",
                "Leave the default alone: move the tensors and models that need it with .to(device)."),
+    "anomaly": ("코드가 torch.autograd.set_detect_anomaly(True)로 이상 탐지를 켜고 끄지 않았습니다. 켜 두면 역전파마다 "
+                "모든 연산을 검사해서 엔진의 학습이 몇 배 느려집니다(검사가 꺼 두었습니다).",
+                "Your code turned anomaly detection on (torch.autograd.set_detect_anomaly(True)) and never off: every "
+                "backward pass then checks every operation, and the engine's training runs several times slower "
+                "(the check turned it off).",
+                "이상 탐지는 with torch.autograd.detect_anomaly(): 블록 안에서만 쓰세요.",
+                "Use anomaly detection inside a with torch.autograd.detect_anomaly(): block only."),
+    "deterministic": ("코드가 torch.use_deterministic_algorithms(True)를 켜고 끄지 않았습니다. 그대로 두면 결정적 "
+                      "구현이 없는 연산이 엔진의 학습에서 오류를 내거나 GPU에서 느려집니다(검사가 되돌려 두었습니다).",
+                      "Your code turned on torch.use_deterministic_algorithms(True) and never off: in the engine's "
+                      "training, ops without a deterministic implementation would then fail, or run slower on a GPU "
+                      "(the check set it back).",
+                      "재현성은 엔진의 시드(seed)에 맡기고, 연습 코드에서는 전역 설정을 바꾸지 마세요.",
+                      "Leave reproducibility to the engine's seed: exercise code changes no global setting."),
     "cudnn": ("코드가 torch.backends.cudnn.{flag} 값을 {value}로 바꾸고 되돌리지 않았습니다. 그대로 두면 엔진의 "
               "학습 전체가 그 설정으로 돌아 GPU에서 느려지거나 결과가 달라집니다(검사가 되돌려 두었습니다).",
               "Your code set torch.backends.cudnn.{flag} to {value} and never back: the engine's whole training would "
@@ -292,9 +306,14 @@ def _cudnn() -> dict[str, bool]:
     return {flag: getattr(torch.backends.cudnn, flag) for flag in ("benchmark", "deterministic")}
 
 
-def _leaks(cudnn: dict[str, bool]) -> list[tuple[str, ...]]:
+def _switches() -> dict[str, bool]:
+    """The global switches a learner's code may turn on and forget: anomaly detection, deterministic algorithms."""
+    return {"anomaly": torch.is_anomaly_enabled(), "deterministic": torch.are_deterministic_algorithms_enabled()}
+
+
+def _leaks(cudnn: dict[str, bool], switches: dict[str, bool]) -> list[tuple[str, ...]]:
     """The slips of :data:`_LEAKS` that the global state shows now (gradients off, another default dtype, cuDNN
-    flags other than ``cudnn``, which are set back)."""
+    flags other than ``cudnn``, switches other than ``switches``, which are set back)."""
     dtype = torch.get_default_dtype()
     found = [_LEAKS["grad"]] if not torch.is_grad_enabled() else []
     if dtype != torch.float32:
@@ -306,6 +325,12 @@ def _leaks(cudnn: dict[str, bool]) -> list[tuple[str, ...]]:
         if value != cudnn[flag]:
             found.append(tuple(t.format(flag=flag, value=value) for t in _LEAKS["cudnn"]))
             setattr(torch.backends.cudnn, flag, cudnn[flag])
+    now = _switches()
+    for switch in now:
+        if now[switch] != switches[switch]:
+            found.append(_LEAKS[switch])
+    torch.autograd.set_detect_anomaly(switches["anomaly"])
+    torch.use_deterministic_algorithms(switches["deterministic"])
     return found
 
 
@@ -322,18 +347,22 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
         @functools.wraps(check)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             result, leaks = CheckResult(name), []
-            dtype, device, cudnn = torch.get_default_dtype(), torch.get_default_device(), _cudnn()
+            dtype, device, cudnn, switches = torch.get_default_dtype(), torch.get_default_device(), _cudnn(), \
+                _switches()
             modes = [(m, m.training) for a in (*args, *kwargs.values()) if isinstance(a, torch.nn.Module)
                      for m in a.modules()]
             devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
             try:
-                with torch.random.fork_rng(devices=devices), torch.enable_grad():
+                # inference mode and anomaly detection off too: left on by a notebook cell, they would make the
+                # check's own backward passes fail (on the meta device) and look like the learner's mistake
+                with torch.random.fork_rng(devices=devices), torch.inference_mode(False), torch.enable_grad():
                     torch.set_default_dtype(torch.float32)
                     torch.set_default_device(None)
+                    torch.autograd.set_detect_anomaly(False)
                     try:
                         check(result, *args, **kwargs)
                     finally:  # still inside: what the learner's code changed shows before it is undone
-                        leaks = _leaks(cudnn)
+                        leaks = _leaks(cudnn, {**switches, "anomaly": False})
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # noqa: BLE001 - the whole point is to never raise
@@ -342,6 +371,7 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
                 else:
                     result.fail(*describe_exception(exc), *exception_hint(exc))
             finally:
+                torch.autograd.set_detect_anomaly(switches["anomaly"])
                 torch.set_default_dtype(dtype)
                 torch.set_default_device(None if device == torch.device("cpu") else device)
                 for module, training in modes:

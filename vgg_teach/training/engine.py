@@ -225,6 +225,11 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                 guard.enter_context(own_folder(checkpoint.parent, say))
         if not ctx.distributed:  # (under torchrun the session handles SIGTERM)
             guard.enter_context(sigterm_stops())
+        # a notebook cell that left gradients off, inference mode on or another default device does not stop training
+        guard.enter_context(torch.inference_mode(False))
+        guard.enter_context(torch.enable_grad())
+        if torch.get_default_device().type != "cpu":
+            guard.enter_context(torch.device("cpu"))
         if checkpoint is not None:
             if ctx.is_main and remove_stale_temporaries(checkpoint):
                 say(bilingual("지난번에 끊긴 저장이 남긴 임시 파일을 지웠습니다.",
