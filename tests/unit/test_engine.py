@@ -237,6 +237,14 @@ def test_checkpoint_files_are_atomic_readable_and_strict(tmp_path):
     expected = (random.random(), float(np.random.rand()), torch.rand(3))
     set_rng_state(torch.load(tmp_path / "x.pt", weights_only=True)["rng"])  # every generator, weights-only
     assert (random.random(), float(np.random.rand())) == expected[:2] and torch.equal(torch.rand(3), expected[2])
+    weights = torch.full((64,), 3.25)
+    atomic_save({"a": weights}, tmp_path / "y.pt")
+    raw = (tmp_path / "y.pt").read_bytes()  # zeros in the middle of a tensor, the file as long: a save cut short
+    at = raw.index(weights.numpy().tobytes()) + 64
+    (tmp_path / "y.pt").write_bytes(raw[:at] + bytes(64) + raw[at + 64:])
+    assert torch.load(tmp_path / "y.pt", weights_only=True)["a"].eq(0).sum() == 16  # torch reads it, unchecked
+    with pytest.raises(CheckpointError, match="is damaged: its .* does not match the checksum"):
+        load_state(tmp_path / "y.pt")
     cp949 = "고양이".encode("cp949").decode("utf-8", "surrogateescape")  # a class folder from a Korean zip
     atomic_write_json({"loss": float("nan"), "top": [float("inf"), 1.5], "classes": [cp949]}, tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"), parse_constant=pytest.fail) == {

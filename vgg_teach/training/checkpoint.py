@@ -11,6 +11,8 @@ import math
 import os
 import random
 import secrets
+import zipfile
+import zlib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Sequence, Union
@@ -138,10 +140,31 @@ def _schema_problem(raw: Any) -> str:
     return ""
 
 
+def _damaged_record(path: Path) -> str:
+    """The first record of the zip file ``torch.save`` wrote whose bytes no longer match their CRC-32 ("" if none, or
+    if ``path`` is not a zip file: then ``torch.load`` says what it is). ``torch.load`` does not check them itself."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.testzip() or ""
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return ""
+    except zlib.error:  # a compressed record that no longer inflates
+        return "a record"
+
+
 def load_state(path: PathLike, map_location: Union[str, torch.device, None] = "cpu") -> TrainingState:
     """Read a checkpoint written by :func:`save_state` with ``torch.load(weights_only=True)``; a file that cannot be
     read or is not a training checkpoint of this course raises a bilingual :class:`CheckpointError` naming it."""
     path = Path(path)
+    damaged = _damaged_record(path)
+    if damaged:
+        raise CheckpointError(bilingual(
+            f"체크포인트 {path} {particle(path, '이')} 손상되었습니다: 안의 {damaged} 내용이 저장할 때 적어 둔 "
+            "검사합(CRC-32)과 다릅니다(저장 중에 디스크가 가득 찼거나 컴퓨터가 꺼졌을 때 이렇게 됩니다). 이어 하면 "
+            "망가진 가중치로 학습하게 되니, 이 파일을 지우거나 다른 출력 폴더를 쓰고 처음부터 다시 학습하세요.",
+            f"The checkpoint {path} is damaged: its {damaged} does not match the checksum (CRC-32) written with it "
+            "(a disk that filled up or a machine that went off while saving does this). Resuming would train on "
+            "broken weights: delete it or use another output folder, and train again from scratch."))
     try:
         raw = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a broken file can make the weights-only unpickler fail in any way (IndexError …)
