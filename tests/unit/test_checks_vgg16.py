@@ -72,12 +72,29 @@ class Plain(nn.Module):
                 conv.padding_mode = "reflect"
         elif d == "fc7_1000":  # fc7 gives 1000, fc8 maps those to num_classes
             self.classifier[3], self.classifier[6] = nn.Linear(4096, 1000), nn.Linear(1000, num_classes)
+        elif d == "dropout_fc8":
+            self.classifier.append(nn.Dropout())
+        elif d == "bn1d":  # BatchNorm1d after fc6 and fc7
+            fc6, relu, drop, fc7, _, _, fc8 = self.classifier
+            self.classifier = nn.Sequential(fc6, nn.BatchNorm1d(4096), relu, drop, fc7, nn.BatchNorm1d(4096),
+                                            nn.ReLU(True), nn.Dropout(), fc8)
+        elif d == "leaky":  # every ReLU a LeakyReLU: one ❌, not one per conv
+            for i, m in enumerate(self.features):
+                if isinstance(m, nn.ReLU):
+                    self.features[i] = nn.LeakyReLU(0.1)
+        elif d == "pool_then_relu":  # conv → max pool → ReLU: the same numbers (max and ReLU commute)
+            for i in (4, 9, 16, 23, 30):
+                self.features[i - 1], self.features[i] = self.features[i], self.features[i - 1]
+        elif d == "noop_pool":  # pytorch-cifar's trailing AvgPool2d(kernel_size=1, stride=1)
+            self.features.append(nn.AvgPool2d(kernel_size=1, stride=1))
 
     def forward(self, x):
         if self.defect == "squashed":  # an extra op between pool5 and fc6
             return self.classifier(torch.flatten(self.avgpool(torch.sigmoid(self.features(x))), 1))
         if self.defect == "unflattened":
             return self.classifier(self.features(x))
+        if self.defect == "flat_batch":  # torch.flatten(x) without start_dim: the two images in one row
+            return self.classifier(torch.flatten(self.avgpool(self.features(x))))
         x = self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
         return {"softmax": lambda: torch.softmax(x, 1), "scaled": lambda: x * 1.5,
                 "relu_out": lambda: torch.relu(x)}.get(self.defect, lambda: x)()
@@ -222,8 +239,10 @@ class OnItsDevice(answers.MyVGG16):
     (TimmStyle, "fully connected layers are written as convolutions"),
     (lambda num_classes: TimmStyle(num_classes, dense=True), "lesson 06 shows the conversion"),
     (KerasPort, "Passing without the avgpool"),
+    (variant("pool_then_relu"), "max and ReLU commute"),
+    (variant("noop_pool"), "changes nothing, so it was passed over"),
 ], ids=["reference", "torchvision", "nested-functional", "out-of-order", "lazy", "shared-modules", "tensor-attribute",
-        "timm", "timm-dense", "keras-zero-pad"])
+        "timm", "timm-dense", "keras-zero-pad", "pool-then-relu", "no-op-pool"])
 def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     result = check_vgg16(candidate)
     assert result.status == PASS and note in str(result), str(result)
@@ -263,6 +282,10 @@ def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     (variant("fc7_1000"), ["fc7 is nn.Linear(4096, 4096)"]),
     (torchvision.models.vgg16_bn, ["This is VGG16-BN", "A ReLU follows every conv.", "138,357,544"]),
     (variant("bn_relu"), ["This is VGG16-BN", "A ReLU follows every conv.", "138,357,544"]),
+    (variant("dropout_fc8"), ["A Dropout follows the last layer (fc8)"]),
+    (variant("flat_batch"), ["gets both images as one row of 50,176 values", "torch.flatten(x, 1)"]),
+    (variant("bn1d"), ["The classifier has batch norm (classifier[1])"]),
+    (variant("leaky"), ["No ReLU after conv1_1 (features[0]) (found 'leaky_relu'"]),
 ], ids=lambda c: getattr(c, "__name__", "") if callable(c) else None)
 def test_each_wrong_model_hears_its_bug_first_by_layer_name_in_both_languages(candidate, needles):
     result = check_vgg16(candidate)
@@ -293,6 +316,7 @@ def test_stubs_bad_inputs_and_the_meta_device(capsys):
     with torch.device("meta"):
         model = answers.MyVGG16(num_classes=10)
     assert "meta device" in str(check_vgg16(model))
+    assert "TorchScript" in str(check_vgg16(torch.jit.script(nn.Sequential(nn.Linear(2, 2)))))  # nothing to trace
     refused = check_vgg16(42)
     assert refused.status == FAIL and "Pass an nn.Module class or instance" in str(refused)
     assert str(refused).startswith(FAILED_MARK) and "data-status='fail'" in refused._repr_html_()

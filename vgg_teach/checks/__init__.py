@@ -232,6 +232,12 @@ _KNOWN_ERRORS = (
     (r"The size of tensor a \(\d+\) must match the size of tensor b \(\d+\)|doesn't match the broadcast shape",
      "두 텐서의 모양이 맞지 않습니다: 오류가 난 줄의 양쪽 텐서 모양(.shape)을 print해 비교하세요.",
      "The two tensors' shapes do not fit together: print the .shape of both sides on the line that failed."),
+    (r"(Input|input) type \((float|double|c10::Half|c10::BFloat16)\) and (bias|weight) type \((float|double|"
+     r"c10::Half|c10::BFloat16)\) should be the same|to have the same dtype|must have the same dtype",
+     "입력과 계층의 매개변수가 서로 다른 자료형(dtype)입니다: model.double()이나 .half()는 매개변수만 바꾸고 "
+     "입력은 그대로 둡니다. 모델은 float32로 두세요(.double()을 빼세요).",
+     "The input and the layer's parameters have different dtypes: model.double() or .half() changes the parameters, "
+     "not the input. Keep the model in float32 (remove .double())."),
     (r"Expected all tensors to be on the same device|is not on the expected device|Input type \(.*\) and weight "
      r"type \(.*\) should be the same",
      "텐서와 모델이 서로 다른 장치(또는 자료형)에 있습니다. 엔진이 넘기는 배치는 이미 모델의 장치에 있으니 "

@@ -124,7 +124,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                 and tuple(layer.weight.shape) == shape[::-1]):
             got = (f"{type(layer).__name__}({layer.in_features}, {layer.out_features})"
                    if isinstance(layer, nn.Linear) else type(layer).__name__)
-            result.fail(f"classifier[{idx}]({name}, Linear{shape})를 {josa(got, '로')} 바꿨습니다: 엉뚱한 계층을 "
+            old = f"classifier[{idx}]({name}, Linear{shape})"
+            result.fail(f"{josa(old, '을')} {josa(got, '로')} 바꿨습니다: 엉뚱한 계층을 "
                         "바꿨습니다.",
                         f"classifier[{idx}] ({name}, Linear{shape}) was replaced by {got}: the wrong layer changed.",
                         "ImageNet의 1000개 클래스를 내는 것은 마지막 계층 classifier[6]입니다. 그것만 바꾸세요.",

@@ -29,6 +29,10 @@ VGG16_PARAMS = 138_357_544
 _BLOCKS = [[64, 64], [128, 128], [256] * 3, [512] * 3, [512] * 3]  # configuration D: 2-2-3-3-3 convs
 _FEATURE_OPS = ("conv2d", "max_pool2d", "avg_pool2d", "relu", "batch_norm")
 _POOLS = ("max_pool2d", "avg_pool2d")
+#: Activations a learner may put where VGG has a ReLU, by the names torch records (ReLU6 is recorded as hardtanh).
+_ACTIVATIONS = {"leaky_relu": "leaky_relu", "hardtanh": "hardtanh (ReLU6?)", "relu6": "relu6", "elu": "elu",
+                "selu": "selu", "celu": "celu", "gelu": "gelu", "silu": "silu", "mish": "mish", "sigmoid": "sigmoid",
+                "tanh": "tanh", "softplus": "softplus", "prelu": "prelu", "rrelu": "rrelu", "hardswish": "hardswish"}
 #: The forward pass stops past twice VGG16's conv multiply-adds for two 224×224 images (15.35 G each): feature maps
 #: that never shrink would keep a CPU busy for minutes.
 _MAX_MACS = 2 * 2 * 15.35e9
@@ -52,6 +56,12 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                         "__init__이 num_classes 인자를 받고 super().__init__()을 먼저 부르는지 확인하세요.",
                         "Check that __init__ takes num_classes and calls super().__init__() first.")
             return result
+    elif isinstance(candidate, torch.jit.ScriptModule):
+        result.fail("TorchScript로 바꾼 모델(torch.jit.script/trace)은 안의 계층을 들여다볼 수 없습니다.",
+                    "A TorchScript model (torch.jit.script/trace) cannot be looked into layer by layer.",
+                    "바꾸기 전의 클래스나 모델을 넘기세요: check_vgg16(MyVGG16).",
+                    "Pass the class, or the model before scripting: check_vgg16(MyVGG16).")
+        return result
     elif isinstance(candidate, nn.Module):
         model = candidate
     else:
@@ -97,10 +107,19 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                       (f"출력 모양이 {tuple(rec.out.shape)}입니다 ((2, {num_classes})이어야 함).",
                        f"Output shape is {tuple(rec.out.shape)}, expected (2, {num_classes})."))
     features, classifier = _split(structure.events, drop_batch_norm=variants.batch_norm)
+    _notes(result, structure.events)
     failed = structure.failed
     done = structure.error is None or bool(classifier) or (failed is not None and failed.name not in _FEATURE_OPS)
     features_ok = _check_features(result, features, complete=done, in_channels=1 if variants.grayscale else 3)
     classifier_ok = structure.error is None and _check_classifier(result, classifier, num_classes)
+    events = structure.events
+    last_fc = max((i for i, e in enumerate(events) if _fc_shape(e) is not None), default=len(events))
+    if any(e.name == "dropout" for e in events[last_fc + 1:]):
+        classifier_ok = False
+        result.fail("마지막 계층(fc8) 뒤에 Dropout이 있습니다: 학습할 때 클래스 점수의 절반을 지웁니다.",
+                    "A Dropout follows the last layer (fc8): during training it wipes out half of the class scores.",
+                    "Dropout은 fc6과 fc7 뒤에만 둡니다: classifier는 nn.Linear(4096, num_classes)로 끝납니다.",
+                    "Dropout goes after fc6 and fc7 only: the classifier ends with nn.Linear(4096, num_classes).")
     if rec.error is not None:
         _crash(result, rec, variants)
     if is_class:
@@ -121,9 +140,11 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                     "nothing, but this model then takes 224×224 images only: placed after pool5 as in torchvision, "
                     "it hands fc6 512·7·7 = 25,088 values at any image size.")
     dropouts = [e for e in rec.events if e.name == "dropout"]
-    if rec.error is None and not dropouts:
-        result.note("Dropout이 없어도 통과입니다. 다만 논문은 fc6과 fc7 뒤에 dropout 0.5를 씁니다.",
-                    "Passing without Dropout is fine, but the paper uses dropout 0.5 after fc6 and fc7.")
+    if rec.error is None and not dropouts and classifier_ok:
+        result.note("평가 모드의 순전파에 Dropout이 보이지 않습니다: 없어도 통과입니다. 다만 논문은 fc6과 fc7 뒤에 "
+                    "dropout 0.5를 씁니다.",
+                    "No Dropout shows in the eval-mode forward pass: passing without it is fine, but the paper uses "
+                    "dropout 0.5 after fc6 and fc7.")
     elif any(abs(float(e.arg("p", 0.5)) - 0.5) > 1e-9 for e in dropouts):
         result.note("Dropout 확률이 0.5가 아닙니다. 논문은 0.5를 씁니다.",
                     "Your dropout probability is not 0.5; the paper uses 0.5.")
@@ -282,14 +303,28 @@ def _fc_shape(e: OpEvent) -> tuple[int, int] | None:
     return None
 
 
+def _no_op_pool(e: OpEvent) -> bool:
+    """A 1×1 pooling with stride 1 (pytorch-cifar's trailing ``AvgPool2d(kernel_size=1, stride=1)``): it changes
+    nothing."""
+    if e.name not in _POOLS:
+        return False
+    g = pool_geometry(e)
+    return g["kernel"] == g["stride"] == (1, 1) and g["padding"] == (0, 0)
+
+
 def _split(events: list[OpEvent], drop_batch_norm: bool) -> tuple[list[OpEvent], list[OpEvent]]:
     """(features, classifier): the ops that matter, before and from the first fully connected layer.
 
-    Dropout and adaptive poolings that change nothing (7×7 → 7×7) do not matter.
+    Dropout and poolings that change nothing (an adaptive 7×7 → 7×7, a 1×1 with stride 1) do not matter, nor does
+    a ReLU that follows a max pooling rather than precedes it (the same numbers) or comes twice.
     """
     ops = [e for e in events if e.name != "dropout" and not (drop_batch_norm and e.name == "batch_norm")
            and not (e.name.startswith("adaptive") and e.in_shape is not None and e.out_shape is not None
-                    and e.in_shape[-2:] == e.out_shape[-2:])]
+                    and e.in_shape[-2:] == e.out_shape[-2:]) and not _no_op_pool(e)]
+    for i in range(1, len(ops) - 1):  # conv → max pool → ReLU computes what conv → ReLU → max pool does
+        if ops[i - 1].name == "conv2d" and ops[i].name == "max_pool2d" and ops[i + 1].name == "relu":
+            ops[i], ops[i + 1] = ops[i + 1], ops[i]
+    ops = [e for i, e in enumerate(ops) if not (e.name == "relu" and i and ops[i - 1].name == "relu")]  # ReLU twice
     first = next((i for i, e in enumerate(ops) if _fc_shape(e) is not None), len(ops))
     return ops[:first], ops[first:]
 
@@ -321,6 +356,21 @@ def _conv_problems(e: OpEvent, expected_in: int, out_ch: int) -> list[tuple[str,
         problems.append(("편향(bias)이 없습니다 (VGG16의 합성곱에는 편향이 있습니다)",
                          "it has no bias (VGG16's convs have one)"))
     return problems
+
+
+def _notes(result: CheckResult, events: list[OpEvent]) -> None:
+    """ℹ️ for what :func:`_split` leaves aside as computing the same numbers."""
+    if any(_no_op_pool(e) for e in events):
+        result.note("커널 1, 보폭 1인 풀링(AvgPool2d(kernel_size=1, stride=1) 등)은 아무것도 바꾸지 않아 "
+                    "건너뛰었습니다: 지워도 됩니다.",
+                    "A pooling with kernel 1 and stride 1 (AvgPool2d(kernel_size=1, stride=1) …) changes nothing, so "
+                    "it was passed over: you may remove it.")
+    names = [e.name for e in events]
+    if any(names[i - 1:i + 2] == ["conv2d", "max_pool2d", "relu"] for i in range(1, len(names) - 1)):
+        result.note("최대 풀링 뒤에 ReLU를 두었습니다: 최댓값과 ReLU는 순서를 바꿔도 같은 값이 나오므로 통과입니다. "
+                    "논문과 torchvision은 합성곱 → ReLU → 풀링 순서입니다.",
+                    "The ReLU comes after the max pooling: max and ReLU commute, so the numbers are the same and it "
+                    "passes. The paper and torchvision go conv → ReLU → pool.")
 
 
 def _check_features(result: CheckResult, ops: list[OpEvent], complete: bool, in_channels: int) -> bool:
@@ -361,13 +411,14 @@ def _check_features(result: CheckResult, ops: list[OpEvent], complete: bool, in_
                             "nn.Conv2d(입력 채널, 출력 채널, kernel_size=3, padding=1)을 쓰세요.",
                             "Use nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1).")
             e = ops[pos] if pos < len(ops) else None  # the ReLU after it
-            if e is not None and e.name == "relu":
+            if e is not None and (e.name == "relu" or (e.name in _ACTIVATIONS and not relu_ok)):
                 pos += 1
             elif e is None and not complete:
                 return False
             elif relu_ok:
                 relu_ok = False
-                found = f"'{e.name}' ({e.module})" if e is not None else "끝 / end"
+                pos += e is not None and e.name in _ACTIVATIONS  # another activation in its place: the walk goes on
+                found = f"'{_ACTIVATIONS.get(e.name, e.name)}' ({e.module})" if e is not None else "끝 / end"
                 result.fail(f"conv{b}_{i}{where} 뒤에 ReLU가 없습니다 (대신 {found}).",
                             f"No ReLU after conv{b}_{i}{at} (found {found} instead).",
                             "합성곱마다 바로 뒤에 nn.ReLU(inplace=True)(또는 F.relu)를 두세요.",
@@ -461,7 +512,7 @@ def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int)
         shapes == expected,
         (f"분류기(classifier): 25088 → 4096 → 4096 → {num_classes}.",
          f"Classifier: 25088 → 4096 → 4096 → {num_classes}."),
-        (f"완전 연결 계층이 {' → '.join(str(s) for s in shapes) or '없음'}입니다 "
+        (f"완전 연결 계층이 {' → '.join(str(s) for s in shapes) + '입니다' if shapes else '없습니다'} "
          f"(25088→4096, 4096→4096, 4096→{num_classes}이어야 함).",
          f"Linear layers are {shapes or 'missing'}; expected 25088→4096, 4096→4096, 4096→{num_classes}."),
         _classifier_hint(shapes, expected))
@@ -482,6 +533,16 @@ def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int)
                        "있어야 하고, 확률로 바꾸는 일은 손실 함수(nn.CrossEntropyLoss)가 합니다.",
                        f"Remove the last {s.name}: logits must be free to take any value, negative ones too; "
                        "nn.CrossEntropyLoss turns them into probabilities itself.")))
+        return False
+    norms = [e for e in ops[:last] if e.name == "batch_norm"]
+    if norms:
+        result.fail(f"분류기에 배치 정규화({norms[0].module})가 있습니다: VGG16의 fc6과 fc7 뒤에는 ReLU와 Dropout만 "
+                    "있습니다.",
+                    f"The classifier has batch norm ({norms[0].module}): VGG16 has only a ReLU and a Dropout after fc6 "
+                    "and fc7.",
+                    "분류기에서 nn.BatchNorm1d를 빼세요: Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear.",
+                    "Remove nn.BatchNorm1d from the classifier: Linear → ReLU → Dropout → Linear → ReLU → Dropout → "
+                    "Linear.")
         return False
     if tail[:5] != ["linear", "relu", "linear", "relu", "linear"] and len(fcs) == 3:
         result.fail("fc6과 fc7 뒤에 각각 ReLU가 있어야 합니다.", "A ReLU must follow fc6 and fc7.",
@@ -624,6 +685,14 @@ def _explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
         w_in = int(f.arg("weight").shape[1])
         n_fc = sum(_fc_shape(e) is not None for e in events)
         name = f"fc{6 + n_fc} ({f.module})"
+        if len(f.in_shape) == 1 or (len(f.in_shape) == 2 and f.in_shape[0] == 1 and f.in_shape[1] == 2 * w_in):
+            n = math.prod(f.in_shape)
+            return (f"{name}에 이미지 2장이 한 줄({n:,}개)로 합쳐져 들어갑니다: 배치 차원까지 펼쳤습니다"
+                    "(torch.flatten(x), x.view(-1), nn.Flatten(0) …).",
+                    f"{name} gets both images as one row of {n:,} values: the batch axis was flattened too "
+                    "(torch.flatten(x), x.view(-1), nn.Flatten(0) …).",
+                    "배치 차원(0)은 두고 나머지를 펴세요: torch.flatten(x, 1) 또는 x.view(x.size(0), -1).",
+                    "Keep the batch axis (0) and flatten the rest: torch.flatten(x, 1) or x.view(x.size(0), -1).")
         if len(f.in_shape) > 2 and math.prod(f.in_shape[1:]) == w_in:
             return (f"{name}에 {f.in_shape} 모양의 4차원 텐서가 그대로 들어갑니다: 펼치지(flatten) 않았습니다.",
                     f"{name} receives a 4-D tensor of shape {f.in_shape}: it was not flattened.",
@@ -832,7 +901,7 @@ def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, la
             return False
         if op_signature(mine[i]) != want:
             a = mine[i]
-            result.fail(f"{label[0]}: {a.module}({names[i]} 자리)이 {describe_op(a)}입니다. "
+            result.fail(f"{label[0]}: {a.module}({names[i]} 자리)가 {describe_op(a)}입니다. "
                         f"{describe_op(ref_events[i])}이어야 합니다.",
                         f"{label[1]}: {a.module} (where {names[i]} goes) is {describe_op(a)}, expected "
                         f"{describe_op(ref_events[i])}.", *(_slip(mine, i, ref_sigs, specs[i]) or _RULE))
