@@ -74,6 +74,10 @@ def item_before_backward(model, images, labels, optimizer, loss_fn):
     loss.backward()
 
 
+#: a model an earlier notebook cell made, which a step may use by mistake instead of the one it is given
+NOTEBOOK_MODEL = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 5))
+
+
 @pytest.mark.parametrize("fn", [answers.train_step, step("zbs"), zero_grad_last_with_model_train])
 def test_right_steps_pass(fn):
     assert check_train_step(fn).status == PASS
@@ -108,9 +112,10 @@ def test_right_steps_pass(fn):
     (lr_by_hand, ["set the learning rate to 0.01"]),
     (frozen_after, ["requires_grad off"]),
     (lambda m, x, y, opt, f: answers.train_step(m, x, y.float(), opt, f), ["class indices (int64)"]),
+    (lambda net, x, y, opt, f: answers.train_step(NOTEBOOK_MODEL, x, y, opt, f), ["never calls the model it is given"]),
 ], ids=["no-zero-grad", "step-first", "zero-grad-between", "logits-backward", "logits-sum", "eval", "swapped",
         "detached", "no-grad", "item", "returns-item", "returns-logits", "returns-none", "scaled", "own-optimizer",
-        "no-backward", "softmax", "reseeds", "own-loss", "per-image", "lr", "frozen", "float-labels"])
+        "no-backward", "softmax", "reseeds", "own-loss", "per-image", "lr", "frozen", "float-labels", "notebook-model"])
 def test_each_step_mistake_gets_its_own_message(fn, words):
     text = _failure(check_train_step(fn))
     assert all(word in text for word in words), (words, text)

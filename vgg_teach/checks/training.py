@@ -154,6 +154,15 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
     forward, loss, after = (next((d for e, d in events if e == name), None) for name in ("forward", "loss", "after"))
     backward = min((i for i, e in enumerate(names) if e.startswith("backward")), default=-1)
     step = names.index("step") if "step" in names else -1
+    if forward is None and (complete or "loss" in names):
+        return ("스텝이 넘겨받은 model을 한 번도 부르지 않았습니다: 노트북의 다른 변수(model, net …)를 쓰지 "
+                "않나요? 엔진은 학습할 모델을 인자로 넘깁니다.",
+                "The step never calls the model it is given: does it use another notebook variable (model, net …)? "
+                "The engine passes the model to train as an argument.",
+                "def train_step(model, images, labels, optimizer, loss_fn): 안에서는 인자로 받은 model(images)를 "
+                "부르세요.",
+                "Inside def train_step(model, images, labels, optimizer, loss_fn):, call the model you were given: "
+                "model(images).")
     if forward is not None and forward["frozen"]:
         return ("매개변수의 requires_grad가 꺼진 채로 순전파했습니다(앞 스텝이 requires_grad_(False)를 남겼나요?): "
                 "기울기가 없으니 학습이 멈춥니다.",
