@@ -147,7 +147,7 @@ def test_each_recurrence_slip_is_named_at_the_first_wrong_layer(slip, where):
     (lambda layers: learner(layers)[1:], "It returns 17 values for 18 layers"),
     (lambda layers: None, "It returns None"),
     (lambda layers: [x + 0.5 for x in learner(layers)], "not a whole number"),
-    (lambda layers: {"rf": learner(layers)}, "It returns 1 values for 18 layers"),
+    (lambda layers: dict(enumerate(learner(layers))), "It returns a dict: return a list of the values"),
     (lambda layers: 1 / 0, "ZeroDivisionError"),
     (lambda layers: learner([(k, s) for k, s in layers]), "Entries may have three values, (kernel, stride, dilation)"),
 ], ids=["stride-for-jump", "last-only", "one-short", "none", "float", "dict", "crash", "two-values-only"])

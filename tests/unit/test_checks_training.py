@@ -217,11 +217,12 @@ def epoch(per_batch="Ts", after="", train=True, batches=lambda b: b, keep=lambda
     (epoch(totals=([], [], [])), ["The next epoch (3 batches) returns", "inside the function, before the loop"]),
     (epoch(batches=lambda b: [b[i] for i in range(len(b))]), ["not subscriptable", "for images, labels in loader"]),
     (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) // sum(n)}), ["(max(1)[0])", "(//)"]),
+    (lambda *args: (torch.manual_seed(0), answers.train_one_epoch(*args))[1], ["touches torch's random generator"]),
 ], ids=["answer", "item", "eval", "schedule-first", "schedule-per-epoch", "no-schedule", "return-inside",
         "drop-last", "keep-graph", "forward-again", "optimizer-too", "no-step", "own-loss", "no-grad", "dataset",
         "loss-batch-mean", "loss-by-batches", "acc-batch-mean", "acc-by-batches", "guessed-count", "loss-sum",
         "percent", "tuple", "schedule-loss", "eval-forward", "count-after-loop", "rounded", "logits-first",
-        "channels-last-copy", "totals-kept", "indexed-loader", "no-hits"])
+        "channels-last-copy", "totals-kept", "indexed-loader", "no-hits", "reseeds"])
 def test_right_epoch_loops_pass_and_each_slip_gets_its_own_message(fn, words):
     result = check_train_one_epoch(fn)
     assert result.passed if words is None else all(word in _failure(result) for word in words), str(result)

@@ -110,6 +110,7 @@ def test_a_run_in_out_is_kept_unless_overwrite_is_asked(done, image_folder, caps
     (["--batch-size", "32"], "batch_size (--batch-size): 16 → 32"),
     (["--lr", "1e6"], "lr (--lr): 0.2 → 1000000.0"),
     (["--model", "vgg11_bn_cifar"], "model: 'vgg_tiny_cifar' → 'vgg11_bn_cifar'"),
+    (["--no-augment"], "augment (--no-augment): True → False"),  # the flag that exists
 ])
 def test_resume_with_another_recipe_is_refused_before_loading_data(done, image_folder, capsys, no_loading, flags,
                                                                    line):

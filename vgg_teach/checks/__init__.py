@@ -238,6 +238,11 @@ _KNOWN_ERRORS = (
      "입력은 그대로 둡니다. 모델은 float32로 두세요(.double()을 빼세요).",
      "The input and the layer's parameters have different dtypes: model.double() or .half() changes the parameters, "
      "not the input. Keep the model in float32 (remove .double())."),
+    (r"Found no NVIDIA driver|Torch not compiled with CUDA enabled|No CUDA GPUs are available",
+     "GPU가 없는 곳에서 CUDA를 불렀습니다(.cuda(), device=\"cuda\" …): 장치는 device = \"cuda\" if "
+     "torch.cuda.is_available() else \"cpu\"로 고르고 .to(device)로 옮기세요.",
+     "CUDA was called where there is no GPU (.cuda(), device=\"cuda\" …): choose the device with device = \"cuda\" "
+     "if torch.cuda.is_available() else \"cpu\", and move things with .to(device)."),
     (r"Expected all tensors to be on the same device|is not on the expected device|Input type \(.*\) and weight "
      r"type \(.*\) should be the same",
      "텐서와 모델이 서로 다른 장치(또는 자료형)에 있습니다. 엔진이 넘기는 배치는 이미 모델의 장치에 있으니 "

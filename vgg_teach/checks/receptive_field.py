@@ -71,6 +71,9 @@ def _values(value: Any, n: int) -> tuple[list[int] | None, tuple[str, str] | Non
     if value is None:
         return None, ("None을 돌려줍니다: 계층마다의 수용 영역을 담은 리스트를 return 하세요.",
                       "It returns None: return a list with the receptive field after each layer.")
+    if isinstance(value, dict):
+        return None, ("딕셔너리를 돌려줍니다: 계층 순서대로 값만 담은 리스트를 돌려주세요(list(d.values())).",
+                      "It returns a dict: return a list of the values, in layer order (list(d.values())).")
     if isinstance(value, numbers.Number):
         return None, (f"숫자 하나({value!r})만 돌려줍니다: 마지막 값만이 아니라 계층마다 하나씩, 리스트로 돌려주세요.",
                       f"It returns a single number ({value!r}): return a list with one value per layer, not just "

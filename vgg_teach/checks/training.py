@@ -432,13 +432,14 @@ def _epoch_slips(losses: list[float], hits: list[int]) -> tuple[list, list]:
 
 
 def _run_epoch(loop: Callable, trace: _Trace, count: int = len(_EPOCH_BATCHES)
-               ) -> tuple[list[float], list[int], list[bool], Any]:
+               ) -> tuple[list[float], list[int], list[bool], Any, bool]:
     """The learner's ``loop`` over batches of 4, 4, 4 and 2 images (the first ``count`` of them) with a recording
     step, optimizer and schedule.
 
     The learning rate is 0, so that each batch's hits are the ones chosen (:data:`_EPOCH_RIGHT`). ``trace`` gets the
     events (each call of the step, forward pass, optimizer step and schedule step, in order); returns each batch's
-    loss and hits as the step made them, whether some batch's graph was kept alive, and what the loop returned.
+    loss and hits as the step made them, whether some batch's graph was kept alive, what the loop returned, and
+    whether it moved torch's random generator (nothing in these batches draws a number: a reseed did).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(3)
@@ -475,10 +476,11 @@ def _run_epoch(loop: Callable, trace: _Trace, count: int = len(_EPOCH_BATCHES)
         return loss
 
     model.eval()  # as the last evaluation left it
+    before = torch.get_rng_state()
     returned = loop(model, loader, sgd, scheduler, keep, step)
     keep.logits = None
     leaked.append(any(t() is not None for t in tokens))
-    return losses, hits, leaked, returned
+    return losses, hits, leaked, returned, not torch.equal(before, torch.get_rng_state())
 
 
 _NOT_GIVEN = ("step에 넘겨받은 것과 다른 model, optimizer 또는 loss_fn을 넘겼습니다.",
@@ -498,7 +500,7 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
     trace = _Trace([[]])
     events = trace[-1]
     try:
-        losses, hits, leaked, value = _run_epoch(train_one_epoch, trace)
+        losses, hits, leaked, value, reseeded = _run_epoch(train_one_epoch, trace)
     except Exception as exc:  # noqa: BLE001
         if is_stub(exc):
             raise
@@ -577,6 +579,12 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
          "batch norm updates its statistics again.",
          "맞힌 수는 스텝의 순전파가 남긴 loss_fn.logits로 세세요.",
          "Count the hits from loss_fn.logits, left by the step's own forward pass."),
+        (reseeded, "반복문이 torch의 난수 생성기를 건드렸습니다(torch.manual_seed …): 에포크마다 같은 드롭아웃 "
+         "마스크와 같은 무작위 순서가 되풀이됩니다.",
+         "The loop touches torch's random generator (torch.manual_seed …): every epoch would repeat the same dropout "
+         "masks and the same random order.",
+         "시드는 엔진이 학습을 시작할 때 한 번 정합니다: 반복문에서 torch.manual_seed를 빼세요.",
+         "The engine seeds once, when training starts: take torch.manual_seed out of the loop."),
         (any(leaked), "배치마다의 계산 그래프가 에포크 내내 메모리에 남습니다(loss_sum += loss, 손실의 리스트 …): GPU "
          "메모리가 배치마다 늘어 결국 모자랍니다.",
          "Every batch's computation graph stays in memory for the whole epoch (loss_sum += loss, a list of losses "
@@ -618,7 +626,7 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
                     f"The {en} is {got:.4g}, but over the {n} images it is {want:.4f}. {said[1]}", *hint)
         return result
     try:  # a second epoch, of the first three batches: its own numbers, or the first epoch's carried over?
-        losses, hits, _, again = _run_epoch(train_one_epoch, _Trace([[]]), count=b - 1)
+        losses, hits, _, again, _ = _run_epoch(train_one_epoch, _Trace([[]]), count=b - 1)
         second = {"loss": sum(v * k for v, k in zip(losses, sizes)) / sum(sizes[:-1]),
                   "acc": sum(hits) / sum(sizes[:-1])}
     except Exception:  # noqa: BLE001 - the first call ran; a second that fails is judged by what it returned

@@ -77,8 +77,10 @@ class TrainConfig:
 
 
 def flag_name(name: str) -> str:
-    """``batch_size`` → ``--batch-size``."""
-    return "--" + name.replace("_", "-")
+    """The command-line flag of a :class:`TrainConfig` field: ``batch_size`` → ``--batch-size``; a switch that is on
+    by default is turned off by its flag: ``augment`` → ``--no-augment``."""
+    on = any(f.name == name and f.default is True for f in dataclasses.fields(TrainConfig))
+    return ("--no-" if on else "--") + name.replace("_", "-")
 
 
 def _validate(f: dataclasses.Field, value: Any) -> None:
@@ -132,8 +134,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, smoke_defaults: dict[s
             continue
         note = f" (default {default}" + (f"; smoke: {smoke[f.name]})" if f.name in smoke else ")")
         if isinstance(default, bool):
-            flag = flag_name(f.name) if not default else "--no-" + f.name.replace("_", "-")
-            parser.add_argument(flag, dest=f.name, action="store_const", const=not default, default=None,
+            parser.add_argument(flag_name(f.name), dest=f.name, action="store_const", const=not default, default=None,
                                 help=meta["help"] + (" off" if default else ""))
         elif meta["choices"]:
             parser.add_argument(flag_name(f.name), dest=f.name, choices=meta["choices"], default=None,
