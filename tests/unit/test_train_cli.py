@@ -106,6 +106,12 @@ def test_a_run_in_out_is_kept_unless_overwrite_is_asked(done, image_folder, caps
     assert (metrics(done)["epochs"], metrics(done)["config"]["batch_size"], metrics(done)["resumes"]) == (2, 8, [])
 
 
+def test_an_unreadable_checkpoint_is_never_offered_to_resume(image_folder, tmp_path, capsys, no_loading):
+    (tmp_path / "checkpoint.pt").write_bytes(b"")  # a save that never got its first byte out
+    code, _, err = _main(capsys, "--data-dir", image_folder, "--out", tmp_path, *TINY)
+    assert code == 2 and "It cannot be resumed" in err and "--resume" not in err and "--overwrite" in err
+
+
 @pytest.mark.parametrize("flags, line", [
     (["--batch-size", "32"], "batch_size (--batch-size): 16 → 32"),
     (["--lr", "1e6"], "lr (--lr): 0.2 → 1000000.0"),

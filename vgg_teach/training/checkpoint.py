@@ -226,7 +226,7 @@ def refuse_to_replace(checkpoint: PathLike, *, resume: bool, overwrite: bool, ot
             f"There is no checkpoint {checkpoint} to resume from, but {checkpoint.parent} holds an earlier run's "
             f"results ({names}). To replace them with a new run use --overwrite (in a notebook: overwrite=True), "
             "or choose another output folder."))
-    ko, en = "체크포인트 없음", "no checkpoint"
+    ko, en, readable_run = "체크포인트 없음", "no checkpoint", True
     if checkpoint.is_file():
         try:
             state = load_state(checkpoint)
@@ -235,7 +235,13 @@ def refuse_to_replace(checkpoint: PathLike, *, resume: bool, overwrite: bool, ot
             ko = f"에포크 {state.epoch}/{epochs}, {'끝난 학습' if done else '중간에 멈춘 학습'}"
             en = f"epoch {state.epoch} of {epochs}, {'finished' if done else 'stopped partway'}"
         except CheckpointError:
-            ko, en = "읽을 수 없는 체크포인트", "an unreadable checkpoint"
+            ko, en, readable_run = "읽을 수 없는 체크포인트", "an unreadable checkpoint", False
+    if not readable_run:  # nothing to resume: --resume would only fail on it
+        raise CheckpointError(bilingual(
+            f"{checkpoint.parent} 에 앞선 실행의 파일이 있습니다: {names} ({ko}). 이어 할 수는 없으니, 지우고 새로 "
+            "학습하려면 --overwrite(노트북: overwrite=True)를 쓰거나 다른 출력 폴더를 고르세요.",
+            f"{checkpoint.parent} holds an earlier run's files: {names} ({en}). It cannot be resumed: to replace it "
+            "with a new run use --overwrite (in a notebook: overwrite=True), or choose another output folder."))
     raise CheckpointError(bilingual(
         f"{checkpoint.parent} 에 이미 학습한 결과가 있습니다: {names} ({ko}). 이어서 학습하거나 결과를 불러오려면 "
         "--resume(노트북: resume=True)을, 지우고 새로 학습하려면 --overwrite(overwrite=True)를 쓰거나 다른 출력 "
