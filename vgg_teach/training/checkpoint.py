@@ -11,6 +11,7 @@ import math
 import os
 import random
 import secrets
+import warnings
 import zipfile
 import zlib
 from dataclasses import MISSING, dataclass, field, fields
@@ -166,7 +167,9 @@ def load_state(path: PathLike, map_location: Union[str, torch.device, None] = "c
             "(a disk that filled up or a machine that went off while saving does this). Resuming would train on "
             "broken weights: delete it or use another output folder, and train again from scratch."))
     try:
-        raw = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch's own words on a foreign file (a pickle protocol …): ours follow
+            warnings.simplefilter("ignore")
+            raw = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a broken file can make the weights-only unpickler fail in any way (IndexError …)
         raise CheckpointError(bilingual(
             f"체크포인트 {path} {particle(path, '을')} 읽을 수 없습니다 ({type(err).__name__}). 이 파일을 지우거나 "
