@@ -145,7 +145,7 @@ def trace(model: nn.Module, input_size: int | Sequence[int]
         except RuntimeError as err:
             if "too small" not in str(err):
                 raise
-            raise UsageError(f"입력 {shape[1]}×{josa(shape[2], '은')} 이 모델에 너무 작습니다: 중간의 특성 맵이 "
+            raise UsageError(f"입력 {shape[1]}×{josa(shape[2], '은')} 이 모델에 너무 작습니다: 중간의 특징 맵이 "
                              f"1×1보다 작아집니다 ({cause(err)}). 더 큰 input_size를 주세요. / "
                              f"An input of {shape[1]}×{shape[2]} is too small for this model: a feature map in between "
                              f"shrinks below 1×1 ({cause(err)}). Pass a larger input_size.") from None

@@ -214,7 +214,7 @@ def describe_exception(exc: BaseException, limit: int = 2) -> tuple[str, str]:
 #: torch's words for an error with one well-known cause in an exercise → (ko, en) what it means and what to do.
 _KNOWN_ERRORS = (
     (re.escape(_NO_FORWARD),
-     "nn.ModuleList(과 forward가 없는 nn.Module)은 계층을 담아 두기만 할 뿐 호출할 수 없습니다. "
+     "nn.ModuleList나 forward가 없는 nn.Module은 계층을 담아 두기만 할 뿐 호출할 수 없습니다. "
      "nn.Sequential(*layers)을 "
      "쓰거나, forward에서 for layer in self.layers: x = layer(x) 처럼 차례로 부르세요.",
      "An nn.ModuleList (or an nn.Module without forward) only holds layers; it cannot be called. Use "
@@ -225,7 +225,7 @@ _KNOWN_ERRORS = (
      "Copying values into a parameter (copy_ and other in-place operations) must not be recorded by autograd: "
      "do it inside a with torch.no_grad(): block."),
     (r"does not support the context manager protocol",
-     "with 문에는 괄호를 붙여 만든 것을 씁니다: with torch.no_grad(): 처럼요. 괄호 없는 torch.no_grad는 클래스일 "
+     "with 문에는 괄호를 붙여 만든 객체를 씁니다(예: with torch.no_grad():). 괄호 없는 torch.no_grad는 클래스일 "
      "뿐입니다.",
      "A with statement needs the object the parentheses make: with torch.no_grad(): — without them, torch.no_grad "
      "is only the class."),
@@ -246,7 +246,7 @@ _KNOWN_ERRORS = (
     (r"Expected all tensors to be on the same device|is not on the expected device|Input type \(.*\) and weight "
      r"type \(.*\) should be the same",
      "텐서와 모델이 서로 다른 장치(또는 자료형)에 있습니다. 엔진이 넘기는 배치는 이미 모델의 장치에 있으니 "
-     ".to(device)는 필요 없습니다(검사는 CPU의 작은 모델로 돕니다). 옮겨야 한다면 모델의 장치로 옮기세요: "
+     ".to(device)는 필요 없습니다(검사는 CPU에서 작은 모델로 실행됩니다). 옮겨야 한다면 모델의 장치로 옮기세요: "
      "images.to(next(model.parameters()).device).",
      "The tensors and the model are on different devices (or of different dtypes). The batches the engine hands "
      "over already sit on the model's device, so no .to(device) is needed (the check runs a tiny model on the CPU); "
@@ -290,14 +290,14 @@ _LEAKS = {
                "tensor and model of the next cells would be made on {device} (the check set it back).",
                "기본값을 바꾸지 말고 필요한 텐서와 모델만 .to(device)로 옮기세요.",
                "Leave the default alone: move the tensors and models that need it with .to(device)."),
-    "anomaly": ("코드가 torch.autograd.set_detect_anomaly(True)로 이상 탐지를 켜고 끄지 않았습니다. 켜 두면 역전파마다 "
-                "모든 연산을 검사해서 엔진의 학습이 몇 배 느려집니다(검사가 꺼 두었습니다).",
+    "anomaly": ("코드가 torch.autograd.set_detect_anomaly(True)로 이상 탐지를 켠 뒤 끄지 않았습니다. 켜 두면 "
+                "역전파마다 모든 연산을 검사해서 엔진의 학습이 몇 배 느려집니다(검사가 꺼 두었습니다).",
                 "Your code turned anomaly detection on (torch.autograd.set_detect_anomaly(True)) and never off: every "
                 "backward pass then checks every operation, and the engine's training runs several times slower "
                 "(the check turned it off).",
                 "이상 탐지는 with torch.autograd.detect_anomaly(): 블록 안에서만 쓰세요.",
                 "Use anomaly detection inside a with torch.autograd.detect_anomaly(): block only."),
-    "deterministic": ("코드가 torch.use_deterministic_algorithms(True)를 켜고 끄지 않았습니다. 그대로 두면 결정적 "
+    "deterministic": ("코드가 torch.use_deterministic_algorithms(True)를 켠 뒤 끄지 않았습니다. 그대로 두면 결정적 "
                       "구현이 없는 연산이 엔진의 학습에서 오류를 내거나 GPU에서 느려집니다(검사가 되돌려 두었습니다).",
                       "Your code turned on torch.use_deterministic_algorithms(True) and never off: in the engine's "
                       "training, ops without a deterministic implementation would then fail, or run slower on a GPU "

@@ -114,7 +114,7 @@ def check_conv_params(result: CheckResult, conv_params: Callable[[int, int, int]
     extra = [(ko, en, args, _numel(nn.Conv2d(*args, device="meta"))) for args, ko, en in [
         ((64, 64, 5), "5×5 합성곱 (VGG 밖)", "a 5×5 conv (not in VGG)"),
         ((3, 64, 7), "7×7 합성곱 (ResNet의 첫 계층)", "a 7×7 conv (ResNet's first layer)"),
-        ((16, 8, 1), "1×1 합성곱 (채널을 줄이는)", "a 1×1 conv that reduces channels")]]
+        ((16, 8, 1), "채널을 줄이는 1×1 합성곱", "a 1×1 conv that reduces channels")]]
     _check_formula(result, conv_params, "conv_params", "in_channels, out_channels, kernel_size", [
         (cases, (f"구성 A–E의 합성곱 {len(cases)}개(서로 다른 모양 {shapes}가지)가 모두 numel()과 같습니다 — "
                  f"예: conv1_1 = (3·3·3 + 1)·64 = {first:,}.",

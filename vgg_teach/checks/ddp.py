@@ -272,7 +272,7 @@ _ERROR_HINTS = [
      "device_ids는 GPU에서만 줍니다: CPU(gloo)에서는 DDP(model) 또는 device_ids=None으로 감싸세요.",
      "device_ids is for GPUs only: on the CPU (gloo) wrap with DDP(model), or device_ids=None."),
     ("SyncBatchNorm layers only work with GPU modules",
-     "SyncBatchNorm은 GPU에서만 돕니다: CPU(gloo)에서는 convert_sync_batchnorm을 GPU가 있을 때만 부르세요.",
+     "SyncBatchNorm은 GPU에서만 동작합니다: CPU(gloo)에서는 convert_sync_batchnorm을 GPU가 있을 때만 부르세요.",
      "SyncBatchNorm runs on GPUs only: on the CPU (gloo) call convert_sync_batchnorm only when there are GPUs."),
     ("batch_size should be a positive integer",
      "프로세스마다의 배치 크기는 정수입니다: batch_size / world_size가 아니라 batch_size // world_size.",
@@ -322,7 +322,7 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
     if any(r["on_import"] for r in records.values()):
         result.fail("스크립트를 import하기만 했는데 학습이 돌았습니다: main()을 부르는 줄이 if __name__ == "
                     "\"__main__\": 아래에 있지 않습니다. 검사는 스크립트를 import한 뒤 main(…)을 따로 부르므로 "
-                    "학습이 두 번 돕니다.",
+                    "학습이 두 번 실행됩니다.",
                     "Training ran as soon as the script was imported: the line that calls main() is not under if "
                     "__name__ == \"__main__\":. The check imports the script and then calls main(…) itself, so "
                     "training runs twice.",
@@ -460,8 +460,8 @@ def _judge(result: CheckResult, records: dict[int, dict], output: str) -> None:
             "standard output)."), rank0)
     save = ("torch.save(model.module.state_dict(), save_to)",) * 2
     if r1["saved"] and set(r1["saved"]) & set(r0["saved"]):
-        result.fail("rank 1도 저장했습니다: 모든 rank가 같은 파일에 쓰면 서로 덮어쓰며 경쟁합니다. 가중치는 모든 "
-                    "프로세스에서 같으니 한 번만 쓰면 됩니다.",
+        result.fail("rank 1도 저장했습니다: 모든 rank가 같은 파일에 쓰면 경쟁 상태(race condition)가 생겨 서로 "
+                    "덮어씁니다. 가중치는 모든 프로세스에서 같으니 한 번만 쓰면 됩니다.",
                     "Rank 1 saved too: when every rank writes the same file they race and overwrite each other. The "
                     "weights are the same in every process, so one write is enough.", *rank0)
     elif r1["saved"]:

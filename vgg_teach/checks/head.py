@@ -242,7 +242,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     feat = list(net.features.parameters())
     n_feat, frozen = sum(p.numel() for p in feat), sum(p.numel() for p in feat if not p.requires_grad)
     if frozen == n_feat and not any(p.grad is not None and p.numel() for p in feat):
-        result.ok(f"특징 추출부(features)의 매개변수(parameter) {n_feat:,}개가 모두 얼었습니다: "
+        result.ok(f"특징 추출부(features)의 매개변수(parameter) {n_feat:,}개가 모두 고정되었습니다: "
                   "역전파 뒤에도 기울기가 없습니다.",
                   f"All {n_feat:,} parameters of features are frozen: no gradient reaches them in a backward pass.")
     elif frozen == 0:
@@ -259,7 +259,8 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                  "model.features.requires_grad_(False) (the method, with the underscore) or set "
                  "p.requires_grad = False for each parameter.") if attribute else
                 ["for p in model.features.parameters(): p.requires_grad = False"] * 2)
-        result.fail(f"features가 얼지 않았습니다: 매개변수 {n_feat:,}개가 모두 학습됩니다 (역전파 뒤 기울기가 생김).",
+        result.fail(f"features가 고정되지 않았습니다: 매개변수 {n_feat:,}개가 모두 학습됩니다 "
+                    "(역전파 뒤 기울기가 생김).",
                     f"features is not frozen: all {n_feat:,} of its parameters still learn (they get gradients).",
                     *hint)
     else:
@@ -278,7 +279,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
                   f"All {n_head:,} parameters of the classifier learn: each gets a gradient in a backward pass.")
     else:
         names = ", ".join(f"classifier.{n}" for n in without_grad[:4]) or "—"
-        result.fail(f"분류기의 매개변수 중 {head_frozen:,}개가 얼었습니다 (기울기 없음: {names}).",
+        result.fail(f"분류기의 매개변수 중 {head_frozen:,}개가 고정되었습니다 (기울기 없음: {names}).",
                     f"{head_frozen:,} parameters of the classifier are frozen (no gradient: {names}).",
                     "고정하는 것은 features뿐입니다. 모델 전체를 고정했다면 model.features만 고정하세요; 분류기는 새 "
                     "데이터에 맞춰 학습해야 합니다.",
@@ -335,9 +336,9 @@ def _count_slip(got: tuple[int, ...], want: tuple[int, ...], model: nn.Module) -
         return ("나눠 쓰는 매개변수를 두 번 셌습니다. model.parameters()는 같은 텐서를 한 번만 돌려줍니다.",
                 "A shared parameter was counted twice; model.parameters() yields each tensor once.")
     if got[0] == want[0] and got[1] == 0 and want[1] > 0:
-        return ("학습되는 매개변수가 0개로 나왔습니다: model.parameters()는 한 번 돌면 끝나는 제너레이터라 두 번째로 "
-                "돌 때는 비어 있고, p.grad로 골랐다면 역전파 전에는 모두 None입니다. list(model.parameters())로 받아 "
-                "두고 p.requires_grad로 나누세요.",
+        return ("학습되는 매개변수가 0개로 나왔습니다: model.parameters()는 한 번 돌면 끝나는 생성기(generator)라 "
+                "두 번째로 돌 때는 비어 있고, p.grad로 골랐다면 역전파 전에는 모두 None입니다. "
+                "list(model.parameters())로 받아 두고 p.requires_grad로 나누세요.",
                 "No trainable parameters came out: model.parameters() is a generator, empty the second time you loop "
                 "over it, and p.grad is None for all of them before a backward pass. Keep list(model.parameters()) "
                 "and split by p.requires_grad.")
@@ -365,7 +366,7 @@ def check_parameter_count(result: CheckResult, count_parameters: Callable[[nn.Mo
     vgg = _vgg16_bn()
     vgg.classifier[6] = nn.Linear(4096, 10, device="meta")
     vgg.features.requires_grad_(False)
-    for ko, en, model in [("작은 모델(일부 얼림)", "a small model, partly frozen", half),
+    for ko, en, model in [("작은 모델(일부 고정)", "a small model, partly frozen", half),
                           ("모두 고정한 작은 모델", "a small model, all frozen", none),
                           ("가중치를 나눠 쓰는 모델", "a model whose two layers share one weight", tied),
                           ("헤드를 바꾼 VGG16-BN", "VGG16-BN with its head swapped", vgg)]:

@@ -160,9 +160,9 @@ QUESTIONS: dict[str, Question] = {
         "224×224 이미지가 features를 다 지나면 특징 맵의 한 변은 몇 픽셀일까요?",
         "After all of features, how many pixels is a side of a 224×224 image's feature map?",
         "어느 계층이 크기를 줄이는지 생각해 보세요.", "Think about which layers shrink the size.",
-        7, "합성곱은 크기를 지키고 풀링 다섯 번이 절반씩 줄입니다: 224 / 2⁵ = 7.",
+        7, "합성곱은 크기를 유지하고 풀링 다섯 번이 절반씩 줄입니다: 224 / 2⁵ = 7.",
         "The convolutions keep the size and five poolings halve it: 224 / 2⁵ = 7.", [
-            (224, "3×3 합성곱(패딩 1)은 크기를 지키지만, 블록 끝의 2×2 최대 풀링은 절반으로 줄입니다.",
+            (224, "3×3 합성곱(패딩 1)은 크기를 유지하지만, 블록 끝의 2×2 최대 풀링은 절반으로 줄입니다.",
              "A 3×3 conv with padding 1 keeps the size, but each block's 2×2 max pooling halves it."),
             (14, "풀링을 네 번만 셌습니다: 블록은 다섯 개, 블록마다 풀링이 하나입니다.",
              "You halved four times: there are five blocks, each ending in a pooling.")]),
@@ -193,7 +193,7 @@ QUESTIONS: dict[str, Question] = {
         "The output shape (channels, height, width) of features for a 32×32 image?",
         "마지막 블록의 채널 수와 풀링 횟수를 생각해 보세요.", "Think of the last block's channels and the poolings.",
         (512, 1, 1), "채널 512개, 32 / 2⁵ = 1.", "512 channels, 32 / 2⁵ = 1.", [
-            ((512, 7, 7), "그것은 224×224 입력의 모양입니다: 32는 다섯 번 절반이 되면 1입니다.",
+            ((512, 7, 7), "(512, 7, 7)은 224×224 입력일 때의 모양입니다: 32는 다섯 번 절반이 되면 1입니다.",
              "That is the shape for 224×224: 32 halved five times is 1.")]),
     "conv1_1_params": Question(
         "conv1_1(3 → 64, 3×3)의 매개변수는 몇 개일까요?", "How many parameters does conv1_1 (3 → 64, 3×3) have?",
@@ -220,9 +220,9 @@ QUESTIONS: dict[str, Question] = {
         "64·224·224 outputs, each 576 multiply-adds (3·3·64): 1,849,688,064.", [
             (1_852_899_328, "편향까지 곱했습니다: 편향은 덧셈 하나일 뿐 곱셈-덧셈이 아닙니다.",
              "You multiplied the biases in too: a bias is one addition, not a multiply-add."),
-            (3_699_376_128, "그것은 FLOPs입니다: 곱셈-덧셈 하나가 2 FLOPs이니 절반이 답입니다.",
+            (3_699_376_128, "FLOPs로 답했습니다: 곱셈-덧셈 하나가 2 FLOPs이니 절반이 답입니다.",
              "That is the FLOPs: one multiply-add is 2 FLOPs, so halve it."),
-            (36_928, "그것은 conv1_2의 매개변수 수입니다: 연산량은 그 가중치를 출력 위치마다 다시 쓰므로 매개변수보다 "
+            (36_928, "conv1_2의 매개변수 수를 적었습니다: 연산량은 그 가중치를 출력 위치마다 다시 쓰므로 매개변수보다 "
              "훨씬 많습니다. 출력 값 하나마다 곱셈-덧셈이 몇 번인지부터 세어 보세요.",
              "That is conv1_2's parameter count: compute reuses those weights at every output position, so it is "
              "far larger. Start from the multiply-adds per output value."),
@@ -236,7 +236,7 @@ QUESTIONS: dict[str, Question] = {
         "Think about which parameters could depend on the input size.",
         138_357_544,
         "그대로입니다: 합성곱의 가중치는 입력 크기와 상관없고, AdaptiveAvgPool2d((7, 7))이 fc6의 입력을 25,088로 "
-        "지킵니다.",
+        "유지합니다.",
         "Unchanged: conv weights do not depend on the input size, and AdaptiveAvgPool2d((7, 7)) keeps fc6's input at "
         "25,088.", [
             (446_638_888,
@@ -249,7 +249,7 @@ QUESTIONS: dict[str, Question] = {
         "배치 정규화가 채널마다 학습하는 값은 몇 개인가요?", "How many values does batch norm learn per channel?",
         8448, "배치 정규화 13개가 채널마다 γ와 β 두 개씩: 2·(채널 수의 합) = 8,448.",
         "13 batch norms with γ and β per channel: 2·(sum of channels) = 8,448.", [
-            (lambda got: got in (16_896, 16_909), "이동 평균과 분산까지 셌습니다(state_dict의 차이라면 "
+            (lambda got: got in (16_896, 16_909), "누적 평균과 분산까지 셌습니다(state_dict의 차이라면 "
              "num_batches_tracked 13개도): 둘은 학습하지 않는 버퍼라 parameters()에 없습니다.",
              "You counted the running mean and variance too (and the 13 num_batches_tracked, if you compared "
              "state_dicts): they are buffers, not in parameters()."),
@@ -351,7 +351,7 @@ QUESTIONS: dict[str, Question] = {
              "8,448개입니다.",
              "You did not subtract features' 8,448 batch-norm parameters (γ and β per channel): they are in features, "
              "so they are frozen too. features holds 14,714,688 in its convolutions + 8,448 in batch norm."),
-            (14_723_136, "그것은 고정한 쪽(features)입니다: 학습되는 것은 분류기입니다.",
+            (14_723_136, "고정한 쪽(features)의 수입니다: 학습되는 것은 분류기입니다.",
              "That is the frozen part (features); what learns is the classifier."),
             (40_970, "새 계층만 셌습니다: fc6과 fc7도 고정하지 않았으니 함께 학습됩니다.",
              "You counted only the new layer: fc6 and fc7 are not frozen, so they learn too."),
@@ -363,11 +363,11 @@ QUESTIONS: dict[str, Question] = {
         "곱셈-덧셈 하나가 2 FLOPs입니다.", "One multiply-add is 2 FLOPs.",
         81_920, "4096·10 곱셈-덧셈 × 2 FLOPs = 81,920: 전체(30.93 GFLOP)의 아주 작은 부분입니다.",
         "4096·10 multiply-adds × 2 FLOPs = 81,920: a tiny part of the whole (30.93 GFLOP).", [
-            (40_960, "그것은 곱셈-덧셈 수입니다: count_flops는 곱셈-덧셈 하나를 2 FLOPs로 셉니다.",
+            (40_960, "곱셈-덧셈 수를 적었습니다: count_flops는 곱셈-덧셈 하나를 2 FLOPs로 셉니다.",
              "That is the multiply-adds: count_flops counts one multiply-add as 2 FLOPs."),
             (81_930, "편향의 덧셈까지 셌습니다: count_flops는 곱셈-덧셈만 셉니다(2·in·out).",
              "You counted the bias additions too: count_flops counts the multiply-adds only (2·in·out)."),
-            (40_970, "그것은 매개변수 수입니다: 연산은 가중치마다 곱셈 하나와 덧셈 하나입니다.",
+            (40_970, "매개변수 수를 적었습니다: 연산은 가중치마다 곱셈 하나와 덧셈 하나입니다.",
              "That is the parameter count: compute is one multiplication and one addition per weight."),
             (8_192_000, "옛 헤드(4096 → 1000)의 연산입니다: 새 헤드는 출력이 10개입니다.",
              "That is the old head (4096 → 1000): the new one has 10 outputs.")]),
@@ -401,7 +401,7 @@ QUESTIONS: dict[str, Question] = {
         "하나일 때와 똑같습니다.",
         "512 ÷ 2 = 256: the batch size is the global batch, each GPU takes half of it, and the learning rate and its "
         "schedule stay those of one process.", [
-            (512, "그것은 전역 배치입니다: 두 GPU가 한 스텝에 함께 보는 이미지 수예요. GPU 하나의 몫은?",
+            (512, "512는 전역 배치입니다: 두 GPU가 한 스텝에 함께 보는 이미지 수입니다. GPU 하나의 몫은?",
              "That is the global batch, what both GPUs see together in one step. What is one GPU's share?"),
             (1024,
             "GPU마다 512장이면 한 스텝이 1,024장이 되어 레시피(학습률 0.2는 512장에 맞춘 값)가 바뀝니다. 이 강좌는 "
@@ -475,7 +475,7 @@ QUESTIONS: dict[str, Question] = {
         "start near it, suspect the initialization or the loss function (CS231n's first sanity check).", [
             (10.0, "클래스 수를 적었습니다: 손실은 정답 확률 1/10의 −log입니다.",
              "That is the number of classes: the loss is −log of the right class's probability, 1/10."),
-            (0.1, "그것은 정답 클래스의 확률입니다: 손실은 그 확률의 −log입니다.",
+            (0.1, "0.1은 정답 클래스의 확률입니다: 손실은 그 확률의 −log입니다.",
              "That is the right class's probability; the loss is −log of it."),
             (1.0, "상용로그(밑 10)를 썼습니다: PyTorch의 교차 엔트로피는 자연로그(ln)를 씁니다.",
              "You used log base 10: PyTorch's cross-entropy uses the natural log (ln)."),
@@ -685,7 +685,7 @@ def check_score_map_predictions(result: CheckResult, predict: Callable[[], Any])
     try:
         side, stride, rf = value
     except (TypeError, ValueError):
-        result.fail(f"세 값 (점수 맵 한 변, 보폭, 수용 영역)을 돌려줘야 합니다 (받은 것: {value!r:.60}).",
+        result.fail(f"세 값(점수 맵 한 변, 보폭, 수용 영역)을 돌려줘야 합니다 (받은 것: {value!r:.60}).",
                     f"Return three values (score map side, stride, receptive field); got {value!r:.60}.")
         return result
     want_side, want_stride, want_rf = SCORE_MAP_384
@@ -716,7 +716,8 @@ def check_score_map_predictions(result: CheckResult, predict: Callable[[], Any])
                    "Five 2×2 max poolings multiply the stride by 2⁵, and fc6, fc7, fc8 have stride 1."))
     rf_hints = {212: ("212는 pool5 유닛 하나의 수용 영역입니다. fc6은 32픽셀 간격의 pool5 유닛 7개에 걸칩니다.",
                       "212 is one pool5 unit's field; fc6 spans 7 pool5 units, 32 pixels apart."),
-                224: ("224는 분류기가 학습한 잘라 낸 크기입니다. 수용 영역은 0으로 채운 패딩까지 세므로 그보다 큽니다.",
+                224: ("224는 분류기를 학습할 때 잘라 낸 이미지의 크기입니다. 수용 영역은 0으로 채운 패딩까지 세므로 "
+                      "그보다 큽니다.",
                       "224 is the crop the classifier was trained on; a receptive field counts the zero padding too, "
                       "so it is larger."),
                 want_rf + 32: RF_SLIPS["minus_one"][1:],

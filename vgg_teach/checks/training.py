@@ -402,7 +402,7 @@ def _epoch_slips(losses: list[float], hits: list[int]) -> tuple[list, list]:
     weighted, right, guessed = sum(v * k for v, k in zip(losses, sizes)), sum(hits), b * sizes[0]
     by_batches = ("배치 수(len(loader))로 나눴습니다.", "You divided by the number of batches (len(loader)).")
     batch_means = (f"배치마다의 평균을 다시 평균했습니다: 마지막 배치({sizes[-1]}장)가 {sizes[0]}장짜리 배치와 같은 "
-                   "무게를 받습니다.",
+                   "비중으로 계산됩니다.",
                    f"You averaged the batches' means: the last batch ({sizes[-1]} images) weighs as much as one of "
                    f"{sizes[0]}.")
     guess = (f"이미지 수를 len(loader) × 배치 크기 = {guessed}장으로 셌습니다. 마지막 배치는 {sizes[-1]}장이라 모두 "
@@ -715,7 +715,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     right, n_images = sum(_EVAL_RIGHT), sum(_EVAL_BATCHES)
     if not math.isclose(number, truth, rel_tol=1e-6):
         slips = [(sum(r / n for r, n in zip(_EVAL_RIGHT, _EVAL_BATCHES)) / len(_EVAL_BATCHES),
-                  "배치마다 정확도를 구해 평균했습니다: 마지막 배치(3장)가 5장짜리 배치와 같은 무게를 받습니다.",
+                  "배치마다 정확도를 구해 평균했습니다: 마지막 배치(3장)가 5장짜리 배치와 같은 비중으로 계산됩니다.",
                   "You averaged the per-batch accuracies: the last batch (3 images) weighs as much as one of 5."),
                  (right / len(_EVAL_BATCHES), "맞힌 수를 배치 수로 나눴습니다.",
                   "You divided the count by the number of batches."),

@@ -157,7 +157,7 @@ def _crash(result: CheckResult, rec: Recording, variants: _Variants) -> None:
     if isinstance(rec.error, trace.ForwardTooCostly) and f is not None and f.in_shape:
         (c, h, w), (ko, en) = f.in_shape[1:], _event_names([*rec.events, f])[-1]
         result.fail(f"{ko}에서 순전파(forward)를 멈췄습니다: 224×224 이미지 2장에 여기까지 든 곱셈·덧셈이 벌써 VGG16 "
-                    f"전체의 2배를 넘었습니다(이 합성곱의 입력은 {c}×{h}×{w}). 특성 맵(feature map)이 풀링마다 "
+                    f"전체의 2배를 넘었습니다(이 합성곱의 입력은 {c}×{h}×{w}). 특징 맵(feature map)이 풀링마다 "
                     "절반으로 줄지 않거나 채널이 VGG16보다 많으면 이렇게 됩니다.",
                     f"The forward pass was stopped at {en}: two 224×224 images were taking more than twice "
                     f"VGG16's multiply-adds (this conv's input is {c}×{h}×{w}). That happens when the feature maps do "
@@ -367,7 +367,7 @@ def _notes(result: CheckResult, events: list[OpEvent]) -> None:
                     "it was passed over: you may remove it.")
     names = [e.name for e in events]
     if any(names[i - 1:i + 2] == ["conv2d", "max_pool2d", "relu"] for i in range(1, len(names) - 1)):
-        result.note("최대 풀링 뒤에 ReLU를 두었습니다: 최댓값과 ReLU는 순서를 바꿔도 같은 값이 나오므로 통과입니다. "
+        result.note("최대 풀링 뒤에 ReLU를 두었습니다: 최대 풀링과 ReLU는 순서를 바꿔도 같은 값이 나오므로 통과입니다. "
                     "논문과 torchvision은 합성곱 → ReLU → 풀링 순서입니다.",
                     "The ReLU comes after the max pooling: max and ReLU commute, so the numbers are the same and it "
                     "passes. The paper and torchvision go conv → ReLU → pool.")
@@ -901,7 +901,7 @@ def _compare(result: CheckResult, rec: Recording, key: str, batch_norm: bool, la
             return False
         if op_signature(mine[i]) != want:
             a = mine[i]
-            result.fail(f"{label[0]}: {a.module}({names[i]} 자리)가 {describe_op(a)}입니다. "
+            result.fail(f"{label[0]}: {a.module}({names[i]} 자리){particle(a.module, '이')} {describe_op(a)}입니다. "
                         f"{describe_op(ref_events[i])}이어야 합니다.",
                         f"{label[1]}: {a.module} (where {names[i]} goes) is {describe_op(a)}, expected "
                         f"{describe_op(ref_events[i])}.", *(_slip(mine, i, ref_sigs, specs[i]) or _RULE))
@@ -973,7 +973,7 @@ def check_make_layers(result: CheckResult, make_layers: Callable[..., nn.Module]
                             f"torchvision: {ref_k}).",
                             f"{label[1]}: it computes the same, but the state_dict keys differ from torchvision's "
                             f"(yours: {mine_k}, torchvision's: {ref_k}).",
-                            "층을 하나의 nn.Sequential에 순서대로 담으면 키가 0.weight, 2.weight … 처럼 맞습니다.",
+                            "계층을 하나의 nn.Sequential에 순서대로 담으면 키가 0.weight, 2.weight … 처럼 맞습니다.",
                             "Put the layers in one flat nn.Sequential, in order, so keys match torchvision's "
                             "(0.weight, 2.weight …).")
                 return result

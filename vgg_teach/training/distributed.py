@@ -251,7 +251,8 @@ def wrap(model: nn.Module, ctx: Dist, sync_bn: bool = False,
     elsewhere it is said and training goes on with per-process batch norm."""
     if sync_bn and not (ctx.backend == "nccl" and ctx.device.type == "cuda"):
         if ctx.distributed:
-            say(bilingual("SyncBatchNorm(--sync-bn)은 GPU의 NCCL에서만 됩니다: 여기(CPU, gloo)서는 없이 계속합니다. "
+            say(bilingual("SyncBatchNorm(--sync-bn)은 GPU의 NCCL에서만 됩니다: 여기(CPU, gloo)서는 SyncBatchNorm 없이 "
+                          "계속합니다. "
                           "배치 정규화는 프로세스마다 자기 몫의 배치로 통계를 냅니다.",
                           "SyncBatchNorm (--sync-bn) works with NCCL on GPUs only: here (CPU, gloo) training "
                           "continues without it, each process's batch norm using its own share of the batch."))
