@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 from torch import nn
@@ -71,6 +72,14 @@ def test_a_result_is_truthy_only_when_everything_passed_and_renders_in_both_lang
     assert result and str(result).startswith(PASSED_MARK) and "✅ 좋습니다\n   good" in str(result)
     result.expect(False, ("좋습니다", "good"), ("나쁩니다", "bad"), ("힌트", "a hint"))
     assert not result and "💡 힌트" in str(result) and "data-status='fail'" in result._repr_html_()
+
+
+def test_a_failed_check_names_the_reference_the_lesson_goes_on_with(capsys):
+    script = Path("/tmp/ddp_train_reference.py")  # lesson 07's reference is a script, not a function
+    assert CheckResult("demo").use("mine.py", script, "ddp_train.py") is script
+    assert CheckResult("demo").use(len, josa) is josa
+    said = capsys.readouterr().out
+    assert "the reference ddp_train_reference.py." in said and "the reference vgg_teach.errors.josa." in said
 
 
 @pytest.mark.parametrize("word, particle, said", [

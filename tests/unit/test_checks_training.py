@@ -289,9 +289,11 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     (lambda model, loader: evaluation()(model, [(x.to("meta"), y) for x, y in loader]), [
         "different devices", "no .to(device) is needed"]),
     (evaluation(count=lambda rights: 0.0), ["(max(1)[0])"]),  # the values compared: none right
+    (evaluation(count=lambda rights: 100 * sum(r / n for r, n in rights) / len(rights)),
+     ["averaged the per-batch accuracies", "And it is a percentage", "labels.size(0)"]),
 ], ids=["train-mode", "grad", "batch-mean", "by-batches", "percent", "count", "error-rate", "dataset", "argmax-0",
         "never-called", "list", "argmax-no-dim", "floor-division", "first-batch", "rounded", "batch-size",
-        "no-grad-class", "last-batch-skipped", "other-device", "max-values"])
+        "no-grad-class", "last-batch-skipped", "other-device", "max-values", "percent-batch-mean"])
 def test_each_evaluation_mistake_gets_its_own_message(fn, words):
     text = _failure(check_evaluate(fn))
     assert all(word in text for word in words), (words, text)

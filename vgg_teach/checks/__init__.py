@@ -155,8 +155,8 @@ class CheckResult:
             print(f"▶ 여러분이 작성한 {josa(label, '로')} 레슨을 이어 갑니다. / Continuing the lesson with your "
                   f"{label}.")
             return learner
-        ref = (f"{getattr(reference, '__module__', 'vgg_teach')}."
-               f"{getattr(reference, '__qualname__', None) or type(reference).__name__}")
+        ref = f"{reference.__module__}.{reference.__qualname__}" if hasattr(reference, "__qualname__") else \
+            getattr(reference, "name", None) or str(reference)  # a function or class; a script's path
         print(f"▶ 아직 통과하지 못해서 참고 구현 {josa(ref, '로')} 레슨을 이어 갑니다. 위 연습을 고친 뒤 이 셀을 다시 "
               f"실행하세요. / Not passing yet, so the lesson continues with the reference {ref}. Fix the exercise "
               "above and re-run this cell.")

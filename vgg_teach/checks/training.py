@@ -735,6 +735,12 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
             flat = sum(int((flat_model(x).argmax() == y).sum()) for x, y in batches) / n_images
         found = next((i for i, (v, _, _) in enumerate(slips) if math.isclose(number, v, rel_tol=1e-6)), None)
         ko, en = ("", "") if found is None else slips[found][1:]
+        percent = None if found is not None or number <= 1 else next(
+            (i for i, (v, _, _) in enumerate(slips) if math.isclose(number / 100, v, rel_tol=1e-6)), None)
+        if percent is not None:  # a slip, and given as a percentage too
+            found = percent
+            ko, en = (f"{slips[percent][1]} 게다가 백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
+                      f"{slips[percent][2]} And it is a percentage: return a fraction between 0 and 1.")
         # a slip in counting the images (or no known slip): the hint says how to count them
         hint = ("이미지 수는 배치마다 labels.size(0)을 더해 세세요.",
                 "Count the images by adding labels.size(0) for every batch.") if found is None or found < 2 else \
