@@ -86,7 +86,8 @@ def test_resume_continues_with_the_flags_left_out_taken_from_the_checkpoint(imag
     args = ["--data-dir", image_folder, "--out", out, *TINY]
     assert _main(capsys, *args, "--batch-size", 8, "--lr", 0.05, "--no-augment")[0] == 0
     first = metrics(out)
-    assert _main(capsys, *args, "--resume", "--epochs", 3)[0] == 0
+    code, said, _ = _main(capsys, *args, "--resume", "--epochs", 3)
+    assert code == 0 and "Changed settings: epochs 1 → 3." in said  # a resume says what it changed
     m = metrics(out)
     assert (m["config"]["batch_size"], m["config"]["lr"], m["config"]["augment"]) == (8, 0.05, False)
     assert m["resumes"] == [{"after_epoch": 1, "changed": {"epochs": [1, 3]}}] and m["epochs"] == 3

@@ -283,8 +283,11 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                     for record in history:
                         say(_epoch_line(record, config.epochs))
                 else:
-                    say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint}).",
-                                  f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."))
+                    changes = ", ".join(f"{key} {a} → {b}" for key, (a, b) in resumes[-1]["changed"].items())
+                    say(bilingual(f"체크포인트에서 이어 갑니다: 에포크 {saved_epoch}까지 끝났습니다 ({checkpoint})."
+                                  + (f" 바뀐 설정: {changes}." if changes else ""),
+                                  f"Resuming from the checkpoint: epochs up to {saved_epoch} are done ({checkpoint})."
+                                  + (f" Changed settings: {changes}." if changes else "")))
 
             for epoch in tqdm(range(start_epoch + 1, config.epochs + 1), desc="training", disable=not progress,
                               initial=start_epoch, total=config.epochs):
