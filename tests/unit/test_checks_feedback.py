@@ -9,7 +9,7 @@ import pytest
 from torch import nn
 
 from vgg_teach.checks import FAIL, PASSED_MARK, PENDING_MARK, TODO, CheckResult
-from vgg_teach.checks.training import check_confusion_matrix
+from vgg_teach.checks.training import check_confusion_matrix, check_evaluate
 from vgg_teach.errors import josa
 
 CHECKS = ["vgg16.check_make_layers", "counting.check_conv_params", "counting.check_linear_params",
@@ -72,6 +72,20 @@ def test_a_result_is_truthy_only_when_everything_passed_and_renders_in_both_lang
     assert result and str(result).startswith(PASSED_MARK) and "✅ 좋습니다\n   good" in str(result)
     result.expect(False, ("좋습니다", "good"), ("나쁩니다", "bad"), ("힌트", "a hint"))
     assert not result and "💡 힌트" in str(result) and "data-status='fail'" in result._repr_html_()
+
+
+def test_a_check_in_a_folder_deleted_under_the_notebook_says_so(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()  # the learner's file browser deleted the folder the kernel works in
+
+    def evaluate(model, loader):
+        raise FileNotFoundError(2, "No such file or directory")  # as a lazy import then fails
+
+    result = check_evaluate(evaluate)
+    assert result.status == FAIL and "The folder the notebook was working in (the current directory) was deleted" \
+        in str(result), str(result)
 
 
 def test_a_failed_check_names_the_reference_the_lesson_goes_on_with(capsys):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import inspect
+import os
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -264,8 +265,21 @@ _KNOWN_ERRORS = (
 )
 
 
+def _cwd_exists() -> bool:
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def exception_hint(exc: BaseException) -> tuple[str, str]:
     """A (ko, en) hint for errors that have one well-known cause, else ``("", "")``."""
+    if isinstance(exc, FileNotFoundError) and not _cwd_exists():  # the notebook's folder was deleted
+        return ("노트북이 일하던 폴더(현재 작업 디렉터리)가 지워졌습니다: 파이썬이 파일을 찾지 못합니다. "
+                "os.chdir(\"/content\")처럼 있는 폴더로 옮긴 뒤 다시 실행하세요.",
+                "The folder the notebook was working in (the current directory) was deleted, so Python finds no "
+                "files: move to a folder that exists, os.chdir(\"/content\") for example, and run it again.")
     text = printable(exc)
     return next(((ko, en) for pattern, ko, en in _KNOWN_ERRORS if re.search(pattern, text)), ("", ""))
 
