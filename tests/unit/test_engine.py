@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -245,6 +247,11 @@ def test_checkpoint_files_are_atomic_readable_and_strict(tmp_path):
     assert torch.load(tmp_path / "y.pt", weights_only=True)["a"].eq(0).sum() == 16  # torch reads it, unchecked
     with pytest.raises(CheckpointError, match="is damaged: its .* does not match the checksum"):
         load_state(tmp_path / "y.pt")
+    (tmp_path / "old.pt").write_bytes(pickle.dumps({"epoch": 3}, protocol=4))  # not ours, never unpickled
+    with warnings.catch_warnings(record=True) as seen, pytest.raises(CheckpointError, match="Cannot read"):
+        warnings.simplefilter("always")
+        load_state(tmp_path / "old.pt")
+    assert not seen, [str(w.message) for w in seen]  # torch's own warning stays out of the learner's way
     cp949 = "고양이".encode("cp949").decode("utf-8", "surrogateescape")  # a class folder from a Korean zip
     atomic_write_json({"loss": float("nan"), "top": [float("inf"), 1.5], "classes": [cp949]}, tmp_path / "m.json")
     assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"), parse_constant=pytest.fail) == {

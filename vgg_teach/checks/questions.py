@@ -507,12 +507,6 @@ def _fmt(value: Answer) -> str:
     return f"{value:,.2f}".rstrip("0") if abs(value) >= 1000 else f"{value:.4g}"
 
 
-def _short(value: Any) -> str:
-    """What the learner gave, in at most 60 characters (a whole tensor would fill the page)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
 def _plain(value: Any) -> Any:
     """NumPy values and arrays as Python numbers and lists, like tensors (their .tolist())."""
     return value.tolist() if type(value).__module__ == "numpy" and hasattr(value, "tolist") else value
@@ -585,16 +579,16 @@ def _judge(result: CheckResult, question: Question, value: Any, label: str = "")
         if len(items) != len(want) or None in got:
             zeros = _fmt(tuple(0 for _ in want))
             batch = len(items) == len(want) + 1 and items[0] == 1
-            result.fail(f"{head}숫자 {len(want)}개를 튜플로 돌려주세요 (예: {zeros}). 받은 값: {_short(value)}.",
-                        f"{head}Return {len(want)} numbers as a tuple (like {zeros}); got {_short(value)}.",
+            result.fail(f"{head}숫자 {len(want)}개를 튜플로 돌려주세요 (예: {zeros}). 받은 값: {value!r:.60}.",
+                        f"{head}Return {len(want)} numbers as a tuple (like {zeros}); got {value!r:.60}.",
                         *(("맨 앞의 1은 배치 차원입니다: 이미지 한 장의 모양만 적으세요.",
                            "The leading 1 is the batch dimension: give the shape of one image.") if batch else ()))
             return
     else:
         got = _number(value)
         if got is None:
-            result.fail(f"{head}숫자 하나를 돌려주세요. 받은 값: {_short(value)}.",
-                        f"{head}Return one number; got {_short(value)}.")
+            result.fail(f"{head}숫자 하나를 돌려주세요. 받은 값: {value!r:.60}.",
+                        f"{head}Return one number; got {value!r:.60}.")
             return
     if _close(got, want, question.rel_tol):
         exact = _close(got, want, 1e-9)

@@ -55,11 +55,10 @@ def _rounded(got: float, want: float) -> bool:
     return any(got == round(want, k) for k in range(5))
 
 
-def _close_number(value: Any, want: float) -> bool:
-    """Is ``value`` (a number or a one-element tensor) ``want``?"""
+def _as_number(value: Any) -> float | None:
+    """A returned number (a Python or NumPy number, a one-element tensor) as a float; ``None`` for anything else."""
     value = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isclose(value, want, rel_tol=1e-6,
-                                                                                     abs_tol=1e-9)
+    return None if isinstance(value, bool) or not isinstance(value, Real) else float(value)
 
 
 def _tiny_model() -> nn.Module:
@@ -602,13 +601,12 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
         return result
     numbers = {}
     for key in ("loss", "acc"):
-        v = value[key]
-        v = float(v.detach()) if isinstance(v, torch.Tensor) and v.numel() == 1 else v
-        if isinstance(v, bool) or not isinstance(v, Real):
-            result.fail(f'"{key}"의 값이 숫자가 아니라 {type(v).__name__}입니다.',
-                        f'The value of "{key}" is a {type(v).__name__}, not a number.')
+        numbers[key] = _as_number(value[key])
+        if numbers[key] is None:
+            kind = type(value[key]).__name__
+            result.fail(f'"{key}"의 값이 숫자가 아니라 {kind}입니다.',
+                        f'The value of "{key}" is a {kind}, not a number.')
             return result
-        numbers[key] = float(v)
     truth = {"loss": sum(v * k for v, k in zip(losses, sizes)) / n, "acc": sum(hits) / n}
     for key, slips_of_key, ko, en in zip(("loss", "acc"), _epoch_slips(losses, hits), ("손실은", "정확도는"),
                                          ("loss", "accuracy")):
@@ -631,7 +629,9 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
                   "acc": sum(hits) / sum(sizes[:-1])}
     except Exception:  # noqa: BLE001 - the first call ran; a second that fails is judged by what it returned
         again = None
-    if not isinstance(again, dict) or any(not _close_number(again.get(k), second[k]) for k in ("loss", "acc")):
+    again = {k: _as_number(again.get(k)) for k in ("loss", "acc")} if isinstance(again, dict) else {}
+    if any(again.get(k) is None or not math.isclose(again[k], second[k], rel_tol=1e-6, abs_tol=1e-9)
+           for k in ("loss", "acc")):
         result.fail("다음 에포크(배치 3개)에서는 그 에포크의 값이 아닌 것을 돌려줍니다: 손실과 맞힌 수를 더하는 변수가 "
                     "지난 호출의 값을 이어받습니다(함수 밖의 변수, 또는 stats=[0, 0] 같은 기본값).",
                     "The next epoch (3 batches) returns numbers that are not that epoch's own: the totals carry over "
@@ -706,8 +706,8 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
         result.fail("평가가 모델의 가중치나 통계를 바꿨습니다.",
                     "The evaluation changed the model's weights or statistics.")
         return result
-    number = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
-    if isinstance(number, bool) or not isinstance(number, Real):
+    number = _as_number(value)
+    if number is None:
         result.fail(f"정확도(숫자 하나)가 아니라 {josa(type(value).__name__, '을')} 돌려줍니다.",
                     f"Returns a {type(value).__name__}, not the accuracy (one number).",
                     *["return correct / total"] * 2)
