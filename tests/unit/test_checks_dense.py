@@ -196,3 +196,15 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
 def test_dense_evaluation_slips_are_named(fn, status, needle):
     result = dense.check_dense_evaluation(fn)
     assert result.status == status and needle in str(result), str(result)
+
+
+def test_images_moved_onto_the_lessons_gpu_pass_as_they_work_in_the_lesson(monkeypatch):
+    """The lesson's images already sit on its device (a GPU on Colab); the check runs on the CPU."""
+    import vgg_teach.checks
+
+    def moving(fcn, images, flip=False):
+        return answers.dense_evaluation(fcn, images.to("cuda"), flip)
+
+    assert "no GPU" in str(dense.check_dense_evaluation(moving))  # none here: the lesson would fail too
+    monkeypatch.setattr(vgg_teach.checks, "get_device", lambda: torch.device("cuda"))
+    assert dense.check_dense_evaluation(moving).status == PASS

@@ -20,6 +20,7 @@ from typing import Any, Callable, TypeVar
 
 import torch
 
+from ..env import get_device
 from ..errors import josa, particle
 
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
@@ -263,6 +264,29 @@ _KNOWN_ERRORS = (
      "The shape given to view (or reshape) holds another number of elements than the tensor. fc6's (4096, 25088) "
      "weight is (4096, 512, 7, 7), since 25,088 = 512·7·7."),
 )
+
+
+class _OnTheDevice(torch.Tensor):
+    """A tensor the lesson hands over already on the device ``fit`` uses (a GPU on Colab). The checks run on the CPU,
+    so a ``.to(device)`` or ``.cuda()`` onto that device leaves it where it is, as it leaves the lesson's; any other
+    move or cast is done."""
+
+    __torch_function__ = torch._C._disabled_torch_function_impl  # what is computed from it is a plain tensor
+
+    def to(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        device, dtype, _, memory_format = torch._C._nn._parse_to(*args, **kwargs)
+        if device is None or device.type != get_device().type:
+            return super().to(*args, **kwargs)
+        rest = {k: v for k, v in (("dtype", dtype), ("memory_format", memory_format)) if v is not None}
+        return super().to(**rest) if rest else self
+
+    def cuda(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return self if get_device().type == "cuda" else super().cuda(*args, **kwargs)
+
+
+def on_the_device(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` as the learner's code meets it in the lesson: on the lesson's device (see :class:`_OnTheDevice`)."""
+    return tensor.as_subclass(_OnTheDevice)
 
 
 def _cwd_exists() -> bool:

@@ -23,7 +23,7 @@ from ..counting import eval_mode, leaf_layers
 from ..dense import HEAD_NAMES, score_map_geometry
 from ..errors import josa, particle
 from ..models import vgg16
-from . import CheckResult, describe_exception, is_stub, never_raises, printable
+from . import CheckResult, describe_exception, is_stub, never_raises, on_the_device, printable
 
 #: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
 _DENSE_SIZES = ((384, 384), (224, 288))
@@ -453,7 +453,7 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
         call = f"dense_evaluation(fcn, images, flip={flip})"
         with torch.no_grad():
             want = answers.dense_evaluation(net, x, flip=flip)
-            got = dense_evaluation(net, x.clone(), flip=flip)
+            got = dense_evaluation(net, on_the_device(x.clone()), flip=flip)
             trained = net.training
             net.eval()
             slips = _dense_slips(net, x, flip)
@@ -511,7 +511,7 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
     with torch.no_grad():  # one image, as the lesson's next cells give it
         want = [tuple(w.shape) for w in answers.dense_evaluation(net, x[:1], flip=False)]
         try:
-            one = dense_evaluation(net, x[:1].clone(), flip=False)
+            one = dense_evaluation(net, on_the_device(x[:1].clone()), flip=False)
             got = [tuple(v.shape) if isinstance(v, torch.Tensor) else None for v in one] \
                 if isinstance(one, (tuple, list)) and len(one) == 2 else None
             said = (f"모양이 {got}입니다({want}이어야 함)", f"the shapes are {got}, not {want}")

@@ -25,7 +25,7 @@ from ..answers import confusion_matrix as reference_confusion_matrix
 from ..answers import evaluate as reference_evaluate
 from ..answers import train_step as reference_step
 from ..errors import josa
-from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises, printable
+from . import CheckResult, describe_exception, exception_hint, is_stub, never_raises, on_the_device, printable
 
 _ARGMAX_DIM = ("예측은 클래스 축을 따라: model(images).argmax(dim=1).",
                "Predict along the class axis: model(images).argmax(dim=1).")
@@ -40,13 +40,13 @@ _HITS = ("맞힌 수는 (logits.argmax(dim=1) == labels).sum()입니다: 예측�
 _AFTER_STEP = ("loss_fn.logits는 step(...)을 부른 뒤에 읽으세요: 이번 배치의 스텝이 순전파하며 남긴 로짓입니다.",
                "Read loss_fn.logits after calling step(...): it holds the logits of this batch's forward pass, left "
                "by the step.")
-#: (ko, en) when a returned number is the right one rounded.
 #: (ko, en) when no image at all counts as right.
 _ZERO_HITS = ("맞힌 수가 0입니다: 예측(argmax(dim=1), 또는 max(1)[1])이 아니라 가장 큰 점수 값(max(1)[0])을 레이블과 "
               "비교했거나, 정수 나눗셈(//)이 비율을 0으로 잘랐습니다.",
               "No image counts as right: the labels were compared with the largest scores themselves (max(1)[0]) "
               "rather than the predictions (argmax(dim=1), or max(1)[1]), or integer division (//) cut the fraction "
               "to 0.")
+#: (ko, en) when a returned number is the right one rounded.
 _ROUNDED = ("반올림한 값입니다: 계산한 값을 그대로 돌려주고, 반올림은 출력할 때만 하세요.",
             "That is the right value rounded: return it as computed, and round only when printing.")
 
@@ -59,6 +59,10 @@ def _as_number(value: Any) -> float | None:
     """A returned number (a Python or NumPy number, a one-element tensor) as a float; ``None`` for anything else."""
     value = float(value.detach()) if isinstance(value, torch.Tensor) and value.numel() == 1 else value
     return None if isinstance(value, bool) or not isinstance(value, Real) else float(value)
+
+
+def _batch(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return on_the_device(images), on_the_device(labels)
 
 
 def _tiny_model() -> nn.Module:
@@ -114,7 +118,8 @@ def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any
     """Two calls of ``step`` from the same start: the state after each call, what each returned, the loss it made,
     and the random generator's state after it (a step that reseeds or draws numbers of its own moves it)."""
     gen = torch.Generator().manual_seed(11)
-    batches = [(torch.randn(6, 3, 8, 8, generator=gen), torch.tensor([0, 1, 2, 3, 4, 0]).roll(i)) for i in range(2)]
+    batches = [_batch(torch.randn(6, 3, 8, 8, generator=gen), torch.tensor([0, 1, 2, 3, 4, 0]).roll(i))
+               for i in range(2)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = _tiny_model().train()
@@ -275,7 +280,8 @@ def check_train_step(result: CheckResult, train_step: Callable[..., Any]) -> Che
         if named is not None:
             result.fail(f"{named[0]} ({said_ko})", f"{named[1]} ({said_en})", *named[2:])
         else:
-            result.fail(said_ko, said_en, *_explain_error(printable(exc)))
+            hint = _explain_error(printable(exc))
+            result.fail(said_ko, said_en, *(hint if any(hint) else exception_hint(exc)))
         return result
     value = returned[0]
     if not isinstance(value, torch.Tensor):
@@ -449,7 +455,7 @@ def _run_epoch(loop: Callable, trace: _Trace, count: int = len(_EPOCH_BATCHES)
     loader, start = _Loader(), 0
     for size, right in list(zip(_EPOCH_BATCHES, _EPOCH_RIGHT))[:count]:
         p = preds[start:start + size]
-        loader.append((images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 3)))
+        loader.append(_batch(images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 3)))
         start += size
     keep, tokens, losses, hits, leaked = _KeepLogits(), [], [], [], []
     net, sgd, scheduler, inside = model, _SGD(model.parameters(), trace, lr=0.0), _Schedule(trace), [False]
@@ -666,7 +672,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     batches, start = _Loader(), 0
     for size, right in zip(_EVAL_BATCHES, _EVAL_RIGHT):
         p = preds[start:start + size]
-        batches.append((images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 5)))
+        batches.append(_batch(images[start:start + size], torch.where(torch.arange(size) < right, p, (p + 1) % 5)))
         start += size
     model.train()
     truth = reference_evaluate(copy.deepcopy(model), _Loader(batches))
