@@ -203,7 +203,7 @@ def test_images_moved_onto_the_lessons_gpu_pass_as_they_work_in_the_lesson(monke
     import vgg_teach.checks
 
     def moving(fcn, images, flip=False):
-        return answers.dense_evaluation(fcn, images.to("cuda"), flip)
+        return answers.dense_evaluation(fcn.to("cuda"), images.to("cuda"), flip)
 
     assert "no GPU" in str(dense.check_dense_evaluation(moving))  # none here: the lesson would fail too
     monkeypatch.setattr(vgg_teach.checks, "get_device", lambda: torch.device("cuda"))

@@ -378,22 +378,23 @@ def test_the_reference_counts_as_a_loop_does_and_per_class_accuracy_reads_it():
 
 
 def _moves(how):
-    """The step, loop and evaluation a learner writes with the usual ``images.to(device)`` (or ``.cuda()``)."""
+    """The step, loop and evaluation a learner writes with the usual ``images.to(device)`` and ``model.to(device)``
+    (or ``.cuda()``)."""
     def train_step(model, images, labels, optimizer, loss_fn):
-        return answers.train_step(model, how(images), how(labels), optimizer, loss_fn)
+        return answers.train_step(how(model), how(images), how(labels), optimizer, loss_fn)
 
     def train_one_epoch(model, loader, optimizer, scheduler, loss_fn, step):
         return answers.train_one_epoch(model, [(how(x), how(y)) for x, y in loader], optimizer, scheduler, loss_fn,
                                        step)
 
     def evaluate(model, loader):
-        return answers.evaluate(model, [(how(x), how(y)) for x, y in loader])
+        return answers.evaluate(how(model), [(how(x), how(y)) for x, y in loader])
     return [(check_train_step, train_step), (check_train_one_epoch, train_one_epoch), (check_evaluate, evaluate)]
 
 
-@pytest.mark.parametrize("how", [lambda t: t.to("cuda", non_blocking=True), lambda t: t.cuda(),
-                                 lambda t: t.to(device=torch.device("cuda:0"), dtype=t.dtype)],
-                         ids=["to", "cuda", "to-device-dtype"])
+@pytest.mark.parametrize("how", [lambda t: t.to("cuda"), lambda t: t.cuda(),
+                                 lambda t: t.to(device=torch.device("cuda:0"), non_blocking=True)],
+                         ids=["to", "cuda", "to-device-keywords"])
 def test_moving_the_batch_onto_the_lessons_gpu_passes_as_it_works_in_fit(how, monkeypatch):
     """On Colab the engine's batches already sit on the GPU, so .to(device) there changes nothing. The checks run on
     the CPU: with the lesson's device a GPU, the same line must pass; without one, it fails with the no-GPU hint."""

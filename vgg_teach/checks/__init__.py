@@ -266,27 +266,46 @@ _KNOWN_ERRORS = (
 )
 
 
+def _lesson_device_only(*args: Any, **kwargs: Any) -> dict[str, Any] | None:
+    """For ``.to(*args, **kwargs)`` onto the lesson's device (``fit``'s: a GPU on Colab): the rest of the call (a
+    dtype, a memory format), which is all it changes for a tensor or model already there; else ``None``."""
+    device, dtype, _, memory_format = torch._C._nn._parse_to(*args, **kwargs)
+    if device is None or device.type != get_device().type:
+        return None
+    return {k: v for k, v in (("dtype", dtype), ("memory_format", memory_format)) if v is not None}
+
+
 class _OnTheDevice(torch.Tensor):
-    """A tensor the lesson hands over already on the device ``fit`` uses (a GPU on Colab). The checks run on the CPU,
-    so a ``.to(device)`` or ``.cuda()`` onto that device leaves it where it is, as it leaves the lesson's; any other
-    move or cast is done."""
+    """A tensor the lesson hands over already on its device: see :func:`on_the_device`."""
 
     __torch_function__ = torch._C._disabled_torch_function_impl  # what is computed from it is a plain tensor
 
     def to(self, *args: Any, **kwargs: Any) -> torch.Tensor:
-        device, dtype, _, memory_format = torch._C._nn._parse_to(*args, **kwargs)
-        if device is None or device.type != get_device().type:
-            return super().to(*args, **kwargs)
-        rest = {k: v for k, v in (("dtype", dtype), ("memory_format", memory_format)) if v is not None}
-        return super().to(**rest) if rest else self
+        rest = _lesson_device_only(*args, **kwargs)
+        return super().to(*args, **kwargs) if rest is None else super().to(**rest) if rest else self
 
     def cuda(self, *args: Any, **kwargs: Any) -> torch.Tensor:
         return self if get_device().type == "cuda" else super().cuda(*args, **kwargs)
 
 
-def on_the_device(tensor: torch.Tensor) -> torch.Tensor:
-    """``tensor`` as the learner's code meets it in the lesson: on the lesson's device (see :class:`_OnTheDevice`)."""
-    return tensor.as_subclass(_OnTheDevice)
+M = TypeVar("M", torch.Tensor, torch.nn.Module)
+
+
+def on_the_device(thing: M) -> M:
+    """A tensor or model as the learner's code meets it in the lesson: already on the lesson's device (a GPU on
+    Colab). The checks run on the CPU, so ``.to(device)`` or ``.cuda()`` onto that device leaves it where it is, as
+    it leaves the lesson's; any other move or cast is done."""
+    if isinstance(thing, torch.Tensor):
+        return thing.as_subclass(_OnTheDevice)
+    to, cuda = thing.to, thing.cuda
+
+    def stay(*args: Any, **kwargs: Any) -> torch.nn.Module:
+        rest = _lesson_device_only(*args, **kwargs)
+        return to(*args, **kwargs) if rest is None else to(**rest) if rest else thing
+
+    thing.to = stay
+    thing.cuda = lambda *args, **kwargs: thing if get_device().type == "cuda" else cuda(*args, **kwargs)
+    return thing
 
 
 def _cwd_exists() -> bool:

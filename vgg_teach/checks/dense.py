@@ -446,7 +446,7 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
         return result
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(6)
-        net = nn.Sequential(nn.Conv2d(3, 5, 3), nn.ReLU(), nn.Conv2d(5, 4, 3)).eval()
+        net = on_the_device(nn.Sequential(nn.Conv2d(3, 5, 3), nn.ReLU(), nn.Conv2d(5, 4, 3)).eval())
         net[2].weight.data *= 8  # scores spread apart, so that every slip gives other numbers
         x = torch.randn(2, 3, 9, 12) + torch.linspace(-2, 2, 12)  # left and right differ: the mirror is another image
     for flip in (False, True):

@@ -122,7 +122,7 @@ def _run(step: Callable, trace: _Trace) -> tuple[list[dict], list[Any], list[Any
                for i in range(2)]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        model = _tiny_model().train()
+        model = on_the_device(_tiny_model().train())
 
         def forward(module: nn.Module, inputs: Any, output: Any) -> None:
             trace.add("forward", train=module.training, grad=torch.is_grad_enabled(),
@@ -448,7 +448,7 @@ def _run_epoch(loop: Callable, trace: _Trace, count: int = len(_EPOCH_BATCHES)
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(3)
-        model = nn.Sequential(nn.Flatten(), nn.Linear(12, 3))
+        model = on_the_device(nn.Sequential(nn.Flatten(), nn.Linear(12, 3)))
         images = torch.randn(sum(_EPOCH_BATCHES), 3, 2, 2)
     with torch.no_grad():
         preds = model(images).argmax(1)
@@ -680,7 +680,7 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     seen: list[tuple[bool, bool]] = []
     model.register_forward_hook(lambda m, i, o: seen.append((m.training, torch.is_grad_enabled())))
     try:
-        value = evaluate(model, _Loader(batches))
+        value = evaluate(on_the_device(model), _Loader(batches))
     except Exception as exc:  # noqa: BLE001
         if is_stub(exc):
             raise
