@@ -84,6 +84,7 @@ GLOSSARY: tuple[Term, ...] = (
     Term("헤드", "head", ("머리",)),
     Term("스케일 지터링", "scale jittering", ("크기 흔들기",)),
     Term("다중 크롭", "multi-crop", ("잘라 보기", "멀티 크롭", "멀티크롭")),
+    Term("웜업", "warm-up", ("예열", "워밍업", "워밍 업")),
 )
 
 

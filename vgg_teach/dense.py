@@ -3,7 +3,7 @@
 Simonyan & Zisserman (arXiv:1409.1556) §3.2: the fully connected layers become convolutions
 (``answers.to_fully_convolutional``), the net runs on the whole image, and the class score map is averaged. Dense
 evaluation equals the head on every pool5 window exactly, and cropping only without padding (:class:`TinyValidNet`).
-§3.1: scale jittering, and D initialized from a trained A because a fixed σ = 10⁻² drifts with depth.
+§3.1: scale jittering, and D initialized from a trained A because a fixed variance of 10⁻² (σ = 0.1) drifts with depth.
 """
 
 from __future__ import annotations
@@ -212,8 +212,8 @@ def init_from_shallower(deep: nn.Module, shallow: nn.Module, deep_cfg: str = "D"
     """Copy the first ``n_conv`` convolutions and every fully connected layer of ``shallow`` into ``deep``, in place.
 
     The paper does not say which layers of D receive A's first four convolutions (3→64, 64→128, 128→256,
-    256→256); the only reading that fits their shapes is "the next layer of D with the same shape": conv1_1,
-    conv2_1, conv3_1, conv3_2. The other layers keep their values.
+    256→256); the simplest reading is "the next layer of D with the same shape": conv1_1, conv2_1, conv3_1,
+    conv3_2 (256→256 fits conv3_3 too). The other layers keep their values.
     """
     deep_layers, shallow_layers = _weight_layers(deep, deep_cfg), _weight_layers(shallow, shallow_cfg)
     sources: dict[int, tuple[str, nn.Module]] = {}  # deep layer → the shallow layer it starts from
@@ -261,8 +261,8 @@ def activation_scales(cfg: str = "D", scheme: str = "Kaiming (He)", input_size: 
                       seed: int = 0) -> list[float]:
     """The standard deviation of each convolution's output (after its ReLU) for random weights and input.
 
-    A fixed σ multiplies the spread by ``fan_in·σ²/2`` per layer, Glorot's keeps it within ≈ √2, Kaiming's at 1:
-    look at it on a log scale.
+    A fixed σ multiplies the variance by ``fan_in·σ²/2`` per layer (the spread by its square root), Glorot's keeps
+    it within ≈ √2, Kaiming's at 1: look at it on a log scale.
     """
     if scheme not in INIT_SCHEMES:
         raise UsageError(bilingual(f"알 수 없는 초기화 '{scheme}'입니다: {', '.join(INIT_SCHEMES)} 중 하나를 쓰세요.",

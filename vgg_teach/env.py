@@ -27,9 +27,11 @@ KOREAN_FONT = "NanumGothic"
 KAGGLE_WORKING = Path("/kaggle/working")
 DRIVE_MOUNT = Path("/content/drive")  # where Colab mounts Google Drive; the course's folder is My Drive/vgg-teach
 KAGGLE_GPU_NOTE = bilingual(
-    "Kaggle: 오른쪽 [Settings → Accelerator]에서 GPU T4 ×2를 고르세요. 이 강좌의 학습은 GPU 한 장만 씁니다. "
+    "Kaggle: 오른쪽 [Settings → Accelerator]에서 GPU T4 ×2를 고르세요. 레슨 05는 GPU 한 장으로, 레슨 07은 두 장 "
+    "모두로 학습합니다. "
     "설치 셀이 돌려면 [Settings → Internet]도 켜야 합니다.",
-    "Kaggle: choose GPU T4 ×2 under Settings → Accelerator; this course trains on one of the two GPUs. "
+    "Kaggle: choose GPU T4 ×2 under Settings → Accelerator; lesson 05 trains on one of the two GPUs, lesson 07 "
+    "on both. "
     "The setup cell needs Settings → Internet turned on.")
 T = TypeVar("T")
 

@@ -353,7 +353,7 @@ def plot_lr_schedule(config: Any, steps_per_epoch: int, ax: Any = None) -> Any:
             [config.lr * lr_factor(step, total, config.warmup, config.schedule) for step in range(total)],
             color=COLOURS[0])
     ax.axvline(max(1, round(config.warmup * total)) / per_epoch, color=COLOURS[1], linestyle=":",
-               label=f"예열 끝 / end of warm-up ({config.warmup:.0%})")
+               label=f"웜업 끝 / end of warm-up ({config.warmup:.0%})")
     ax.set(xlabel="에포크 / epoch", ylabel="학습률 / learning rate",
            title=f"학습률 스케줄 / learning-rate schedule — {config.schedule}")
     ax.grid(alpha=0.3)

@@ -116,7 +116,7 @@ def small(monkeypatch):
 def test_a_right_conversion_passes_every_line(small, fn):
     result = check_fully_convolutional(fn)
     assert result.passed and all(i.status == PASS for i in result.items), str(result)
-    assert "(1, 10, 6, 6)" in str(result) and "(1, 10, 1, 3)" in str(result)
+    assert "(1, 10, 8, 8)" in str(result) and "(1, 10, 1, 3)" in str(result)
 
 
 @pytest.mark.parametrize("mistake, words", list(MISTAKES.values()), ids=list(MISTAKES))
@@ -129,7 +129,7 @@ def test_each_realistic_mistake_fails_with_its_reason(small, mistake, words):
 def test_on_the_real_vgg16_the_answer_passes_with_the_real_numbers():
     right = check_fully_convolutional(answers.to_fully_convolutional)
     assert right.passed, str(right)
-    assert "138,357,544" in str(right) and "(1, 1000, 6, 6)" in str(right)
+    assert "138,357,544" in str(right) and "(1, 1000, 8, 8)" in str(right)
     assert "fc6 = Conv2d(512, 4096, 7)" in str(right)
 
 

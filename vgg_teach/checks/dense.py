@@ -4,7 +4,7 @@
 (free: an unwritten stub shows at once), then on a real, randomly initialized one, and judges the layers (fc6 a
 7×7 conv without padding, fc7 and fc8 1×1, each with a bias), the weights (fc's own numbers in fc's order, read
 at sampled positions and matched against the usual wrong orders), the parameter count, the ReLUs, the score maps
-of 384×384 and 224×288 inputs on ``meta``, and the 1000 scores of a real 224×224 image.
+of 448×448 and 224×288 inputs on ``meta``, and the 1000 scores of a real 224×224 image.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from ..errors import josa, particle
 from ..models import vgg16
 from . import CheckResult, describe_exception, is_stub, never_raises, on_the_device, printable
 
-#: Input sizes whose score maps are checked (on the meta device): 384×384 → 6×6, 224×288 → 1×3 for VGG16.
-_DENSE_SIZES = ((384, 384), (224, 288))
+#: Input sizes whose score maps are checked (on the meta device): 448×448 → 8×8, 224×288 → 1×3 for VGG16 (not 384:
+#: its side is the lesson's prediction, asked after the check).
+_DENSE_SIZES = ((448, 448), (224, 288))
 
 
 def _count(module: nn.Module) -> int:

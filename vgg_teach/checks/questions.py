@@ -416,9 +416,9 @@ QUESTIONS: dict[str, Question] = {
         "One step is one global batch; the last incomplete batch is dropped.",
         97,
         "⌊50,000 ÷ 512⌋ = 97: GPU 수와 상관없이 같습니다. GPU마다 스텝에서 128장씩 맡고, 네 GPU가 함께 한 에포크에 "
-        "이미지마다 한 번씩 봅니다.",
+        "이미지를 거의 한 번씩 봅니다(버리는 마지막 336장은 에포크마다 다릅니다).",
         "⌊50,000 ÷ 512⌋ = 97, whatever the number of GPUs: each GPU takes 128 images of every step, and together they "
-        "see each image once per epoch.", [
+        "see nearly every image once per epoch (the 336 left over, dropped, differ from epoch to epoch).", [
             (24, "GPU 수로 한 번 더 나눴습니다: 512장이 이미 네 GPU를 합친 배치입니다.",
              "You divided by the GPUs once more: 512 already counts all four GPUs."),
             (98, "마지막의 모자란 배치는 버립니다(⌈⌉가 아니라 ⌊⌋).",

@@ -798,10 +798,10 @@ def _slip(mine: list[OpEvent], i: int, ref_sigs: tuple[tuple[Any, ...], ...], sp
 
     if b[0] == "batch_norm" and a is not None and a.name == "relu":
         if i + 1 < len(mine) and mine[i + 1].name == "batch_norm":
-            return ("배치 정규화를 ReLU 뒤에 두었습니다: torchvision의 vgg16_bn(과 논문의 BN 변형)은 합성곱 → "
-                    "BatchNorm2d → ReLU 순서입니다.",
-                    "Batch norm comes after the ReLU: torchvision's vgg16_bn (and the paper's BN variant) is conv → "
-                    "BatchNorm2d → ReLU.")
+            return ("배치 정규화를 ReLU 뒤에 두었습니다: torchvision의 vgg16_bn은 배치 정규화 논문(Ioffe & Szegedy, "
+                    "2015; VGG 논문에는 배치 정규화가 없습니다)처럼 합성곱 → BatchNorm2d → ReLU 순서입니다.",
+                    "Batch norm comes after the ReLU: torchvision's vgg16_bn is conv → BatchNorm2d → ReLU, as in the "
+                    "batch-norm paper (Ioffe & Szegedy, 2015; the VGG paper has no batch norm).")
         if count(my_sigs, "batch_norm") == 0:
             return ("batch_norm=True인데 BatchNorm2d가 하나도 없습니다: 합성곱마다 뒤에 nn.BatchNorm2d(출력 채널)을 "
                     "넣으세요.",
