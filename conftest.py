@@ -86,3 +86,17 @@ def pytest_runtest_call(item):
     problem = check_cell_problem(folder, outputs)
     if problem:
         outcome.force_exception(AssertionError(f"{problem}:\n{outputs_text(outputs)}"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A solution cell whose stored outputs differ from the run says how outputs are stored, and which cell it is in
+    the numbering the authoring tools use (nbval counts code cells only)."""
+    report = (yield).get_result()
+    cell = getattr(item, "cell", None)
+    path = Path(str(item.fspath))
+    if cell is not None and report.failed and call.when == "call" and path.parent.name == "solutions" \
+            and "outputs differ" in str(report.longrepr):
+        report.sections.append(("how to fix", f"cell id {cell.get('id')}: the outputs stored in solutions/ come from "
+                                f"a run: after editing a code cell, run `python -m tools.authoring execute "
+                                f"solutions/{path.name}` (never edit outputs by hand)"))

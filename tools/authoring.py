@@ -13,7 +13,9 @@ What the generator does to a solution notebook to make its lesson:
   "answer here" line in Markdown cells (quiz answers);
 - outputs and execution counts are cleared;
 - everything else — cell ids, tags, text — stays identical, except the badge cell and the Colab
-  setup cell, which are written from templates for each file's own path.
+  setup cell, which are written from templates for each file's own path;
+- the lesson's metadata records a digest of its cells (``vgg_teach.generated``), so that ``build`` can tell a
+  lesson edited by hand, which it refuses to overwrite, from one whose solution changed.
 
 The course's GitHub location lives in one place, ``[project.urls] Repository`` in ``pyproject.toml``;
 badges (Colab, Kaggle, GitHub), setup cells and the README's lesson table are all written from it, so a fork
@@ -96,6 +98,11 @@ def strip_solutions(source: str, markdown: bool = False, where: str = "cell") ->
 
 def _stable_id(nb_name: str, index: int, source: str) -> str:
     return hashlib.sha1(f"{nb_name}:{index}:{source}".encode()).hexdigest()[:8]
+
+
+def _cells_digest(nb: nbformat.NotebookNode) -> str:
+    """A digest of a notebook's cells (type and source), kept in a generated lesson's metadata."""
+    return hashlib.sha1(repr([(c.cell_type, c.source) for c in nb.cells]).encode()).hexdigest()[:12]
 
 
 def canonical(nb: nbformat.NotebookNode) -> str:
@@ -194,6 +201,7 @@ def expected_files(root: Path = ROOT) -> dict[Path, str]:
         solution = stamp(nb, f"solutions/{path.name}", url, path.stem, root)
         files[path] = canonical(solution)
         lesson = stamp(make_lesson(solution, path.name), f"lessons/{path.name}", url, path.stem, root)
+        lesson.metadata.setdefault("vgg_teach", {})["generated"] = _cells_digest(lesson)
         files[root / "lessons" / path.name] = canonical(lesson)
     readme = root / "README.md"
     if readme.exists():
@@ -213,20 +221,43 @@ def stale_files(root: Path = ROOT) -> list[Path]:
     return stale + orphans
 
 
-def build(root: Path = ROOT) -> list[Path]:
-    """Write every generated file; return those that changed. Orphaned lessons are removed."""
-    changed = []
+def _hand_edits(path: Path, expected: str | None) -> str | None:
+    """Why the lesson at ``path`` must not be overwritten or removed (it holds someone's work), or ``None``."""
+    nb = nbformat.read(path, as_version=4)
+    recorded = nb.metadata.get("vgg_teach", {}).get("generated")
+    if recorded is not None and recorded == _cells_digest(nb):
+        return None  # as the generator wrote it
+    rel = path.relative_to(path.parent.parent)
+    if expected is None:
+        return (f"{rel} has no solution (solutions/{path.name}): lessons/ is generated from solutions/. Move it to "
+                f"solutions/ (and mark the learner's parts with {BEGIN} / {END}), then build; or delete it.")
+    if recorded is None:
+        return None  # made before lessons recorded their digest
+    new = nbformat.reads(expected, as_version=4).cells
+    cells = [i for i, c in enumerate(nb.cells) if i >= len(new) or c.source != new[i].source]
+    return (f"{rel} was edited by hand (cell {', '.join(map(str, cells[:5])) or '?'}): lessons/ is generated from "
+            f"solutions/, and build would overwrite the edit. Move it into solutions/{path.name}, then build; or "
+            f"discard it (git checkout -- {rel}).")
+
+
+def build(root: Path = ROOT) -> list[tuple[str, Path]]:
+    """Write every generated file and remove lessons whose solution is gone; return ``(what, path)`` for each
+    ("wrote" or "removed"). A lesson edited or made by hand is never overwritten: :class:`AuthoringError`, and
+    nothing is written."""
     expected = expected_files(root)
-    for path, text in expected.items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-            changed.append(path)
-    for path in sorted((root / "lessons").glob("*.ipynb")):
-        if path not in expected:
-            path.unlink()
-            changed.append(path)
-    return changed
+    lessons = sorted((root / "lessons").glob("*.ipynb"))
+    changed = [p for p, text in expected.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    refused = [why for p in lessons if (p in changed or p not in expected)
+               and (why := _hand_edits(p, expected.get(p)))]
+    if refused:
+        raise AuthoringError("\n".join(refused))
+    for path in changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(expected[path], encoding="utf-8")
+    orphans = [p for p in lessons if p not in expected]
+    for path in orphans:
+        path.unlink()
+    return [("wrote", p) for p in changed] + [("removed", p) for p in orphans]
 
 
 def execute(paths: Iterable[Path], smoke: bool = True, timeout: int | None = 1800) -> None:
@@ -264,14 +295,17 @@ def main(argv: list[str] | None = None) -> int:
             targets = [p.resolve() for p in args.notebooks] or solution_paths()
             execute(targets, smoke=not args.full, timeout=None if args.full else 1800)  # a full run: hours
         if args.cmd in ("build", "execute"):
-            for p in build():
-                print(f"wrote {p.relative_to(ROOT)}")
+            for what, p in build():
+                print(f"{what} {p.relative_to(ROOT)}")
             return 0
         stale = stale_files()
         for p in stale:
             print(f"stale: {p.relative_to(ROOT)}")
         if stale:
-            print("run: python -m tools.authoring build")
+            print("run: python -m tools.authoring build (lessons/ and the README's table are generated from "
+                  "solutions/: edit those, never lessons/)")
+        else:
+            print("✅ lessons/ and the README's table are up to date")
         return 1 if stale else 0
     except AuthoringError as exc:
         print(f"error: {exc}", file=sys.stderr)

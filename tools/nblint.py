@@ -115,6 +115,7 @@ class _Linter:
         if self.check_ids(raw):  # nbformat rewrites repeated ids, so canonical() differs until they are fixed
             self.check_canonical(text, nb)
         self.check_h1(nb)
+        self.check_tags(nb)
         self.check_badge(nb)
         self.check_kernelspec(nb)
         self.check_outputs(nb)
@@ -163,6 +164,25 @@ class _Linter:
             self.add("h1", "the H1 title is not in the first cell: move it to cell 0", first_i, first_cell)
         for i, cell, h in where[1:]:
             self.add("h1", f"a second H1 {h!r}: a notebook has one H1 (its title); use '##' here", i, cell)
+
+    def check_tags(self, nb: Any) -> None:
+        if self.kind is None:
+            return
+        tagged = {tag: [i for i, c in enumerate(nb.cells) if tag in authoring.cell_tags(c)] for tag in
+                  ("badges", "setup", "exercise")}
+        for tag, kind, where in (("badges", "Markdown", "the cell under the title"),
+                                 ("setup", "code", "the code cell after the overview")):
+            cells = tagged[tag]
+            if len(cells) != 1 or nb.cells[cells[0]].cell_type != kind.lower():
+                self.add("tags", f"{len(cells)} cell(s) tagged '{tag}' ({cells}): tag exactly one, {where} (a "
+                                 f"{kind} cell), '{tag}'; `python -m tools.authoring build` then writes its content")
+        stub = authoring.BEGIN if self.kind == SOLUTIONS else authoring.STUB_CODE[-1]
+        for i in tagged["exercise"]:
+            cell = nb.cells[i]
+            if stub not in cell.source and authoring.STUB_MARKDOWN not in cell.source:
+                self.add("tags", f"tagged 'exercise' but has no {authoring.BEGIN} … {authoring.END} region: "
+                                 "the lesson would hold the whole answer. Wrap what the learner writes in the "
+                                 "markers (inside the function), or remove the tag", i, cell)
 
     def _expected_paths(self) -> tuple[str, str, str] | None:
         if self.kind is None:

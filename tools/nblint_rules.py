@@ -9,6 +9,8 @@ RULES: dict[str, str] = {
                  "sorted keys, trailing newline) — run `python -m tools.authoring build`",
     "cell-ids": "every cell has an id, ids are unique, and a lesson has exactly its solution's ids, in order",
     "pair": "every solutions/NN_name.ipynb has lessons/NN_name.ipynb and vice versa",
+    "tags": "exactly one Markdown cell tagged 'badges' and one code cell tagged 'setup' (their content is "
+            "generated); every 'exercise' cell holds a solution region (solutions/) or its stub (lessons/)",
     "h1": "exactly one H1 heading in the whole notebook, in its first cell (the title)",
     "badge": "an Open-in-Colab badge, and in the badges cell an Open-in-Kaggle link and a GitHub link, all "
              "pointing at this very file (lessons/… or solutions/…, branch main) of the repository in pyproject.toml",

@@ -22,17 +22,34 @@ def test_lessons_and_readme_are_not_stale():
     assert not stale, f"run `python -m tools.authoring build`; stale: {[str(p) for p in stale]}"
 
 
-def test_check_command_fails_on_a_stale_lesson(tmp_path):
+def test_build_remakes_a_stale_lesson_and_never_overwrites_or_removes_one_made_by_hand(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "solutions", tmp_path / "solutions")
     shutil.copytree(ROOT / "lessons", tmp_path / "lessons")
-    assert authoring.stale_files(tmp_path) == []
-    lesson = tmp_path / "lessons" / SOLUTIONS[0].name
-    lesson.write_text(lesson.read_text(encoding="utf-8").replace("VGG16", "VGG61", 1), encoding="utf-8")
-    assert authoring.stale_files(tmp_path) == [lesson]
-    authoring.build(tmp_path)
-    assert authoring.stale_files(tmp_path) == []
+    solution, lesson = tmp_path / "solutions" / SOLUTIONS[0].name, tmp_path / "lessons" / SOLUTIONS[0].name
+    edit = lambda path, old, new: path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1),  # noqa: E731
+                                                   encoding="utf-8")
+    edit(solution, "VGG16", "VGG61")  # the instructor edits the solution: its lesson is stale, build remakes it
+    assert lesson in authoring.stale_files(tmp_path)
+    assert ("wrote", lesson) in authoring.build(tmp_path) and authoring.stale_files(tmp_path) == []
+    edit(lesson, "VGG61", "VGG16 (homework due March 10)")  # edited in lessons/ by hand: refused, nothing lost
+    edit(solution, "VGG61", "VGG62")
+    with pytest.raises(AuthoringError, match=r"edited by hand \(cell \d+.*Move it into solutions/"):
+        authoring.build(tmp_path)
+    assert "homework due" in lesson.read_text(encoding="utf-8") and "VGG62" in solution.read_text(encoding="utf-8")
+    lesson.unlink()  # the instructor moved the edit and deleted the lesson: build makes it again
+    assert ("wrote", lesson) in authoring.build(tmp_path)
+    extra = tmp_path / "lessons" / "08_extra.ipynb"  # a notebook written in lessons/ only: refused, kept
+    shutil.copy(lesson, extra)
+    edit(extra, "VGG62", "VGG11")
+    with pytest.raises(AuthoringError, match="has no solution"):
+        authoring.build(tmp_path)
+    assert extra.exists()
+    extra.unlink()
+    renamed = tmp_path / "lessons" / "08_renamed.ipynb"  # a generated lesson whose solution was renamed: removed
+    shutil.copy(lesson, renamed)
+    assert authoring.build(tmp_path) == [("removed", renamed)] and not renamed.exists()
 
 
 def test_stub_keeps_indentation_and_says_todo_in_both_languages():

@@ -60,5 +60,7 @@ def test_every_lesson_asks_first_hints_folds_its_answers_and_offers_a_challenge(
     quiz = [c.source for c in lesson if re.search(r"^\*\*Q\d", c.source, re.M)]
     assert quiz, f"{path.name}: no quiz"
     for source in quiz:  # in the lesson too: one folded answer per question
-        assert source.count(ANSWER) == len(re.findall(r"^\*\*Q\d", source, re.M)), path.name
-        assert authoring.STUB_MARKDOWN not in source
+        why = (f"{path.name}: every **Qn** of the lesson's quiz needs its answer folded under it, "
+               f"{ANSWER}…</details>, and not between solution markers: quiz answers stay in lessons (CONTRIBUTING)")
+        assert source.count(ANSWER) == len(re.findall(r"^\*\*Q\d", source, re.M)), why
+        assert authoring.STUB_MARKDOWN not in source, why

@@ -195,6 +195,20 @@ def _unglossed_first_use(nb) -> None:
     nb.cells[i].source = nb.cells[i].source.replace("합성곱(convolution)", "합성곱")
 
 
+def _untag(tag: str) -> Callable[[nbformat.NotebookNode], None]:
+    def change(nb):
+        for cell in nb.cells:
+            if tag in cell.metadata.get("tags", []):
+                cell.metadata["tags"].remove(tag)
+    return change
+
+
+def _answer_left_in_exercise(nb) -> None:
+    i = next(i for i, c in enumerate(nb.cells) if "exercise" in c.metadata.get("tags", []))
+    nb.cells[i].source = "\n".join(line for line in nb.cells[i].source.split("\n")
+                                   if line.strip() not in (authoring.BEGIN, authoring.END))
+
+
 def _duplicate_id(path: Path) -> None:
     # raw JSON: nbformat would quietly rename the repeated id on writing
     raw = json.loads(path.read_text(encoding="utf-8"))
@@ -226,6 +240,9 @@ DEFECTS: dict[str, tuple[str, str, Callable[[Path], Path | None]]] = {
     "variant named again in a later gloss": (L, "glossary", _edit(L, _variant_in_a_later_gloss)),
     "British spelling": (L, "spelling", _edit(L, _british)),
     "repeated cell id": (L, "cell-ids", _duplicate_id),
+    "no setup cell tagged": (S, "tags", _edit(S, _untag("setup"))),
+    "no badges cell tagged": (S, "tags", _edit(S, _untag("badges"))),
+    "an answer left in an exercise cell": (S, "tags", _edit(S, _answer_left_in_exercise)),
 }
 
 

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
 from torch import nn
 
+import vgg_teach.checks
 from vgg_teach.checks import FAIL, PASSED_MARK, PENDING_MARK, TODO, CheckResult
 from vgg_teach.checks.training import check_confusion_matrix, check_evaluate
 from vgg_teach.errors import josa
 
-CHECKS = ["vgg16.check_make_layers", "counting.check_conv_params", "counting.check_linear_params",
-          "receptive_field.check_receptive_fields", "head.check_head_swap", "head.check_parameter_count",
-          "training.check_train_step", "training.check_train_one_epoch", "training.check_evaluate",
-          "training.check_confusion_matrix",
-          "dense.check_fully_convolutional", "dense.check_dense_evaluation"]
+#: Every check in vgg_teach.checks (``module.check_x``, made with @never_raises): a new one joins these tests.
+ALL = sorted(f"{info.name}.{name}" for info in pkgutil.iter_modules(vgg_teach.checks.__path__)
+             for name, fn in vars(importlib.import_module(f"vgg_teach.checks.{info.name}")).items()
+             if name.startswith("check_") and hasattr(fn, "__wrapped__")
+             and fn.__module__ == f"vgg_teach.checks.{info.name}")
+#: The checks whose learner argument is not one function, and what it is instead.
+NOT_GIVEN_A_FUNCTION = {"vgg16.check_vgg16": "a model or its class", "ddp.check_ddp_script": "a script's path",
+                        "questions.check_prediction": "a question's key, then a function",
+                        "questions.check_quiz": "a quiz's number, then a function",
+                        "questions.check_score_map_predictions": "a function or the three values it returns"}
+CHECKS = [name for name in ALL if name not in NOT_GIVEN_A_FUNCTION]
+
+
+def test_the_checks_are_found_and_each_one_named_as_taking_no_function_exists():
+    assert {"vgg16.check_make_layers", "training.check_train_step", "dense.check_dense_evaluation"} <= set(CHECKS)
+    assert set(NOT_GIVEN_A_FUNCTION) <= set(ALL)
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -46,8 +59,7 @@ class _Unprintable(Exception):
         raise RuntimeError("cannot say why")
 
 
-@pytest.mark.parametrize("name", [*CHECKS, "vgg16.check_vgg16", "questions.check_prediction",
-                                  "questions.check_quiz", "questions.check_score_map_predictions"])
+@pytest.mark.parametrize("name", [name for name in ALL if name != "ddp.check_ddp_script"])
 def test_an_error_that_cannot_print_itself_still_gets_a_verdict(name):
     module, _, check = name.partition(".")
     check = getattr(importlib.import_module(f"vgg_teach.checks.{module}"), check)

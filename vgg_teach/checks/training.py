@@ -1,11 +1,12 @@
-"""Lesson 05's checks: one training step, the evaluation, and the confusion matrix.
+"""Lesson 05's checks: one training step, the epoch loop, the evaluation, and the confusion matrix.
 
 :func:`check_train_step` runs the learner's step on a tiny model from the same start and with the same dropout
 masks as the engine's own step, compares every weight and statistic after one step and after two (a forgotten
 ``zero_grad`` shows only at the second), and names the mistake from what the step did, in order (forward,
-loss, ``zero_grad``, backward, ``step``). :func:`check_evaluate` uses batches of 5, 5, 5 and 3 images, so that
-each usual slip gives a number of its own. :func:`check_confusion_matrix` compares with the reference on a
-worked example, absent classes, no images and random predictions.
+loss, ``zero_grad``, backward, ``step``). :func:`check_train_one_epoch` runs the learner's loop over batches of 4,
+4, 4 and 2 images with a recording step and schedule. :func:`check_evaluate` uses batches of 5, 5, 5 and 3
+images, so that each usual slip gives a number of its own. :func:`check_confusion_matrix` compares with the
+reference on a worked example, absent classes, no images and random predictions.
 """
 
 from __future__ import annotations
