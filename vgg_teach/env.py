@@ -76,6 +76,14 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
         return prefer
     if prefer is None:
         return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
+    if prefer is torch.device:
+        raise UsageError(bilingual(
+            "device가 장치가 아니라 torch.device 클래스 자체입니다: `from torch import *`가 설정 셀의 device를 "
+            "덮어쓰지 않았나요? 그 줄을 지우고 커널을 다시 시작한 뒤(float, sum 같은 파이썬 함수도 덮어썼습니다) "
+            "설정 셀부터 실행하세요.",
+            "device is the torch.device class itself, not a device: did `from torch import *` overwrite the setup "
+            "cell's device? Delete that line, restart the kernel (it replaced Python's float, sum … too) and run "
+            "from the setup cell."))
     prefer = str(prefer).lower()
     available = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}.get(prefer.split(":")[0])
     if available is None:

@@ -19,7 +19,7 @@ from torch import nn
 
 from .counting import LayerTable, layer_table, meta_vgg, params_vs_compute
 from .dense import ScaleJitter
-from .errors import UsageError, josa
+from .errors import UsageError, bilingual, josa
 from .models import CFGS
 from .receptive_field import RFTable, centre_box, receptive_field_table, rf_tables, vgg16_features
 from .show import LiveView, Table, figure_and_axes, figure_bundle
@@ -255,6 +255,12 @@ def plot_topk(probs: torch.Tensor, categories: Sequence[str], k: int = 5, image:
     """The ``k`` most probable classes of one image (``probs``: ``(C,)`` or ``(1, C)``) as bars; with ``image``
     the picture on the left (then ``ax`` is two Axes)."""
     p = torch.as_tensor(probs).detach().float().cpu().flatten()
+    if p.numel() != len(categories):
+        raise UsageError(bilingual(
+            f"확률이 {p.numel()}개인데 클래스 이름은 {len(categories)}개입니다: 모델의 출력 계층(헤드)을 바꾼 뒤가 "
+            "아닌가요? ImageNet의 이름으로 분류하려면 사전 학습된 모델을 불러오는 셀을 다시 실행하세요.",
+            f"{p.numel()} probabilities but {len(categories)} class names: was the model's output layer (its head) "
+            "swapped? To classify with ImageNet's names, run the cell that loads the pretrained model again."))
     k = max(1, min(int(k), p.numel()))
     top = torch.topk(p, k)
     values = [100 * float(v) for v in top.values]

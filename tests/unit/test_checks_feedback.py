@@ -119,3 +119,39 @@ def test_a_failed_check_names_the_reference_the_lesson_goes_on_with(capsys):
     ("fallback", "은", "fallback은"), ("image", "이", "image가"), ("schedule", "은", "schedule은")])
 def test_korean_particles_fit_the_word_as_it_is_read(word, particle, said):
     assert josa(word, particle) == said
+
+
+def test_a_typo_in_a_name_gets_the_name_it_was_probably_meant_to_be_and_no_unrelated_hint():
+    from vgg_teach.checks.vgg16 import check_vgg16
+
+    class Keras(nn.Module):  # Conv2D, as Keras spells it
+        def __init__(self, num_classes=1000):
+            super().__init__()
+            self.conv = nn.Conv2D(3, 64, 3)
+
+    class Typo(nn.Module):
+        def __init__(self, num_classes=1000):
+            super().__init__()
+            self.fc = nn.Linear(4096, num_clases)  # noqa: F821 - the learner's typo
+
+    keras, typo = str(check_vgg16(Keras)), str(check_vgg16(Typo))
+    assert "Did you mean 'Conv2d', not 'Conv2D'? Python tells capitals from small letters." in keras
+    assert "'Conv2D'가 아니라 'Conv2d'일까요?" in keras and "super().__init__()" not in keras
+    assert "Did you mean 'num_classes', not 'num_clases'?" in typo and "capitals" not in typo
+    assert "'num_clases'가 아니라" in typo
+
+
+def test_torch_functions_called_in_place_of_pythons_name_from_torch_import_star():
+    """`from torch import *` in a learner's cell replaces float, range, sum … (and the setup cell's device)."""
+    import torch
+
+    from vgg_teach.checks import exception_hint
+    from vgg_teach.env import get_device
+    from vgg_teach.errors import UsageError
+
+    for shadowed in (lambda: torch.float(3), lambda: torch.sum(n for n in (1, 2))):  # float(3), sum(…) after it
+        with pytest.raises(TypeError) as raised:
+            shadowed()
+        assert "from torch import *" in exception_hint(raised.value)[1]
+    with pytest.raises(UsageError, match=r"torch\.device class itself.*from torch import \*"):
+        get_device(torch.device)  # fit(device=device) with device overwritten by the class

@@ -17,7 +17,7 @@ from vgg_teach import plots
 from vgg_teach.errors import UsageError
 from vgg_teach.models import build_model
 from vgg_teach.training import plan as plan_module
-from vgg_teach.training.data import ImageTensors
+from vgg_teach.training.data import ImageTensors, subsample
 from vgg_teach.training.engine import fit
 from vgg_teach.training.plan import (
     MINUTES,
@@ -203,3 +203,23 @@ def test_a_rerun_keeps_the_first_plan_so_its_checkpoints_resume(tmp_path):
     keep.write_text("{not json", encoding="utf-8")
     assert plan_for_device(PLAN, 45_000, 5_000, "cpu", minutes=60, measure=_speed(160.0), keep=keep).epochs == \
         first.epochs  # an unreadable file is measured again, not trusted
+
+
+def test_the_plan_cell_run_again_on_its_own_sample_keeps_the_plan_and_another_setting_asks_for_the_data(tmp_path):
+    """Lesson 05's plan cell replaces the data with the plan's sample. Run again by itself, it must not plan anew on
+    that sample (it would shrink it again and overwrite plan.json, so the checkpoints no longer resume), and with
+    another setting (FULL_RUN_ON_CPU = True) it must say to load the whole data first, not train on the sample."""
+    keep = tmp_path / "plan.json"
+    data = ImageTensors(torch.zeros(2000, 3, 32, 32, dtype=torch.uint8), torch.arange(2000) % 10, list("abcdefghij"))
+    first = plan_for_device(PLAN, len(data), 500, "cpu", minutes=0.2, measure=_speed(160.0), keep=keep)
+    assert first.shrunk and first.n_train < len(data)
+    train, test = first.apply(data, subsample(data, 500))
+    saved = keep.read_text(encoding="utf-8")
+    slower = Mock(return_value=40.0)
+    again = plan_for_device(PLAN, len(train), len(test), "cpu", minutes=0.2, measure=slower, keep=keep)
+    assert not slower.called and again.n_train == first.n_train and keep.read_text(encoding="utf-8") == saved
+    assert again.apply(train, test) == (train, test)  # the sample stays the sample
+    with pytest.raises(UsageError) as refused:
+        plan_for_device(PLAN, len(train), len(test), "cpu", minutes=0.2, full=True, measure=slower, keep=keep)
+    korean_first(str(refused.value), "데이터를 읽는 셀", "run the cell that loads the data")
+    assert not slower.called and keep.read_text(encoding="utf-8") == saved

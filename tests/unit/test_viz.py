@@ -10,6 +10,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from tests.fakes import korean_first
 from vgg_teach import plots
 from vgg_teach.dense import score_map_geometry
 from vgg_teach.env import use_korean_font
@@ -229,3 +230,10 @@ def test_prediction_browser_widget_filters(notebook):
     assert "image/png" in view.bundle and "만들지 못했습니다" not in view.bundle.get("text/plain", "")  # none match
     plots.show_prediction_browser(pred)
     assert type(notebook[0][0]).__name__ == "VBox" and "image/png" in notebook[-1][0]
+
+
+def test_top_k_of_a_swapped_head_with_imagenet_names_says_why_instead_of_naming_wrong_classes():
+    """Lesson 04 run back to its first section after the head swap: 10 CIFAR scores, 1,000 ImageNet names."""
+    with pytest.raises(UsageError) as refused:
+        plots.plot_topk(torch.rand(1, 10).softmax(1), [f"imagenet{i}" for i in range(1000)])
+    korean_first(str(refused.value), "헤드", "was the model's output layer (its head) swapped?")

@@ -8,6 +8,8 @@ renders as HTML in Jupyter and as text elsewhere, is truthy only when everything
 
 from __future__ import annotations
 
+import builtins
+import difflib
 import functools
 import html
 import inspect
@@ -240,6 +242,13 @@ _KNOWN_ERRORS = (
      "입력은 그대로 둡니다. 모델은 float32로 두세요(.double()을 빼세요).",
      "The input and the layer's parameters have different dtypes: model.double() or .half() changes the parameters, "
      "not the input. Keep the model in float32 (remove .double())."),
+    (r"'torch\.dtype' object is not callable|range\(\) missing 1 required positional arguments?: \"end\"|"
+     r"(sum|max|min|abs|round|pow)\(\): argument 'input' \(position 1\) must be Tensor, not (generator|list|int|float"
+     r"|map|tuple)",
+     "파이썬의 float, int, range, sum, max … 자리에 torch의 것이 불렸습니다: 숫자에 torch.sum(…) 같은 torch 함수를 "
+     "썼거나, `from torch import *`가 파이썬의 것을 덮어썼습니다. 그 import라면 지우고 커널을 다시 시작하세요.",
+     "torch's version ran where Python's float, int, range, sum, max … was meant: torch.sum(…) on plain numbers, "
+     "or a `from torch import *` that replaced Python's. If it is that import, delete it and restart the kernel."),
     (r"Found no NVIDIA driver|Torch not compiled with CUDA enabled|No CUDA GPUs are available",
      "GPU가 없는 곳에서 CUDA를 불렀습니다(.cuda(), device=\"cuda\" …): 장치는 device = \"cuda\" if "
      "torch.cuda.is_available() else \"cpu\"로 고르고 .to(device)로 옮기세요.",
@@ -323,8 +332,34 @@ def exception_hint(exc: BaseException) -> tuple[str, str]:
                 "os.chdir(\"/content\")처럼 있는 폴더로 옮긴 뒤 다시 실행하세요.",
                 "The folder the notebook was working in (the current directory) was deleted, so Python finds no "
                 "files: move to a folder that exists, os.chdir(\"/content\") for example, and run it again.")
+    if isinstance(exc, (AttributeError, NameError)) and isinstance(getattr(exc, "name", None), str):
+        close = _close_name(exc)  # a typo: nn.Conv2D, nn.Relu, num_clases …
+        if close:
+            case = close.lower() == exc.name.lower()
+            return (f"'{exc.name}'{particle(exc.name, '이')} 아니라 '{close}'일까요?"
+                    + (" 파이썬은 대문자와 소문자를 구별합니다." if case else ""),
+                    f"Did you mean '{close}', not '{exc.name}'?" + (" Python tells capitals from small letters." if case
+                                                                    else ""))
     text = printable(exc)
     return next(((ko, en) for pattern, ko, en in _KNOWN_ERRORS if re.search(pattern, text)), ("", ""))
+
+
+def _close_name(exc: AttributeError | NameError) -> str | None:
+    """The attribute of the object (AttributeError), or the local or builtin name (NameError; not the notebook's
+    globals: a global not defined is most often a cell not run yet), that the missing name was probably meant to be."""
+    try:
+        if isinstance(exc, AttributeError):
+            names = dir(exc.obj) if getattr(exc, "obj", None) is not None else []
+        else:
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+            names = [*(tb.tb_frame.f_locals if tb is not None else ()), *dir(builtins)]
+        close = [n for n in names if n.lower() == exc.name.lower()] or \
+            difflib.get_close_matches(exc.name, names, n=1, cutoff=0.75)
+    except Exception:  # noqa: BLE001 - an object whose dir() fails: no suggestion
+        return None
+    return close[0] if close and close[0] != exc.name else None
 
 
 _LEAKS = {

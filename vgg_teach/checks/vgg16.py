@@ -51,10 +51,12 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                 raise
             ko, en = describe_exception(exc)
             name = getattr(candidate, "__name__", type(candidate).__name__)
+            text = printable(exc)
+            hint = ("__init__이 num_classes 인자를 받고 super().__init__()을 먼저 부르는지 확인하세요.",
+                    "Check that __init__ takes num_classes and calls super().__init__() first.") \
+                if "num_classes" in text or "__init__() call" in text else exception_hint(exc)
             result.fail(f"{name}(num_classes={num_classes}){particle(num_classes, '을')} 만들 수 없습니다. {ko}",
-                        f"Could not build {name}(num_classes={num_classes}). {en}",
-                        "__init__이 num_classes 인자를 받고 super().__init__()을 먼저 부르는지 확인하세요.",
-                        "Check that __init__ takes num_classes and calls super().__init__() first.")
+                        f"Could not build {name}(num_classes={num_classes}). {en}", *hint)
             return result
     elif isinstance(candidate, torch.jit.ScriptModule):
         result.fail("TorchScript로 바꾼 모델(torch.jit.script/trace)은 안의 계층을 들여다볼 수 없습니다.",

@@ -148,17 +148,28 @@ def plan_for_device(plan: Mapping[str, int], n_train: int, n_test: int, device: 
     asked = {"plan": dict(plan), "n_train": n_train, "n_test": n_test, "device": device.type, "minutes": minutes,
              "full": full, "batch_size": batch_size}
     kept = Path(keep) if keep is not None and device.type != "cuda" else None
-    if kept is not None and kept.is_file():
-        try:
-            saved = json.loads(kept.read_text(encoding="utf-8"))
-            if saved.get("asked") == asked:
-                earlier = RunPlan(**saved["plan"])
-                return dataclasses.replace(earlier, message=bilingual(
-                    f"{kept}에 적어 둔 지난 계획을 그대로 씁니다(체크포인트에서 이어서 학습하도록). 그때의 계산:",
-                    f"Using the earlier plan written in {kept} (so that the checkpoints resume). It said:")
-                    + "\n" + earlier.message)
-        except (OSError, ValueError, TypeError, KeyError):
-            pass  # unreadable or from another version: measure again
+    try:
+        saved = json.loads(kept.read_text(encoding="utf-8")) if kept is not None and kept.is_file() else None
+        before, earlier = (saved["asked"], RunPlan(**saved["plan"])) if saved else (None, None)
+    except (OSError, ValueError, TypeError, KeyError):
+        before = earlier = None  # unreadable or from another version: measure again
+    if earlier is not None:
+        # the cell run again after plan.apply: the data is the earlier plan's sample, not the whole set
+        sample = (n_train, n_test) == (earlier.n_train, earlier.n_test) != (before["n_train"], before["n_test"])
+        same_but_sizes = before == {**asked, "n_train": before["n_train"], "n_test": before["n_test"]}
+        if before == asked or (sample and same_but_sizes):
+            return dataclasses.replace(earlier, message=bilingual(
+                f"{kept}에 적어 둔 지난 계획을 그대로 씁니다(체크포인트에서 이어서 학습하도록). 그때의 계산:",
+                f"Using the earlier plan written in {kept} (so that the checkpoints resume). It said:")
+                + "\n" + earlier.message)
+        if sample:
+            raise UsageError(bilingual(
+                f"지금 데이터는 지난 계획이 고른 표본(학습 이미지 {n_train:,}장, 시험 이미지 {n_test:,}장)이지 데이터 "
+                "전체가 아닙니다. 설정을 바꿔 새로 계획하려면 데이터를 읽는 셀(train_data, test_data = …)부터 다시 "
+                "실행하세요.",
+                f"The data is the sample the earlier plan picked ({n_train:,} training and {n_test:,} test images), "
+                "not the whole set. To plan anew with other settings, run the cell that loads the data (train_data, "
+                "test_data = …) again first."))
     result = _measured_plan(plan, n_train, n_test, device, minutes, full, batch_size, measure)
     if kept is not None:
         atomic_write_json({"asked": asked, "plan": dataclasses.asdict(result)}, kept)
@@ -196,12 +207,12 @@ def _measured_plan(plan: Mapping[str, int], n_train: int, n_test: int, device: t
             return RunPlan(fewer, n_train, n_test, fewer_minutes, full_minutes, speed, True, bilingual(
                 f"{measured[0]}. {minutes:g}분 안에 끝나도록 에포크를 줄였습니다({listed}). 이미지는 모두 씁니다: "
                 f"학습 {n_train:,}장, 시험 {n_test:,}장(약 {_minutes(fewer_minutes)}분). 정확도는 GPU에서 "
-                "계획대로 학습한 것보다 낮습니다. 그래도 모두 돌리려면 FULL_RUN_ON_CPU = True로 바꾸고 이 셀부터 다시 "
-                "실행하세요.",
+                "계획대로 학습한 것보다 낮습니다. 그래도 모두 돌리려면 FULL_RUN_ON_CPU = True로 바꾸고 데이터를 "
+                "읽는 셀부터 다시 실행하세요.",
                 f"{measured[1]}, so the epochs were cut to finish within {minutes:g} minutes ({listed}), on every "
                 f"image: {n_train:,} training and {n_test:,} test images (about {_minutes(fewer_minutes)} minutes). "
                 "The accuracies will be below a full run on a GPU. To run it all anyway, set FULL_RUN_ON_CPU = True "
-                "and run again from this cell."), batch_size)
+                "and run again from the cell that loads the data."), batch_size)
     one = {k: min(1, v) for k, v in epochs.items()}
     per_image = estimate(one, 1, 0) + estimate(one, 0, 1) / 5  # a training image and a fifth of a test image
     batch = batch_size
@@ -219,11 +230,12 @@ def _measured_plan(plan: Mapping[str, int], n_train: int, n_test: int, device: t
         f"{measured[0]}. {minutes:g}분 안에 끝나도록 줄였습니다: 실험마다 에포크 {max(one.values())}번, 학습 이미지 "
         f"{small_train:,}장, 시험 이미지 {small_test:,}장(약 {_minutes(shrunk_minutes)}분{smallest[0]}).{smaller[0]} "
         "정확도는 GPU에서 계획대로 학습한 것보다 훨씬 낮습니다. 그래도 모두 돌리려면 FULL_RUN_ON_CPU = True로 바꾸고 "
-        "이 셀부터 다시 실행하세요.",
+        "데이터를 읽는 셀부터 다시 실행하세요.",
         f"{measured[1]}, so it was shrunk to finish within {minutes:g} minutes: {max(one.values())} epoch per "
         f"experiment on {small_train:,} training and {small_test:,} test images (about "
         f"{_minutes(shrunk_minutes)} minutes{smallest[1]}).{smaller[1]} The accuracies will be far below a full run "
-        "on a GPU. To run it all anyway, set FULL_RUN_ON_CPU = True and run again from this cell."), batch)
+        "on a GPU. To run it all anyway, set FULL_RUN_ON_CPU = True and run again from the cell that loads the data."),
+        batch)
 
 
 @dataclass(frozen=True)
