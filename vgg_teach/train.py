@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
+import difflib
 import os
 import re
 import sys
@@ -44,9 +45,13 @@ SMOKE_TRAIN_IMAGES, SMOKE_TEST_IMAGES = 320, 128
 SMOKE_DEFAULTS = {"epochs": 1, "batch_size": 64}
 #: A default batch size shrinks for a small data set so that an epoch still has this many full batches.
 MIN_STEPS_PER_EPOCH = 4
+#: The model trained when --model is not given (and a resumed run does not say).
+DEFAULT_MODEL = "vgg16_bn_cifar"
 #: Where an unexpected error's traceback goes, in --out.
 ERROR_LOG = "error.log"
 
+#: Flags of other tools that a learner may type for ours (close spellings are found by difflib).
+_FLAG_ALIASES = {"--learning-rate": "--lr", "--bs": "--batch-size", "--output": "--out", "--output-dir": "--out"}
 #: argparse's English messages, in Korean.
 _ARGPARSE_KO = (
     (r"the following arguments are required: (.*)", r"꼭 필요한 인수가 빠졌습니다: \1"),
@@ -89,6 +94,13 @@ class _Parser(argparse.ArgumentParser):
             korean = next((re.sub(en, ko, message, flags=re.DOTALL) for en, ko in _ARGPARSE_KO
                            if re.fullmatch(en, message, flags=re.DOTALL)), message)
             english = message
+        if message.startswith("unrecognized arguments:"):  # --learning-rate, --batchsize, --datadir …
+            flags = [f for f in self._option_string_actions if f.startswith("--")]
+            for word in re.findall(r"--[\w-]+", message):
+                close = _FLAG_ALIASES.get(word) or next(iter(difflib.get_close_matches(word, flags, 1, 0.7)), None)
+                if close:
+                    korean += f" ({word}: {close}일까요?)"
+                    english += f" ({word}: did you mean {close}?)"
         self.print_usage(sys.stderr)
         self.exit(2, bilingual(f"명령줄 인수가 잘못되었습니다: {korean}",
                                f"Bad command-line arguments: {english}") + "\n")
@@ -106,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test on this many held-out training images (stratified, seeded) instead of "
                         "the test set; then DIR needs no test/ folder")
     p.add_argument("--out", type=_folder, required=True, help="output folder (metrics.json, checkpoint.pt)")
-    p.add_argument("--model", choices=sorted(CIFAR_MODELS), default="vgg16_bn_cifar")
+    p.add_argument("--model", choices=sorted(CIFAR_MODELS), default=None,
+                   help=f"default: {DEFAULT_MODEL} (with --resume: the checkpoint's)")
     p.add_argument("--device", choices=["cuda", "mps", "cpu"], default=None, help="default: the best available")
     again = p.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true", help="continue the run in OUT (or load it, if it is finished)")
@@ -160,9 +173,11 @@ def _check_out(out: Path) -> None:
             "runs/mine under your home folder).")) from None
 
 
-def _small_data_batch(config: TrainConfig, num_train: int, world_size: int) -> TrainConfig:
+def _small_data_batch(config: TrainConfig, num_train: int, world_size: int, scale_lr: bool = True) -> TrainConfig:
     """The default batch size for a small data set: the largest power of two that still gives
-    :data:`MIN_STEPS_PER_EPOCH` full batches (72 images: 512 → 16), a multiple of the number of processes; said."""
+    :data:`MIN_STEPS_PER_EPOCH` full batches (72 images: 512 → 16), a multiple of the number of processes, and (with
+    ``scale_lr``: no --lr given) the learning rate scaled with it, as the linear scaling rule does; said. (The
+    default 0.2 is for batches of 512: on 16 images in batches of 4 it diverged within a few epochs.)"""
     batch = config.batch_size
     if num_train // batch < MIN_STEPS_PER_EPOCH:
         batch = min(batch, 1 << (max(1, num_train // MIN_STEPS_PER_EPOCH).bit_length() - 1))
@@ -170,13 +185,18 @@ def _small_data_batch(config: TrainConfig, num_train: int, world_size: int) -> T
     if batch == config.batch_size:
         distributed.local_batch(batch, world_size)
         return config
+    lr = config.lr * batch / config.batch_size if scale_lr else config.lr
+    lower = (f" 학습률도 같은 비율로 {config.lr:g}에서 {josa(format(lr, '.2g'), '로')} 낮췄습니다(선형 스케일링 규칙).",
+             f" The learning rate went down in proportion, from {config.lr:g} to {lr:.2g} (the linear scaling "
+             "rule).") if scale_lr else ("", "")
     print(bilingual(
         f"학습 이미지가 {num_train}장뿐이라 배치 크기(batch size)를 {config.batch_size}에서 {josa(batch, '로')} "
-        "줄였습니다"
-        f"(에포크마다 {num_train // batch}스텝). 직접 정하려면 --batch-size를 주세요.",
+        f"줄였습니다(에포크마다 {num_train // batch}스텝).{lower[0]} 직접 정하려면 "
+        f"{'--batch-size와 --lr을' if scale_lr else '--batch-size를'} 주세요.",
         f"Only {num_train} training images: the batch size was reduced from {config.batch_size} to {batch} "
-        f"({num_train // batch} steps per epoch). Give --batch-size to choose it yourself."), flush=True)
-    return config.replace(batch_size=batch)
+        f"({num_train // batch} steps per epoch).{lower[1]} Give --batch-size{' and --lr' if scale_lr else ''} to "
+        "choose yourself."), flush=True)
+    return config.replace(batch_size=batch, lr=lr)
 
 
 def _run(args: argparse.Namespace, launch: distributed.Dist) -> int:
@@ -193,6 +213,7 @@ def _train(args: argparse.Namespace, launch: distributed.Dist, the_plan: distrib
         remove_stale_temporaries(metrics_path)  # fit cleans the checkpoint's
     refuse_to_replace(checkpoint, resume=args.resume, overwrite=args.overwrite, others=[metrics_path])
     state = load_state(checkpoint) if args.resume and checkpoint.is_file() else None
+    args.model = args.model or (state.run.get("model") if state is not None else None) or DEFAULT_MODEL
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     stored = {k: v for k, v in state.config.items() if k in fields} if state else {}
     config = config_from_args(args, {**(SMOKE_DEFAULTS if is_smoke() else {}), **stored})
@@ -206,7 +227,7 @@ def _train(args: argparse.Namespace, launch: distributed.Dist, the_plan: distrib
             print(bilingual(*note), flush=True)
         train, test, source = ctx.main_first(lambda: load_data(args, config.seed))  # rank 0 first (a download)
         if not chosen:
-            config = _small_data_batch(config, len(train), launch.world_size)
+            config = _small_data_batch(config, len(train), launch.world_size, scale_lr=args.lr is None)
         run = {"model": args.model, "classes": train.classes, "data": source,
                "num_train": len(train), "num_test": len(test), "smoke": is_smoke()}
         if args.overwrite and launch.is_main:  # asked for: the old results go now, the old checkpoint later
@@ -217,8 +238,11 @@ def _train(args: argparse.Namespace, launch: distributed.Dist, the_plan: distrib
         if launch.is_main:
             atomic_write_json(metrics, metrics_path)
     tta = f" (flip TTA {metrics['test_accuracy_tta']:.2%})" if "test_accuracy_tta" in metrics else ""
-    print(bilingual(f"완료: {metrics_path}", f"done: test accuracy {metrics['test_accuracy']:.2%}{tta}, "
-                    f"{metrics['train_seconds']:.1f} s of training, {metrics['images_per_second']:,.0f} images/s"))
+    tta_ko = f" (좌우 뒤집기 TTA {metrics['test_accuracy_tta']:.2%})" if "test_accuracy_tta" in metrics else ""
+    print(bilingual(f"완료: 시험 정확도 {metrics['test_accuracy']:.2%}{tta_ko}, 학습 {metrics['train_seconds']:.1f}초, "
+                    f"초당 이미지 {metrics['images_per_second']:,.0f}장 — {metrics_path}",
+                    f"done: test accuracy {metrics['test_accuracy']:.2%}{tta}, {metrics['train_seconds']:.1f} s of "
+                    f"training, {metrics['images_per_second']:,.0f} images/s — {metrics_path}"))
     return 0
 
 

@@ -8,6 +8,7 @@ import io
 import itertools
 import os
 import pickle
+import shutil
 import struct
 import sys
 import tarfile
@@ -150,8 +151,38 @@ def test_image_folders_load_with_their_classes_and_the_training_statistics(image
         tar.add(root / "train", arcname="train")
     assert len(load_jpeg_tarball(tmp_path / "d.tar")) == 6
     said = capsys.readouterr().out
-    assert said.count("skipped 4 images that are hidden or inside hidden folders") == 2 and "a/.hidden.jpg" in said
+    assert said.count("skipped 4 images, hidden or inside hidden folders") == 2 and "a/.hidden.jpg" in said
     korean_first(said, "이미지 4장은 데이터가 아니므로 건너뛰었습니다", "skipped 4 images")
+    korean_first(said, "읽을 수 없는 형식의 파일 1개", "skipped 1 file in a format not read here (.txt 1)")
+
+
+def test_files_left_out_of_an_image_folder_are_said_and_a_misplaced_data_dir_gets_the_one_to_give(tmp_path, capsys):
+    """A learner's folder: iPhone photos (.heic), scans (.tif), an image beside the class folders and the __MACOSX
+    folder of a Mac's zip are not data, and each is said; the data folder given one level too deep or too high, a zip
+    instead of a folder, or no test/ get the folder to give (or --holdout)."""
+    root = make_image_folder(tmp_path / "data", classes=("a", "b"), n_train=4, n_test=1)
+    image = next((root / "train" / "a").glob("*.png")).read_bytes()
+    for name in ("a/IMG_0001.HEIC", "a/scan.tif", "b/Thumbs.db", "loose.png", "__MACOSX/a/._0.png"):
+        (root / "train" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "train" / name).write_bytes(image)
+    capsys.readouterr()
+    assert len(load_image_folder(root / "train")) == 8  # the class folders' own images, nothing else
+    said = capsys.readouterr().out
+    korean_first(said, "읽을 수 없는 형식의 파일 2개", "skipped 2 files in a format not read here (.heic 1, .tif 1)")
+    korean_first(said, "클래스 폴더 밖에 있는 이미지 1장", "skipped 1 image lying in no class folder")
+    korean_first(said, "맥의 __MACOSX", "__MACOSX/a/._0.png")
+    (tmp_path / "top").mkdir()
+    shutil.copytree(root, tmp_path / "top" / "unzipped")
+    (tmp_path / "data.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    shutil.rmtree(root / "test")
+    for given, korean, english in (
+            (root / "train", "한 단계 위의", f"is the train folder itself: give its parent, {root}."),
+            (tmp_path / "top", "그 폴더를 주세요", f"{tmp_path / 'top' / 'unzipped'} has it: give that folder."),
+            (tmp_path / "data.zip", "먼저 푼 뒤", "a file, not a folder. If it is an archive, unpack it first"),
+            (root, "--holdout N", "--holdout N on the command line")):
+        with pytest.raises(DataError) as refused:
+            load_image_folder_splits(given)
+        korean_first(str(refused.value), korean, english)
 
 
 def test_the_cache_is_used_and_refreshed_and_a_tarball_reads_the_same(tmp_path, monkeypatch):

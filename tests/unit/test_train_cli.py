@@ -86,9 +86,11 @@ def test_resume_continues_with_the_flags_left_out_taken_from_the_checkpoint(imag
     args = ["--data-dir", image_folder, "--out", out, *TINY]
     assert _main(capsys, *args, "--batch-size", 8, "--lr", 0.05, "--no-augment")[0] == 0
     first = metrics(out)
-    code, said, _ = _main(capsys, *args, "--resume", "--epochs", 3)
+    without_model = ["--data-dir", image_folder, "--out", out, "--no-progress", "--device", "cpu"]  # --model too
+    code, said, _ = _main(capsys, *without_model, "--resume", "--epochs", 3)
     assert code == 0 and "Changed settings: epochs 1 → 3." in said  # a resume says what it changed
     m = metrics(out)
+    assert m["model"] == "vgg_tiny_cifar"
     assert (m["config"]["batch_size"], m["config"]["lr"], m["config"]["augment"]) == (8, 0.05, False)
     assert m["resumes"] == [{"after_epoch": 1, "changed": {"epochs": [1, 3]}}] and m["epochs"] == 3
     assert m["history"][0] == first["history"][0] and all(r["lr"] > 0 for r in m["history"])  # schedule stretched
@@ -169,6 +171,8 @@ def _one_class(d: Path) -> None:
     (_one_class, ["--holdout", "0"], "1 이상의 정수", "integer of at least 1"),
     (_one_class, ["--seed", str(2**64)], "0 ≤ seed ≤ 4294967295 범위", "range 0 ≤ seed ≤ 4294967295"),
     (_one_class, ["--lr", "-1"], "명령줄 인수가 잘못되었습니다", "Bad command-line arguments"),  # argparse's own
+    (_one_class, ["--learning-rate", "0.1"], "(--learning-rate: --lr일까요?)", "(--learning-rate: did you mean --lr?)"),
+    (_one_class, ["--batchsize", "8"], "--batch-size일까요?", "did you mean --batch-size?"),
     (lambda d: [(d / s).mkdir(parents=True) for s in ("train", "test")], [], "클래스 폴더가 없습니다",
      "has no class folders"),
     (lambda d: (make_image_folder(d, classes=("a", "b"), n_train=2, n_test=0),
@@ -313,8 +317,13 @@ def test_an_unexpected_error_is_two_lines_on_screen_and_its_traceback_in_error_l
 def test_a_small_folder_with_the_default_batch_size_just_works(smoke_off, tmp_path, capsys):
     data = make_image_folder(tmp_path / "mine", classes=("a", "b", "c"), n_train=24, n_test=4)
     code, said, _ = _main(capsys, "--data-dir", data, "--out", tmp_path / "out", "--epochs", 1, *TINY)
-    assert code == 0 and metrics(tmp_path / "out")["config"]["batch_size"] == 16
+    config = metrics(tmp_path / "out")["config"]
+    assert code == 0 and config["batch_size"] == 16
+    assert config["lr"] == pytest.approx(0.2 * 16 / 512)  # 0.2 is for batches of 512: on 16 images it diverged
     korean_first(said, "배치 크기(batch size)를 512에서 16으로", "reduced from 512 to 16")
+    korean_first(said, "학습률도 같은 비율로 0.2에서 0.0063으로", "from 0.2 to 0.0063 (the linear scaling rule)")
+    code, said, _ = _main(capsys, "--data-dir", data, "--out", tmp_path / "mine", "--epochs", 1, "--lr", 0.05, *TINY)
+    assert code == 0 and metrics(tmp_path / "mine")["config"]["lr"] == 0.05 and "scaling" not in said
 
 
 def test_the_module_entry_point_fails_cleanly(tmp_path):

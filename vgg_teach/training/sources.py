@@ -13,7 +13,7 @@ import tarfile
 import time
 import urllib.request
 import warnings
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..env import is_smoke
-from ..errors import DataError, bilingual, cause, particle, readable, smoke_note
+from ..errors import DataError, bilingual, cause, josa, particle, readable, smoke_note
 from .checkpoint import atomic_save
 from .data import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, IMAGE_EXTENSIONS, ImageTensors, PathLike
 
@@ -229,18 +229,38 @@ def _is_image(path: Path) -> bool:
 
 
 def _hidden(path: Path) -> bool:
-    """A hidden file, or one inside a hidden folder at any depth (``dog/.ipynb_checkpoints/x.jpg``): never data."""
-    return any(part.startswith(".") for part in path.parts)
+    """A hidden file, or one inside a hidden folder at any depth (``dog/.ipynb_checkpoints/x.jpg``), or in the
+    ``__MACOSX`` folder that unzipping a Mac's archive leaves: never data."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
 
 
-def _say_skipped(where: PathLike, skipped: Sequence[str]) -> None:
-    """Say once how many images were skipped as hidden, with examples."""
+#: Files that sit among images without being meant as data: never mentioned.
+_JUNK = {"thumbs.db", "desktop.ini"}
+
+
+def _say_skipped(where: PathLike, skipped: Sequence[str], others: Sequence[Path] = (), loose: int = 0) -> None:
+    """Say once how many images were skipped as hidden (with examples), how many files are in no format read here
+    (by extension: .heic, .tif …), and how many images lie outside every class folder."""
     if skipped:
         examples = ", ".join(sorted(skipped)[:3]) + (" …" if len(skipped) > 3 else "")
-        print(bilingual(f"{where}: 숨은 파일이나 숨은 폴더(이름이 .으로 시작, 예: .ipynb_checkpoints) 안의 이미지 "
-                        f"{len(skipped)}장은 데이터가 아니므로 건너뛰었습니다 ({examples}).",
-                        f"{where}: skipped {len(skipped)} images that are hidden or inside hidden folders (names "
-                        f"starting with '.', like .ipynb_checkpoints): they are not data ({examples})."), flush=True)
+        print(bilingual(f"{where}: 숨은 파일이나 숨은 폴더(이름이 .으로 시작, 예: .ipynb_checkpoints), 맥의 __MACOSX "
+                        f"폴더 안의 이미지 {len(skipped)}장은 데이터가 아니므로 건너뛰었습니다 ({examples}).",
+                        f"{where}: skipped {len(skipped)} image{'s' * (len(skipped) != 1)}, hidden or inside "
+                        "hidden folders (names "
+                        f"starting with '.', like .ipynb_checkpoints, or a Mac's __MACOSX): they are not data "
+                        f"({examples})."), flush=True)
+    kinds = Counter(p.suffix.lower() or p.name for p in others if p.name.lower() not in _JUNK)
+    if n := sum(kinds.values()):
+        listed = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+        print(bilingual(f"{where}: 읽을 수 없는 형식의 파일 {n}개를 건너뛰었습니다({listed}). 쓰려면 "
+                        f"JPEG나 PNG로 바꾸세요(읽는 형식: {', '.join(IMAGE_EXTENSIONS)}).",
+                        f"{where}: skipped {n} file{'s' * (n != 1)} in a format not read here ({listed}): convert "
+                        f"them to JPEG or PNG to use them (read: {', '.join(IMAGE_EXTENSIONS)})."), flush=True)
+    if loose:
+        print(bilingual(f"{where}: 클래스 폴더 밖에 있는 이미지 {loose}장은 클래스를 알 수 없어 건너뛰었습니다: "
+                        f"{where}/<클래스>/ 안으로 옮기세요.",
+                        f"{where}: skipped {loose} image{'s' * (loose != 1)} lying in no class folder (the class is "
+                        f"unknown): move {'them' if loose != 1 else 'it'} into {where}/<class>/."), flush=True)
 
 
 def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None, image_size: int = 32,
@@ -256,11 +276,15 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
     found: dict[str, list[Path]] = {}  # class name (readable, NFC) → its folders (NFC and NFD copies side by side)
     shown = lambda p: readable(str(p.relative_to(folder)))  # noqa: E731 - readable even when not UTF-8
     skipped: list[str] = []
+    others: list[Path] = []
+    loose = 0
     for p in sorted(folder.iterdir()):
         if p.is_dir() and not _hidden(Path(p.name)):
             found.setdefault(readable(p.name), []).append(p)
         elif p.is_dir():  # .ipynb_checkpoints … are never classes
             skipped += [shown(q) for q in p.rglob("*") if q.is_file() and _is_image(q)]
+        elif _is_image(p) and not _hidden(Path(p.name)):
+            loose += 1
     if not found:
         raise DataError(bilingual(
             f"{folder} 안에 클래스 폴더가 없습니다. 이미지를 {folder}/<클래스 이름>/사진.jpg 처럼 넣으세요.",
@@ -276,16 +300,17 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
     files: list[tuple[Path, int]] = []
     for label, name in enumerate(classes):
         for class_dir in found.get(name, []):
-            every = [p for p in class_dir.rglob("*") if p.is_file() and _is_image(p)]
-            images = sorted(p for p in every if not _hidden(p.relative_to(class_dir)))
-            skipped += [shown(p) for p in every if _hidden(p.relative_to(class_dir))]
+            every = [(p, _hidden(p.relative_to(class_dir))) for p in class_dir.rglob("*") if p.is_file()]
+            images = sorted(p for p, hidden in every if _is_image(p) and not hidden)
+            skipped += [shown(p) for p, hidden in every if _is_image(p) and hidden]
+            others += [p for p, hidden in every if not _is_image(p) and not hidden]
             if not images:
                 where, kinds = folder / shown(class_dir), ", ".join(IMAGE_EXTENSIONS)
                 raise DataError(bilingual(
                     f"클래스 폴더 {where} 에 이미지가 없습니다 ({kinds} 파일을 넣거나 폴더를 지우세요).",
                     f"The class folder {where} holds no images (add {kinds} files or delete the folder)."))
             files += [(p, label) for p in images]
-    _say_skipped(folder, skipped)
+    _say_skipped(folder, skipped, others, loose)
     # File names as bytes: a name that is not UTF-8 cannot be encoded as text, but it is still a name.
     digest = hashlib.sha1(f"folder:{image_size}:{classes}".encode())
     for path, label in files:
@@ -300,15 +325,37 @@ def load_image_folder_splits(data_dir: PathLike, image_size: int = 32,
                              cache_dir: Optional[PathLike] = None) -> tuple[ImageTensors, ImageTensors]:
     """``data_dir/{train,test}/<class>/…`` → ``(train, test)``, both normalized with the training images' statistics."""
     data_dir = Path(data_dir)
+    if data_dir.is_file():
+        packed = data_dir.suffix.lower() in (".zip", ".tar", ".gz", ".tgz", ".7z", ".rar")
+        raise DataError(bilingual(
+            f"{josa(str(data_dir), '은')} 폴더가 아니라 파일입니다." + (
+                f" 압축 파일이라면 먼저 푼 뒤(예: unzip {data_dir.name} -d {data_dir.stem}) 그 폴더를 주세요."
+                if packed else ""),
+            f"{data_dir} is a file, not a folder." + (f" If it is an archive, unpack it first (for example unzip "
+                                                     f"{data_dir.name} -d {data_dir.stem}) and give that folder."
+                                                     if packed else "")))
     if not data_dir.is_dir():
         raise DataError(bilingual(f"데이터 폴더가 없습니다: {data_dir}", f"No such data folder: {data_dir}"))
     for split in ("train", "test"):
-        if not (data_dir / split).is_dir():
+        if (data_dir / split).is_dir():
+            continue
+        missing = (f"{data_dir} 안에 '{split}' 폴더가 없습니다.", f"{data_dir} has no '{split}' folder.")
+        inner = [d for d in data_dir.iterdir() if d.is_dir() and (d / split).is_dir()]
+        if data_dir.name in ("train", "test") and (data_dir.parent / split).is_dir():
             raise DataError(bilingual(
-                f"{data_dir} 안에 '{split}' 폴더가 없습니다. {data_dir}/train/<클래스>/… 와 {data_dir}/test/<클래스>/… "
-                "로 나눠 넣으세요.",
-                f"{data_dir} has no '{split}' folder. Arrange the images as {data_dir}/train/<class>/… and "
-                f"{data_dir}/test/<class>/…."))
+                f"{missing[0]} {josa(str(data_dir), '은')} 데이터 폴더 안의 {data_dir.name} 폴더 자체입니다: 한 단계 "
+                f"위의 {josa(str(data_dir.parent), '를')} 주세요.",
+                f"{missing[1]} {data_dir} is the {data_dir.name} folder itself: give its parent, {data_dir.parent}."))
+        if len(inner) == 1:  # unzipped with a folder on top
+            raise DataError(bilingual(f"{missing[0]} {inner[0]}에 있습니다: 그 폴더를 주세요.",
+                                      f"{missing[1]} {inner[0]} has it: give that folder."))
+        holdout = (" 시험 이미지가 따로 없다면 명령줄에서 --holdout N으로 학습 이미지 N장을 시험 세트로 떼어 둘 수 "
+                   "있습니다.", " Without test images of your own, --holdout N on the command line keeps N of the "
+                   "training images apart as the test set.") if split == "test" else ("", "")
+        raise DataError(bilingual(
+            f"{missing[0]} {data_dir}/train/<클래스>/… 와 {data_dir}/test/<클래스>/… 로 나눠 넣으세요.{holdout[0]}",
+            f"{missing[1]} Arrange the images as {data_dir}/train/<class>/… and {data_dir}/test/<class>/…."
+            f"{holdout[1]}"))
     cache = lambda split: Path(cache_dir) / f"{split}-{image_size}px.pt" if cache_dir else None  # noqa: E731
     train = load_image_folder(data_dir / "train", image_size=image_size, cache=cache("train"))
     test = load_image_folder(data_dir / "test", classes=train.classes, image_size=image_size, cache=cache("test"))
