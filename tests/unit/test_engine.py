@@ -104,6 +104,15 @@ def test_a_finished_run_is_loaded_kept_or_overwritten(data, tmp_path, monkeypatc
     assert all(torch.equal(v, saved[k]) for k, v in model.state_dict().items())
     with pytest.raises(CheckpointError, match="overwrite"):  # neither resume nor overwrite: the run is kept
         _fit(data, checkpoint=tmp_path / "run.pt")
+    said.clear()  # the learner's step passes its check now: the finished run was trained by the engine's own
+
+    def my_step(model, images, labels, optimizer, loss_fn):
+        return train_step(model, images, labels, optimizer, loss_fn)
+
+    _fit(data, epochs=2, checkpoint=tmp_path / "run.pt", resume=True, step=my_step, log=said.append)
+    note = next(line for line in said if "other code" in line)
+    korean_first(note, "다른 코드로 학습했습니다", "step vgg_teach.answers.train_step → ")
+    assert "my_step" in note and "overwrite=True" in note
     monkeypatch.undo()
     assert _fit(data, checkpoint=tmp_path / "run.pt", overwrite=True)[0]["epochs"] == 1
 

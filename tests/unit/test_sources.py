@@ -306,3 +306,25 @@ def test_cp949_and_nfd_names_from_windows_and_macos(tmp_path):
             Image.new("RGB", (32, 32)).save(tmp_path / "mac" / split / unicodedata.normalize(form, cls) / "0.png")
     train, test = load_image_folder_splits(tmp_path / "mac")
     assert train.classes == test.classes == ["개", "고양이"] and test.class_counts() == [1, 1]
+
+
+def test_ctrl_c_while_decoding_drops_the_queued_chunks_instead_of_decoding_them_first(monkeypatch):
+    """A Ctrl-C (or SIGTERM) during decoding used to wait until every queued chunk of photos was decoded (seconds, in
+    silence), and a second Ctrl-C in that wait aborted Python. Only the chunk being decoded is waited for now."""
+    import time
+
+    decoded = []
+
+    def decode(part, size):
+        if not decoded:
+            decoded.append(part)
+            raise KeyboardInterrupt  # as if Ctrl-C came while the first chunk was decoded
+        decoded.append(part)
+        time.sleep(0.5)
+        return [], []
+
+    monkeypatch.setattr(sources, "_decode_chunk", decode)
+    items = ((f"{i}.png", b"") for i in range(10 * sources.CHUNK))
+    with pytest.raises(KeyboardInterrupt):
+        sources.decode_all(items, 32, workers=1)
+    assert len(decoded) <= 2  # the first, and at most the one being decoded then

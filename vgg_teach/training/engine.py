@@ -207,8 +207,10 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                                    "resume and overwrite cannot be used together."))
     train_data.require_classes(2)
     distributed.local_batch(config.batch_size, ctx.world_size)  # the global batch must divide among the processes
+    code = {name: f"{getattr(fn, '__module__', None)}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+            for name, fn in (("step", step), ("loop", loop), ("evaluate", evaluate))}  # whose code trains it
     run = {**(run or {}), "train_data": train_data.fingerprint(), "test_data": test_data.fingerprint(),
-           "world_size": ctx.world_size}
+           "world_size": ctx.world_size, "code": code}
     device = ctx.device if ctx.distributed else get_device(device)
 
     def say(message: str) -> None:  # a line that cannot be written (stdout closed: … | head) must not stop training
@@ -277,6 +279,13 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                 history, start_epoch = list(state.history), int(state.epoch)
                 saved_epoch = start_epoch
                 set_rng_state(state.rng)
+                other = {k: (v, code[k]) for k, v in state.run.get("code", {}).items() if code.get(k) != v}
+                if other:  # lesson 05 run again: a run trained by the reference, loaded as if by the learner's code
+                    listed = ", ".join(f"{k} {a} → {b}" for k, (a, b) in other.items())
+                    say(bilingual(f"참고: 이 체크포인트는 지금과 다른 코드로 학습했습니다({listed}). 지금의 코드로 "
+                                  "다시 학습하려면 overwrite=True로(명령줄: --overwrite) 실행하세요.",
+                                  f"Note: this checkpoint was trained by other code than now ({listed}). To train it "
+                                  "with the code of now, run with overwrite=True (command line: --overwrite)."))
                 if start_epoch >= config.epochs:  # a finished run, only loaded: what it measured when it trained
                     say(bilingual(f"끝난 학습을 불러왔습니다({checkpoint}). 학습할 때 잰 기록입니다:",
                                   f"A finished run, loaded ({checkpoint}). Its record, as measured when it trained:"))

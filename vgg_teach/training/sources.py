@@ -487,18 +487,22 @@ def decode_all(items: Iterable[tuple[str, Union[bytes, Path]]], image_size: int,
         if images and not failures:  # after the first failure only the names of the others matter
             chunks.append(torch.stack(images))
 
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
-        warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
-                                category=DeprecationWarning)  # torchvision 0.29: one warning per image
-        pending: deque = deque()
-        items = iter(items)
-        while part := list(itertools.islice(items, CHUNK)):
-            total += len(part)
-            pending.append(pool.submit(_decode_chunk, part, image_size))
-            while len(pending) > 2 * workers:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The image decoding and encoding capabilities of TorchVision",
+                                    category=DeprecationWarning)  # torchvision 0.29: one warning per image
+            pending: deque = deque()
+            items = iter(items)
+            while part := list(itertools.islice(items, CHUNK)):
+                total += len(part)
+                pending.append(pool.submit(_decode_chunk, part, image_size))
+                while len(pending) > 2 * workers:
+                    collect(pending.popleft())
+            while pending:
                 collect(pending.popleft())
-        while pending:
-            collect(pending.popleft())
+    finally:  # Ctrl-C or SIGTERM: the queued chunks are dropped, only those being decoded are waited for
+        pool.shutdown(cancel_futures=True)
     if failures:
         lines = [f"  - {name}: {why.korean} / {why.english}" for name, why in failures[:LIST_AT_MOST]]
         lines += [f"  … (+{len(failures) - LIST_AT_MOST})"] if len(failures) > LIST_AT_MOST else []
