@@ -135,7 +135,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, smoke_defaults: dict[s
         note = f" (default {default}" + (f"; smoke: {smoke[f.name]})" if f.name in smoke else ")")
         if isinstance(default, bool):
             parser.add_argument(flag_name(f.name), dest=f.name, action="store_const", const=not default, default=None,
-                                help=meta["help"] + (" off" if default else ""))
+                                help=("turn off: " if default else "turn on: ") + meta["help"])
         elif meta["choices"]:
             parser.add_argument(flag_name(f.name), dest=f.name, choices=meta["choices"], default=None,
                                 help=meta["help"] + note)
