@@ -291,12 +291,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM (Terminated)
             sigterm = isinstance(err, Terminated)
             saved = (args.out / "checkpoint.pt").is_file()
-            print(bilingual(f"{'SIGTERM을 받아 멈췄습니다' if sigterm else '중단되었습니다'}. " + (
-                "같은 명령에 --resume을 붙이면 이어서 학습합니다." if saved else "저장된 에포크가 없으니 같은 명령으로 "
-                "처음부터 다시 시작하세요."),
-                            f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}. " + (
-                "Run the same command with --resume to continue." if saved else "No epoch was saved: run the same "
-                "command again to start over.")), file=sys.stderr)
+            if not getattr(err, "told", False):  # (fit says it when it was training)
+                print(bilingual(
+                    f"{'SIGTERM을 받아 멈췄습니다' if sigterm else '중단되었습니다'}. " + (
+                        "같은 명령에 --resume을 붙이면 이어서 학습합니다." if saved else
+                        "저장된 에포크가 없으니 같은 명령으로 처음부터 다시 시작하세요."),
+                    f"{'Stopped by SIGTERM' if sigterm else 'Interrupted'}. " + (
+                        "Run the same command with --resume to continue." if saved else
+                        "No epoch was saved: run the same command again to start over.")), file=sys.stderr)
             return 143 if sigterm else 130
         except Exception as err:  # the last resort: a short message here, the traceback in a file
             log = _write_error_log(args.out, launch.rank if launch.torchrun else None)

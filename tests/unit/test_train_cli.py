@@ -248,7 +248,8 @@ def test_ctrl_c_during_a_checkpoint_write_exits_130_naming_the_epoch_on_disk(ima
     (out / ".checkpoint.pt.k1ll3d.tmp").write_bytes(b"left by SIGKILL")  # stale: removed on start
     (out / ".metrics.json.abc.tmp").write_bytes(b"left by SIGKILL")
     code, said, err = _main(capsys, "--data-dir", image_folder, "--out", out, "--batch-size", 16, "--epochs", 3, *TINY)
-    assert code == 130 and "up to epoch 1 is at" in said and "up to epoch 2" not in said and "--resume" in err
+    assert code == 130 and "up to epoch 1 is at" in said and "up to epoch 2" not in said and "--resume" in said
+    assert "Interrupted" not in err  # said once, by the engine
     assert sorted(p.name for p in out.iterdir()) == [LOCK_NAME, "checkpoint.pt"]  # the lock file stays, empty
     assert torch.load(out / "checkpoint.pt", weights_only=True)["epoch"] == 1
 
@@ -295,6 +296,7 @@ def test_sigterm_stops_a_run_like_ctrl_c_with_exit_143_naming_the_epoch_on_disk(
     assert run.wait(timeout=60) == 143
     said, epoch = (tmp_path / "live.log").read_text(), torch.load(out / "checkpoint.pt", weights_only=True)["epoch"]
     assert f"Stopped by SIGTERM. The checkpoint up to epoch {epoch} is at" in said and "--resume" in said
+    assert said.count("Stopped by SIGTERM") == 1  # said once (by the engine, which knows the epoch), not twice
     code, said, _ = _main(capsys, "--data-dir", image_folder, "--out", out, "--resume", "--epochs", epoch + 1, *TINY)
     assert code == 0 and f"epochs up to {epoch} are done" in said and metrics(out)["epochs"] == epoch + 1
 

@@ -338,7 +338,11 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                     callback(record)
             tta = _evaluate(test_net, test_loader, precision, tta=True, accuracy=evaluate) if config.tta else None
         except (KeyboardInterrupt, OutputWriteError) as err:
-            if checkpoint is not None and saved_epoch:  # what is really on disk, not the epoch being written
+            told = checkpoint is not None and (checkpoint.is_file() if saved_epoch else isinstance(err,
+                                                                                                  KeyboardInterrupt))
+            if isinstance(err, KeyboardInterrupt):
+                err.told = told  # said here: the CLI does not say it again
+            if checkpoint is not None and saved_epoch and told:  # what is really on disk, not the epoch being written
                 ko, en = (("SIGTERM을 받아 멈췄습니다", "Stopped by SIGTERM") if isinstance(err, Terminated) else
                           ("중단되었습니다", "Interrupted") if isinstance(err, KeyboardInterrupt) else
                           ("멈췄습니다", "Stopped"))
@@ -346,7 +350,7 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
                               "(또는 --resume)로 이어서 학습하세요.",
                               f"{en}. The checkpoint up to epoch {saved_epoch} is at {checkpoint}; continue with "
                               "resume=True (or --resume)."))
-            elif checkpoint is not None and isinstance(err, KeyboardInterrupt):
+            elif told:
                 ko, en = ("SIGTERM을 받아 멈췄습니다", "Stopped by SIGTERM") if isinstance(err, Terminated) else \
                     ("중단되었습니다", "Interrupted")
                 say(bilingual(f"{ko}. 첫 에포크가 끝나기 전이라 저장된 체크포인트가 없습니다.",
