@@ -8,6 +8,7 @@ Hangul font for figures.
 
 from __future__ import annotations
 
+import builtins
 import importlib.util
 import os
 import platform
@@ -20,7 +21,7 @@ from typing import TypeVar
 
 import torch
 
-from .errors import UsageError, bilingual
+from .errors import UsageError, bilingual, did_you_mean, josa, meant_name
 
 SMOKE_ENV = "VGG_TEACH_SMOKE"
 KOREAN_FONT = "NanumGothic"
@@ -140,6 +141,7 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = T
     device = get_device(prefer)
     if korean_font:
         use_korean_font()
+    explain_name_errors()
     if verbose:
         print(describe_device(device))
         if is_kaggle() and (device.type != "cuda" or torch.cuda.device_count() > 1):
@@ -148,6 +150,42 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = T
             print(f"{SMOKE_ENV}=1: 데이터와 에포크를 줄인 점검(smoke) 모드입니다 — 코드 경로는 같습니다. / "
                   "smoke mode: less data and fewer epochs, same code path.")
     return device
+
+
+def _name_error_hint(shell, etype, value, tb, tb_offset=None):  # IPython's custom exception handler's signature
+    shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    name = getattr(value, "name", None)
+    if isinstance(value, UnboundLocalError) or tb is None or not isinstance(name, str) \
+            or tb.tb_frame.f_globals.get("__name__") != "__main__":
+        return None  # a local used before it is set; or raised inside a library, where the name is not the learner's
+    close = meant_name(name, [*tb.tb_frame.f_locals, *(n for n in shell.user_ns if not n.startswith("_")),
+                              *dir(builtins)])
+    ko, en = did_you_mean(name, close) if close else (
+        f"{josa(name, '은')} 아직 없습니다. 위쪽 셀에서 만드는 이름이라면 그 셀을 이번 세션에서 아직 실행하지 않은 "
+        "것입니다: 셀을 건너뛰었거나, 런타임(커널)이 다시 시작되어 변수가 모두 사라졌을 수 있습니다. 위의 셀부터 "
+        "차례로 실행하세요(Colab: 런타임 → 이전 셀 실행, JupyterLab: Run → Run All Above Selected Cell).",
+        f"{name} does not exist yet. If a cell above makes it, that cell has not run in this session: a skipped cell, "
+        "or a restarted runtime (kernel), which forgets every variable. Run the cells above in order (Colab: Runtime "
+        "→ Run before; JupyterLab: Run → Run All Above Selected Cell).")
+    print(f"💡 {ko}\n   {en}")
+    return None
+
+
+def explain_name_errors() -> None:
+    """In a notebook, a ``NameError`` in the learner's code is followed by what it most often means: a typo (the
+    name meant), or a cell above not run in this session (skipped, or lost with a restarted runtime). Leaves a custom
+    exception handler that is not ours in place."""
+    try:  # optional: IPython is there in Jupyter, Colab and Kaggle
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    shell = get_ipython()
+    if shell is None or (shell.custom_exceptions and not getattr(shell, "_vgg_teach_name_hint", False)):
+        return
+    shell.set_custom_exc((NameError,), _name_error_hint)
+    shell._vgg_teach_name_hint = True
 
 
 def runs_folder(default: str | os.PathLike[str] = "runs", drive: bool = True) -> Path:

@@ -21,8 +21,10 @@ Every error the package raises on purpose is a :class:`VggTeachError`, so a note
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
+from collections.abc import Iterable
 
 
 def bilingual(korean: str, english: str) -> str:
@@ -110,6 +112,23 @@ def cause(err: BaseException) -> str:
         lines = []
     text = _OBJECT_REPR.sub("", _CPP_PREFIX.sub("", lines[0].strip())) if lines else ""
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def meant_name(name: str, names: Iterable[str]) -> str | None:
+    """The name among ``names`` that ``name`` was probably meant to be (other capitals, or a typo), else ``None``."""
+    names = [n for n in names if n != name]
+    close = [n for n in names if n.lower() == name.lower()] or difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, close: str) -> tuple[str, str]:
+    """(ko, en): "did you mean ``close``, not ``name``?", and that capitals count when only they differ."""
+    case = close.lower() == name.lower()
+    ko = f"'{name}'{particle(name, '이')} 아니라 '{close}'일까요?"
+    en = f"Did you mean '{close}', not '{name}'?"
+    if case:
+        return ko + " 파이썬은 대문자와 소문자를 구별합니다.", en + " Python tells capitals from small letters."
+    return ko, en
 
 
 def readable(name: str) -> str:

@@ -155,3 +155,45 @@ def test_torch_functions_called_in_place_of_pythons_name_from_torch_import_star(
         assert "from torch import *" in exception_hint(raised.value)[1]
     with pytest.raises(UsageError, match=r"torch\.device class itself.*from torch import \*"):
         get_device(torch.device)  # fit(device=device) with device overwritten by the class
+
+
+@pytest.fixture(scope="module")
+def a_learners_session(tmp_path_factory):
+    """A real kernel running a learner's cells: the setup, a cell skipped, a working step, the step broken by a
+    syntax error and run anyway, its check; each cell's text (errors included)."""
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = ["from vgg_teach.env import setup_lesson\nfrom vgg_teach.checks.training import check_train_step\n"
+             "device = setup_lesson(korean_font=False)",
+             "print(train_data)",  # the cell that makes it was skipped
+             "batch_size = 8\nprint(bach_size)",
+             "def train_step(model, images, labels, optimizer, loss_fn):\n    optimizer.zero_grad()\n"
+             "    loss = loss_fn(model(images), labels)\n    loss.backward()\n    optimizer.step()\n    return loss",
+             "check_train_step(train_step)",
+             "def train_step(model, images, labels, optimizer, loss_fn):\n    optimizer.zero_grad()\n"
+             "    for i in range(3)\n        pass",
+             "check_train_step(train_step)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path_factory.mktemp("learner"))}}).execute(env=env)
+    return ["\n".join(o.get("text", "") + o.get("evalue", "") + "".join(o.get("data", {}).get("text/plain", ""))
+                      for o in cell.outputs) for cell in nb.cells]
+
+
+def test_a_name_error_in_a_notebook_says_a_cell_above_was_not_run_or_the_name_meant(a_learners_session):
+    skipped, typo = a_learners_session[1], a_learners_session[2]
+    assert "name 'train_data' is not defined" in skipped  # the error itself still shows
+    assert "train_data는 아직 없습니다" in skipped and "a restarted runtime" in skipped and "Run before" in skipped
+    assert "'batch_size'일까요?" in typo and "Did you mean 'batch_size', not 'bach_size'?" in typo
+
+
+def test_a_check_after_a_syntax_error_says_the_cell_did_not_run_instead_of_judging_the_old_code(a_learners_session):
+    before, after = a_learners_session[4], a_learners_session[6]
+    assert PASSED_MARK in before  # the working step passed …
+    assert PASSED_MARK not in after and "syntax error" in after and "line 3" in after  # … and is not judged again
+    assert "train_step을 정의하는 셀" in after and "expected ':'" in after

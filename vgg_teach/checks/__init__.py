@@ -8,8 +8,8 @@ renders as HTML in Jupyter and as text elsewhere, is truthy only when everything
 
 from __future__ import annotations
 
+import ast
 import builtins
-import difflib
 import functools
 import html
 import inspect
@@ -23,7 +23,7 @@ from typing import Any, Callable, TypeVar
 import torch
 
 from ..env import get_device
-from ..errors import josa, particle
+from ..errors import did_you_mean, josa, meant_name, particle
 
 PASS, FAIL, TODO, INFO = "pass", "fail", "todo", "info"
 _ICONS = {PASS: "✅", FAIL: "❌", TODO: "⏳", INFO: "ℹ️"}
@@ -335,11 +335,7 @@ def exception_hint(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, (AttributeError, NameError)) and isinstance(getattr(exc, "name", None), str):
         close = _close_name(exc)  # a typo: nn.Conv2D, nn.Relu, num_clases …
         if close:
-            case = close.lower() == exc.name.lower()
-            return (f"'{exc.name}'{particle(exc.name, '이')} 아니라 '{close}'일까요?"
-                    + (" 파이썬은 대문자와 소문자를 구별합니다." if case else ""),
-                    f"Did you mean '{close}', not '{exc.name}'?" + (" Python tells capitals from small letters." if case
-                                                                    else ""))
+            return did_you_mean(exc.name, close)
     text = printable(exc)
     return next(((ko, en) for pattern, ko, en in _KNOWN_ERRORS if re.search(pattern, text)), ("", ""))
 
@@ -355,11 +351,9 @@ def _close_name(exc: AttributeError | NameError) -> str | None:
             while tb is not None and tb.tb_next is not None:
                 tb = tb.tb_next
             names = [*(tb.tb_frame.f_locals if tb is not None else ()), *dir(builtins)]
-        close = [n for n in names if n.lower() == exc.name.lower()] or \
-            difflib.get_close_matches(exc.name, names, n=1, cutoff=0.75)
+        return meant_name(exc.name, names)
     except Exception:  # noqa: BLE001 - an object whose dir() fails: no suggestion
         return None
-    return close[0] if close and close[0] != exc.name else None
 
 
 _LEAKS = {
@@ -437,6 +431,50 @@ def _leaks(cudnn: dict[str, bool], switches: dict[str, bool]) -> list[tuple[str,
     return found
 
 
+def _not_compiled(thing: Any) -> tuple[str, SyntaxError] | None:
+    """The learner's function or class (a model: its class) whose latest cell in this notebook did not compile, and
+    the error: Python still holds the definition made before, which a check would judge instead. ``None`` outside a
+    notebook, and for what the notebook did not define."""
+    target = thing if inspect.isfunction(thing) or inspect.isclass(thing) else type(thing)
+    if getattr(target, "__module__", None) != "__main__" or not isinstance(getattr(target, "__name__", None), str):
+        return None
+    try:  # optional: IPython is there in Jupyter, Colab and Kaggle
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return None
+    shell = get_ipython()
+    cells = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or []
+    defines = re.compile(rf"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+{re.escape(target.__name__)}\b", re.M)
+    source = next((cell for cell in reversed(cells) if defines.search(cell)), None)
+    if source is None:
+        return None
+    try:
+        source = shell.transform_cell(source)  # %magics and !commands become Python, as when the cell ran
+    except Exception:  # noqa: BLE001 - what IPython cannot transform, it ran as it was
+        pass
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        return target.__name__, exc
+    return None
+
+
+def _syntax_error_lines(name: str, exc: SyntaxError) -> tuple[str, str, str, str]:
+    line = f" `{exc.text.strip()}`" if exc.text and exc.text.strip() else ""
+    where = (f"{exc.lineno}번째 줄{line} — ", f"line {exc.lineno}{line} — ") if exc.lineno else ("", "")
+    what = f"{type(exc).__name__}: {exc.msg}"
+    return (f"{josa(name, '을')} 정의하는 셀을 마지막으로 실행했을 때 문법 오류로 셀 전체가 실행되지 않았습니다 "
+            f"({where[0]}{what}). 파이썬에는 그 전에 정의한 {josa(name, '이')} 남아 있어서 그것을 판정하지 "
+            "않았습니다.",
+            f"The last time you ran the cell that defines {name}, a syntax error kept the whole cell from running "
+            f"({where[1]}{what}). Python still holds the {name} defined before it, so that one was "
+            "not judged.",
+            "그 줄을 고쳐 연습 셀을 다시 실행한 뒤 이 셀을 실행하세요. IndentationError라면 한 블록의 줄들이 같은 "
+            "칸에서 시작하는지, 콜론(:) 다음 줄이 들여쓰였는지 보세요.",
+            "Fix that line, run the exercise cell again, then this one. An IndentationError: the lines of one block "
+            "must start in the same column, and the line after a colon (:) must be indented.")
+
+
 def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
     """Decorator for a check ``check(result, *args)``: whatever the learner's code raises becomes a ⏳/❌ line.
 
@@ -450,6 +488,10 @@ def never_raises(name: str) -> Callable[[Callable[..., CheckResult]], Callable[.
         @functools.wraps(check)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             result, leaks = CheckResult(name), []
+            unrun = next(filter(None, map(_not_compiled, (*args, *kwargs.values()))), None)
+            if unrun:
+                result.fail(*_syntax_error_lines(*unrun))
+                return result
             dtype, device, cudnn, switches = torch.get_default_dtype(), torch.get_default_device(), _cudnn(), \
                 _switches()
             modes = [(m, m.training) for a in (*args, *kwargs.values()) if isinstance(a, torch.nn.Module)
