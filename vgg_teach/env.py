@@ -141,7 +141,7 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = T
     device = get_device(prefer)
     if korean_font:
         use_korean_font()
-    explain_name_errors()
+    explain_errors()
     if verbose:
         print(describe_device(device))
         if is_kaggle() and (device.type != "cuda" or torch.cuda.device_count() > 1):
@@ -152,7 +152,12 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = T
     return device
 
 
-def _name_error_hint(shell, etype, value, tb, tb_offset=None):  # IPython's custom exception handler's signature
+def _explain(shell, etype, value, tb, tb_offset=None):  # the signature of IPython's custom exception handler
+    """Show the error as IPython would, then what it most often means (NameError); a stop that training already
+    explained (``told``: where the checkpoint is, how to go on) shows one line instead of the frames of the engine."""
+    if isinstance(value, KeyboardInterrupt):
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset, exception_only=getattr(value, "told", False))
+        return None
     shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
@@ -173,19 +178,20 @@ def _name_error_hint(shell, etype, value, tb, tb_offset=None):  # IPython's cust
     return None
 
 
-def explain_name_errors() -> None:
-    """In a notebook, a ``NameError`` in the learner's code is followed by what it most often means: a typo (the
-    name meant), or a cell above not run in this session (skipped, or lost with a restarted runtime). Leaves a custom
-    exception handler that is not ours in place."""
+def explain_errors() -> None:
+    """In a notebook, errors in the learner's cells say what they most often mean: a ``NameError`` is followed by the
+    name meant (a typo) or by "a cell above has not run in this session" (skipped, or lost with a restarted runtime);
+    an interrupted training that said where its checkpoint is ends with one line, not the engine's frames. Leaves a
+    custom exception handler that is not the course's in place."""
     try:  # optional: IPython is there in Jupyter, Colab and Kaggle
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
         return
     shell = get_ipython()
-    if shell is None or (shell.custom_exceptions and not getattr(shell, "_vgg_teach_name_hint", False)):
+    if shell is None or (shell.custom_exceptions and not getattr(shell, "_vgg_teach_explains", False)):
         return
-    shell.set_custom_exc((NameError,), _name_error_hint)
-    shell._vgg_teach_name_hint = True
+    shell.set_custom_exc((NameError, KeyboardInterrupt), _explain)
+    shell._vgg_teach_explains = True
 
 
 def runs_folder(default: str | os.PathLike[str] = "runs", drive: bool = True) -> Path:

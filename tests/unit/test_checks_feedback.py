@@ -175,14 +175,21 @@ def a_learners_session(tmp_path_factory):
              "check_train_step(train_step)",
              "def train_step(model, images, labels, optimizer, loss_fn):\n    optimizer.zero_grad()\n"
              "    for i in range(3)\n        pass",
-             "check_train_step(train_step)"]
+             "check_train_step(train_step)",
+             "from vgg_teach.models import build_model\nfrom vgg_teach.training.engine import fit\n"
+             "from vgg_teach.training.recipe import TrainConfig\n"
+             "from vgg_teach.training.sources import load_image_folder_splits, make_image_folder\n"
+             "def stop(record):\n    raise KeyboardInterrupt  # the learner presses Stop after the first epoch\n"
+             "data = load_image_folder_splits(make_image_folder('data'))\n"
+             "fit(build_model('vgg_tiny_cifar', 3), *data, TrainConfig(epochs=2, batch_size=8), device='cpu',\n"
+             "    checkpoint='run.pt', callbacks=[stop], progress=False)"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),
                                                          os.environ.get("PYTHONPATH", "")])}
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path_factory.mktemp("learner"))}}).execute(env=env)
-    return ["\n".join(o.get("text", "") + o.get("evalue", "") + "".join(o.get("data", {}).get("text/plain", ""))
-                      for o in cell.outputs) for cell in nb.cells]
+    return ["\n".join(o.get("text", "") + "".join(o.get("traceback", []))
+                      + "".join(o.get("data", {}).get("text/plain", "")) for o in cell.outputs) for cell in nb.cells]
 
 
 def test_a_name_error_in_a_notebook_says_a_cell_above_was_not_run_or_the_name_meant(a_learners_session):
@@ -197,3 +204,9 @@ def test_a_check_after_a_syntax_error_says_the_cell_did_not_run_instead_of_judgi
     assert PASSED_MARK in before  # the working step passed …
     assert PASSED_MARK not in after and "syntax error" in after and "line 3" in after  # … and is not judged again
     assert "train_step을 정의하는 셀" in after and "expected ':'" in after
+
+
+def test_training_stopped_in_a_notebook_says_where_the_checkpoint_is_without_the_engines_frames(a_learners_session):
+    stopped = a_learners_session[7]
+    assert "에포크 1까지의 체크포인트가 run.pt 에 있습니다" in stopped and "resume=True" in stopped
+    assert "KeyboardInterrupt" in stopped and "engine.py" not in stopped and "Traceback" not in stopped
