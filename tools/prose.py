@@ -94,9 +94,10 @@ def _normalise(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
 
-#: What may follow a term before its parenthesised English: nothing, or up to two more Korean words
-#: of a compound ("합성곱 계층(convolutional layer)" glosses 합성곱 and 계층).
-_GLOSS = re.compile(r"(?:[ \t][\uac00-\ud7a3]+){0,2}?[ \t]?\(([^()]*)\)")
+#: What may follow a term before its parenthesised English: nothing, the ending that makes it a modifier
+#: ("사전 학습된(pretrained)"), or up to two more Korean words of a compound ("합성곱 계층(convolutional layer)"
+#: glosses 합성곱 and 계층).
+_GLOSS = re.compile(r"(?:된|한|하는)?(?:[ \t][\uac00-\ud7a3]+){0,2}?[ \t]?\(([^()]*)\)")
 
 
 def gloss_span(term: Term, line: str, end: int) -> tuple[int, int] | None:

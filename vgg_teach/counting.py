@@ -104,7 +104,7 @@ def _meta_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def input_shape(input_size: int | Sequence[int]) -> tuple[int, int, int]:
     """``224``, ``(224, 224)`` or ``(3, 224, 224)`` → ``(C, H, W)``; NumPy integers and whole floats count too."""
-    bad = UsageError("입력 크기는 224, (224, 224) 또는 (3, 224, 224)처럼 양의 정수로 줍니다 "
+    bad = UsageError("입력 크기는 224, (224, 224) 또는 (3, 224, 224)처럼 양의 정수로 지정하세요 "
                      f"(받은 값: {input_size!r}). / "
                      f"input_size must look like 224, (224, 224) or (3, 224, 224), in positive whole numbers; got "
                      f"{input_size!r}.")

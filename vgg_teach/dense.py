@@ -119,9 +119,9 @@ def evaluation_cost_table(sizes: Sequence[int] = (256, 384, 512), crop: int = 22
         ("조밀 / Dense (GFLOP)", lambda r: f"{r[2] / 1e9:.1f}", True),
         ("잘라서 / Crops (GFLOP)", lambda r: f"{r[3] / 1e9:.1f}", True),
         ("배 / Ratio", lambda r: f"{r[3] / r[2]:.1f}×", True),
-    ], title=f"조밀한 평가 대 다중 크롭 / Dense vs crop-by-crop — VGG16, {crop}×{crop} 다중 크롭 한 번 / one crop "
+    ], title=f"조밀한 평가 대 창마다 따로 평가 / Dense vs crop-by-crop — VGG16, {crop}×{crop} 크롭 하나 / one crop "
              f"= {per_crop / 1e9:.1f} GFLOP",
-        notes=[f"다중 크롭: {stride}픽셀 간격, 점수 하나에 다중 크롭 하나 / crops {stride} px apart, one per score; "
+        notes=[f"창마다 따로: {stride}픽셀 간격, 점수 하나에 크롭 하나 / crops {stride} px apart, one per score; "
                "FlopCounterMode, 곱셈-덧셈 하나 = 2 FLOP / one multiply-add = 2 FLOPs."])
 
 

@@ -30,7 +30,7 @@ DRIVE_MOUNT = Path("/content/drive")  # where Colab mounts Google Drive; the cou
 KAGGLE_GPU_NOTE = bilingual(
     "Kaggle: 오른쪽 [Settings → Accelerator]에서 GPU T4 ×2를 고르세요. 레슨 05는 GPU 한 장으로, 레슨 07은 두 장 "
     "모두로 학습합니다. "
-    "설치 셀이 돌려면 [Settings → Internet]도 켜야 합니다.",
+    "설치 셀을 실행하려면 [Settings → Internet]도 켜야 합니다.",
     "Kaggle: choose GPU T4 ×2 under Settings → Accelerator; lesson 05 trains on one of the two GPUs, lesson 07 "
     "on both. "
     "The setup cell needs Settings → Internet turned on.")
@@ -42,7 +42,7 @@ def is_smoke() -> bool:
     value = os.environ.get(SMOKE_ENV, "").strip().lower()
     if value not in {"", "0", "false", "no", "n", "off", "1", "true", "yes", "y", "on"}:
         warnings.warn(bilingual(f"{SMOKE_ENV}={value!r}: 알 수 없는 값이라 점검 모드를 끈 것으로 봅니다. 켜려면 1, "
-                                "끄려면 0을 주세요.",
+                                "끄려면 0으로 설정하세요.",
                                 f"{SMOKE_ENV}={value!r} is not a value it knows, so smoke mode is off: give 1 to turn "
                                 "it on, 0 to turn it off."), stacklevel=2)
     return value in {"1", "true", "yes", "y", "on"}
@@ -104,7 +104,7 @@ def describe_device(device: torch.device) -> str:
         return f"장치(device): cuda — {torch.cuda.get_device_name(device)} (GPU를 사용합니다 / using the GPU)"
     if device.type == "mps":
         return "장치(device): mps — Apple GPU를 사용합니다 / using the Apple GPU"
-    return ("장치(device): cpu — GPU가 없어 CPU로 실행합니다. 학습 레슨은 Colab의 GPU 런타임을 권합니다. / "
+    return ("장치(device): cpu — GPU가 없어 CPU로 실행합니다. 학습 레슨에서는 Colab의 GPU 런타임을 쓰기를 권합니다. / "
             "no GPU found, running on the CPU; for the training lesson use a Colab GPU runtime.")
 
 
@@ -147,8 +147,8 @@ def setup_lesson(seed: int = 0, prefer: str | None = None, korean_font: bool = T
         if is_kaggle() and (device.type != "cuda" or torch.cuda.device_count() > 1):
             print(KAGGLE_GPU_NOTE)
         if is_smoke():
-            print(f"{SMOKE_ENV}=1: 데이터와 에포크를 줄인 점검(smoke) 모드입니다 — 코드 경로는 같습니다. / "
-                  "smoke mode: less data and fewer epochs, same code path.")
+            print(f"{SMOKE_ENV}=1: 데이터와 에포크를 줄인 점검(smoke) 모드입니다 — 실행되는 코드는 실제 실행과 "
+                  "같습니다. / smoke mode: less data and fewer epochs, same code path.")
     return device
 
 
@@ -168,8 +168,8 @@ def _explain(shell, etype, value, tb, tb_offset=None):  # the signature of IPyth
     close = meant_name(name, [*tb.tb_frame.f_locals, *(n for n in shell.user_ns if not n.startswith("_")),
                               *dir(builtins)])
     ko, en = did_you_mean(name, close) if close else (
-        f"{josa(name, '은')} 아직 없습니다. 위쪽 셀에서 만드는 이름이라면 그 셀을 이번 세션에서 아직 실행하지 않은 "
-        "것입니다: 셀을 건너뛰었거나, 런타임(커널)이 다시 시작되어 변수가 모두 사라졌을 수 있습니다. 위의 셀부터 "
+        f"{josa(name, '은')} 아직 없습니다. 위쪽 셀에서 만드는 이름이라면 이번 세션에서 그 셀을 아직 실행하지 않았다는 "
+        "뜻입니다: 셀을 건너뛰었거나, 런타임(커널)이 다시 시작되어 변수가 모두 사라졌을 수 있습니다. 위의 셀부터 "
         "차례로 실행하세요(Colab: 런타임 → 이전 셀 실행, JupyterLab: Run → Run All Above Selected Cell).",
         f"{name} does not exist yet. If a cell above makes it, that cell has not run in this session: a skipped cell, "
         "or a restarted runtime (kernel), which forgets every variable. Run the cells above in order (Colab: Runtime "
@@ -206,7 +206,7 @@ def runs_folder(default: str | os.PathLike[str] = "runs", drive: bool = True) ->
     if mounted is not None:
         folder = mounted / "MyDrive" / "vgg-teach" / "runs"
         print(bilingual(
-            f"체크포인트 폴더: {folder} (Google Drive). Colab 런타임이 재활용되면(유휴 시간 초과, 사용량 한도) "
+            f"체크포인트 폴더: {folder} (Google Drive). Colab이 런타임을 회수하면(유휴 시간 초과, 사용량 한도) "
             "/content의 파일이 모두 지워집니다. 체크포인트를 Google Drive에 두면 새 런타임에서 노트북을 다시 "
             "실행해도 이어서 학습합니다. 처음 한 번은 Drive 접근을 허락하는 창이 뜹니다. 원하지 않으면 "
             "USE_DRIVE = False로 바꾸세요(체크포인트는 런타임 디스크에 남습니다).",
@@ -215,7 +215,7 @@ def runs_folder(default: str | os.PathLike[str] = "runs", drive: bool = True) ->
             "notebook again on a new runtime continues the training. The first time, Colab asks you to allow access "
             "to Drive. To opt out, set USE_DRIVE = False (the checkpoints then stay on the runtime's own disk)."))
     elif where == "colab":
-        print(bilingual(f"체크포인트 폴더: {folder.resolve()} (런타임 디스크: 런타임이 재활용되면 지워집니다).",
+        print(bilingual(f"체크포인트 폴더: {folder.resolve()} (런타임 디스크: 런타임이 회수되면 지워집니다).",
                         f"Checkpoint folder: {folder.resolve()} (the runtime's disk: deleted when the runtime "
                         "is recycled)."))
     elif where == "kaggle":
@@ -239,7 +239,7 @@ def _mount_drive() -> Path | None:
     except Exception as exc:  # refused permission, no Drive, a Colab-side error: the lesson goes on locally
         print(bilingual(
             f"Google Drive를 연결하지 못했습니다 ({type(exc).__name__}: {exc}). 체크포인트는 런타임 디스크에 "
-            "둡니다: 런타임이 재활용되면 지워집니다. 이 셀을 다시 실행해 Drive 접근을 허락하면 Drive를 씁니다.",
+            "둡니다: 런타임이 회수되면 지워집니다. 이 셀을 다시 실행해 Drive 접근을 허락하면 Drive를 씁니다.",
             f"Could not mount Google Drive ({type(exc).__name__}: {exc}). The checkpoints stay on the runtime's "
             "disk and are deleted when the runtime is recycled; run this cell again and allow access to use Drive."))
         return None
@@ -279,8 +279,8 @@ def check_requirements(dist: str = "vgg-teach") -> list[str]:
         listed = "; ".join(problems)
         print(bilingual(
             f"⚠ {dist}에 필요한 패키지가 맞지 않습니다: {listed}. 이 레슨의 일부가 동작하지 않을 수 있습니다. "
-            "torch와 torchvision이 아니라면 `pip install -U \"이름>=버전\"`으로 올리고 커널을 다시 시작하세요. "
-            "torch가 오래되었다면 Colab·Kaggle의 새 런타임을 쓰거나 내 컴퓨터의 torch를 올리세요.",
+            "torch와 torchvision이 아니라면 `pip install -U \"이름>=버전\"`으로 업그레이드하고 커널을 다시 시작하세요. "
+            "torch가 오래되었다면 Colab·Kaggle의 새 런타임을 쓰거나 내 컴퓨터의 torch를 업그레이드하세요.",
             f"⚠ Packages {dist} needs do not match: {listed}. Parts of this lesson may not work. Except for torch "
             "and torchvision, upgrade with `pip install -U \"name>=version\"` and restart the kernel; for an old "
             "torch, use a fresh Colab or Kaggle runtime or upgrade torch on your machine."))

@@ -272,9 +272,9 @@ def load_vgg16_bn_pretrained(progress: bool = True, stand_in: bool = False):
     if is_smoke() and (mismatch or not path.is_file()):  # never downloads: like offline, only a stand-in goes on
         if not stand_in:
             raise PretrainedWeightsError(bilingual(
-                "점검(smoke) 모드에서는 가중치를 내려받지 않는데, 이 호출은 대체 모델(stand_in=True)을 청하지 "
-                "않았습니다. "
-                "인터넷이 없는 학습자도 여기서 멈춥니다: 레슨에서는 load_vgg16_bn_pretrained(stand_in=True)를 쓰세요.",
+                "점검(smoke) 모드에서는 가중치를 내려받지 않는데, 이 호출은 대체 모델을 요청하지 "
+                "않았습니다(stand_in=True가 아님). 이대로라면 인터넷이 없는 학습자의 노트북도 여기서 멈춥니다: "
+                "레슨에서는 load_vgg16_bn_pretrained(stand_in=True)를 쓰세요.",
                 "Smoke mode never downloads the weights, and this call did not ask for a stand-in (stand_in=True): "
                 "an offline learner would stop here too. In a lesson use load_vgg16_bn_pretrained(stand_in=True)."))
         ko = (f"점검(smoke) 모드: 사전 학습된 가중치 파일이 없어 내려받지 않고 무작위 가중치로 대신합니다. 아래 예측과 "
@@ -338,8 +338,9 @@ def _download(url: str, path: Path, prefix: str, progress: bool, mismatch: bool)
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=progress)
     except (OSError, RuntimeError, ValueError) as err:  # URLError is an OSError; a wrong hash a RuntimeError
-        why_ko, why_en = ((f"저장된 파일의 체크섬(SHA-256)이 파일 이름의 {prefix} 와 맞지 않아 쓰지 않았고, 새로 "
-                           "내려받지도 못했습니다", f"the saved file's checksum (SHA-256) does not match the "
+        why_ko, why_en = ((f"저장된 파일의 체크섬(SHA-256)이 파일 이름에 적힌 해시 앞자리 "
+                           f"{prefix}{particle(prefix, '와')} 맞지 않아 쓰지 않았고, 새로 내려받지도 못했습니다",
+                           f"the saved file's checksum (SHA-256) does not match the "
                            f"{prefix} in its name, so it was not used, and downloading it afresh failed")
                           if mismatch else ("내려받지 못했습니다", "could not be downloaded"))
         raise PretrainedWeightsError(bilingual(

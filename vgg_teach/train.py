@@ -67,7 +67,7 @@ _ARGPARSE_KO = (
 
 def _folder(text: str) -> Path:
     if not text.strip():
-        raise argparse.ArgumentTypeError(bilingual("빈 이름은 폴더가 될 수 없습니다: 예를 들어 runs/mine처럼 주세요.",
+        raise argparse.ArgumentTypeError(bilingual("폴더 이름이 비어 있습니다: runs/mine처럼 이름을 지정하세요.",
                                                    "an empty name is no folder: give one such as runs/mine."))
     return Path(text)
 
@@ -192,7 +192,7 @@ def _small_data_batch(config: TrainConfig, num_train: int, world_size: int, scal
     print(bilingual(
         f"학습 이미지가 {num_train}장뿐이라 배치 크기(batch size)를 {config.batch_size}에서 {josa(batch, '로')} "
         f"줄였습니다(에포크마다 {num_train // batch}스텝).{lower[0]} 직접 정하려면 "
-        f"{'--batch-size와 --lr을' if scale_lr else '--batch-size를'} 주세요.",
+        f"{'--batch-size와 --lr을' if scale_lr else '--batch-size를'} 지정하세요.",
         f"Only {num_train} training images: the batch size was reduced from {config.batch_size} to {batch} "
         f"({num_train // batch} steps per epoch).{lower[1]} Give --batch-size{' and --lr' if scale_lr else ''} to "
         "choose yourself."), flush=True)

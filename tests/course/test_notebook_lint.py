@@ -284,6 +284,11 @@ def test_what_counts_as_a_gloss(text: str, glossed: bool):
     assert nblint.is_glossed(term, after) is glossed
 
 
+def test_a_gloss_may_follow_the_ending_that_makes_the_term_a_modifier():
+    term = next(t for t in GLOSSARY if t.ko == "사전 학습")
+    assert nblint.is_glossed(term, "된(pretrained) VGG16") and not nblint.is_glossed(term, "을(pretrained)")
+
+
 def test_code_and_code_spans_are_not_prose(course: Path):
     """Forbidden variants and English-free text inside code cells and code spans are fine."""
     def add(nb):

@@ -113,7 +113,7 @@ def test_on_colab_runs_go_to_drive_and_the_reason_is_said(runtime, tmp_path, cap
     assert folder == runtime.content / "drive" / "MyDrive" / "vgg-teach" / "runs" and folder.is_dir()
     assert (runtime.cloud / "vgg-teach" / "runs").is_dir()  # really on the Drive stand-in
     out = capsys.readouterr().out
-    assert "Google Drive" in out and "/content" in out and "USE_DRIVE = False" in out and "재활용" in out
+    assert "Google Drive" in out and "/content" in out and "USE_DRIVE = False" in out and "회수" in out
     assert env.runs_folder(tmp_path / "local-runs") == folder and len(runtime.colab.mounts) == 1  # mounted once
 
 

@@ -205,7 +205,7 @@ def test_an_out_or_device_that_cannot_be_used_is_refused_before_loading_data(ima
                          *(["--device", "cuda"] if case == "no such device" else []))
     assert code == 2 and "Traceback" not in err and (str(out) in err or "'cuda'" in err)
     if case != "no such device":
-        said = {"read-only": ("쓸 수 없습니다", "Read-only"), "empty": ("빈 이름", "empty name"),
+        said = {"read-only": ("쓸 수 없습니다", "Read-only"), "empty": ("폴더 이름이 비어 있습니다", "empty name"),
                 "checkpoint is a folder": ("폴더라서", "is a folder")}
         korean_first(err, *said.get(case, ("파일입니다", "is a file")))
 

@@ -87,8 +87,8 @@ class CheckResult:
         if inspect.isgeneratorfunction(value) and not may_yield:
             name = getattr(value, "__name__", None)
             fn = (name, name) if name else ("이 함수", "This function")
-            self.fail(f"{fn[0]}에 yield가 있어서 생성기(generator) 함수가 되었습니다: 부르면 본문을 "
-                      "하나도 실행하지 않고 생성기만 돌려줍니다.",
+            self.fail(f"{fn[0]}에 yield가 있어서 제너레이터(generator) 함수가 되었습니다: 부르면 본문을 "
+                      "하나도 실행하지 않고 제너레이터 객체만 돌려줍니다.",
                       f"{fn[-1]} contains a yield, which makes it a generator function: calling it runs none "
                       "of its body and only returns a generator.",
                       "yield를 지우고, 결과는 마지막에 return으로 돌려주세요.",
@@ -464,8 +464,8 @@ def _syntax_error_lines(name: str, exc: SyntaxError) -> tuple[str, str, str, str
     where = (f"{exc.lineno}번째 줄{line} — ", f"line {exc.lineno}{line} — ") if exc.lineno else ("", "")
     what = f"{type(exc).__name__}: {exc.msg}"
     return (f"{josa(name, '을')} 정의하는 셀을 마지막으로 실행했을 때 문법 오류로 셀 전체가 실행되지 않았습니다 "
-            f"({where[0]}{what}). 파이썬에는 그 전에 정의한 {josa(name, '이')} 남아 있어서 그것을 판정하지 "
-            "않았습니다.",
+            f"({where[0]}{what}). 파이썬에는 그 전에 정의한 {josa(name, '이')} 아직 남아 있지만, 예전 코드이므로 "
+            "채점하지 않았습니다.",
             f"The last time you ran the cell that defines {name}, a syntax error kept the whole cell from running "
             f"({where[1]}{what}). Python still holds the {name} defined before it, so that one was "
             "not judged.",

@@ -410,8 +410,8 @@ def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str,
          "flip=True인데 flip=False와 같은 확률입니다: 뒤집은 이미지를 쓰지 않았습니다.",
          "flip=True gives the probabilities of flip=False: the mirrored images are not used."),
         ("probs", ((avg(s) + avg(mirror)) / 2).softmax(1),
-         "두 이미지의 점수를 소프트맥스 전에 평균했습니다(로그 확률을 평균해 정규화해도, 즉 정규화한 기하 평균도 같은 "
-         "수입니다). 논문은 두 이미지의 소프트맥스 확률을 평균합니다.",
+         "두 이미지의 점수를 소프트맥스 전에 평균했습니다(로그 확률을 평균한 뒤 다시 정규화해도, 즉 "
+         "정규화한 기하 평균을 써도 결과가 같습니다). 논문은 두 이미지의 소프트맥스 확률을 평균합니다.",
          "You averaged the two images' scores before the softmax (averaging the log-probabilities and normalizing, "
          "a normalized geometric mean, gives the same numbers); the paper averages their softmax outputs."),
         ("probs", (avg(s).softmax(1) * avg(mirror).softmax(1)).sqrt(),
@@ -463,7 +463,8 @@ def check_dense_evaluation(result: CheckResult, dense_evaluation: Callable[..., 
                         "평가마다 점수를 바꾸고, 다음 셀도 학습 모드인 모델을 받습니다.",
                         f"{call} put the model in train mode (fcn.train()): dropout and batch norm then change the "
                         "scores at every evaluation, and the next cells get a model in train mode.",
-                        "평가에서는 모드를 바꾸지 마세요: 레슨이 fcn.eval()로 넘깁니다.",
+                        "평가 함수 안에서는 모드를 바꾸지 마세요: 레슨이 이미 평가 모드(fcn.eval())로 바꿔서 "
+                        "넘겨줍니다.",
                         "Leave the mode alone in the evaluation: the lesson hands over fcn in eval mode.")
             return result
         if not (isinstance(got, (tuple, list)) and len(got) == 2):

@@ -128,7 +128,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
             result.fail(f"{josa(old, '을')} {josa(got, '로')} 바꿨습니다: 엉뚱한 계층을 "
                         "바꿨습니다.",
                         f"classifier[{idx}] ({name}, Linear{shape}) was replaced by {got}: the wrong layer changed.",
-                        "ImageNet의 1000개 클래스를 내는 것은 마지막 계층 classifier[6]입니다. 그것만 바꾸세요.",
+                        "ImageNet의 1000개 클래스를 내는 것은 마지막 계층 classifier[6]입니다. 이 계층만 바꾸세요.",
                         "The layer that outputs ImageNet's 1000 classes is the last one, classifier[6]: "
                         "replace only that one.")
             layers_ok = False
@@ -154,7 +154,7 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
     pool = getattr(net, "avgpool", None)
     if not (pool is before["avgpool"] or (isinstance(pool, nn.AdaptiveAvgPool2d) and pool.output_size in (7, (7, 7)))):
         result.fail(f"model.avgpool이 {josa(type(pool).__name__, '로')} 바뀌었습니다: 이 레슨의 32×32 이미지는 "
-                    "pool5에서 1×1이 되는데, AdaptiveAvgPool2d((7, 7))가 그것을 fc6이 받는 7×7로 늘려 줍니다.",
+                    "pool5에서 1×1이 되는데, AdaptiveAvgPool2d((7, 7))이 이 1×1 맵을 fc6이 받는 7×7로 늘려 줍니다.",
                     f"model.avgpool was replaced by {type(pool).__name__}: the lesson's 32×32 images are 1×1 at "
                     "pool5, and AdaptiveAvgPool2d((7, 7)) stretches that to the 7×7 fc6 takes.",
                     "avgpool은 그대로 두세요.", "Leave avgpool as it is.")
@@ -336,7 +336,7 @@ def _count_slip(got: tuple[int, ...], want: tuple[int, ...], model: nn.Module) -
         return ("나눠 쓰는 매개변수를 두 번 셌습니다. model.parameters()는 같은 텐서를 한 번만 돌려줍니다.",
                 "A shared parameter was counted twice; model.parameters() yields each tensor once.")
     if got[0] == want[0] and got[1] == 0 and want[1] > 0:
-        return ("학습되는 매개변수가 0개로 나왔습니다: model.parameters()는 한 번 돌면 끝나는 생성기(generator)라 "
+        return ("학습되는 매개변수가 0개로 나왔습니다: model.parameters()는 한 번 돌면 끝나는 제너레이터(generator)라 "
                 "두 번째로 돌 때는 비어 있고, p.grad로 골랐다면 역전파 전에는 모두 None입니다. "
                 "list(model.parameters())로 받아 두고 p.requires_grad로 나누세요.",
                 "No trainable parameters came out: model.parameters() is a generator, empty the second time you loop "

@@ -115,8 +115,8 @@ RF_SLIPS: dict[str, tuple[Any, str, str]] = {
                         "You multiplied by this layer's stride: it is (k − 1)·jump, not (k − 1)·stride. The jump is "
                         "the product of all strides so far: how many input pixels apart two neighboring units of this "
                         "layer's input are."),
-    "minus_one": (False, "k − 1 대신 k를 더했습니다: 커널 k개 중 하나는 이미 보고 있는 위치이므로, 새로 보게 되는 것은 "
-                  "(k − 1)·jump입니다.",
+    "minus_one": (False, "k − 1 대신 k를 더했습니다: 커널이 덮는 k칸 중 한 칸은 이미 보고 있는 위치이므로, 새로 "
+                  "보게 되는 것은 (k − 1)·jump입니다.",
                   "You added k instead of k − 1: one of the k positions is the one already seen, so the field grows "
                   "by (k − 1)·jump."),
     "dilation": (False, "팽창(dilation)을 무시했습니다: 팽창 d인 k×k 커널은 d·(k − 1) + 1 칸에 걸쳐 있습니다 (k_eff).",
@@ -479,7 +479,7 @@ QUESTIONS: dict[str, Question] = {
              "That is the right class's probability; the loss is −log of it."),
             (1.0, "상용로그(밑 10)를 썼습니다: PyTorch의 교차 엔트로피는 자연로그(ln)를 씁니다.",
              "You used log base 10: PyTorch's cross-entropy uses the natural log (ln)."),
-            (0.0, "손실 0은 모든 정답을 확률 1로 맞힐 때입니다: 학습 전 모델은 찍는 것과 같습니다.",
+            (0.0, "손실 0은 모든 정답을 확률 1로 맞힐 때입니다: 학습 전 모델은 무작위로 고르는 것과 같습니다.",
              "A loss of 0 means every answer right with probability 1; before training the model guesses.")], 0.02),
 }
 

@@ -491,7 +491,8 @@ def _run_epoch(loop: Callable, trace: _Trace, count: int = len(_EPOCH_BATCHES)
 
 _NOT_GIVEN = ("step에 넘겨받은 것과 다른 model, optimizer 또는 loss_fn을 넘겼습니다.",
               "The step gets another model, optimizer or loss_fn than the ones the loop was given.",
-              "넘겨받은 것을 그대로 넘기세요: 엔진의 것은 혼합 정밀도를 더하고, loss_fn은 loss_fn.logits를 남깁니다.",
+              "넘겨받은 것을 그대로 넘기세요: 엔진이 넘겨준 것에는 혼합 정밀도가 적용되어 있고, 그 loss_fn은 "
+              "loss_fn.logits를 남깁니다.",
               "Pass on the ones you were given: the engine's add mixed precision, and its loss_fn keeps "
               "loss_fn.logits.")
 
@@ -873,7 +874,7 @@ def check_confusion_matrix(result: CheckResult, confusion_matrix: Callable[..., 
             if preds.numel() else want
         counts = got.double().round().long()
         if not torch.equal(fitted, want) and any(torch.equal(m, fitted) for m in (counts, counts.T)):
-            result.fail(f"{ko}: 칸의 경계가 0–{c}가 아니라 데이터의 최솟값–최댓값입니다(np.histogram2d나 "
+            result.fail(f"{ko}: 칸의 경계가 0–{josa(c, '이')} 아니라 데이터의 최솟값–최댓값입니다(np.histogram2d나 "
                         "torch.histogramdd에 range를 주지 않으면 그렇습니다). 나오지 않는 클래스가 있으면 칸이 "
                         "밀립니다.",
                         f"{en}: the bins span the data's smallest to largest value, not 0–{c} (np.histogram2d and "

@@ -711,7 +711,7 @@ def _explain_crash(rec: Recording) -> tuple[str, str, str, str] | None:
         have = f"{shape[1]}·{shape[2]}·{shape[3]} = {n_in:,}" if shape and math.prod(shape[1:]) == n_in else f"{n_in:,}"
         s = _side(w_in)
         if s == 7:  # fc6 is right: the features are not 512·7·7
-            return (f"{josa(name, '은')} 맞게 입력 {_arithmetic(w_in)}개를 받도록 만들어졌는데, 224×224 이미지에서 "
+            return (f"{josa(name, '은')} 입력 {_arithmetic(w_in)}개를 받도록 올바르게 만들어졌지만, 224×224 이미지에서 "
                     f"특징 추출부가 {have}개를 내놓습니다.",
                     f"{name} is rightly built for {_arithmetic(w_in)} inputs, but at 224×224 the features give "
                     f"{have}.",

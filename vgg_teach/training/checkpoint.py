@@ -161,7 +161,8 @@ def load_state(path: PathLike, map_location: Union[str, torch.device, None] = "c
     if damaged:
         raise CheckpointError(bilingual(
             f"체크포인트 {path} {particle(path, '이')} 손상되었습니다: 안의 {damaged} 내용이 저장할 때 적어 둔 "
-            "검사합(CRC-32)과 다릅니다(저장 중에 디스크가 가득 찼거나 컴퓨터가 꺼졌을 때 이렇게 됩니다). 이어 하면 "
+            "체크섬(CRC-32)과 다릅니다(저장 중에 디스크가 가득 찼거나 컴퓨터가 꺼졌을 때 이렇게 됩니다). 이대로 이어서 "
+            "학습하면 "
             "망가진 가중치로 학습하게 되니, 이 파일을 지우거나 다른 출력 폴더를 쓰고 처음부터 다시 학습하세요.",
             f"The checkpoint {path} is damaged: its {damaged} does not match the checksum (CRC-32) written with it "
             "(a disk that filled up or a machine that went off while saving does this). Resuming would train on "

@@ -198,7 +198,8 @@ def fit(model: Union[nn.Module, Callable[[], nn.Module]], train_data: ImageTenso
     for name, value, kind in (("train_data", train_data, ImageTensors), ("test_data", test_data, ImageTensors),
                               ("config", config, TrainConfig)):
         if not isinstance(value, kind):
-            raise UsageError(bilingual(f"{name}에는 {kind.__name__} 객체를 줍니다 (받은 것: {type(value).__name__}).",
+            raise UsageError(bilingual(f"{name}에는 {kind.__name__} 객체를 넘겨야 합니다 (받은 것: "
+                                       f"{type(value).__name__}).",
                                        f"{name} must be {'an' if kind is ImageTensors else 'a'} {kind.__name__} "
                                        f"object (got {type(value).__name__})."))
     ctx = distributed.current()

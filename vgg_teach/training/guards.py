@@ -100,7 +100,7 @@ def _refusal(folder: Path, info: dict) -> UsageError:
     ko = (f"{folder} {particle(folder, '은')} 지금 다른 학습이 쓰고 있습니다 (PID {pid}, 컴퓨터 {host}, {started}에 "
           "시작, 명령: "
           f"{command}). 두 실행이 한 폴더에 쓰면 서로의 체크포인트를 망가뜨리므로 아무것도 건드리지 않고 멈췄습니다. "
-          f"그 실행이 끝나기를 기다리거나, 그것을 멈추거나(노트북이면 그 셀을 중단(■), 터미널이면 kill {pid}: "
+          f"그 실행이 끝나기를 기다리거나, 그 실행을 멈추거나(노트북이면 그 셀을 중단(■), 터미널이면 kill {pid}: "
           "저장된 에포크에서 --resume으로 이어 갈 수 있습니다), 다른 출력 폴더를 고르세요.")
     en = (f"{folder} is being written by another training run right now (PID {pid} on {host}, started {started}, "
           f"command: {command}). Two runs in one folder would spoil each other's checkpoints, so nothing was touched. "

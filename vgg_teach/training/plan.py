@@ -223,7 +223,7 @@ def _measured_plan(plan: Mapping[str, int], n_train: int, n_test: int, device: t
     shrunk_minutes = estimate(one, small_train, small_test)
     smallest = ("; 배치 하나보다 줄일 수는 없습니다", "; it cannot get smaller than one batch") \
         if shrunk_minutes > minutes else ("", "")
-    smaller = (f" 배치 하나도 예산을 넘으므로 배치 크기를 {batch_size}에서 {josa(batch, '로')} 줄였습니다.",
+    smaller = (f" 배치 하나만으로도 제한 시간을 넘으므로 배치 크기를 {batch_size}에서 {josa(batch, '로')} 줄였습니다.",
                f" One batch alone would outlast the budget, so the batch size went from {batch_size} to {batch}.") \
         if batch < batch_size else ("", "")
     return RunPlan(one, small_train, small_test, shrunk_minutes, full_minutes, speed, True, bilingual(

@@ -271,7 +271,7 @@ def load_image_folder(folder: PathLike, classes: Optional[Sequence[str]] = None,
     if not folder.is_dir():
         raise DataError(bilingual(f"폴더가 없습니다: {folder}", f"No such folder: {folder}"))
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-        raise DataError(bilingual(f"image_size는 1 이상의 정수입니다(예: 32). 받은 값: {image_size!r}",
+        raise DataError(bilingual(f"image_size는 1 이상의 정수여야 합니다(예: 32). 받은 값: {image_size!r}",
                                   f"image_size is a whole number of at least 1 (such as 32); got {image_size!r}."))
     found: dict[str, list[Path]] = {}  # class name (readable, NFC) → its folders (NFC and NFD copies side by side)
     shown = lambda p: readable(str(p.relative_to(folder)))  # noqa: E731 - readable even when not UTF-8
