@@ -158,7 +158,7 @@ def _crash(result: CheckResult, rec: Recording, variants: _Variants) -> None:
     f = rec.failed
     if isinstance(rec.error, trace.ForwardTooCostly) and f is not None and f.in_shape:
         (c, h, w), (ko, en) = f.in_shape[1:], _event_names([*rec.events, f])[-1]
-        result.fail(f"{ko}에서 순전파(forward)를 멈췄습니다: 224×224 이미지 2장에 여기까지 든 곱셈·덧셈이 벌써 VGG16 "
+        result.fail(f"{ko}에서 순전파(forward)를 멈췄습니다: 224×224 이미지 2장에 여기까지 든 곱셈-덧셈이 벌써 VGG16 "
                     f"전체의 2배를 넘었습니다(이 합성곱의 입력은 {c}×{h}×{w}). 특징 맵(feature map)이 풀링마다 "
                     "절반으로 줄지 않거나 채널이 VGG16보다 많으면 이렇게 됩니다.",
                     f"The forward pass was stopped at {en}: two 224×224 images were taking more than twice "
