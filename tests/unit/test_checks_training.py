@@ -22,12 +22,14 @@ def _failure(result) -> str:
 
 def step(order, logits=lambda model, images: model(images), loss_args=lambda logits, labels: (logits, labels),
          returns=lambda loss, logits: loss):
-    """A training step doing ``order`` ("z" zero_grad, "b" backward, "s" step, "B" backward on the logits' sum)."""
+    """A training step doing ``order`` ("z" zero_grad, "b" backward, "r" backward keeping the graph, "s" step, "B"
+    backward on the logits' sum)."""
     def train_step(model, images, labels, optimizer, loss_fn):
         out = logits(model, images)
         loss = loss_fn(*loss_args(out, labels))
         for op in order:
             {"z": optimizer.zero_grad, "b": lambda: loss.backward(), "s": optimizer.step,
+             "r": lambda: loss.backward(retain_graph=True),
              "B": lambda: out.sum().backward(), "L": lambda: out.backward()}[op]()
         return returns(loss, out)
     return train_step
@@ -113,9 +115,11 @@ def test_right_steps_pass(fn):
     (frozen_after, ["requires_grad off"]),
     (lambda m, x, y, opt, f: answers.train_step(m, x, y.float(), opt, f), ["class indices (int64)"]),
     (lambda net, x, y, opt, f: answers.train_step(NOTEBOOK_MODEL, x, y, opt, f), ["never calls the model it is given"]),
+    (step("zrbs"), ["loss.backward() is called twice", "add up to double"]),
 ], ids=["no-zero-grad", "step-first", "zero-grad-between", "logits-backward", "logits-sum", "eval", "swapped",
         "detached", "no-grad", "item", "returns-item", "returns-logits", "returns-none", "scaled", "own-optimizer",
-        "no-backward", "softmax", "reseeds", "own-loss", "per-image", "lr", "frozen", "float-labels", "notebook-model"])
+        "no-backward", "softmax", "reseeds", "own-loss", "per-image", "lr", "frozen", "float-labels", "notebook-model",
+        "backward-twice-kept"])
 def test_each_step_mistake_gets_its_own_message(fn, words):
     text = _failure(check_train_step(fn))
     assert all(word in text for word in words), (words, text)
@@ -218,11 +222,15 @@ def epoch(per_batch="Ts", after="", train=True, batches=lambda b: b, keep=lambda
     (epoch(batches=lambda b: [b[i] for i in range(len(b))]), ["not subscriptable", "for images, labels in loader"]),
     (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(h) // sum(n)}), ["(max(1)[0])", "(//)"]),
     (lambda *args: (torch.manual_seed(0), answers.train_one_epoch(*args))[1], ["touches torch's random generator"]),
+    (lambda m, loader, o, s, f, step: [step(m, y, x, o, f) for x, y in loader], ["labels where the images go"]),
+    (epoch(total=lambda w, h, n: {"loss": sum(w) / sum(n), "acc": sum(a / k for a, k in zip(h, n)) / sum(n)}),
+     ["added each batch's accuracy (.mean())"]),
 ], ids=["answer", "item", "eval", "schedule-first", "schedule-per-epoch", "no-schedule", "return-inside",
         "drop-last", "keep-graph", "forward-again", "optimizer-too", "no-step", "own-loss", "no-grad", "dataset",
         "loss-batch-mean", "loss-by-batches", "acc-batch-mean", "acc-by-batches", "guessed-count", "loss-sum",
         "percent", "tuple", "schedule-loss", "eval-forward", "count-after-loop", "rounded", "logits-first",
-        "channels-last-copy", "totals-kept", "indexed-loader", "no-hits", "reseeds"])
+        "channels-last-copy", "totals-kept", "indexed-loader", "no-hits", "reseeds", "swapped",
+        "acc-sum-of-means"])
 def test_right_epoch_loops_pass_and_each_slip_gets_its_own_message(fn, words):
     result = check_train_one_epoch(fn)
     assert result.passed if words is None else all(word in _failure(result) for word in words), str(result)
@@ -242,6 +250,18 @@ def eval_no_grad_without_parentheses(model, loader):
     model.eval()
     with torch.no_grad:  # the class, not a context manager
         return answers.evaluate(model, loader)
+
+
+def eval_that_trains(model, loader):
+    model.eval()
+    optimizer, correct, total = torch.optim.SGD(model.parameters(), lr=0.1), 0, 0
+    for images, labels in loader:
+        logits = model(images)
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(logits, labels).backward()
+        optimizer.step()
+        correct, total = correct + (logits.argmax(1) == labels).sum().item(), total + len(labels)
+    return correct / total
 
 
 def eval_inference_mode_tensor(model, loader):
@@ -291,9 +311,15 @@ def test_right_evaluations_pass_and_say_who_restores_train_mode(fn):
     (evaluation(count=lambda rights: 0.0), ["(max(1)[0])"]),  # the values compared: none right
     (evaluation(count=lambda rights: 100 * sum(r / n for r, n in rights) / len(rights)),
      ["averaged the per-batch accuracies", "And it is a percentage", "labels.size(0)"]),
+    (eval_that_trains, ["changed the model's weights", "training on the test images", "no optimizer.step()"]),
+    (evaluation(count=lambda rights: sum(r / n for r, n in rights) / sum(n for _, n in rights)),
+     ["added each batch's accuracy (.mean())"]),
+    (evaluation(count=lambda rights: sum(r for r, _ in rights) / (len(rights) * rights[0][1])),
+     ["len(loader) × batch size = 20", "last batch holds 3"]),
 ], ids=["train-mode", "grad", "batch-mean", "by-batches", "percent", "count", "error-rate", "dataset", "argmax-0",
         "never-called", "list", "argmax-no-dim", "floor-division", "first-batch", "rounded", "batch-size",
-        "no-grad-class", "last-batch-skipped", "other-device", "max-values", "percent-batch-mean"])
+        "no-grad-class", "last-batch-skipped", "other-device", "max-values", "percent-batch-mean", "trains",
+        "sum-of-means", "guessed-count"])
 def test_each_evaluation_mistake_gets_its_own_message(fn, words):
     text = _failure(check_evaluate(fn))
     assert all(word in text for word in words), (words, text)

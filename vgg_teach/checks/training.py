@@ -238,6 +238,9 @@ def _read_trace(events: list, complete: bool = True) -> tuple[str, str, str, str
                 "Call zero_grad before backward (or after step).")
     if names.count("step") > 1:
         return "optimizer.step()을 한 스텝에 두 번 불렀습니다.", "optimizer.step() is called twice in one step.", "", ""
+    if names.count("backward_loss") > 1:  # twice with retain_graph=True: the gradients add up
+        return ("loss.backward()를 두 번 불렀습니다: 기울기가 더해져 두 배가 됩니다. 한 스텝에 한 번입니다.",
+                "loss.backward() is called twice: the gradients add up to double. Once per step.", "", "")
     return None
 
 
@@ -433,7 +436,9 @@ def _epoch_slips(losses: list[float], hits: list[int]) -> tuple[list, list]:
            (100 * right / n, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
             "That is a percentage: return a fraction between 0 and 1."),
            (1 - right / n, "틀린 비율(오류율)입니다.", "That is the error rate, not the accuracy."),
-           (hits[-1] / sizes[-1], *last), (right / sizes[-1], *last_count), (0.0, *_ZERO_HITS)]
+           (hits[-1] / sizes[-1], *last), (right / sizes[-1], *last_count), (0.0, *_ZERO_HITS),
+           (sum(h / k for h, k in zip(hits, sizes)) / n, "배치마다 정확도(.mean())를 더했습니다: 더할 것은 맞힌 "
+            "수(.sum())입니다.", "You added each batch's accuracy (.mean()) where its hits (.sum()) belong.")]
     return loss, acc
 
 
@@ -466,7 +471,8 @@ def _run_epoch(loop: Callable, trace: _Trace, count: int = len(_EPOCH_BATCHES)
     def step(model: Any, images: Any, labels: Any, optimizer: Any, loss_fn: Any) -> torch.Tensor:
         leaked.append(any(t() is not None for t in tokens[:-1]))  # graphs before the last one must be gone
         trace.add("call", batch=next((i for i, (x, y) in enumerate(loader) if _same(images, x) or labels is y), -1),
-                  given=model is net and optimizer is sgd and loss_fn is keep)
+                  given=model is net and optimizer is sgd and loss_fn is keep,
+                  swapped=any(_same(labels, x) for x, _ in loader))
         inside[0] = True
         try:
             loss = reference_step(model, images, labels, optimizer, loss_fn)
@@ -516,11 +522,17 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
             said_ko, said_en = describe_exception(exc)
             result.fail(f"{_NOT_GIVEN[0]} ({said_ko})", f"{_NOT_GIVEN[1]} ({said_en})", *_NOT_GIVEN[2:])
             return result
+        if any(d["swapped"] for e, d in events if e == "call"):
+            result.fail(*describe_exception(exc), "step에 이미지 자리에 레이블을 넘겼습니다: 순서는 "
+                        "step(model, images, labels, optimizer, loss_fn)입니다.", "step gets the labels where the "
+                        "images go: the order is step(model, images, labels, optimizer, loss_fn).")
+            return result
         hint = (("loader에는 .dataset이나 .batch_size가 없을 수도 있습니다: 배치마다 labels.size(0)을 더해 이미지 수를 "
                  "세세요.", "A loader need not have .dataset or .batch_size: count the images as you go, adding "
                  "labels.size(0) per batch.") if "dataset" in text or "batch_size" in text else
-                ("반복문이 torch.no_grad() 안에 있습니다: 학습에는 기울기가 필요합니다.",
-                 "The loop runs inside torch.no_grad(): training needs gradients.") if "does not require grad" in text
+                ("반복문이 torch.no_grad()나 torch.inference_mode() 안에 있습니다: 학습에는 기울기가 필요합니다.",
+                 "The loop runs inside torch.no_grad() or torch.inference_mode(): training needs gradients.")
+                if "does not require grad" in text
                 else _AFTER_STEP if "'NoneType' object" in text and "max" in text
                 else tuple(f"{a} {b}" for a, b in zip(_HITS, _AFTER_STEP)) if "must match the size" in text
                 else exception_hint(exc))
@@ -552,8 +564,10 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
         (not all(d["train"] for e, d in events if e == "forward" and d["in_step"]),
          "모델이 평가 모드로 학습했습니다: 드롭아웃이 꺼지고 배치 정규화가 누적 통계를 씁니다.",
          "The model trained in eval mode: dropout is off and batch norm uses its running statistics.",
-         "반복문 앞에서 model.train()을 부르세요: 지난 에포크의 평가가 모델을 평가 모드로 두고 끝납니다.",
-         "Call model.train() before the loop: the last epoch's evaluation left the model in eval mode."),
+         "반복문 앞에서 model.train()을 괄호까지 붙여 부르세요(model.train만 쓰면 아무 일도 하지 않습니다): 지난 "
+         "에포크의 평가가 모델을 평가 모드로 두고 끝납니다.",
+         "Call model.train() before the loop, with its parentheses (model.train alone does nothing): the last "
+         "epoch's evaluation left the model in eval mode."),
         (steps != b, f"optimizer.step()이 배치 {b}개에 {steps}번 불렸습니다: 갱신은 step이 합니다.",
          f"optimizer.step() runs {steps} times for {b} batches: the step already updates.",
          "반복문에서는 optimizer.step()을 부르지 마세요.", "Do not call optimizer.step() in the loop."),
@@ -570,8 +584,8 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
          "scheduler.step()처럼 괄호를 비워 부르세요.", "Call it with empty parentheses: scheduler.step()."),
         (schedules == 1, "scheduler.step()을 에포크에 한 번 불렀습니다: 원사이클 스케줄은 배치마다 한 칸씩 움직입니다.",
          "scheduler.step() is called once per epoch: the one-cycle schedule moves one notch per batch.",
-         "scheduler.step()을 for 문 안, step(...) 뒤로 옮기세요.",
-         "Move scheduler.step() inside the for loop, after step(...)."),
+         "scheduler.step()을 for 문 안, step(...) 바로 뒤에서 조건(if) 없이 부르세요.",
+         "Call scheduler.step() inside the for loop, right after step(...), with no condition (if) around it."),
         (schedules != b, f"scheduler.step()이 배치 {b}개에 {schedules}번 불렸습니다: 배치마다 한 번입니다.",
          f"scheduler.step() runs {schedules} times for {b} batches: once per batch.", "", ""),
         (any(names[:i].count("step") < names[:i + 1].count("schedule") for i, e in enumerate(names) if e == "schedule"),
@@ -702,17 +716,25 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
     if any(train for train, _ in seen):
         result.fail("모델이 학습 모드로 예측했습니다: 드롭아웃이 켜져 있고 배치 정규화가 배치의 통계를 씁니다.",
                     "The model predicted in train mode: dropout is on and batch norm uses each batch's statistics.",
-                    "처음에 model.eval()을 부르세요. 엔진은 학습이 끝난 모델을 학습 모드로 넘깁니다.",
-                    "Call model.eval() first: the engine hands over the model in train mode, as training left it.")
+                    "처음에 model.eval()을 괄호까지 붙여 부르세요(model.eval만 쓰면 아무 일도 하지 않습니다). 엔진은 "
+                    "학습이 끝난 모델을 학습 모드로 넘깁니다.",
+                    "Call model.eval() first, with its parentheses (model.eval alone does nothing): the engine hands "
+                    "over the model in train mode, as training left it.")
+        return result
+    if not all(torch.equal(a, b) for a, b in zip(weights.values(), model.state_dict().values())):
+        result.fail("평가가 모델의 가중치나 통계를 바꿨습니다: 시험 이미지로 학습한 셈입니다(옵티마이저의 step?). "
+                    "그러면 시험 정확도가 더는 처음 보는 이미지에서의 정확도가 아닙니다.",
+                    "The evaluation changed the model's weights or statistics: that is training on the test images "
+                    "(an optimizer step?), and the test accuracy no longer measures unseen images.",
+                    "평가에서는 예측하고 세기만 하세요: backward와 optimizer.step()을 빼고, with torch.no_grad(): "
+                    "안에서.",
+                    "Evaluation only predicts and counts: no backward, no optimizer.step(), inside with "
+                    "torch.no_grad():.")
         return result
     if any(grad for _, grad in seen):
         result.fail("기울기를 기록하며 예측했습니다: 계산 그래프가 메모리를 차지하고 느려집니다.",
                     "The predictions were made with gradients on: the graph takes memory and time.",
                     "반복문을 with torch.no_grad(): 안에 두세요.", "Put the loop inside with torch.no_grad():.")
-        return result
-    if not all(torch.equal(a, b) for a, b in zip(weights.values(), model.state_dict().values())):
-        result.fail("평가가 모델의 가중치나 통계를 바꿨습니다.",
-                    "The evaluation changed the model's weights or statistics.")
         return result
     number = _as_number(value)
     if number is None:
@@ -727,6 +749,14 @@ def check_evaluate(result: CheckResult, evaluate: Callable[..., Any]) -> CheckRe
                   "You averaged the per-batch accuracies: the last batch (3 images) weighs as much as one of 5."),
                  (right / len(_EVAL_BATCHES), "맞힌 수를 배치 수로 나눴습니다.",
                   "You divided the count by the number of batches."),
+                 (sum(r / n for r, n in zip(_EVAL_RIGHT, _EVAL_BATCHES)) / n_images,
+                  "배치마다 정확도(.mean())를 더했습니다: 더할 것은 맞힌 수(.sum())입니다.",
+                  "You added each batch's accuracy (.mean()) where its hits (.sum()) belong."),
+                 (right / (len(_EVAL_BATCHES) * _EVAL_BATCHES[0]),
+                  f"이미지 수를 len(loader) × 배치 크기 = {len(_EVAL_BATCHES) * _EVAL_BATCHES[0]}장으로 셌지만 마지막 "
+                  f"배치는 {_EVAL_BATCHES[-1]}장입니다.",
+                  f"You counted len(loader) × batch size = {len(_EVAL_BATCHES) * _EVAL_BATCHES[0]} images, but the "
+                  f"last batch holds {_EVAL_BATCHES[-1]}."),
                  (100 * truth, "백분율입니다: 0과 1 사이의 비율을 돌려주세요.",
                   "That is a percentage: return a fraction between 0 and 1."),
                  (right, "맞힌 개수 그대로입니다: 전체 이미지 수로 나누세요.",
