@@ -87,8 +87,23 @@ class Plain(nn.Module):
                 self.features[i - 1], self.features[i] = self.features[i], self.features[i - 1]
         elif d == "noop_pool":  # pytorch-cifar's trailing AvgPool2d(kernel_size=1, stride=1)
             self.features.append(nn.AvgPool2d(kernel_size=1, stride=1))
+        elif d == "shared":  # [conv, relu] * 2: conv3_3 is conv3_2 again
+            self.features[14] = self.features[12]
+        elif d == "dropout_features":  # CIFAR VGG's habit: dropout after every block
+            self.features = nn.Sequential(*(m for layer in self.features for m in (
+                (layer, nn.Dropout(0.25)) if isinstance(layer, nn.MaxPool2d) else (layer,))))
+        elif d == "plain_list":  # the layers in a Python list: the model does not hold them
+            self.layers = list(self.features)
+            del self.features
 
     def forward(self, x):
+        if self.defect == "plain_list":
+            for layer in self.layers:
+                x = layer(x)
+            return self.classifier(torch.flatten(self.avgpool(x), 1))
+        if self.defect == "no_return":  # the last line computes the logits and hands back nothing
+            self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+            return None
         if self.defect == "squashed":  # an extra op between pool5 and fc6
             return self.classifier(torch.flatten(self.avgpool(torch.sigmoid(self.features(x))), 1))
         if self.defect == "unflattened":
@@ -286,6 +301,10 @@ def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     (variant("flat_batch"), ["gets both images as one row of 50,176 values", "torch.flatten(x, 1)"]),
     (variant("bn1d"), ["The classifier has batch norm (classifier[1])"]),
     (variant("leaky"), ["No ReLU after conv1_1 (features[0]) (found 'leaky_relu'"]),
+    (variant("no_return"), ["forward returns None: without a return statement", "return x"]),
+    (variant("plain_list"), ["13 layers are not registered in the model", "nn.ModuleList"]),
+    (variant("shared"), ["conv3_3 is the same layer as conv3_2 (features[12])", "new nn.Conv2d"]),
+    (variant("dropout_features"), ["There is a Dropout in the features: dropout after pool1 (features[5])"]),
 ], ids=lambda c: getattr(c, "__name__", "") if callable(c) else None)
 def test_each_wrong_model_hears_its_bug_first_by_layer_name_in_both_languages(candidate, needles):
     result = check_vgg16(candidate)
@@ -381,13 +400,15 @@ def test_right_builders_written_differently_pass(fn):
     (builder(wrap=nn.ModuleList), "returns an nn.ModuleList", "cannot be called"),
     (builder(carry=False), "features[3] (where conv2_1 goes)", "set in_channels to its out_channels"),
     (builder(wrap=list), "returns a list, not an nn.Module", "nn.Sequential(*layers)"),
+    (builder(wrap=lambda layers: nn.Sequential(layers)), "Building configuration A failed", "unpack it"),
     (lambda cfg, batch_norm=False: nn.Sequential(nn.Sequential(*models.make_layers(cfg, batch_norm))),
      "state_dict keys differ", "0.weight, 2.weight"),
     (lambda cfg: models.make_layers(cfg), "does not take a batch_norm argument", "batch_norm=False"),
     (builder(bias_with_bn=False), "features[0] (where conv1_1 goes)", "keeps a bias in every conv, batch norm or not"),
     (builder(bn_channels="in"), "features[1] (where bn1_1 goes)", "BatchNorm2d(3), but the conv before it gives 64"),
 ], ids=["bn-after-relu", "bn-ignored", "1x1-dropped", "kernel-channels", "tuple-as-pool", "tuple-crash", "kernel-3",
-        "maxpool3", "padding0", "modulelist", "in-channels-kept", "list", "nested", "no-bn-argument", "bn-no-bias",
+        "maxpool3", "padding0", "modulelist", "in-channels-kept", "list", "sequential-of-list",
+        "nested", "no-bn-argument", "bn-no-bias",
         "bn-in-channels"])
 def test_each_builder_slip_is_named_with_its_layer(fn, where, reason):
     result = check_make_layers(fn)

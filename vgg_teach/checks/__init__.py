@@ -223,6 +223,10 @@ _KNOWN_ERRORS = (
      "쓰거나, forward에서 for layer in self.layers: x = layer(x) 처럼 차례로 부르세요.",
      "An nn.ModuleList (or an nn.Module without forward) only holds layers; it cannot be called. Use "
      "nn.Sequential(*layers), or call them in turn in forward: for layer in self.layers: x = layer(x)."),
+    (r"list is not a Module subclass",
+     "nn.Sequential에는 계층을 리스트째가 아니라 하나씩 넘깁니다: 리스트라면 nn.Sequential(*layers)처럼 풀어서 "
+     "넘기세요.",
+     "nn.Sequential takes the layers one by one, not a list: unpack it, nn.Sequential(*layers)."),
     (r"leaf Variable that requires grad is being used in an in-place operation",
      "매개변수에 값을 옮겨 넣는 copy_ 같은 제자리(in-place) 연산은 autograd가 기록하면 안 됩니다: "
      "with torch.no_grad(): 블록 안에서 하세요.",

@@ -94,6 +94,12 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
             if is_stub(exc):
                 raise
     if rec.error is None:
+        if rec.out is None:
+            result.fail("forward가 None을 돌려줍니다: forward에 return이 없으면 파이썬은 None을 돌려줍니다.",
+                        "forward returns None: without a return statement, Python returns None.",
+                        "forward의 마지막 줄에서 fc8의 출력을 돌려주세요: return x",
+                        "End forward by handing back fc8's output: return x")
+            return result
         if not isinstance(rec.out, torch.Tensor):
             result.fail(f"forward가 텐서가 아니라 {josa(type(rec.out).__name__, '을')} 돌려줍니다.",
                         f"forward returns a {type(rec.out).__name__}, not a tensor.",
@@ -122,17 +128,29 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                     "A Dropout follows the last layer (fc8): during training it wipes out half of the class scores.",
                     "Dropout은 fc6과 fc7 뒤에만 둡니다: classifier는 nn.Linear(4096, num_classes)로 끝납니다.",
                     "Dropout goes after fc6 and fc7 only: the classifier ends with nn.Linear(4096, num_classes).")
+    first_fc = next((i for i, e in enumerate(events) if _fc_shape(e) is not None), len(events))
+    in_features = [name for e, name in zip(events[:first_fc], _event_names(events)) if e.name == "dropout"]
+    if in_features:
+        features_ok = False
+        where = (", ".join(ko for ko, _ in in_features[:3]), ", ".join(en for _, en in in_features[:3]))
+        result.fail(f"특징 추출부에 Dropout이 있습니다: {where[0]}. VGG16의 Dropout은 fc6과 fc7 뒤에만 있습니다.",
+                    f"There is a Dropout in the features: {where[1]}. VGG16 has dropout after fc6 and fc7 only.",
+                    "합성곱 블록 뒤의 Dropout을 지우세요(CIFAR용 VGG 예제에서 흔히 보이는 변형입니다).",
+                    "Remove the Dropout after the conv blocks (a variant common in CIFAR VGG examples).")
     if rec.error is not None:
         _crash(result, rec, variants)
     if is_class:
         _num_classes(result, candidate, model)
     if rec.error is None:
-        _parameters(result, model, rec, classifier, is_class, variants.batch_norm)
+        registered = _registered_once(result, model, rec)
+        if registered:
+            _parameters(result, model, rec, classifier, is_class, variants.batch_norm)
         if not is_class:
             result.note("인스턴스를 받아서 num_classes를 바꿔 보는 검사는 건너뛰었습니다: "
                         "클래스를 넘기면 함께 검사합니다.",
                         "Got an instance, so num_classes could not be varied: pass the class to check that too.")
-        _links(result, rec, features_ok and classifier_ok and not variants.batch_norm)
+        if registered:
+            _links(result, rec, features_ok and classifier_ok and not variants.batch_norm)
     if (rec.error is None and not any(e.name.startswith("adaptive") for e in rec.events)
             and not any(e.name == "conv2d" for e in classifier)):  # fc6 as a convolution: noted by _recognise
         result.note("avgpool(nn.AdaptiveAvgPool2d((7, 7)))이 없어도 224×224에서는 같은 계산이라 통과입니다. 다만 이 "
@@ -141,7 +159,8 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                     "Passing without the avgpool (nn.AdaptiveAvgPool2d((7, 7))) is fine at 224×224, where it changes "
                     "nothing, but this model then takes 224×224 images only: placed after pool5 as in torchvision, "
                     "it hands fc6 512·7·7 = 25,088 values at any image size.")
-    dropouts = [e for e in rec.events if e.name == "dropout"]
+    fc6_at = next((i for i, e in enumerate(rec.events) if _fc_shape(e) is not None), len(rec.events))
+    dropouts = [e for e in rec.events[fc6_at:] if e.name == "dropout"]  # those in the features: a ❌ above
     if rec.error is None and not dropouts and classifier_ok:
         result.note("평가 모드의 순전파에 Dropout이 보이지 않습니다: 없어도 통과입니다. 다만 논문은 fc6과 fc7 뒤에 "
                     "dropout 0.5를 씁니다.",
@@ -160,10 +179,11 @@ def _crash(result: CheckResult, rec: Recording, variants: _Variants) -> None:
         (c, h, w), (ko, en) = f.in_shape[1:], _event_names([*rec.events, f])[-1]
         result.fail(f"{ko}에서 순전파(forward)를 멈췄습니다: 224×224 이미지 2장에 여기까지 든 곱셈-덧셈이 벌써 VGG16 "
                     f"전체의 2배를 넘었습니다(이 합성곱의 입력은 {c}×{h}×{w}). 특징 맵(feature map)이 풀링마다 "
-                    "절반으로 줄지 않거나 채널이 VGG16보다 많으면 이렇게 됩니다.",
+                    "절반으로 줄지 않거나, 채널이 VGG16보다 많거나, 커널이 3×3보다 크면 이렇게 됩니다.",
                     f"The forward pass was stopped at {en}: two 224×224 images were taking more than twice "
                     f"VGG16's multiply-adds (this conv's input is {c}×{h}×{w}). That happens when the feature maps do "
-                    "not halve at every pool, or when there are more channels than in VGG16.")
+                    "not halve at every pool, when there are more channels than in VGG16, or when the kernels are "
+                    "bigger than 3×3.")
         return
     ko, en = describe_exception(rec.error)
     if f is not None and ((variants.cifar and f.name == "linear") or (variants.grayscale and f.name == "conv2d")):
@@ -209,6 +229,41 @@ def _num_classes(result: CheckResult, candidate: Any, model: nn.Module) -> None:
                    f"Built with num_classes=7, the output shape is {got}."),
                   ("마지막 nn.Linear의 출력 수로 1000 같은 숫자 대신 num_classes를 쓰세요.",
                    "Use num_classes, not a fixed number like 1000, for the last nn.Linear."))
+
+
+def _registered_once(result: CheckResult, model: nn.Module, rec: Recording) -> bool:
+    """Is every conv and linear layer forward ran registered in the model, and each a layer of its own? A ❌ naming
+    them when not: layers kept in a plain list, or one layer repeated (``[conv, relu] * 2``)."""
+    layers = [(e, name) for e, name in zip(rec.events, _event_names(rec.events))
+              if e.name in ("conv2d", "linear") and isinstance(e.arg("weight"), torch.Tensor)]
+    registered = {id(p) for p in model.parameters()}
+    hidden = [name for e, name in layers  # a parameter of a module the model does not hold (not a view of one)
+              if isinstance(e.arg("weight"), nn.Parameter) and id(e.arg("weight")) not in registered]
+    if hidden:
+        where = (", ".join(ko for ko, _ in hidden[:3]), ", ".join(en for _, en in hidden[:3]))
+        more = " …" if len(hidden) > 3 else ""
+        result.fail(f"계층 {len(hidden)}개가 모델에 등록되지 않았습니다: {where[0]}{more}. 파이썬 리스트(또는 dict)에 "
+                    "담은 계층은 model.parameters()에 보이지 않아서 옵티마이저가 학습하지 않고 .to(device)로 "
+                    "옮겨지지도 않습니다.",
+                    f"{len(hidden)} layers are not registered in the model: {where[1]}{more}. Layers kept in a plain "
+                    "Python list (or dict) are invisible to model.parameters(): the optimizer never trains them and "
+                    ".to(device) does not move them.",
+                    "리스트 대신 nn.ModuleList(또는 nn.Sequential)에 담으세요.",
+                    "Keep them in an nn.ModuleList (or nn.Sequential) instead of a list.")
+        return False
+    first_use: dict[int, tuple[str, str]] = {}
+    for e, name in layers:
+        same = first_use.setdefault(id(e.arg("weight")), name)
+        if same is not name:
+            said = [ko.split("(")[0] for ko in (name[0], same[0])]  # the particle follows the layer's name
+            result.fail(f"{josa(said[0], '은')} {same[0]}{particle(said[1], '과')} 같은 계층이라 가중치를 "
+                        "나눠 씁니다. [conv, relu] * 2처럼 리스트를 곱하거나 계층 하나를 여러 번 넣으면 같은 객체가 "
+                        "반복됩니다.",
+                        f"{name[1].split(' (')[0]} is the same layer as {same[1]}: they share one weight. Multiplying "
+                        "a list ([conv, relu] * 2) or adding one layer several times repeats the same object.",
+                        "합성곱마다 nn.Conv2d(…)를 새로 만드세요.", "Make a new nn.Conv2d(…) for every convolution.")
+            return False
+    return True
 
 
 def _parameters(result: CheckResult, model: nn.Module, rec: Recording, classifier: list[OpEvent], is_class: bool,
