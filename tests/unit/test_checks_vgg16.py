@@ -28,6 +28,11 @@ def head(num_classes=10, flat=25088, hidden=4096):
                          nn.ReLU(True), nn.Dropout(), nn.Linear(hidden, num_classes))
 
 
+class ClampAtZero(nn.Module):
+    def forward(self, x):
+        return x.clamp(min=0)
+
+
 class Plain(nn.Module):
     """torchvision's layout; ``defect`` switches one slip on."""
 
@@ -87,6 +92,13 @@ class Plain(nn.Module):
                 self.features[i - 1], self.features[i] = self.features[i], self.features[i - 1]
         elif d == "noop_pool":  # pytorch-cifar's trailing AvgPool2d(kernel_size=1, stride=1)
             self.features.append(nn.AvgPool2d(kernel_size=1, stride=1))
+        elif d == "clamp_relu":  # every ReLU written as clamp(min=0)
+            for seq in (self.features, self.classifier):
+                for i, m in enumerate(seq):
+                    if isinstance(m, nn.ReLU):
+                        seq[i] = ClampAtZero()
+        elif d == "relu_after_pool5":  # F.relu(self.features(x)): pool5's input is already ≥ 0
+            self.features.append(nn.ReLU())
         elif d == "shared":  # [conv, relu] * 2: conv3_3 is conv3_2 again
             self.features[14] = self.features[12]
         elif d == "dropout_features":  # CIFAR VGG's habit: dropout after every block
@@ -256,8 +268,10 @@ class OnItsDevice(answers.MyVGG16):
     (KerasPort, "Passing without the avgpool"),
     (variant("pool_then_relu"), "max and ReLU commute"),
     (variant("noop_pool"), "changes nothing, so it was passed over"),
+    (variant("clamp_relu"), ""), (variant("relu_after_pool5"), ""),
 ], ids=["reference", "torchvision", "nested-functional", "out-of-order", "lazy", "shared-modules", "tensor-attribute",
-        "timm", "timm-dense", "keras-zero-pad", "pool-then-relu", "no-op-pool"])
+        "timm", "timm-dense", "keras-zero-pad", "pool-then-relu", "no-op-pool", "clamp",
+        "relu-after-pool5"])
 def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     result = check_vgg16(candidate)
     assert result.status == PASS and note in str(result), str(result)

@@ -35,6 +35,8 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "linear": ("input", "weight", "bias"),
     "pad": ("input", "pad", "mode", "value"),
     "dropout": ("input", "p", "training", "inplace"),
+    "clamp": ("input", "min", "max"),
+    "clamp_min": ("input", "min"),
     "batch_norm": ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
 }
 # Ops that change values in a way that matters for VGG's structure. Everything else (view, flatten, size …)
@@ -137,6 +139,9 @@ class _Recorder(TorchFunctionMode):
             if "train" in bound:  # torch.dropout(input, p, train)
                 bound["training"] = bound.pop("train")
             inp = bound.pop("input", None)
+            if name in ("clamp", "clamp_min") and bound.get("max") is None and \
+                    isinstance(bound.get("min"), (int, float)) and bound["min"] == 0:
+                name = "relu"  # clamp(min=0): a ReLU written another way
             event = OpEvent(name, bound, _shape(inp), None, self.where())
             if self.link:
                 event.linked, event.link_diff = _compare(inp, self.last)

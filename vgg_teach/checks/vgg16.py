@@ -373,7 +373,8 @@ def _split(events: list[OpEvent], drop_batch_norm: bool) -> tuple[list[OpEvent],
     """(features, classifier): the ops that matter, before and from the first fully connected layer.
 
     Dropout and poolings that change nothing (an adaptive 7×7 → 7×7, a 1×1 with stride 1) do not matter, nor does
-    a ReLU that follows a max pooling rather than precedes it (the same numbers) or comes twice.
+    a ReLU that follows a max pooling rather than precedes it (the same numbers), comes twice, or comes again after
+    the max pooling of a ReLU's output.
     """
     ops = [e for e in events if e.name != "dropout" and not (drop_batch_norm and e.name == "batch_norm")
            and not (e.name.startswith("adaptive") and e.in_shape is not None and e.out_shape is not None
@@ -381,7 +382,8 @@ def _split(events: list[OpEvent], drop_batch_norm: bool) -> tuple[list[OpEvent],
     for i in range(1, len(ops) - 1):  # conv → max pool → ReLU computes what conv → ReLU → max pool does
         if ops[i - 1].name == "conv2d" and ops[i].name == "max_pool2d" and ops[i + 1].name == "relu":
             ops[i], ops[i + 1] = ops[i + 1], ops[i]
-    ops = [e for i, e in enumerate(ops) if not (e.name == "relu" and i and ops[i - 1].name == "relu")]  # ReLU twice
+    ops = [e for i, e in enumerate(ops) if not (e.name == "relu" and i and (  # ReLU twice, or again after a max pool
+        ops[i - 1].name == "relu" or (ops[i - 1].name == "max_pool2d" and i > 1 and ops[i - 2].name == "relu")))]
     first = next((i for i, e in enumerate(ops) if _fc_shape(e) is not None), len(ops))
     return ops[:first], ops[first:]
 
