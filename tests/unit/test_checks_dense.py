@@ -192,6 +192,10 @@ def _dense(pool=lambda t: t.mean(dim=(2, 3)), softmax_first=False, mirror_dim=-1
     (_dense(pool=lambda t: t.mean(dim=(2, 3)).squeeze()), FAIL, "With one image (a batch of 1)"),
     (lambda fcn, x, flip=False: answers.dense_evaluation(fcn, x[..., ::-1] if flip else x, flip), FAIL,
      "flip left to right with images.flip(-1)"),
+    (lambda fcn, x, flip=False: (fcn(x).softmax(dim=-1).mean(dim=(2, 3)), fcn(x)), FAIL,
+     "The softmax ran over the last axis (dim=-1, the map's width)"),
+    (lambda fcn, x, flip=False: (answers.dense_evaluation(fcn, x, flip)[0], (fcn(x) + torch.fliplr(
+        fcn(x.flip(-1)))) / 2) if flip else answers.dense_evaluation(fcn, x), FAIL, "which reverses the classes"),
 ])
 def test_dense_evaluation_slips_are_named(fn, status, needle):
     result = dense.check_dense_evaluation(fn)

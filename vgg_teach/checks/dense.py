@@ -358,8 +358,13 @@ def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str,
     """``(what, value, ko, en)``: what each usual slip returns (``what``: "probs" or "map"), and its name."""
     s = net(x)
     avg = lambda t: t.mean(dim=(2, 3))  # noqa: E731
+    last_axis = ("소프트맥스를 마지막 축(dim=-1, 맵의 너비)에서 했습니다: 2차원 로짓에서 쓰던 softmax(-1)입니다. "
+                 "점수 맵 (N, C, H, W)에서 클래스는 dim=1입니다.",
+                 "The softmax ran over the last axis (dim=-1, the map's width): softmax(-1) is for 2-D logits. In the "
+                 "score map (N, C, H, W) the classes are dim=1.")
     if not flip:
         return [
+            ("probs", avg(s.softmax(-1)), *last_axis),
             ("probs", avg(s.softmax(1)),
              "위치마다 소프트맥스를 먼저 하고 평균했습니다. 논문은 점수 맵을 먼저 평균하고 소프트맥스를 한 번 합니다.",
              "You took the softmax at every position, then averaged; the paper averages the map first and takes "
@@ -396,6 +401,12 @@ def _dense_slips(net: nn.Module, x: torch.Tensor, flip: bool) -> list[tuple[str,
          "one softmax, then averages the two images' probabilities."),
         ("probs", (avg(s).softmax(1) + avg(channels).softmax(1)) / 2, *fliplr),
         ("probs", (avg(s).softmax(1) + avg(channels.flip(1)).softmax(1)) / 2, *fliplr),  # the map's classes too
+        ("probs", (avg(s.softmax(-1)) + avg(mirror.softmax(-1))) / 2, *last_axis),
+        ("map", (s + mirror.flip(1)) / 2,
+         "뒤집은 이미지의 맵을 채널 축(dim=1, torch.fliplr도 이 축)에서 되돌려서 클래스의 순서가 뒤집혔습니다: 맵의 "
+         "좌우는 마지막 차원, flip(-1)입니다.",
+         "You turned the mirror's map back along dim=1 (as torch.fliplr does), which reverses the classes: the "
+         "map's left and right are the last dimension, flip(-1)."),
         ("probs", avg(s).softmax(1) + avg(mirror).softmax(1),
          "두 확률을 더하기만 했습니다: 평균이니 2로 나누세요(지금은 합이 2입니다).",
          "You added the two probabilities: average them, dividing by 2 (they now sum to 2)."),
