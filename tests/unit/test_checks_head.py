@@ -75,9 +75,12 @@ def test_moving_to_a_device_is_checked_on_a_real_model_and_other_class_counts_wo
      "The ReLU and Dropout after fc6 and fc7 changed"),
     (swap(layer=lambda n, old: nn.Linear(4096, n, bias=False)), "no bias (bias=False)"),
     (swap(layer=lambda n, old: nn.LazyLinear(n)), "classifier[6] is an nn.LazyLinear"),
+    (lambda model, n: swap_loop(model, n).requires_grad_(False), "freezes the new layer with it"),
+    (lambda model, n: swap_loop(model, n).classifier[6].requires_grad_(False) and model,
+     "The new last layer is frozen: it is the one layer"),
 ], ids=["no-return", "returns-layer", "not-frozen", "detach", "attribute", "all-frozen", "convs-only", "wrong-layer",
         "appended", "whole-classifier", "attribute-only", "hard-coded-10", "in-features", "crash", "new-fc6",
-        "softmax", "avgpool", "dropout-removed", "no-bias", "lazy"])
+        "softmax", "avgpool", "dropout-removed", "no-bias", "lazy", "frozen-after-swap", "new-layer-frozen"])
 def test_each_swap_mistake_gets_its_own_message(fn, expected):
     result = check_head_swap(fn)
     assert result.status == FAIL and expected in str(result), str(result)
