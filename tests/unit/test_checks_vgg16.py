@@ -99,6 +99,10 @@ class Plain(nn.Module):
                         seq[i] = ClampAtZero()
         elif d == "relu_after_pool5":  # F.relu(self.features(x)): pool5's input is already ≥ 0
             self.features.append(nn.ReLU())
+        elif d == "fc_no_bias":
+            for i in (0, 3, 6):
+                old = self.classifier[i]
+                self.classifier[i] = nn.Linear(old.in_features, old.out_features, bias=False)
         elif d == "shared":  # [conv, relu] * 2: conv3_3 is conv3_2 again
             self.features[14] = self.features[12]
         elif d == "dropout_features":  # CIFAR VGG's habit: dropout after every block
@@ -319,6 +323,7 @@ def test_vgg16s_written_in_any_correct_style_pass(candidate, note, capsys):
     (variant("plain_list"), ["13 layers are not registered in the model", "nn.ModuleList"]),
     (variant("shared"), ["conv3_3 is the same layer as conv3_2 (features[12])", "new nn.Conv2d"]),
     (variant("dropout_features"), ["There is a Dropout in the features: dropout after pool1 (features[5])"]),
+    (variant("fc_no_bias"), ["fc6 (classifier[0]), fc7 (classifier[3]), fc8 (classifier[6]) have no bias"]),
 ], ids=lambda c: getattr(c, "__name__", "") if callable(c) else None)
 def test_each_wrong_model_hears_its_bug_first_by_layer_name_in_both_languages(candidate, needles):
     result = check_vgg16(candidate)
@@ -370,11 +375,12 @@ def test_a_class_is_built_on_meta_the_same_every_time_record_ops_shows_it_and_an
 
 # ------------------------------------------------------------------------------ make_layers
 def builder(*, padding=None, order="conv-bn-relu", tuples="channels-kernel", pool=lambda: nn.MaxPool2d(2, 2),
-            shared_relu=False, wrap=nn.Sequential, bn=True, carry=True, bias_with_bn=True, bn_channels="out"):
+            shared_relu=False, wrap=nn.Sequential, bn=True, carry=True, bias_with_bn=True, bn_channels="out",
+            first_in=3):
     """A make_layers written one way; the defaults build exactly the reference."""
 
     def make_layers(cfg, batch_norm=False):
-        layers, c, relu = [], 3, nn.ReLU(inplace=True)
+        layers, c, relu = [], first_in, nn.ReLU(inplace=True)
         for spec in cfg:
             if spec == "M" or (isinstance(spec, tuple) and tuples == "pool"):
                 layers.append(pool())
@@ -413,6 +419,7 @@ def test_right_builders_written_differently_pass(fn):
     (builder(padding=0), "features[0] (where conv1_1 goes)", "to keep the size it must be kernel // 2"),
     (builder(wrap=nn.ModuleList), "returns an nn.ModuleList", "cannot be called"),
     (builder(carry=False), "features[3] (where conv2_1 goes)", "set in_channels to its out_channels"),
+    (builder(first_in=1), "features[0] (where conv1_1 goes)", "but the images are RGB, with 3"),
     (builder(wrap=list), "returns a list, not an nn.Module", "nn.Sequential(*layers)"),
     (builder(wrap=lambda layers: nn.Sequential(layers)), "Building configuration A failed", "unpack it"),
     (lambda cfg, batch_norm=False: nn.Sequential(nn.Sequential(*models.make_layers(cfg, batch_norm))),
@@ -421,7 +428,7 @@ def test_right_builders_written_differently_pass(fn):
     (builder(bias_with_bn=False), "features[0] (where conv1_1 goes)", "keeps a bias in every conv, batch norm or not"),
     (builder(bn_channels="in"), "features[1] (where bn1_1 goes)", "BatchNorm2d(3), but the conv before it gives 64"),
 ], ids=["bn-after-relu", "bn-ignored", "1x1-dropped", "kernel-channels", "tuple-as-pool", "tuple-crash", "kernel-3",
-        "maxpool3", "padding0", "modulelist", "in-channels-kept", "list", "sequential-of-list",
+        "maxpool3", "padding0", "modulelist", "in-channels-kept", "in-channels-1", "list", "sequential-of-list",
         "nested", "no-bn-argument", "bn-no-bias",
         "bn-in-channels"])
 def test_each_builder_slip_is_named_with_its_layer(fn, where, reason):

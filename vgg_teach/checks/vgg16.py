@@ -608,6 +608,14 @@ def _check_classifier(result: CheckResult, ops: list[OpEvent], num_classes: int)
                     "Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear 순서입니다.",
                     "The order is Linear → ReLU → Dropout → Linear → ReLU → Dropout → Linear.")
         return False
+    unbiased = [f"fc{6 + i}({e.module})" for i, e in enumerate(fcs) if e.arg("bias") is None]
+    if ok and unbiased:
+        en = ", ".join(u.replace("(", " (") for u in unbiased)
+        result.fail(f"{', '.join(unbiased)}에 편향(bias)이 없습니다: VGG16의 완전 연결 계층에는 모두 편향이 있습니다.",
+                    f"{en} {'has' if len(unbiased) == 1 else 'have'} no bias: every fully connected layer of VGG16 "
+                    "has one.",
+                    "nn.Linear(…, bias=False)에서 bias=False를 빼세요.", "Drop bias=False from nn.Linear(…).")
+        return False
     if ok:
         result.ok("fc6과 fc7 뒤에 ReLU, 마지막 출력은 소프트맥스를 거치지 않은 로짓입니다.",
                   "ReLU after fc6 and fc7; the output is raw logits.")
@@ -920,6 +928,11 @@ def _channels_not_carried(e: OpEvent | None, name: str) -> tuple[str, str] | Non
     if weight is None or e.in_shape is None or len(e.in_shape) < 2 or weight.shape[1] == e.in_shape[1]:
         return None
     want, got = int(weight.shape[1]), int(e.in_shape[1])
+    if name.startswith("conv1_1"):  # the first conv: what comes before it is the image
+        return (f"{josa(name, '은')} 입력 채널 {want}개를 받도록 만들어졌는데, 이미지는 RGB라 채널이 {got}개입니다: "
+                "in_channels는 3에서 시작하세요(MNIST 같은 흑백 예제의 1을 그대로 쓰지 마세요).",
+                f"{name} is built for {want} input channel{'s' if want != 1 else ''}, but the images are RGB, with "
+                f"{got}: start with in_channels = 3 (not the 1 of a grayscale example such as MNIST).")
     return (f"{josa(name, '은')} 입력 채널 {want}개를 받도록 만들어졌는데, 앞 계층에서 {got}개가 옵니다. 합성곱의 "
             "입력 채널은 "
             "바로 앞 합성곱의 출력 채널입니다: 합성곱을 하나 만든 뒤 in_channels = 그 합성곱의 출력 채널로 바꾸세요.",
