@@ -543,6 +543,7 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
     b, n, sizes = len(_EPOCH_BATCHES), sum(_EPOCH_BATCHES), _EPOCH_BATCHES
     seen, steps, schedules, forwards = [d["batch"] for d in calls], *(names.count(e) for e in (
         "step", "schedule", "forward"))
+    after_last_call = names[len(names) - names[::-1].index("call"):] if "call" in names else []
     slips = [  # (did it happen?, what ko, what en, hint ko, hint en): the first that happened is named
         (not calls, "step(model, images, labels, optimizer, loss_fn)을 한 번도 부르지 않았습니다.",
          "step(model, images, labels, optimizer, loss_fn) is never called.",
@@ -587,7 +588,11 @@ def check_train_one_epoch(result: CheckResult, train_one_epoch: Callable[..., An
          "scheduler.step()을 for 문 안, step(...) 바로 뒤에서 조건(if) 없이 부르세요.",
          "Call scheduler.step() inside the for loop, right after step(...), with no condition (if) around it."),
         (schedules != b, f"scheduler.step()이 배치 {b}개에 {schedules}번 불렸습니다: 배치마다 한 번입니다.",
-         f"scheduler.step() runs {schedules} times for {b} batches: once per batch.", "", ""),
+         f"scheduler.step() runs {schedules} times for {b} batches: once per batch.",
+         *(("마지막 step(...) 뒤, 반복문 밖에서 한 번 더 불렸습니다: 반복문 뒤의 scheduler.step()을 지우세요.",
+            "One more call comes after the last step(...), outside the loop: remove the scheduler.step() after "
+            "the loop.") if after_last_call.count("schedule") > 1 else
+           ("", ""))),
         (any(names[:i].count("step") < names[:i + 1].count("schedule") for i, e in enumerate(names) if e == "schedule"),
          "scheduler.step()을 optimizer.step()보다 먼저 불렀습니다: 첫 배치가 첫 학습률을 건너뜁니다(PyTorch도 "
          "경고합니다).",
