@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import dataclasses
 import datetime
-import difflib
 import os
 import re
 import sys
@@ -24,7 +23,7 @@ from typing import Optional, Sequence
 
 from . import __version__
 from .env import is_smoke
-from .errors import TrainingError, UsageError, VggTeachError, bilingual, cause, josa, particle
+from .errors import TrainingError, UsageError, VggTeachError, bilingual, cause, josa, meant_name, particle
 from .models import CIFAR_MODELS, build_model
 from .training import distributed
 from .training.checkpoint import (
@@ -50,7 +49,7 @@ DEFAULT_MODEL = "vgg16_bn_cifar"
 #: Where an unexpected error's traceback goes, in --out.
 ERROR_LOG = "error.log"
 
-#: Flags of other tools that a learner may type for ours (close spellings are found by difflib).
+#: Flags of other tools that a learner may type for ours (close spellings are found by errors.meant_name).
 _FLAG_ALIASES = {"--learning-rate": "--lr", "--bs": "--batch-size", "--output": "--out", "--output-dir": "--out"}
 #: argparse's English messages, in Korean.
 _ARGPARSE_KO = (
@@ -97,7 +96,7 @@ class _Parser(argparse.ArgumentParser):
         if message.startswith("unrecognized arguments:"):  # --learning-rate, --batchsize, --datadir …
             flags = [f for f in self._option_string_actions if f.startswith("--")]
             for word in re.findall(r"--[\w-]+", message):
-                close = _FLAG_ALIASES.get(word) or next(iter(difflib.get_close_matches(word, flags, 1, 0.7)), None)
+                close = _FLAG_ALIASES.get(word) or meant_name(word, flags)
                 if close:
                     korean += f" ({word}: {close}일까요?)"
                     english += f" ({word}: did you mean {close}?)"

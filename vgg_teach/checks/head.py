@@ -282,18 +282,21 @@ def check_head_swap(result: CheckResult, swap_head: Callable[..., Any], num_clas
         new_head = [n for n in without_grad if n.startswith(f"{last}.")]  # the new layer: always named
         shown = [*new_head, *(n for n in without_grad if n not in new_head)][:4]
         names = ", ".join(f"classifier.{n}" for n in shown) + (" …" if len(without_grad) > 4 else "") or "—"
-        hint = ("새로 만든 마지막 계층이 고정되었습니다: 새 데이터에 맞춰 가장 먼저 학습해야 할 계층입니다. "
-                "features만 고정하세요.",
-                "The new last layer is frozen: it is the one layer that must learn the new data first. Freeze "
-                "features only.") if new_head == without_grad else (
-                "새로 만든 마지막 계층까지 고정되었습니다: 계층을 바꾼 뒤에 모델 전체를 고정하면 새 계층도 함께 "
-                "고정됩니다. features만 고정하세요(또는 고정한 다음에 계층을 바꾸세요).",
-                "The new last layer is frozen too: freezing the whole model after the swap freezes the new layer "
-                "with it. Freeze features only (or swap after freezing).") if new_head else (
-                "고정하는 것은 features뿐입니다. 모델 전체를 고정했다면 model.features만 고정하세요; 분류기는 새 "
-                "데이터에 맞춰 학습해야 합니다.",
-                "Freeze features only. If you froze the whole model, freeze just model.features: the classifier "
-                "has to learn the new data.")
+        if new_head == without_grad:  # the new layer alone
+            hint = ("새로 만든 마지막 계층이 고정되었습니다: 새 데이터에 맞춰 가장 먼저 학습해야 할 계층입니다. "
+                    "features만 고정하세요.",
+                    "The new last layer is frozen: it is the one layer that must learn the new data first. Freeze "
+                    "features only.")
+        elif new_head:  # the whole model, after the swap
+            hint = ("새로 만든 마지막 계층까지 고정되었습니다: 계층을 바꾼 뒤에 모델 전체를 고정하면 새 계층도 함께 "
+                    "고정됩니다. features만 고정하세요(또는 고정한 다음에 계층을 바꾸세요).",
+                    "The new last layer is frozen too: freezing the whole model after the swap freezes the new layer "
+                    "with it. Freeze features only (or swap after freezing).")
+        else:
+            hint = ("고정하는 것은 features뿐입니다. 모델 전체를 고정했다면 model.features만 고정하세요; 분류기는 새 "
+                    "데이터에 맞춰 학습해야 합니다.",
+                    "Freeze features only. If you froze the whole model, freeze just model.features: the classifier "
+                    "has to learn the new data.")
         result.fail(f"분류기의 매개변수 중 {head_frozen:,}개가 고정되었습니다 (기울기 없음: {names}).",
                     f"{head_frozen:,} parameters of the classifier are frozen (no gradient: {names}).", *hint)
     # 4. num_classes honored (not a fixed 10).

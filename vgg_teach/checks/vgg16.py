@@ -159,8 +159,7 @@ def check_vgg16(result: CheckResult, candidate: Any, num_classes: int = 10) -> C
                     "Passing without the avgpool (nn.AdaptiveAvgPool2d((7, 7))) is fine at 224×224, where it changes "
                     "nothing, but this model then takes 224×224 images only: placed after pool5 as in torchvision, "
                     "it hands fc6 512·7·7 = 25,088 values at any image size.")
-    fc6_at = next((i for i, e in enumerate(rec.events) if _fc_shape(e) is not None), len(rec.events))
-    dropouts = [e for e in rec.events[fc6_at:] if e.name == "dropout"]  # those in the features: a ❌ above
+    dropouts = [e for e in events[first_fc:] if e.name == "dropout"]  # those in the features: a ❌ above
     if rec.error is None and not dropouts and classifier_ok:
         result.note("평가 모드의 순전파에 Dropout이 보이지 않습니다: 없어도 통과입니다. 다만 논문은 fc6과 fc7 뒤에 "
                     "dropout 0.5를 씁니다.",
